@@ -1,0 +1,328 @@
+//! The thin layer between WIT and the domain logic: `Platform` on top of the WASI imports, and
+//! the exports converting WIT records to `model` types and back. No decisions are made here.
+
+use std::cell::OnceCell;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+wit_bindgen::generate!({
+    world: "plugin",
+    path: "../wit",
+    generate_all,
+});
+
+use exports::matterlink::imanage::integration::Guest as Integration;
+use exports::wasi::http::incoming_handler::Guest as IncomingHandler;
+use matterlink::imanage::types as wit;
+use wasi::http::types::{
+    ErrorCode, Fields, IncomingRequest, Method as WitMethod, OutgoingBody, OutgoingRequest,
+    OutgoingResponse, RequestOptions, ResponseOutparam, Scheme,
+};
+use wasi::io::streams::StreamError;
+use wasi::keyvalue::{atomics, store};
+
+use crate::model::{self, Error, Result};
+use crate::platform::{HttpRequest, HttpResponse, Method, Platform, TransportError};
+
+/// The key-value store label (Spin's default; `key_value_stores = ["default"]`).
+const STORE_LABEL: &str = "default";
+/// Largest response body read from iManage; anything bigger is refused, not buffered.
+const MAX_RESPONSE_BYTES: usize = 32 << 20;
+/// wasi:http hosts may buffer a single chunk only: never write more at once (wasm-notes.md).
+const CHUNK: usize = 4096;
+const SECOND_NS: u64 = 1_000_000_000;
+
+struct WasiPlatform {
+    bucket: OnceCell<store::Bucket>,
+}
+
+impl WasiPlatform {
+    fn new() -> Self {
+        WasiPlatform {
+            bucket: OnceCell::new(),
+        }
+    }
+
+    fn bucket(&self) -> Result<&store::Bucket> {
+        if let Some(b) = self.bucket.get() {
+            return Ok(b);
+        }
+        let b = store::open(STORE_LABEL).map_err(kv_error)?;
+        Ok(self.bucket.get_or_init(|| b))
+    }
+}
+
+fn kv_error(e: store::Error) -> Error {
+    Error::Unavailable(match e {
+        store::Error::NoSuchStore => format!("key-value store {STORE_LABEL:?} does not exist"),
+        store::Error::AccessDenied => format!("access to key-value store {STORE_LABEL:?} denied"),
+        store::Error::Other(m) => format!("key-value store: {m}"),
+    })
+}
+
+fn transport(e: ErrorCode) -> TransportError {
+    match e {
+        ErrorCode::HttpRequestDenied => TransportError::Denied("destination not allowed".into()),
+        other => TransportError::Failed(format!("{other:?}")),
+    }
+}
+
+impl Platform for WasiPlatform {
+    fn send(&self, req: &HttpRequest) -> Result<HttpResponse, TransportError> {
+        let bad = |why: String| TransportError::Failed(why);
+        let url = url::Url::parse(&req.url).map_err(|e| bad(format!("bad URL: {e}")))?;
+        let entries: Vec<(String, Vec<u8>)> = req
+            .headers
+            .iter()
+            .map(|(k, v)| (k.clone(), v.as_bytes().to_vec()))
+            .collect();
+        let headers = Fields::from_list(&entries).map_err(|e| bad(format!("header: {e:?}")))?;
+        let out = OutgoingRequest::new(headers);
+        let method = match req.method {
+            Method::Get => WitMethod::Get,
+            Method::Post => WitMethod::Post,
+            Method::Patch => WitMethod::Patch,
+            Method::Delete => WitMethod::Delete,
+        };
+        let scheme = match url.scheme() {
+            "http" => Scheme::Http,
+            _ => Scheme::Https,
+        };
+        let authority = match url.port() {
+            Some(port) => format!("{}:{port}", url.host_str().unwrap_or_default()),
+            None => url.host_str().unwrap_or_default().to_string(),
+        };
+        let path = match url.query() {
+            Some(q) => format!("{}?{q}", url.path()),
+            None => url.path().to_string(),
+        };
+        out.set_method(&method).map_err(|_| bad("method".into()))?;
+        out.set_scheme(Some(&scheme)).map_err(|_| bad("scheme".into()))?;
+        out.set_authority(Some(&authority)).map_err(|_| bad("authority".into()))?;
+        out.set_path_with_query(Some(&path)).map_err(|_| bad("path".into()))?;
+        let body = out.body().map_err(|_| bad("request body taken twice".into()))?;
+
+        let options = RequestOptions::new();
+        // Setting a timeout can be refused by hosts that do not support it; that is harmless.
+        let _ = options.set_connect_timeout(Some(10 * SECOND_NS));
+        let _ = options.set_first_byte_timeout(Some(60 * SECOND_NS));
+        let _ = options.set_between_bytes_timeout(Some(60 * SECOND_NS));
+
+        // Hand the request over before writing the body: hosts may buffer one chunk only.
+        let future = wasi::http::outgoing_handler::handle(out, Some(options)).map_err(transport)?;
+        {
+            let stream = body.write().map_err(|_| bad("request body stream".into()))?;
+            for chunk in req.body.chunks(CHUNK) {
+                stream
+                    .blocking_write_and_flush(chunk)
+                    .map_err(|e| bad(format!("writing request body: {e:?}")))?;
+            }
+        }
+        OutgoingBody::finish(body, None).map_err(transport)?;
+
+        future.subscribe().block();
+        let response = match future.get() {
+            Some(Ok(Ok(r))) => r,
+            Some(Ok(Err(code))) => return Err(transport(code)),
+            Some(Err(())) | None => return Err(bad("response already taken".into())),
+        };
+        let status = response.status();
+        let headers = response
+            .headers()
+            .entries()
+            .into_iter()
+            .map(|(k, v)| (k, String::from_utf8_lossy(&v).into_owned()))
+            .collect();
+        let incoming = response.consume().map_err(|_| bad("response body".into()))?;
+        let mut bytes = Vec::new();
+        {
+            let stream = incoming.stream().map_err(|_| bad("response stream".into()))?;
+            loop {
+                match stream.blocking_read(64 * 1024) {
+                    Ok(chunk) => {
+                        bytes.extend_from_slice(&chunk);
+                        if bytes.len() > MAX_RESPONSE_BYTES {
+                            return Err(bad("response body too large".into()));
+                        }
+                    }
+                    Err(StreamError::Closed) => break,
+                    Err(StreamError::LastOperationFailed(e)) => {
+                        return Err(bad(format!("reading response: {}", e.to_debug_string())))
+                    }
+                }
+            }
+        }
+        drop(incoming);
+        Ok(HttpResponse {
+            status,
+            headers,
+            body: bytes,
+        })
+    }
+
+    fn kv_get(&self, key: &str) -> Result<Option<Vec<u8>>> {
+        self.bucket()?.get(key).map_err(kv_error)
+    }
+
+    fn kv_set(&self, key: &str, value: &[u8]) -> Result<()> {
+        self.bucket()?.set(key, value).map_err(kv_error)
+    }
+
+    fn kv_delete(&self, key: &str) -> Result<()> {
+        self.bucket()?.delete(key).map_err(kv_error)
+    }
+
+    fn kv_compare_and_swap(&self, key: &str, expected: Option<&[u8]>, new: &[u8]) -> Result<bool> {
+        let cas = atomics::Cas::new(self.bucket()?, key).map_err(kv_error)?;
+        if cas.current().map_err(kv_error)?.as_deref() != expected {
+            return Ok(false);
+        }
+        match atomics::swap(cas, new) {
+            Ok(()) => Ok(true),
+            Err(atomics::CasError::CasFailed(_)) => Ok(false),
+            Err(atomics::CasError::StoreError(e)) => Err(kv_error(e)),
+        }
+    }
+
+    fn kv_increment(&self, key: &str, delta: i64) -> Result<i64> {
+        atomics::increment(self.bucket()?, key, delta).map_err(kv_error)
+    }
+
+    fn config(&self, key: &str) -> Result<Option<String>> {
+        wasi::config::store::get(key).map_err(|e| {
+            Error::NotConfigured(match e {
+                wasi::config::store::Error::Upstream(m) | wasi::config::store::Error::Io(m) => {
+                    format!("reading configuration key `{key}`: {m}")
+                }
+            })
+        })
+    }
+
+    fn now(&self) -> u64 {
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0)
+    }
+
+    fn sleep_ms(&self, ms: u64) {
+        std::thread::sleep(Duration::from_millis(ms));
+    }
+}
+
+fn matter_in(m: wit::Matter) -> model::Matter {
+    model::Matter {
+        id: m.id,
+        title: m.title,
+        matter_type: m.matter_type,
+        clients: m
+            .clients
+            .into_iter()
+            .map(|c| model::Client { id: c.id, name: c.name })
+            .collect(),
+        file_reference: m.file_reference,
+        assigned_to: m.assigned_to,
+        priority: m.priority,
+        status: m.status,
+        acting_user: m.acting_user,
+    }
+}
+
+fn workspace_out(w: model::Workspace) -> wit::Workspace {
+    wit::Workspace {
+        id: w.id,
+        name: w.name,
+        url: w.url,
+        library: w.library,
+    }
+}
+
+fn error_out(e: Error) -> wit::Error {
+    match e {
+        Error::InvalidMatter(m) => wit::Error::InvalidMatter(m),
+        Error::NotConfigured(m) => wit::Error::NotConfigured(m),
+        Error::NotConnected(m) => wit::Error::NotConnected(m),
+        Error::NotLinked(m) => wit::Error::NotLinked(m),
+        Error::InvalidUrl(m) => wit::Error::InvalidUrl(m),
+        Error::Rejected(m) => wit::Error::Rejected(m),
+        Error::Unavailable(m) => wit::Error::Unavailable(m),
+    }
+}
+
+struct Component;
+
+impl Integration for Component {
+    fn on_matter_created(m: wit::Matter) -> Result<wit::Workspace, wit::Error> {
+        crate::on_matter_created(&WasiPlatform::new(), &matter_in(m))
+            .map(workspace_out)
+            .map_err(error_out)
+    }
+
+    fn on_matter_closed(m: wit::Matter) -> Result<wit::Workspace, wit::Error> {
+        crate::on_matter_closed(&WasiPlatform::new(), &matter_in(m))
+            .map(workspace_out)
+            .map_err(error_out)
+    }
+
+    fn map_metadata(m: wit::Matter) -> Result<Vec<wit::ProfileField>, wit::Error> {
+        crate::map_metadata(&WasiPlatform::new(), &matter_in(m))
+            .map(|fields| {
+                fields
+                    .into_iter()
+                    .map(|f| wit::ProfileField { name: f.name, value: f.value })
+                    .collect()
+            })
+            .map_err(error_out)
+    }
+
+    fn resolve_legacy(m: wit::Matter) -> Result<wit::LegacyMatch, wit::Error> {
+        crate::resolve_legacy(&WasiPlatform::new(), &matter_in(m))
+            .map(|r| match r {
+                model::LegacyMatch::Linked(w) => wit::LegacyMatch::Linked(workspace_out(w)),
+                model::LegacyMatch::None => wit::LegacyMatch::None,
+                model::LegacyMatch::Several(ws) => {
+                    wit::LegacyMatch::Several(ws.into_iter().map(workspace_out).collect())
+                }
+            })
+            .map_err(error_out)
+    }
+}
+
+impl IncomingHandler for Component {
+    fn handle(request: IncomingRequest, response_out: ResponseOutparam) {
+        let method = match request.method() {
+            WitMethod::Get => "GET".to_string(),
+            WitMethod::Head => "HEAD".to_string(),
+            WitMethod::Post => "POST".to_string(),
+            WitMethod::Put => "PUT".to_string(),
+            WitMethod::Delete => "DELETE".to_string(),
+            WitMethod::Connect => "CONNECT".to_string(),
+            WitMethod::Options => "OPTIONS".to_string(),
+            WitMethod::Trace => "TRACE".to_string(),
+            WitMethod::Patch => "PATCH".to_string(),
+            WitMethod::Other(m) => m,
+        };
+        let path = request.path_with_query().unwrap_or_else(|| "/".into());
+        let answer = crate::http_api::handle(&WasiPlatform::new(), &method, &path);
+        let body_bytes = serde_json::to_vec(&answer.body).unwrap_or_default();
+
+        let headers = Fields::from_list(&[(
+            "content-type".to_string(),
+            b"application/json".to_vec(),
+        )])
+        .unwrap_or_else(|_| Fields::new());
+        let response = OutgoingResponse::new(headers);
+        let _ = response.set_status_code(answer.status);
+        let Ok(body) = response.body() else { return };
+        ResponseOutparam::set(response_out, Ok(response));
+        if let Ok(stream) = body.write() {
+            for chunk in body_bytes.chunks(CHUNK) {
+                if stream.blocking_write_and_flush(chunk).is_err() {
+                    break;
+                }
+            }
+        }
+        let _ = OutgoingBody::finish(body, None);
+    }
+}
+
+export!(Component);

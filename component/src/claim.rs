@@ -1,0 +1,87 @@
+//! A per-matter claim in key-value, taken with compare-and-swap, so that concurrent deliveries
+//! of one matter (in one process or several sharing the store) provision it once.
+
+use serde::{Deserialize, Serialize};
+
+use crate::keys;
+use crate::model::{Error, Result};
+use crate::platform::Platform;
+
+/// A claim older than this is presumed abandoned by a crashed process and may be taken over.
+pub const CLAIM_TTL_S: u64 = 120;
+
+#[derive(Serialize, Deserialize)]
+struct ClaimRecord {
+    token: String,
+    at: u64,
+}
+
+pub struct Claim<'a> {
+    p: &'a dyn Platform,
+    key: String,
+    raw: Vec<u8>,
+}
+
+pub enum Attempt<'a> {
+    Taken(Claim<'a>),
+    /// Another delivery holds a live claim.
+    Busy,
+}
+
+pub fn try_take<'a>(p: &'a dyn Platform, matter_id: &str) -> Result<Attempt<'a>> {
+    let key = keys::claim(matter_id);
+    let record = ClaimRecord {
+        token: crate::random::token(),
+        at: p.now(),
+    };
+    let raw = serde_json::to_vec(&record).map_err(|e| Error::Unavailable(e.to_string()))?;
+    if p.kv_compare_and_swap(&key, None, &raw)? {
+        return Ok(Attempt::Taken(Claim { p, key, raw }));
+    }
+    let Some(current) = p.kv_get(&key)? else {
+        // Released between our swap and our read: try once more.
+        return Ok(if p.kv_compare_and_swap(&key, None, &raw)? {
+            Attempt::Taken(Claim { p, key, raw })
+        } else {
+            Attempt::Busy
+        });
+    };
+    let stale = serde_json::from_slice::<ClaimRecord>(&current)
+        .map(|c| c.at + CLAIM_TTL_S < p.now())
+        .unwrap_or(true);
+    if stale && p.kv_compare_and_swap(&key, Some(&current), &raw)? {
+        return Ok(Attempt::Taken(Claim { p, key, raw }));
+    }
+    Ok(Attempt::Busy)
+}
+
+impl Claim<'_> {
+    /// Gives the claim up, unless another process took it over meanwhile.
+    pub fn release(self) -> Result<()> {
+        if self.p.kv_get(&self.key)?.as_deref() == Some(self.raw.as_slice()) {
+            self.p.kv_delete(&self.key)?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::FakePlatform;
+
+    #[test]
+    fn one_holder_at_a_time_and_stale_claims_are_taken_over() {
+        let p = FakePlatform::configured();
+        let Attempt::Taken(first) = try_take(&p, "1").unwrap() else { panic!("first") };
+        assert!(matches!(try_take(&p, "1").unwrap(), Attempt::Busy));
+        assert!(matches!(try_take(&p, "2").unwrap(), Attempt::Taken(_)));
+        p.advance(CLAIM_TTL_S + 1);
+        let Attempt::Taken(second) = try_take(&p, "1").unwrap() else { panic!("stale") };
+        // The first holder's late release must not drop the second holder's claim.
+        first.release().unwrap();
+        assert!(matches!(try_take(&p, "1").unwrap(), Attempt::Busy));
+        second.release().unwrap();
+        assert!(matches!(try_take(&p, "1").unwrap(), Attempt::Taken(_)));
+    }
+}

@@ -1,0 +1,271 @@
+//! iManage custom fields: their kinds, the matter fields that may be mapped onto them, and the
+//! cleaning of values to iManage's limits.
+
+use std::collections::BTreeMap;
+
+use crate::model::{Error, Result};
+
+/// The kinds of iManage's custom1..custom31 (see imanage-api.md, "Custom fields").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FieldKind {
+    Lookup,
+    Text,
+    Integer,
+    DateTime,
+    Boolean,
+}
+
+/// One of `custom1`..`custom31`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct CustomField(u8);
+
+impl CustomField {
+    pub const CLIENT: CustomField = CustomField(1);
+    pub const MATTER: CustomField = CustomField(2);
+    pub const MATTER_TYPE: CustomField = CustomField(3);
+
+    pub fn parse(name: &str) -> Option<CustomField> {
+        let n: u8 = name.strip_prefix("custom")?.parse().ok()?;
+        (1..=31).contains(&n).then_some(CustomField(n))
+    }
+
+    pub fn name(self) -> String {
+        format!("custom{}", self.0)
+    }
+
+    pub fn kind(self) -> FieldKind {
+        match self.0 {
+            1..=12 | 29 | 30 => FieldKind::Lookup,
+            13..=16 | 31 => FieldKind::Text,
+            17..=20 => FieldKind::Integer,
+            21..=24 => FieldKind::DateTime,
+            _ => FieldKind::Boolean,
+        }
+    }
+
+    /// Fields whose lookup values need a parent in the same profile (custom2 ← custom1,
+    /// custom30 ← custom29).
+    fn has_parent(self) -> bool {
+        matches!(self.0, 2 | 30)
+    }
+
+    fn locked(self) -> bool {
+        matches!(self.0, 1..=3)
+    }
+}
+
+/// The matter fields a firm may map onto a custom field of its choice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum MappableField {
+    Title,
+    FileReference,
+    AssignedTo,
+    Priority,
+    Status,
+}
+
+impl MappableField {
+    pub const ALL: [MappableField; 5] = [
+        MappableField::Title,
+        MappableField::FileReference,
+        MappableField::AssignedTo,
+        MappableField::Priority,
+        MappableField::Status,
+    ];
+
+    /// Accepts the seed's labels ("File Reference") and snake_case ("file_reference").
+    pub fn parse(label: &str) -> Option<MappableField> {
+        let norm: String = label
+            .chars()
+            .filter(|c| !matches!(c, ' ' | '_' | '-'))
+            .flat_map(char::to_lowercase)
+            .collect();
+        Some(match norm.as_str() {
+            "title" => MappableField::Title,
+            "filereference" => MappableField::FileReference,
+            "assignedto" => MappableField::AssignedTo,
+            "priority" => MappableField::Priority,
+            "status" => MappableField::Status,
+            _ => return None,
+        })
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            MappableField::Title => "Title",
+            MappableField::FileReference => "File Reference",
+            MappableField::AssignedTo => "Assigned To",
+            MappableField::Priority => "Priority",
+            MappableField::Status => "Status",
+        }
+    }
+}
+
+/// Parses `field_map`: a JSON object of matter field label → `customN`.
+pub fn parse_field_map(json: &str) -> Result<BTreeMap<MappableField, CustomField>> {
+    let raw: BTreeMap<String, String> = serde_json::from_str(json).map_err(|e| {
+        Error::NotConfigured(format!(
+            "`field_map` must be a JSON object of matter field → customN: {e}"
+        ))
+    })?;
+    let mut map = BTreeMap::new();
+    let mut targets = BTreeMap::new();
+    for (label, target) in raw {
+        let field = MappableField::parse(&label).ok_or_else(|| {
+            let known: Vec<_> = MappableField::ALL.iter().map(|f| f.label()).collect();
+            Error::NotConfigured(format!(
+                "`field_map` names {label:?}, which is not one of {}",
+                known.join(", ")
+            ))
+        })?;
+        let custom = CustomField::parse(&target).ok_or_else(|| {
+            Error::NotConfigured(format!(
+                "`field_map` maps {label:?} to {target:?}, which is not custom1..custom31"
+            ))
+        })?;
+        if custom.locked() {
+            return Err(Error::NotConfigured(format!(
+                "`field_map` maps {label:?} to {target}, which is locked to client, matter and type (custom1..custom3)"
+            )));
+        }
+        if custom.has_parent() {
+            return Err(Error::NotConfigured(format!(
+                "`field_map` maps {label:?} to {target}, a child lookup that needs its parent value"
+            )));
+        }
+        if let Some(previous) = targets.insert(custom, field) {
+            return Err(Error::NotConfigured(format!(
+                "`field_map` maps both {:?} and {:?} to {target}",
+                previous.label(),
+                field.label()
+            )));
+        }
+        map.insert(field, custom);
+    }
+    Ok(map)
+}
+
+/// iManage's limit on names and text values, in characters.
+pub const NAME_LIMIT: usize = 254;
+
+/// Removes control characters and collapses the whitespace they leave, then shortens to `limit`
+/// characters. Works on `char`s, so a multi-byte character is never cut.
+pub fn clean(value: &str, limit: usize) -> String {
+    let mut out = String::with_capacity(value.len().min(limit * 4));
+    let mut last_space = true;
+    for c in value.chars() {
+        let c = if c.is_control() || c.is_whitespace() {
+            ' '
+        } else {
+            c
+        };
+        if c == ' ' {
+            if last_space {
+                continue;
+            }
+            last_space = true;
+        } else {
+            last_space = false;
+        }
+        out.push(c);
+    }
+    let trimmed = out.trim_end();
+    trimmed.chars().take(limit).collect::<String>().trim_end().to_string()
+}
+
+/// Checks that `value` fits the kind of `field`, so that iManage is never sent a value it would
+/// refuse after half the workspace is built.
+pub fn check_value(field: CustomField, label: &str, value: &str) -> Result<()> {
+    let fits = match field.kind() {
+        FieldKind::Lookup | FieldKind::Text => true,
+        FieldKind::Integer => value.parse::<i64>().is_ok(),
+        FieldKind::Boolean => matches!(value, "true" | "false"),
+        FieldKind::DateTime => looks_like_datetime(value),
+    };
+    if fits {
+        Ok(())
+    } else {
+        Err(Error::NotConfigured(format!(
+            "`field_map` maps {label:?} to {}, a {:?} field, but the value {:?} is not one",
+            field.name(),
+            field.kind(),
+            value
+        )))
+    }
+}
+
+/// ISO-8601 date or date-time, e.g. `2026-11-20` or `2026-11-20T09:14:02+13:00`.
+fn looks_like_datetime(v: &str) -> bool {
+    let b = v.as_bytes();
+    b.len() >= 10
+        && b[..4].iter().all(u8::is_ascii_digit)
+        && b[4] == b'-'
+        && b[5..7].iter().all(u8::is_ascii_digit)
+        && b[7] == b'-'
+        && b[8..10].iter().all(u8::is_ascii_digit)
+        && (b.len() == 10 || b[10] == b'T')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds_follow_the_api_table() {
+        let kind = |n: &str| CustomField::parse(n).unwrap().kind();
+        assert_eq!(kind("custom1"), FieldKind::Lookup);
+        assert_eq!(kind("custom12"), FieldKind::Lookup);
+        assert_eq!(kind("custom13"), FieldKind::Text);
+        assert_eq!(kind("custom17"), FieldKind::Integer);
+        assert_eq!(kind("custom21"), FieldKind::DateTime);
+        assert_eq!(kind("custom25"), FieldKind::Boolean);
+        assert_eq!(kind("custom30"), FieldKind::Lookup);
+        assert_eq!(kind("custom31"), FieldKind::Text);
+        assert!(CustomField::parse("custom0").is_none());
+        assert!(CustomField::parse("custom32").is_none());
+        assert!(CustomField::parse("name").is_none());
+    }
+
+    #[test]
+    fn field_map_accepts_labels_and_refuses_locked_fields() {
+        let map = parse_field_map(r#"{"File Reference": "custom13", "assigned_to": "custom4"}"#)
+            .unwrap();
+        assert_eq!(map[&MappableField::FileReference].name(), "custom13");
+        assert_eq!(map[&MappableField::AssignedTo].name(), "custom4");
+        for bad in [
+            r#"{"Title": "custom2"}"#,
+            r#"{"Title": "custom30"}"#,
+            r#"{"Colour": "custom13"}"#,
+            r#"{"Title": "custom99"}"#,
+            r#"{"Title": "custom13", "Status": "custom13"}"#,
+            "not json",
+        ] {
+            assert!(
+                matches!(parse_field_map(bad), Err(Error::NotConfigured(_))),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn clean_strips_controls_and_never_cuts_a_character() {
+        assert_eq!(clean("Smith\u{0}v\tJones\n", 254), "Smith v Jones");
+        assert_eq!(clean("  a   b  ", 254), "a b");
+        let long: String = "é".repeat(300);
+        let cleaned = clean(&long, NAME_LIMIT);
+        assert_eq!(cleaned.chars().count(), 254);
+        assert!(cleaned.chars().all(|c| c == 'é'));
+        assert_eq!(clean("Ngā Tāngata 🏠 שלום", 254), "Ngā Tāngata 🏠 שלום");
+    }
+
+    #[test]
+    fn values_must_fit_their_kind() {
+        let f = |n: &str| CustomField::parse(n).unwrap();
+        assert!(check_value(f("custom17"), "Priority", "2").is_ok());
+        assert!(check_value(f("custom17"), "Priority", "High").is_err());
+        assert!(check_value(f("custom25"), "Status", "Active").is_err());
+        assert!(check_value(f("custom21"), "Status", "2026-11-20T09:14:02Z").is_ok());
+        assert!(check_value(f("custom21"), "Status", "soon").is_err());
+        assert!(check_value(f("custom13"), "Title", "anything").is_ok());
+    }
+}

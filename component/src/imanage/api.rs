@@ -1,0 +1,222 @@
+//! The typed iManage operations the flows use. Each is one request (or a look-then-create pair
+//! where iManage has no "ensure"), and none retries a create blindly: see `client::Retry`.
+
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+use super::client::{status_error, Answer, Imanage, Retry};
+use super::json;
+use crate::fields::CustomField;
+use crate::keys;
+use crate::model::{Error, Result, Workspace};
+use crate::platform::Method;
+
+/// Path-segment encoding that keeps `!`, as in iManage ids `ACTIVE!1042`.
+const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~')
+    .remove(b'!');
+
+pub fn seg(s: &str) -> String {
+    utf8_percent_encode(s, SEGMENT).to_string()
+}
+
+fn query(pairs: &[(&str, &str)]) -> String {
+    let mut q = url::form_urlencoded::Serializer::new(String::new());
+    for (k, v) in pairs {
+        q.append_pair(k, v);
+    }
+    q.finish()
+}
+
+/// A folder of a workspace or template, flattened with its path from the workspace root.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FolderNode {
+    pub id: String,
+    pub name: String,
+    pub parent_id: String,
+    #[serde(default)]
+    pub optional: bool,
+}
+
+/// What provisioning copies from a template.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Template {
+    pub id: String,
+    pub default_security: Option<String>,
+    pub members: Vec<Value>,
+    pub folders: Vec<FolderNode>,
+}
+
+pub enum Parent<'a> {
+    Workspace(&'a str),
+    Folder(&'a str),
+}
+
+impl Imanage<'_> {
+    pub fn workspace_from(&self, v: &Value) -> Result<Workspace> {
+        let id = json::str_field(v, "id")
+            .ok_or_else(|| Error::Unavailable("iManage returned a workspace without an id".into()))?
+            .to_string();
+        let library = json::str_field(v, "database")
+            .map(String::from)
+            .unwrap_or_else(|| self.settings().library.clone());
+        let url = json::str_field(v, "workspace_url")
+            .map(String::from)
+            .unwrap_or_else(|| format!("{}/work/link/w/{}", self.settings().base_url, seg(&id)));
+        Ok(Workspace {
+            name: json::str_field(v, "name").unwrap_or_default().to_string(),
+            id,
+            url,
+            library,
+        })
+    }
+
+    /// Makes sure a lookup value exists (iManage refuses profiles naming unknown values).
+    pub fn ensure_custom(&self, field: CustomField, id: &str, description: &str, parent: Option<&str>) -> Result<()> {
+        let mut path = format!("/customs/{}/{}", field.name(), seg(id));
+        if let Some(p) = parent {
+            path.push('?');
+            path.push_str(&query(&[("parent_alias", p)]));
+        }
+        match self.call(Method::Get, &path, None, Retry::Safe)? {
+            Answer::Ok(_) => return Ok(()),
+            Answer::Status(404, _) => {}
+            Answer::Status(s, why) => return Err(status_error(Method::Get, &path, s, &why)),
+        }
+        let mut body = json!({"id": id, "description": description, "enabled": true});
+        if let Some(p) = parent {
+            body["parent"] = json!({"id": p});
+        }
+        let create = format!("/customs/{}", field.name());
+        match self.call(Method::Post, &create, Some(&body), Retry::Safe)? {
+            // 409: created meanwhile by a concurrent delivery, or by our own earlier attempt.
+            Answer::Ok(_) | Answer::Status(409, _) => Ok(()),
+            Answer::Status(s, why) => Err(status_error(Method::Post, &create, s, &why)),
+        }
+    }
+
+    pub fn search_workspaces(&self, filters: &[(&str, &str)]) -> Result<Vec<Value>> {
+        let mut pairs = filters.to_vec();
+        pairs.push(("limit", "100"));
+        let path = format!("/workspaces?{}", query(&pairs));
+        Ok(json::results(&self.call_ok(Method::Get, &path, None, Retry::Safe)?))
+    }
+
+    pub fn get_workspace(&self, id: &str) -> Result<Option<Value>> {
+        let path = format!("/workspaces/{}", seg(id));
+        match self.call(Method::Get, &path, None, Retry::Safe)? {
+            Answer::Ok(v) => Ok(Some(json::data(&v).clone())),
+            Answer::Status(404, _) => Ok(None),
+            Answer::Status(s, why) => Err(status_error(Method::Get, &path, s, &why)),
+        }
+    }
+
+    /// Creates a workspace. Not retried: the caller looks for it before trying again.
+    pub fn create_workspace(&self, body: &Value) -> Result<Value> {
+        let v = self.call_ok(Method::Post, "/workspaces", Some(body), Retry::Never)?;
+        Ok(json::data(&v).clone())
+    }
+
+    pub fn patch_workspace(&self, id: &str, body: &Value) -> Result<Value> {
+        let path = format!("/workspaces/{}", seg(id));
+        let v = self.call_ok(Method::Patch, &path, Some(body), Retry::Safe)?;
+        Ok(json::data(&v).clone())
+    }
+
+    /// Every folder of a workspace (or template), at every depth, in one request.
+    pub fn folders_of(&self, container_id: &str) -> Result<Vec<FolderNode>> {
+        let path = format!("/folders?{}", query(&[("container_id", container_id), ("limit", "9999")]));
+        let list = json::results(&self.call_ok(Method::Get, &path, None, Retry::Safe)?);
+        list.iter()
+            .map(|f| {
+                let s = |k| json::str_field(f, k).unwrap_or_default().to_string();
+                let node = FolderNode {
+                    id: s("id"),
+                    name: s("name"),
+                    parent_id: s("parent_id"),
+                    optional: f.get("optional").and_then(Value::as_bool).unwrap_or(false),
+                };
+                if node.id.is_empty() {
+                    Err(Error::Unavailable("iManage listed a folder without an id".into()))
+                } else {
+                    Ok(node)
+                }
+            })
+            .collect()
+    }
+
+    /// Creates a folder. Not retried: `provision::ensure_folders` re-lists and carries on.
+    pub fn create_folder(&self, parent: Parent<'_>, name: &str) -> Result<FolderNode> {
+        let (path, parent_id) = match parent {
+            Parent::Workspace(ws) => (format!("/workspaces/{}/folders", seg(ws)), ws),
+            Parent::Folder(f) => (format!("/folders/{}/subfolders", seg(f)), f),
+        };
+        let body = json!({"name": name, "default_security": "inherit", "view_type": "document"});
+        let v = self.call_ok(Method::Post, &path, Some(&body), Retry::Never)?;
+        let d = json::data(&v);
+        Ok(FolderNode {
+            id: json::str_field(d, "id")
+                .ok_or_else(|| Error::Unavailable("iManage created a folder without an id".into()))?
+                .to_string(),
+            name: name.to_string(),
+            parent_id: parent_id.to_string(),
+            optional: false,
+        })
+    }
+
+    /// A template's security and folders, cached in key-value: templates change rarely, and
+    /// re-reading one per matter would double the requests of every provisioning.
+    pub fn template(&self, id: &str) -> Result<Template> {
+        let key = keys::template(&self.settings().library, id);
+        if let Some(raw) = self.p().kv_get(&key)? {
+            if let Ok(t) = serde_json::from_slice::<Template>(&raw) {
+                return Ok(t);
+            }
+        }
+        let Some(ws) = self.get_workspace(id)? else {
+            return Err(Error::NotConfigured(format!(
+                "`templates` names {id:?}, which is not a workspace or template in library {}",
+                self.settings().library
+            )));
+        };
+        let security = self.call_ok(Method::Get, &format!("/workspaces/{}/security", seg(id)), None, Retry::Safe)?;
+        let security = json::data(&security);
+        let template = Template {
+            id: id.to_string(),
+            default_security: json::str_field(security, "default_security")
+                .or_else(|| json::str_field(&ws, "default_security"))
+                .map(String::from),
+            members: security.get("members").and_then(Value::as_array).cloned().unwrap_or_default(),
+            folders: self.folders_of(id)?,
+        };
+        let raw = serde_json::to_vec(&template).map_err(|e| Error::Unavailable(e.to_string()))?;
+        self.p().kv_set(&key, &raw)?;
+        Ok(template)
+    }
+
+    pub fn set_security(&self, workspace_id: &str, default_security: Option<&str>, include: &[Value]) -> Result<()> {
+        let mut body = json!({"include": include, "remove": []});
+        if let Some(d) = default_security {
+            body["default_security"] = json!(d);
+        }
+        let path = format!("/workspaces/{}/security", seg(workspace_id));
+        self.call_ok(Method::Post, &path, Some(&body), Retry::Safe)?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn segments_keep_bang_and_encode_the_rest() {
+        assert_eq!(seg("ACTIVE!1042"), "ACTIVE!1042");
+        assert_eq!(seg("C 100/x"), "C%20100%2Fx");
+        assert_eq!(seg("Ngā"), "Ng%C4%81");
+    }
+}

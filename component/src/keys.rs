@@ -1,0 +1,38 @@
+//! Every key-value key the component uses, in one place. Values are JSON.
+//!
+//! Keys are `namespace/...`; ids are embedded verbatim because matter ids are validated
+//! (`validate::matter_id`) and workspace ids follow iManage's `LIB!n` pattern.
+
+/// Matter id → its link record (`links::Link`).
+pub fn link(matter_id: &str) -> String {
+    format!("link/matter/{matter_id}")
+}
+
+/// Workspace id → the matter id linked to it (so one workspace never serves two matters).
+pub fn workspace_owner(workspace_id: &str) -> String {
+    format!("link/workspace/{workspace_id}")
+}
+
+/// A provisioning claim on a matter (compare-and-swap guard against concurrent deliveries).
+pub fn claim(matter_id: &str) -> String {
+    format!("claim/{matter_id}")
+}
+
+/// The service account's access token and its expiry.
+pub const SERVICE_TOKEN: &str = "auth/service-token";
+
+/// The customer id found by discovery.
+pub const CUSTOMER_ID: &str = "conn/customer-id";
+
+/// A template's folder structure, cached so provisioning costs one request per folder created.
+pub fn template(library: &str, template_id: &str) -> String {
+    format!("cache/template/{library}/{template_id}")
+}
+
+/// Monotonic sequence of audit records.
+pub const AUDIT_SEQ: &str = "audit/seq";
+
+pub fn audit(seq: i64) -> String {
+    // Zero-padded so that listing keys returns records in order.
+    format!("audit/record/{seq:012}")
+}

@@ -1,0 +1,57 @@
+//! resolve-legacy: find the existing workspace of a matter that predates the integration.
+
+use crate::fields::MappableField;
+use crate::imanage::Imanage;
+use crate::links::{self, Link};
+use crate::model::{LegacyMatch, Matter, Result};
+use crate::platform::Platform;
+use crate::settings::Settings;
+use crate::{audit, validate};
+
+pub fn resolve_legacy(p: &dyn Platform, m: &Matter) -> Result<LegacyMatch> {
+    validate::matter(m, false)?;
+    let s = Settings::load(p)?;
+    if let Some(link) = links::get(p, &m.id)? {
+        return Ok(LegacyMatch::Linked(link.workspace));
+    }
+    let api = Imanage::new(p, &s);
+    let mut found = api.search_workspaces(&[("custom2", &m.id)])?;
+    if found.is_empty() {
+        let by_reference = s
+            .field_map
+            .get(&MappableField::FileReference)
+            .zip(m.file_reference.as_deref().filter(|r| !r.trim().is_empty()));
+        if let Some((field, reference)) = by_reference {
+            found = api.search_workspaces(&[(&field.name(), reference.trim())])?;
+        }
+    }
+    let mut workspaces = found
+        .iter()
+        .map(|w| api.workspace_from(w))
+        .collect::<Result<Vec<_>>>()?;
+    let result = match workspaces.len() {
+        0 => LegacyMatch::None,
+        1 => {
+            let workspace = workspaces.remove(0);
+            links::store(
+                p,
+                &Link {
+                    matter_id: m.id.clone(),
+                    workspace: workspace.clone(),
+                    document_folder_id: None,
+                    linked_at: p.now(),
+                    how: "legacy".into(),
+                },
+            )?;
+            LegacyMatch::Linked(workspace)
+        }
+        _ => LegacyMatch::Several(workspaces),
+    };
+    let (outcome, detail) = match &result {
+        LegacyMatch::Linked(w) => ("ok", format!("linked workspace {}", w.id)),
+        LegacyMatch::None => ("none", "no workspace found".to_string()),
+        LegacyMatch::Several(ws) => ("several", format!("{} candidates", ws.len())),
+    };
+    audit::record(p, "resolve-legacy", &m.id, outcome, detail)?;
+    Ok(result)
+}

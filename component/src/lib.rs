@@ -1,0 +1,40 @@
+//! matterlink's domain logic: ordinary Rust over the `Platform` capabilities, compiled natively
+//! for tests and to `wasm32-wasip2` for the component. The WIT glue lives in `bindings`
+//! (wasm only); nothing else knows about WIT.
+
+pub mod audit;
+pub mod claim;
+pub mod closing;
+pub mod fields;
+pub mod http_api;
+pub mod imanage;
+pub mod keys;
+pub mod legacy;
+pub mod links;
+pub mod mapping;
+pub mod model;
+pub mod platform;
+pub mod provision;
+pub mod random;
+pub mod settings;
+pub mod validate;
+
+#[cfg(test)]
+pub mod testing;
+
+#[cfg(target_arch = "wasm32")]
+mod bindings;
+
+pub use closing::on_matter_closed;
+pub use legacy::resolve_legacy;
+pub use provision::on_matter_created;
+
+use model::{Matter, ProfileField, Result};
+use platform::Platform;
+
+/// map-metadata: the profile a matter maps to, without touching iManage.
+pub fn map_metadata(p: &dyn Platform, m: &Matter) -> Result<Vec<ProfileField>> {
+    validate::matter(m, true)?;
+    let s = settings::Settings::load(p)?;
+    Ok(mapping::profile(m, &s)?.as_profile_fields())
+}

@@ -1,0 +1,87 @@
+//! The matter ↔ workspace link, the component's most important memory.
+
+use serde::{Deserialize, Serialize};
+
+use crate::keys;
+use crate::model::{Error, Result, Workspace};
+use crate::platform::Platform;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Link {
+    pub matter_id: String,
+    pub workspace: Workspace,
+    /// Where generated documents are filed; absent for workspaces linked from legacy.
+    pub document_folder_id: Option<String>,
+    /// Seconds since the epoch.
+    pub linked_at: u64,
+    /// `created`, `adopted` (found by custom2 after an interrupted attempt) or `legacy`.
+    pub how: String,
+}
+
+fn decode<T: for<'de> Deserialize<'de>>(key: &str, raw: &[u8]) -> Result<T> {
+    serde_json::from_slice(raw)
+        .map_err(|e| Error::Unavailable(format!("key-value record {key} is unreadable: {e}")))
+}
+
+pub fn get(p: &dyn Platform, matter_id: &str) -> Result<Option<Link>> {
+    let key = keys::link(matter_id);
+    p.kv_get(&key)?.map(|raw| decode(&key, &raw)).transpose()
+}
+
+/// The matter a workspace is linked to, if any.
+pub fn owner_of(p: &dyn Platform, workspace_id: &str) -> Result<Option<String>> {
+    let key = keys::workspace_owner(workspace_id);
+    p.kv_get(&key)?.map(|raw| decode(&key, &raw)).transpose()
+}
+
+/// Stores a link. The workspace side is taken with compare-and-swap first, so that two matters
+/// can never end up sharing one workspace, even from two processes at once.
+pub fn store(p: &dyn Platform, link: &Link) -> Result<()> {
+    let owner_key = keys::workspace_owner(&link.workspace.id);
+    let me = serde_json::to_vec(&link.matter_id).map_err(|e| Error::Unavailable(e.to_string()))?;
+    if !p.kv_compare_and_swap(&owner_key, None, &me)? {
+        match owner_of(p, &link.workspace.id)? {
+            Some(other) if other != link.matter_id => {
+                return Err(Error::Rejected(format!(
+                    "workspace {} is already linked to matter {other}",
+                    link.workspace.id
+                )))
+            }
+            _ => {}
+        }
+    }
+    let raw = serde_json::to_vec(link).map_err(|e| Error::Unavailable(e.to_string()))?;
+    p.kv_set(&keys::link(&link.matter_id), &raw)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::FakePlatform;
+
+    fn link(matter: &str, ws: &str) -> Link {
+        Link {
+            matter_id: matter.into(),
+            workspace: Workspace {
+                id: ws.into(),
+                name: "n".into(),
+                url: "u".into(),
+                library: "ACTIVE".into(),
+            },
+            document_folder_id: None,
+            linked_at: 1,
+            how: "created".into(),
+        }
+    }
+
+    #[test]
+    fn a_workspace_serves_one_matter() {
+        let p = FakePlatform::configured();
+        store(&p, &link("1", "ACTIVE!5")).unwrap();
+        store(&p, &link("1", "ACTIVE!5")).unwrap();
+        let err = store(&p, &link("2", "ACTIVE!5")).unwrap_err();
+        assert!(matches!(err, Error::Rejected(_)));
+        assert!(get(&p, "2").unwrap().is_none());
+        assert_eq!(get(&p, "1").unwrap().unwrap().workspace.id, "ACTIVE!5");
+    }
+}

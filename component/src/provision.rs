@@ -1,0 +1,271 @@
+//! on-matter-created: provision the matter's workspace, exactly once.
+//!
+//! validate → already linked? → claim → lookups → adopt a workspace with custom2 = matter id
+//! (recovers a crash between create and link) or create one → folders → link → audit.
+
+use serde_json::{json, Value};
+
+use crate::claim::{self, Attempt};
+use crate::fields::{clean, NAME_LIMIT};
+use crate::imanage::api::{FolderNode, Parent, Template};
+use crate::imanage::Imanage;
+use crate::links::{self, Link};
+use crate::mapping::{self, Profile};
+use crate::model::{Error, Matter, Result, Workspace};
+use crate::platform::Platform;
+use crate::settings::{OwnerPolicy, Settings};
+use crate::{audit, validate};
+
+/// How long a delivery waits for a concurrent delivery of the same matter to finish.
+const WAIT_FOR_OTHER_MS: u64 = 15_000;
+const POLL_MS: u64 = 250;
+
+pub fn on_matter_created(p: &dyn Platform, m: &Matter) -> Result<Workspace> {
+    validate::matter(m, true)?;
+    let s = Settings::load(p)?;
+    let profile = mapping::profile(m, &s)?;
+    let owner = owner(m, &s)?;
+    if let Some(link) = links::get(p, &m.id)? {
+        return Ok(link.workspace);
+    }
+    if !s.auto_create {
+        return Err(Error::NotLinked(format!(
+            "auto_create is off, so matter {} was not provisioned; link it with resolve-legacy or a workspace URL",
+            m.id
+        )));
+    }
+    let claim = match claim::try_take(p, &m.id)? {
+        Attempt::Taken(c) => c,
+        Attempt::Busy => return wait_for_other(p, &m.id),
+    };
+    let result = provision(p, &s, m, &profile, owner);
+    let outcome = match &result {
+        Ok(_) => "ok",
+        Err(e) => e.kind(),
+    };
+    let detail = match &result {
+        Ok(link) => format!("workspace {} ({})", link.workspace.id, link.how),
+        Err(e) => e.message().to_string(),
+    };
+    // Release before auditing: a failed audit write must not leave the matter claimed.
+    claim.release()?;
+    audit::record(p, "provision", &m.id, outcome, detail)?;
+    result.map(|l| l.workspace)
+}
+
+fn owner<'m>(m: &'m Matter, s: &'m Settings) -> Result<&'m str> {
+    match s.owner_policy {
+        OwnerPolicy::ServiceAccount => Ok(&s.username),
+        OwnerPolicy::CurrentUser => m
+            .acting_user
+            .as_deref()
+            .filter(|u| !u.trim().is_empty())
+            .ok_or_else(|| {
+                Error::InvalidMatter(format!(
+                    "owner_policy is current_user, but matter {} names no acting_user",
+                    m.id
+                ))
+            }),
+    }
+}
+
+/// Another delivery of this matter holds the claim: wait for its link rather than fail.
+fn wait_for_other(p: &dyn Platform, matter_id: &str) -> Result<Workspace> {
+    let mut waited = 0;
+    while waited < WAIT_FOR_OTHER_MS {
+        p.sleep_ms(POLL_MS);
+        waited += POLL_MS;
+        if let Some(link) = links::get(p, matter_id)? {
+            return Ok(link.workspace);
+        }
+    }
+    Err(Error::Unavailable(format!(
+        "matter {matter_id} is being provisioned by another delivery; retry shortly"
+    )))
+}
+
+fn provision(p: &dyn Platform, s: &Settings, m: &Matter, profile: &Profile, owner: &str) -> Result<Link> {
+    let api = Imanage::new(p, s);
+    let template = match s.templates.get(&m.matter_type) {
+        Some(id) => Some(api.template(id)?),
+        None => None,
+    };
+    for l in &profile.lookups {
+        api.ensure_custom(l.field, &l.id, &l.description, l.parent.as_deref())?;
+    }
+    let (ws, how) = match find_existing(&api, m)? {
+        Some(ws) => (ws, "adopted"),
+        None => (create(&api, m, profile, owner, template.as_ref())?, "created"),
+    };
+    let workspace = api.workspace_from(&ws)?;
+    let fresh = how == "created";
+    let document_folder_id = ensure_folders(&api, &workspace.id, template.as_ref(), fresh)?;
+    let link = Link {
+        matter_id: m.id.clone(),
+        workspace,
+        document_folder_id: Some(document_folder_id),
+        linked_at: p.now(),
+        how: how.into(),
+    };
+    links::store(p, &link)?;
+    Ok(link)
+}
+
+/// A workspace already carrying this matter id: made by an earlier attempt that did not get
+/// as far as storing its link.
+fn find_existing(api: &Imanage<'_>, m: &Matter) -> Result<Option<Value>> {
+    let client = &m.clients[0].id;
+    let found = api.search_workspaces(&[("custom1", client), ("custom2", &m.id)])?;
+    Ok(found.into_iter().next())
+}
+
+fn create(api: &Imanage<'_>, m: &Matter, profile: &Profile, owner: &str, template: Option<&Template>) -> Result<Value> {
+    let mut body = json!({
+        "name": clean(&m.title, NAME_LIMIT),
+        "owner": owner,
+    });
+    profile.insert_into(&mut body);
+    if let Some(sec) = template.and_then(|t| t.default_security.as_deref()) {
+        body["default_security"] = json!(sec);
+    }
+    let ws = match api.create_workspace(&body) {
+        Ok(ws) => ws,
+        // The answer was lost or iManage failed after (perhaps) committing: look before
+        // creating again, so that the matter never gets two workspaces.
+        Err(Error::Unavailable(_)) => match find_existing(api, m)? {
+            Some(ws) => ws,
+            None => api.create_workspace(&body)?,
+        },
+        Err(e) => return Err(e),
+    };
+    if let Some(t) = template {
+        if !t.members.is_empty() {
+            let id = ws.get("id").and_then(Value::as_str).unwrap_or_default();
+            api.set_security(id, None, &t.members)?;
+        }
+    }
+    Ok(ws)
+}
+
+/// The folder paths a workspace gets: the template's (optional folders and everything under
+/// them skipped), then `root_folder` with `document_folder` beneath it.
+pub fn folder_plan(template: Option<&Template>, s: &Settings) -> Vec<Vec<String>> {
+    let mut plan = Vec::new();
+    if let Some(t) = template {
+        walk(&t.folders, &t.id, &mut Vec::new(), &mut plan);
+    }
+    for path in [
+        vec![s.root_folder.clone()],
+        vec![s.root_folder.clone(), s.document_folder.clone()],
+    ] {
+        if !plan.contains(&path) {
+            plan.push(path);
+        }
+    }
+    plan
+}
+
+fn walk(all: &[FolderNode], parent: &str, path: &mut Vec<String>, plan: &mut Vec<Vec<String>>) {
+    for f in all.iter().filter(|f| f.parent_id == parent && !f.optional) {
+        path.push(f.name.clone());
+        if !plan.contains(path) {
+            plan.push(path.clone());
+        }
+        walk(all, &f.id, path, plan);
+        path.pop();
+    }
+}
+
+/// Creates every planned folder that is missing and returns the document folder's id.
+/// A fresh workspace has no folders, so it skips the listing: one request per folder.
+fn ensure_folders(api: &Imanage<'_>, ws_id: &str, template: Option<&Template>, fresh: bool) -> Result<String> {
+    let plan = folder_plan(template, api.settings());
+    let mut existing = if fresh { Vec::new() } else { api.folders_of(ws_id)? };
+    let mut document_folder = String::new();
+    for path in &plan {
+        let mut parent = ws_id.to_string();
+        for name in path {
+            parent = match child(&existing, &parent, name) {
+                Some(id) => id,
+                None => {
+                    let node = create_folder(api, ws_id, &parent, name, &mut existing)?;
+                    existing.push(node.clone());
+                    node.id
+                }
+            };
+        }
+        if path.len() == 2 && path[0] == api.settings().root_folder && path[1] == api.settings().document_folder {
+            document_folder = parent;
+        }
+    }
+    Ok(document_folder)
+}
+
+fn child(existing: &[FolderNode], parent: &str, name: &str) -> Option<String> {
+    existing
+        .iter()
+        .find(|f| f.parent_id == parent && f.name == name)
+        .map(|f| f.id.clone())
+}
+
+fn create_folder(api: &Imanage<'_>, ws_id: &str, parent: &str, name: &str, existing: &mut Vec<FolderNode>) -> Result<FolderNode> {
+    let target = if parent == ws_id {
+        Parent::Workspace(ws_id)
+    } else {
+        Parent::Folder(parent)
+    };
+    match api.create_folder(target, name) {
+        Ok(node) => Ok(node),
+        Err(Error::Unavailable(why)) => {
+            // Maybe created before the failure: re-list, and create only if it is still absent.
+            *existing = api.folders_of(ws_id)?;
+            if let Some(id) = child(existing, parent, name) {
+                return Ok(FolderNode { id, name: name.into(), parent_id: parent.into(), optional: false });
+            }
+            let target = if parent == ws_id { Parent::Workspace(ws_id) } else { Parent::Folder(parent) };
+            api.create_folder(target, name).map_err(|_| Error::Unavailable(why))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::FakePlatform;
+
+    fn node(id: &str, name: &str, parent: &str, optional: bool) -> FolderNode {
+        FolderNode { id: id.into(), name: name.into(), parent_id: parent.into(), optional }
+    }
+
+    #[test]
+    fn plan_skips_optional_subtrees_and_ends_with_the_document_folder() {
+        let s = Settings::load(&FakePlatform::configured()).unwrap();
+        let t = Template {
+            id: "T".into(),
+            default_security: None,
+            members: vec![],
+            folders: vec![
+                node("1", "Correspondence", "T", false),
+                node("2", "Pleadings", "T", false),
+                node("3", "Filed", "2", false),
+                node("4", "Billing", "T", true),
+                node("5", "Old bills", "4", false),
+                node("6", "Documents", "T", false),
+            ],
+        };
+        let plan = folder_plan(Some(&t), &s);
+        let shown: Vec<String> = plan.iter().map(|p| p.join("/")).collect();
+        assert_eq!(
+            shown,
+            vec![
+                "Correspondence",
+                "Pleadings",
+                "Pleadings/Filed",
+                "Documents",
+                "Documents/Generated Documents"
+            ]
+        );
+        assert_eq!(folder_plan(None, &s).len(), 2);
+    }
+}

@@ -1,0 +1,243 @@
+//! Settings read through `wasi:config`: flat snake_case keys (valid Spin variable names), with
+//! structured values as JSON. Every problem is a `not-configured` error naming the key.
+
+use std::collections::BTreeMap;
+
+use crate::fields::{CustomField, MappableField};
+use crate::model::{Error, Result};
+use crate::platform::Platform;
+
+/// Every key the component reads. `spin.toml` must declare exactly these as variables.
+pub const CONFIG_KEYS: &[&str] = &[
+    "imanage_base_url",
+    "imanage_customer_id",
+    "imanage_library",
+    "imanage_auth",
+    "imanage_client_id",
+    "imanage_client_secret",
+    "imanage_username",
+    "imanage_password",
+    "auto_create",
+    "close_prefix",
+    "owner_policy",
+    "root_folder",
+    "document_folder",
+    "templates",
+    "field_map",
+];
+
+/// Keys whose values are secrets: never echoed in messages or logs.
+pub const SECRET_KEYS: &[&str] = &["imanage_client_secret", "imanage_password"];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OwnerPolicy {
+    /// The workspace is owned by the person acting in the matter system (`acting_user`).
+    CurrentUser,
+    /// The workspace is owned by the connected service account.
+    ServiceAccount,
+}
+
+#[derive(Clone)]
+pub struct Settings {
+    /// Scheme + authority (+ optional path prefix) of the iManage server, without trailing `/`.
+    pub base_url: String,
+    pub customer_id: Option<String>,
+    pub library: String,
+    pub client_id: String,
+    pub client_secret: Option<String>,
+    pub username: String,
+    pub password: String,
+    pub auto_create: bool,
+    pub close_prefix: String,
+    pub owner_policy: OwnerPolicy,
+    pub root_folder: String,
+    pub document_folder: String,
+    /// Matter type → template workspace id.
+    pub templates: BTreeMap<String, String>,
+    pub field_map: BTreeMap<MappableField, CustomField>,
+}
+
+// Hand-written so that a stray `{:?}` can never print the password or client secret.
+impl std::fmt::Debug for Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Settings")
+            .field("base_url", &self.base_url)
+            .field("library", &self.library)
+            .field("username", &self.username)
+            .field("templates", &self.templates)
+            .finish_non_exhaustive()
+    }
+}
+
+fn missing(key: &str) -> Error {
+    Error::NotConfigured(format!("`{key}` is not set"))
+}
+
+fn get(p: &dyn Platform, key: &str) -> Result<Option<String>> {
+    Ok(p.config(key)?
+        .map(|v| v.trim().to_string())
+        .filter(|v| !v.is_empty()))
+}
+
+fn require(p: &dyn Platform, key: &str) -> Result<String> {
+    get(p, key)?.ok_or_else(|| missing(key))
+}
+
+fn parse_bool(key: &str, value: &str) -> Result<bool> {
+    match value.to_ascii_lowercase().as_str() {
+        "true" | "yes" | "1" | "on" => Ok(true),
+        "false" | "no" | "0" | "off" => Ok(false),
+        _ => Err(Error::NotConfigured(format!(
+            "`{key}` must be true or false, not {value:?}"
+        ))),
+    }
+}
+
+impl Settings {
+    pub fn load(p: &dyn Platform) -> Result<Settings> {
+        let base_url = parse_base_url(&require(p, "imanage_base_url")?)?;
+        let library = require(p, "imanage_library")?;
+        if !library
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_')
+        {
+            return Err(Error::NotConfigured(format!(
+                "`imanage_library` must be letters, digits and `_`, not {library:?}"
+            )));
+        }
+        let customer_id = get(p, "imanage_customer_id")?;
+        if let Some(id) = &customer_id {
+            if !id.chars().all(|c| c.is_ascii_digit()) {
+                return Err(Error::NotConfigured(format!(
+                    "`imanage_customer_id` must be a number, not {id:?}"
+                )));
+            }
+        }
+        match get(p, "imanage_auth")?.as_deref() {
+            None | Some("service_account") => {}
+            Some(other) => {
+                return Err(Error::NotConfigured(format!(
+                    "`imanage_auth` = {other:?} is not supported; use `service_account`"
+                )))
+            }
+        }
+        let owner_policy = match get(p, "owner_policy")?.as_deref() {
+            None | Some("service_account") => OwnerPolicy::ServiceAccount,
+            Some("current_user") => OwnerPolicy::CurrentUser,
+            Some(other) => {
+                return Err(Error::NotConfigured(format!(
+                    "`owner_policy` must be `current_user` or `service_account`, not {other:?}"
+                )))
+            }
+        };
+        let auto_create = match get(p, "auto_create")? {
+            Some(v) => parse_bool("auto_create", &v)?,
+            None => true,
+        };
+        let templates = match get(p, "templates")? {
+            Some(json) => serde_json::from_str::<BTreeMap<String, String>>(&json).map_err(|e| {
+                Error::NotConfigured(format!(
+                    "`templates` must be a JSON object of matter type → template id: {e}"
+                ))
+            })?,
+            None => BTreeMap::new(),
+        };
+        let field_map = match get(p, "field_map")? {
+            Some(json) => crate::fields::parse_field_map(&json)?,
+            None => BTreeMap::new(),
+        };
+        Ok(Settings {
+            base_url,
+            customer_id,
+            library,
+            client_id: require(p, "imanage_client_id")?,
+            client_secret: get(p, "imanage_client_secret")?,
+            username: require(p, "imanage_username")?,
+            password: require(p, "imanage_password")?,
+            auto_create,
+            close_prefix: get(p, "close_prefix")?.unwrap_or_else(|| "CLOSED".into()),
+            owner_policy,
+            root_folder: get(p, "root_folder")?.unwrap_or_else(|| "Documents".into()),
+            document_folder: get(p, "document_folder")?
+                .unwrap_or_else(|| "Generated Documents".into()),
+            templates,
+            field_map,
+        })
+    }
+}
+
+/// Accepts `https://host[:port][/prefix]`; `http` only for loopback hosts (the sandbox).
+fn parse_base_url(raw: &str) -> Result<String> {
+    let bad = |why: &str| Error::NotConfigured(format!("`imanage_base_url` {why}"));
+    let url = url::Url::parse(raw).map_err(|e| bad(&format!("is not a URL ({e})")))?;
+    let host = url.host_str().ok_or_else(|| bad("has no host"))?;
+    let loopback = host == "localhost" || host == "127.0.0.1" || host == "[::1]";
+    match url.scheme() {
+        "https" => {}
+        "http" if loopback => {}
+        "http" => return Err(bad("must use https (http is allowed for loopback only)")),
+        other => return Err(bad(&format!("has unsupported scheme {other:?}"))),
+    }
+    if url.query().is_some() || url.fragment().is_some() || !url.username().is_empty() {
+        return Err(bad("must not carry a query, fragment or credentials"));
+    }
+    Ok(url.as_str().trim_end_matches('/').to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::FakePlatform;
+
+    #[test]
+    fn base_url_rules() {
+        assert_eq!(
+            parse_base_url("https://firm.cloudimanage.com/").unwrap(),
+            "https://firm.cloudimanage.com"
+        );
+        assert_eq!(
+            parse_base_url("http://127.0.0.1:9000").unwrap(),
+            "http://127.0.0.1:9000"
+        );
+        assert!(parse_base_url("http://firm.cloudimanage.com").is_err());
+        assert!(parse_base_url("ftp://x").is_err());
+        assert!(parse_base_url("not a url").is_err());
+        assert!(parse_base_url("https://u:p@host").is_err());
+    }
+
+    #[test]
+    fn missing_key_is_named() {
+        let p = FakePlatform::configured();
+        p.unset_config("imanage_library");
+        let err = Settings::load(&p).unwrap_err();
+        assert_eq!(err, Error::NotConfigured("`imanage_library` is not set".into()));
+    }
+
+    #[test]
+    fn debug_never_shows_secrets() {
+        let p = FakePlatform::configured();
+        let s = Settings::load(&p).unwrap();
+        let shown = format!("{s:?}");
+        assert!(!shown.contains(&s.password));
+        assert!(!shown.contains("client-secret-value"));
+    }
+
+    #[test]
+    fn bad_values_are_not_configured() {
+        for (key, value) in [
+            ("auto_create", "maybe"),
+            ("owner_policy", "everyone"),
+            ("templates", "[1,2]"),
+            ("imanage_library", "ACT IVE"),
+            ("imanage_customer_id", "abc"),
+            ("imanage_auth", "magic"),
+        ] {
+            let p = FakePlatform::configured();
+            p.set_config(key, value);
+            match Settings::load(&p) {
+                Err(Error::NotConfigured(msg)) => assert!(msg.contains(key), "{msg}"),
+                other => panic!("{key}={value}: {other:?}"),
+            }
+        }
+    }
+}

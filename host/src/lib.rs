@@ -1,0 +1,18 @@
+//! The matterlink host: runs `matterlink.wasm` in wasmtime and supplies its imports —
+//! allow-listed `wasi:http` (`http`), `wasi:keyvalue` on SQLite (`keyvalue`), and
+//! `wasi:config` from TOML and environment (`config`). The `matterlink` CLI is a thin layer
+//! over this library; another platform can embed the library without it.
+
+mod bindings;
+pub mod calls;
+pub mod config;
+pub mod demo;
+pub mod http;
+pub mod keyvalue;
+pub mod runtime;
+pub mod serve;
+mod state;
+
+pub use calls::{Function, Matter, Outcome, TypedError};
+pub use config::ConfigStore;
+pub use runtime::{Runtime, RuntimeOptions, EMBEDDED_COMPONENT};

@@ -1,0 +1,235 @@
+//! `matterlink`: the command line over the host library.
+//!
+//! Exit codes (a public interface): 0 success; 1 the component returned a typed error;
+//! 2 usage error (bad arguments, unreadable or invalid matter file); 3 the host failed
+//! (component did not load or trapped, data directory unusable, port taken).
+
+use std::io::Read;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+use matterlink_host::{demo, serve, ConfigStore, Function, Matter, Runtime, RuntimeOptions, EMBEDDED_COMPONENT};
+
+#[derive(Parser)]
+#[command(name = "matterlink", version, about = "Bridge a matter-management system to iManage Work")]
+struct Cli {
+    /// Where key-value data (links, tokens, audit) and the compiled component live.
+    #[arg(long, global = true, env = "MATTERLINK_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+    /// TOML file of configuration keys; each can be overridden by MATTERLINK_<KEY>.
+    #[arg(long, global = true, env = "MATTERLINK_CONFIG")]
+    config: Option<PathBuf>,
+    /// Run this component instead of the embedded one.
+    #[arg(long, global = true, env = "MATTERLINK_COMPONENT")]
+    component: Option<PathBuf>,
+    /// Log filter (tracing syntax, e.g. `debug` or `matterlink_host=trace`); logs go to stderr.
+    #[arg(long, global = true, env = "MATTERLINK_LOG", default_value = "warn")]
+    log: String,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Call an exported function once and print its result.
+    Call {
+        /// on-matter-created | on-matter-closed | map-metadata | resolve-legacy
+        function: Function,
+        /// The matter record as JSON (snake_case keys); `-` reads standard input.
+        #[arg(long)]
+        matter: Option<PathBuf>,
+        /// A workspace link, for functions that take one.
+        #[arg(long)]
+        url: Option<String>,
+        /// Print the result, or the typed error, as one line of JSON on stdout.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Serve the component's HTTP routes (webhooks, health).
+    Serve {
+        #[arg(long, default_value_t = 8080)]
+        port: u16,
+        #[arg(long, default_value = "127.0.0.1")]
+        host: std::net::IpAddr,
+    },
+    /// Start the iManage sandbox (an emulator of the iManage Work API) and print its base URL.
+    Sandbox {
+        #[arg(long, default_value_t = 8099)]
+        port: u16,
+        #[arg(long, default_value = "127.0.0.1")]
+        host: std::net::IpAddr,
+    },
+    /// Provision a sample matter against an in-process sandbox and show what happened.
+    Demo,
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            // clap uses 0 for --help/--version and 2 for usage errors.
+            return ExitCode::from(e.exit_code() as u8);
+        }
+    };
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_new(&cli.log).unwrap_or_else(|_| "warn".into()))
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: starting the async runtime: {e}");
+            return ExitCode::from(3);
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(3)
+        }
+    }
+}
+
+fn usage(message: impl std::fmt::Display) -> ExitCode {
+    eprintln!("error: {message}");
+    ExitCode::from(2)
+}
+
+fn default_data_dir() -> PathBuf {
+    if let Some(xdg) = std::env::var_os("XDG_DATA_HOME") {
+        return PathBuf::from(xdg).join("matterlink");
+    }
+    if let Some(home) = std::env::var_os("HOME") {
+        return PathBuf::from(home).join(".local/share/matterlink");
+    }
+    PathBuf::from(".matterlink")
+}
+
+fn component_bytes(path: Option<&Path>) -> Result<std::borrow::Cow<'static, [u8]>> {
+    Ok(match path {
+        Some(p) => std::fs::read(p).with_context(|| format!("reading component {}", p.display()))?.into(),
+        None => EMBEDDED_COMPONENT.into(),
+    })
+}
+
+fn load_runtime(cli: &Cli) -> Result<Runtime> {
+    let config = ConfigStore::load(cli.config.as_deref(), std::env::vars())?;
+    let data_dir = cli.data_dir.clone().unwrap_or_else(default_data_dir);
+    let component = component_bytes(cli.component.as_deref())?;
+    Runtime::new(RuntimeOptions {
+        component: &component,
+        data_dir: &data_dir,
+        config,
+    })
+}
+
+fn read_matter(path: &Path) -> Result<Matter, String> {
+    let text = if path == Path::new("-") {
+        let mut s = String::new();
+        std::io::stdin()
+            .read_to_string(&mut s)
+            .map_err(|e| format!("reading the matter from standard input: {e}"))?;
+        s
+    } else {
+        std::fs::read_to_string(path).map_err(|e| format!("reading matter file {}: {e}", path.display()))?
+    };
+    serde_json::from_str(&text).map_err(|e| format!("the matter is not a valid matter record: {e}"))
+}
+
+async fn run(cli: Cli) -> Result<ExitCode> {
+    match &cli.command {
+        Command::Call { function, matter, url, json } => {
+            if url.is_some() {
+                return Ok(usage(format!("{function} takes no --url")));
+            }
+            let Some(path) = matter else {
+                return Ok(usage(format!("{function} needs --matter FILE")));
+            };
+            let matter = match read_matter(path) {
+                Ok(m) => m,
+                Err(e) => return Ok(usage(e)),
+            };
+            let runtime = load_runtime(&cli)?;
+            match runtime.call(*function, matter).await? {
+                Ok(value) => {
+                    if *json {
+                        println!("{value}");
+                    } else {
+                        println!("{}", serde_json::to_string_pretty(&value)?);
+                    }
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(e) => {
+                    if *json {
+                        println!("{}", e.to_json());
+                    } else {
+                        eprintln!("error: {e}");
+                    }
+                    Ok(ExitCode::from(1))
+                }
+            }
+        }
+        Command::Serve { port, host } => {
+            let runtime = Arc::new(load_runtime(&cli)?);
+            let listener = tokio::net::TcpListener::bind(SocketAddr::new(*host, *port))
+                .await
+                .with_context(|| format!("binding {host}:{port}"))?;
+            let addr = listener.local_addr()?;
+            println!("matterlink serving on http://{addr} (health: http://{addr}/v1/health)");
+            serve::serve(runtime, listener, shutdown_signal()).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Sandbox { port, host } => {
+            let sandbox = imanage_sandbox::Sandbox::start(SocketAddr::new(*host, *port), Default::default())
+                .await
+                .with_context(|| format!("starting the sandbox on {host}:{port}"))?;
+            println!("{}", sandbox.base_url());
+            eprintln!(
+                "iManage sandbox: customer {}, library {}, service account {} / {}, client {} (Ctrl-C stops it)",
+                imanage_sandbox::CUSTOMER_ID,
+                imanage_sandbox::LIBRARY,
+                imanage_sandbox::SERVICE_USER,
+                imanage_sandbox::SERVICE_PASSWORD,
+                imanage_sandbox::CLIENT_ID,
+            );
+            shutdown_signal().await;
+            sandbox.shutdown().await;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Demo => {
+            let component = component_bytes(cli.component.as_deref())?;
+            // A throwaway data directory unless one was asked for: the demo must not touch
+            // a real installation's links.
+            let temp = tempfile::tempdir()?;
+            let data_dir = cli.data_dir.clone().unwrap_or_else(|| temp.path().to_path_buf());
+            demo::run(&component, &data_dir, &mut std::io::stdout()).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(_) => {
+                let _ = ctrl_c.await;
+                return;
+            }
+        };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}

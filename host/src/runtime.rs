@@ -1,0 +1,175 @@
+//! Loading the component once and instantiating it cheaply per call.
+//!
+//! One `Engine` (pooling allocator, copy-on-write memory images), one compiled `Component`
+//! (cached on disk next to the data, keyed by the component's hash and the engine), one
+//! `InstancePre` with every import resolved; each call gets a fresh `Store`.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use sha2::{Digest, Sha256};
+use wasmtime::component::{Component, Linker, ResourceTable};
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, StoreLimitsBuilder};
+use wasmtime_wasi::WasiCtx;
+use wasmtime_wasi_http::WasiHttpCtx;
+
+use crate::bindings::{Plugin, PluginPre};
+use crate::config::ConfigStore;
+use crate::http::{AllowList, Hooks};
+use crate::keyvalue::host::KeyValueCtx;
+use crate::keyvalue::sqlite::Sqlite;
+use crate::state::State;
+
+/// The component built from this repository, embedded by build.rs.
+pub const EMBEDDED_COMPONENT: &[u8] = include_bytes!(env!("MATTERLINK_WASM"));
+
+/// Largest linear memory one instance may grow to.
+const MAX_MEMORY: usize = 256 << 20;
+/// Instances alive at once (concurrent requests in `serve`).
+const MAX_INSTANCES: u32 = 256;
+const KEY_VALUE_FILE: &str = "keyvalue.sqlite3";
+
+pub struct RuntimeOptions<'a> {
+    pub component: &'a [u8],
+    pub data_dir: &'a Path,
+    pub config: ConfigStore,
+}
+
+pub struct Runtime {
+    engine: Engine,
+    pre: PluginPre<State>,
+    keyvalue: Arc<KeyValueCtx>,
+    config: Arc<ConfigStore>,
+    allow: AllowList,
+    data_dir: PathBuf,
+}
+
+impl Runtime {
+    pub fn new(opts: RuntimeOptions<'_>) -> Result<Runtime> {
+        prepare_data_dir(opts.data_dir)?;
+        let engine = engine()?;
+        let component = load_component(&engine, opts.component, opts.data_dir)?;
+        let mut linker: Linker<State> = Linker::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
+        wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
+        crate::keyvalue::host::add_to_linker(&mut linker, State::keyvalue_view)?;
+        crate::config::add_to_linker(&mut linker)?;
+        let pre = PluginPre::new(linker.instantiate_pre(&component)?)?;
+        let backend = Sqlite::open(&opts.data_dir.join(KEY_VALUE_FILE))?;
+        let allow = AllowList::for_base_url(opts.config.get("imanage_base_url"));
+        Ok(Runtime {
+            engine,
+            pre,
+            keyvalue: Arc::new(KeyValueCtx {
+                backend: Arc::new(backend),
+                stores: vec!["default".into()],
+            }),
+            config: Arc::new(opts.config),
+            allow,
+            data_dir: opts.data_dir.to_path_buf(),
+        })
+    }
+
+    pub fn data_dir(&self) -> &Path {
+        &self.data_dir
+    }
+
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    pub fn config(&self) -> &ConfigStore {
+        &self.config
+    }
+
+    pub(crate) fn pre(&self) -> &PluginPre<State> {
+        &self.pre
+    }
+
+    pub fn new_store(&self) -> Store<State> {
+        let mut wasi = WasiCtx::builder();
+        // The component's own diagnostics go to our stderr; it has no files, env or args.
+        wasi.inherit_stderr();
+        let state = State {
+            wasi: wasi.build(),
+            table: ResourceTable::new(),
+            http: WasiHttpCtx::new(),
+            hooks: Hooks {
+                allow: self.allow.clone(),
+            },
+            keyvalue: self.keyvalue.clone(),
+            config: self.config.clone(),
+            limits: StoreLimitsBuilder::new().memory_size(MAX_MEMORY).build(),
+        };
+        let mut store = Store::new(&self.engine, state);
+        store.limiter(|s| &mut s.limits);
+        store
+    }
+
+    /// A fresh instance in a fresh store.
+    pub async fn instantiate(&self) -> Result<(Store<State>, Plugin)> {
+        let mut store = self.new_store();
+        let plugin = self.pre.instantiate_async(&mut store).await?;
+        Ok((store, plugin))
+    }
+}
+
+fn engine() -> Result<Engine> {
+    let mut pool = PoolingAllocationConfig::new();
+    pool.total_component_instances(MAX_INSTANCES)
+        .total_core_instances(MAX_INSTANCES * 4)
+        .total_memories(MAX_INSTANCES * 2)
+        .total_tables(MAX_INSTANCES * 4)
+        .max_memory_size(MAX_MEMORY);
+    let mut config = Config::new();
+    config
+        .wasm_component_model(true)
+        .allocation_strategy(InstanceAllocationStrategy::Pooling(pool))
+        .memory_init_cow(true);
+    Ok(Engine::new(&config)?)
+}
+
+/// The data directory holds tokens: readable by its owner only.
+fn prepare_data_dir(dir: &Path) -> Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("creating data directory {}", dir.display()))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+            .with_context(|| format!("restricting data directory {}", dir.display()))?;
+    }
+    Ok(())
+}
+
+/// Compiling the component takes seconds; a compiled copy in the data directory makes every
+/// later `matterlink call` start in milliseconds. The key covers the component bytes and the
+/// engine's configuration, so a different build never loads a stale artifact.
+fn load_component(engine: &Engine, bytes: &[u8], data_dir: &Path) -> Result<Component> {
+    let mut hasher = Sha256::new();
+    hasher.update(bytes);
+    hasher.update(env!("CARGO_PKG_VERSION"));
+    let mut engine_hash = std::collections::hash_map::DefaultHasher::new();
+    std::hash::Hash::hash(&engine.precompile_compatibility_hash(), &mut engine_hash);
+    hasher.update(std::hash::Hasher::finish(&engine_hash).to_le_bytes());
+    let key = hasher.finalize();
+    let cache_dir = data_dir.join("compiled");
+    let path = cache_dir.join(format!("{:x}.cwasm", key));
+    if path.exists() {
+        // SAFETY: the file was written by `Component::serialize` of this same engine
+        // configuration (the name is the hash of both) in a directory only we can write.
+        match unsafe { Component::deserialize_file(engine, &path) } {
+            Ok(c) => return Ok(c),
+            Err(e) => tracing::warn!(error = %e, "ignoring unusable compiled component cache"),
+        }
+    }
+    let component = Component::new(engine, bytes)
+        .map_err(|e| anyhow::Error::from(e).context("compiling the component"))?;
+    let compiled = component.serialize()?;
+    std::fs::create_dir_all(&cache_dir)?;
+    // Write then rename, so a concurrent process never reads half a file.
+    let tmp = cache_dir.join(format!("{:x}.{}.tmp", key, std::process::id()));
+    std::fs::write(&tmp, compiled)?;
+    std::fs::rename(&tmp, &path)?;
+    Ok(component)
+}

@@ -1,0 +1,281 @@
+//! Folders: root folders of a workspace, subfolders, reads, updates, deletes and listings.
+//! Duplicate names under one parent are allowed, as iManage allows them.
+
+use std::collections::HashSet;
+
+use axum::http::StatusCode;
+use axum::Json;
+use serde_json::{json, Map, Value};
+
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{data, results, Fields, JsonBody, Lib};
+use crate::model::{DefaultSecurity, Folder, ViewType};
+use crate::state::Inner;
+use crate::workspaces;
+
+const NAME_MAX: usize = 254;
+
+/// Which folders have subfolders or documents, computed once per listing rather than per folder.
+pub struct FolderIndex {
+    with_subfolders: HashSet<String>,
+    with_documents: HashSet<String>,
+}
+
+impl FolderIndex {
+    pub fn new(inner: &Inner) -> FolderIndex {
+        FolderIndex {
+            with_subfolders: inner
+                .folders
+                .values()
+                .map(|f| f.parent_id.clone())
+                .collect(),
+            with_documents: inner
+                .documents
+                .values()
+                .map(|d| d.folder_id.clone())
+                .collect(),
+        }
+    }
+}
+
+pub fn render(inner: &Inner, index: &FolderIndex, folder: &Folder) -> Value {
+    let mut out = json!({
+        "id": folder.id,
+        "wstype": "folder",
+        "database": inner.library,
+        "name": folder.name,
+        "description": folder.description,
+        "parent_id": folder.parent_id,
+        "workspace_id": folder.workspace_id,
+        "default_security": folder.default_security.as_str(),
+        "view_type": folder.view_type.as_str(),
+        "has_documents": index.with_documents.contains(&folder.id),
+        "has_subfolders": index.with_subfolders.contains(&folder.id),
+        "optional": folder.optional,
+        "create_date": folder.create_date,
+        "edit_date": folder.edit_date,
+    });
+    if let Some(profile) = &folder.profile {
+        out["profile"] = profile.clone();
+    }
+    out
+}
+
+fn render_one(inner: &Inner, folder: &Folder) -> Value {
+    render(inner, &FolderIndex::new(inner), folder)
+}
+
+/// The folder number for a path id, or 404.
+pub fn find(inner: &Inner, id: &str) -> ApiResult<u64> {
+    inner
+        .folder_number(id)
+        .ok_or_else(|| ApiError::not_found(format!("folder {id} not found")))
+}
+
+/// 403 when the folder's workspace is a template.
+pub fn ensure_writable(inner: &Inner, workspace_id: &str) -> ApiResult<()> {
+    match inner
+        .workspace_number(workspace_id)
+        .and_then(|n| inner.workspaces.get(&n))
+    {
+        Some(ws) => workspaces::ensure_writable(ws),
+        None => Ok(()),
+    }
+}
+
+#[derive(Default)]
+struct Changes {
+    name: Option<String>,
+    description: Option<String>,
+    default_security: Option<DefaultSecurity>,
+    view_type: Option<ViewType>,
+    profile: Option<Option<Value>>,
+}
+
+fn parse_changes(body: &Map<String, Value>) -> ApiResult<Changes> {
+    let fields = Fields(body);
+    let mut changes = Changes {
+        name: fields.name("name", NAME_MAX)?,
+        description: fields.string("description")?,
+        ..Changes::default()
+    };
+    if let Some(security) = fields.string("default_security")? {
+        let parsed = DefaultSecurity::parse(&security).ok_or_else(|| {
+            ApiError::invalid_field(
+                "default_security",
+                "default_security must be inherit, private, view or public",
+            )
+        })?;
+        changes.default_security = Some(parsed);
+    }
+    if let Some(view_type) = fields.string("view_type")? {
+        let parsed = ViewType::parse(&view_type).ok_or_else(|| {
+            ApiError::invalid_field("view_type", "view_type must be document or email")
+        })?;
+        changes.view_type = Some(parsed);
+    }
+    if body.contains_key("profile") {
+        changes.profile = Some(fields.object("profile")?.map(|p| Value::Object(p.clone())));
+    }
+    Ok(changes)
+}
+
+fn apply(folder: &mut Folder, changes: Changes) {
+    if let Some(name) = changes.name {
+        folder.name = name;
+    }
+    if let Some(description) = changes.description {
+        folder.description = description;
+    }
+    if let Some(security) = changes.default_security {
+        folder.default_security = security;
+    }
+    if let Some(view_type) = changes.view_type {
+        folder.view_type = view_type;
+    }
+    if let Some(profile) = changes.profile {
+        folder.profile = profile;
+    }
+}
+
+fn insert(
+    lib: &Lib,
+    inner: &mut Inner,
+    parent_id: String,
+    workspace_id: String,
+    body: &Map<String, Value>,
+) -> ApiResult<Value> {
+    let changes = parse_changes(body)?;
+    if changes.name.is_none() {
+        return Err(ApiError::invalid_field("name", "name is required"));
+    }
+    let now = lib.state().clock().now_rfc3339();
+    let number = inner.allocate_number();
+    let mut folder = Folder {
+        id: inner.object_id(number),
+        name: String::new(),
+        description: String::new(),
+        parent_id,
+        workspace_id,
+        default_security: DefaultSecurity::Inherit,
+        view_type: ViewType::Document,
+        profile: None,
+        optional: false,
+        create_date: now.clone(),
+        edit_date: now,
+        members: Vec::new(),
+    };
+    apply(&mut folder, changes);
+    let rendered = render_one(inner, &folder);
+    inner.folders.insert(number, folder);
+    Ok(rendered)
+}
+
+/// `POST /workspaces/{id}/folders`.
+pub async fn create_root(lib: Lib, body: JsonBody) -> ApiResult<(StatusCode, Json<Value>)> {
+    let body = body.object()?;
+    let mut inner = lib.state().lock()?;
+    let number = workspaces::find(&inner, lib.param("id")?)?;
+    let ws = inner
+        .workspaces
+        .get(&number)
+        .ok_or_else(|| ApiError::internal("workspace vanished"))?;
+    workspaces::ensure_writable(ws)?;
+    let id = ws.id.clone();
+    let rendered = insert(&lib, &mut inner, id.clone(), id, &body)?;
+    Ok((StatusCode::CREATED, Json(data(rendered))))
+}
+
+/// `POST /folders/{id}/subfolders`.
+pub async fn create_sub(lib: Lib, body: JsonBody) -> ApiResult<(StatusCode, Json<Value>)> {
+    let body = body.object()?;
+    let mut inner = lib.state().lock()?;
+    let number = find(&inner, lib.param("id")?)?;
+    let parent = inner
+        .folders
+        .get(&number)
+        .ok_or_else(|| ApiError::internal("folder vanished"))?;
+    let (parent_id, workspace_id) = (parent.id.clone(), parent.workspace_id.clone());
+    ensure_writable(&inner, &workspace_id)?;
+    let rendered = insert(&lib, &mut inner, parent_id, workspace_id, &body)?;
+    Ok((StatusCode::CREATED, Json(data(rendered))))
+}
+
+pub async fn get(lib: Lib) -> ApiResult<Json<Value>> {
+    let inner = lib.state().lock()?;
+    let number = find(&inner, lib.param("id")?)?;
+    let folder = inner
+        .folders
+        .get(&number)
+        .ok_or_else(|| ApiError::internal("folder vanished"))?;
+    Ok(Json(data(render_one(&inner, folder))))
+}
+
+pub async fn update(lib: Lib, body: JsonBody) -> ApiResult<Json<Value>> {
+    let body = body.object()?;
+    let now = lib.state().clock().now_rfc3339();
+    let mut inner = lib.state().lock()?;
+    let number = find(&inner, lib.param("id")?)?;
+    let workspace_id = inner
+        .folders
+        .get(&number)
+        .map(|f| f.workspace_id.clone())
+        .unwrap_or_default();
+    ensure_writable(&inner, &workspace_id)?;
+    let changes = parse_changes(&body)?;
+    let folder = inner
+        .folders
+        .get_mut(&number)
+        .ok_or_else(|| ApiError::internal("folder vanished"))?;
+    apply(folder, changes);
+    folder.edit_date = now;
+    let folder = folder.clone();
+    Ok(Json(data(render_one(&inner, &folder))))
+}
+
+/// Deletes the folder with its subfolders and documents.
+pub async fn delete(lib: Lib) -> ApiResult<StatusCode> {
+    let mut inner = lib.state().lock()?;
+    let number = find(&inner, lib.param("id")?)?;
+    let workspace_id = inner
+        .folders
+        .get(&number)
+        .map(|f| f.workspace_id.clone())
+        .unwrap_or_default();
+    ensure_writable(&inner, &workspace_id)?;
+    inner.remove_folder_tree(number);
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `GET /folders/{id}/children`: the subfolders directly under the folder.
+pub async fn children(lib: Lib) -> ApiResult<Json<Value>> {
+    let inner = lib.state().lock()?;
+    let number = find(&inner, lib.param("id")?)?;
+    let id = inner.object_id(number);
+    let index = FolderIndex::new(&inner);
+    let items = inner
+        .folders
+        .values()
+        .filter(|f| f.parent_id == id)
+        .map(|f| render(&inner, &index, f))
+        .collect();
+    Ok(Json(results(items)))
+}
+
+/// `GET /folders?container_id={wsId}`: every folder of the workspace, at any depth, or every
+/// folder of the library without `container_id`.
+pub async fn list(lib: Lib) -> ApiResult<Json<Value>> {
+    let inner = lib.state().lock()?;
+    let container = match lib.query("container_id").filter(|c| !c.is_empty()) {
+        Some(id) => Some(inner.object_id(workspaces::find(&inner, id)?)),
+        None => None,
+    };
+    let index = FolderIndex::new(&inner);
+    let items = inner
+        .folders
+        .values()
+        .filter(|f| container.as_deref().is_none_or(|c| f.workspace_id == c))
+        .map(|f| render(&inner, &index, f))
+        .collect();
+    Ok(Json(results(items)))
+}

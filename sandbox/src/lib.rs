@@ -1,0 +1,244 @@
+//! The iManage sandbox: an in-memory emulator of the iManage Work API v2 (see
+//! `shared/imanage-api.md`). Law-firm admins try matterlink against it, and the end-to-end tests
+//! use it as their iManage.
+//!
+//! Seed: customer [`CUSTOMER_ID`], library [`LIBRARY`], the service account [`SERVICE_USER`] /
+//! [`SERVICE_PASSWORD`], the OAuth application [`CLIENT_ID`] / [`CLIENT_SECRET`], users `JSMITH`,
+//! `LWONG`, `APATEL`, `MCHEN`, groups `LITIGATION`, `PROPERTY`, `NRTADMIN`, and the templates
+//! [`LITIGATION_TEMPLATE`] (`ACTIVE!100`, folders `ACTIVE!101..106`) and [`PROPERTY_TEMPLATE`]
+//! (`ACTIVE!200`, folders `ACTIVE!201..206`). New objects are numbered from `ACTIVE!1000`.
+
+mod auth;
+mod clock;
+mod customs;
+mod discovery;
+mod documents;
+mod error;
+mod extract;
+mod fields;
+mod folders;
+mod model;
+mod security;
+mod seed;
+mod state;
+mod templates;
+mod users;
+mod workspaces;
+
+use std::any::Any;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::time::Duration;
+
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::StatusCode;
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use tower_http::catch_panic::CatchPanicLayer;
+
+pub use clock::Clock;
+pub use error::{ApiError, ErrorMessage, OAuthError, DMS_VERSION};
+pub use model::{
+    AccessLevel, CustomValue, DefaultSecurity, Document, Folder, Group, MemberType, SecurityMember,
+    User, ViewType, Workspace,
+};
+pub use seed::{FIRST_NEW_NUMBER, LITIGATION_TEMPLATE, PROPERTY_TEMPLATE};
+pub use state::{SandboxState, SharedState};
+
+pub const CUSTOMER_ID: u64 = 1;
+pub const LIBRARY: &str = "ACTIVE";
+pub const SERVICE_USER: &str = "sandbox-admin";
+pub const SERVICE_PASSWORD: &str = "sandbox-password";
+pub const CLIENT_ID: &str = "matterlink";
+pub const CLIENT_SECRET: &str = "sandbox-client-secret";
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SandboxConfig {
+    pub access_token_ttl: Duration,
+    pub refresh_token_ttl: Duration,
+}
+
+impl Default for SandboxConfig {
+    /// The lifetimes Actionstep recommends configuring in iManage Control Center.
+    fn default() -> Self {
+        SandboxConfig {
+            access_token_ttl: Duration::from_secs(90 * 60),
+            refresh_token_ttl: Duration::from_secs(365 * 24 * 60 * 60),
+        }
+    }
+}
+
+/// How long [`Sandbox::shutdown`] lets open connections finish before cutting them.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
+/// A running sandbox. Dropping it stops the server too, without waiting.
+pub struct Sandbox {
+    state: SharedState,
+    base_url: String,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<std::io::Result<()>>>,
+}
+
+impl Sandbox {
+    /// Bind `addr` (use 127.0.0.1:0 for an ephemeral port) and serve in a tokio task.
+    pub async fn start(addr: SocketAddr, config: SandboxConfig) -> anyhow::Result<Sandbox> {
+        let listener = tokio::net::TcpListener::bind(addr).await?;
+        let local = listener.local_addr()?;
+        // A wildcard address is not one a client can connect to; loopback is.
+        let host = match local.ip() {
+            IpAddr::V4(ip) if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
+            IpAddr::V6(ip) if ip.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
+            ip => ip,
+        };
+        let base_url = format!("http://{}", SocketAddr::new(host, local.port()));
+        let state = SandboxState::shared(config);
+        state.set_base_url(base_url.clone());
+        let (stop, stopped) = oneshot::channel::<()>();
+        let app = router(state.clone());
+        let task = tokio::spawn(async move {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(async {
+                    // A dropped sender (the Sandbox dropped) stops the server as well.
+                    let _ = stopped.await;
+                })
+                .await
+        });
+        Ok(Sandbox {
+            state,
+            base_url,
+            stop: Some(stop),
+            task: Some(task),
+        })
+    }
+
+    /// `http://127.0.0.1:PORT`, no trailing slash.
+    pub fn base_url(&self) -> String {
+        self.base_url.clone()
+    }
+
+    pub fn state(&self) -> SharedState {
+        self.state.clone()
+    }
+
+    /// Stop accepting, let requests in flight finish (for a few seconds at most), and return.
+    pub async fn shutdown(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let abort = task.abort_handle();
+            if tokio::time::timeout(SHUTDOWN_GRACE, task).await.is_err() {
+                abort.abort();
+            }
+        }
+    }
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+/// The sandbox's routes over `state`, for embedding in another server.
+pub fn router(state: SharedState) -> Router {
+    const LIB: &str = "/work/api/v2/customers/{cid}/libraries/{lib}";
+    let at = |path: &str| format!("{LIB}{path}");
+    Router::new()
+        .route("/auth/oauth2/token", post(auth::token))
+        .route("/auth/logout", get(auth::logout))
+        .route("/api", get(discovery::api))
+        .route(
+            "/work/api/v2/customers/{cid}/libraries",
+            get(discovery::libraries),
+        )
+        .route(
+            &at("/customs/{field}"),
+            get(customs::list).post(customs::create),
+        )
+        .route(
+            &at("/customs/{field}/{id}"),
+            get(customs::get).patch(customs::update),
+        )
+        .route(
+            &at("/workspaces"),
+            get(workspaces::list).post(workspaces::create),
+        )
+        .route(&at("/workspaces/search"), post(workspaces::search_post))
+        .route(
+            &at("/workspaces/{id}"),
+            get(workspaces::get)
+                .patch(workspaces::update)
+                .delete(workspaces::delete),
+        )
+        .route(&at("/workspaces/{id}/children"), get(workspaces::children))
+        .route(
+            &at("/workspaces/{id}/folders"),
+            get(workspaces::children).post(folders::create_root),
+        )
+        .route(
+            &at("/workspaces/{id}/security"),
+            get(security::get_workspace).post(security::post_workspace),
+        )
+        .route(&at("/templates"), get(templates::list))
+        .route(&at("/templates/{id}"), get(templates::get))
+        .route(&at("/folders"), get(folders::list))
+        .route(
+            &at("/folders/{id}"),
+            get(folders::get)
+                .patch(folders::update)
+                .delete(folders::delete),
+        )
+        .route(&at("/folders/{id}/children"), get(folders::children))
+        .route(
+            &at("/folders/{id}/subfolders"),
+            get(folders::children).post(folders::create_sub),
+        )
+        .route(
+            &at("/folders/{id}/documents"),
+            post(documents::upload)
+                .layer(DefaultBodyLimit::max(documents::MAX_UPLOAD_BYTES))
+                .get(documents::list_in_folder),
+        )
+        .route(
+            &at("/folders/{id}/security"),
+            get(security::get_folder).post(security::post_folder),
+        )
+        .route(&at("/documents/{id}"), get(documents::get))
+        .route(&at("/documents/{id}/download"), get(documents::download))
+        .route(&at("/users"), get(users::list_users))
+        .route(&at("/groups"), get(users::list_groups))
+        .route(&at("/groups/{id}/members"), get(users::group_members))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(CatchPanicLayer::custom(panic_to_envelope))
+        .layer(middleware::from_fn_with_state(state.clone(), count_request))
+        .with_state(state)
+}
+
+async fn count_request(State(state): State<SharedState>, request: Request, next: Next) -> Response {
+    state.count_request();
+    next.run(request).await
+}
+
+async fn not_found() -> ApiError {
+    ApiError::not_found("no such endpoint")
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed").with_message(
+        "MethodNotAllowed",
+        "this endpoint does not support the method",
+        None,
+    )
+}
+
+/// A handler bug must still answer in the envelope, and must not take the connection down.
+fn panic_to_envelope(_panic: Box<dyn Any + Send + 'static>) -> Response {
+    ApiError::internal("the sandbox failed while handling the request").into_response()
+}

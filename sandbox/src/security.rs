@@ -1,0 +1,199 @@
+//! Security of workspaces and folders: the default security and the member list. The post body
+//! takes `include`/`remove` at the top level or nested under `members`, since clients differ.
+
+use axum::Json;
+use serde_json::{json, Map, Value};
+
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{data, Fields, JsonBody, Lib};
+use crate::model::{AccessLevel, DefaultSecurity, MemberType, SecurityMember};
+use crate::state::Inner;
+use crate::{folders, workspaces};
+
+fn render(default_security: DefaultSecurity, members: &[SecurityMember]) -> Value {
+    let members: Vec<Value> = members
+        .iter()
+        .map(|m| json!({"id": m.id, "type": m.member_type.as_str(), "access_level": m.access_level.as_str()}))
+        .collect();
+    data(json!({"default_security": default_security.as_str(), "members": members}))
+}
+
+/// A checked security change.
+struct Change {
+    default_security: Option<DefaultSecurity>,
+    include: Vec<SecurityMember>,
+    remove: Vec<(String, MemberType)>,
+}
+
+/// The canonical id and type of a member entry, which must name a known user or group.
+fn member_ref(inner: &Inner, list: &str, item: &Value) -> ApiResult<(String, MemberType)> {
+    let Value::Object(item) = item else {
+        return Err(ApiError::invalid_field(
+            list,
+            format!("{list} entries must be objects"),
+        ));
+    };
+    let fields = Fields(item);
+    let id = fields
+        .string("id")
+        .map_err(|_| ApiError::invalid_field(list, "member id must be a string"))?;
+    let id = id.ok_or_else(|| ApiError::invalid_field(list, "member id is required"))?;
+    let member_type = match fields
+        .string("type")
+        .map_err(|_| ApiError::invalid_field(list, "member type must be a string"))?
+    {
+        None => MemberType::User,
+        Some(text) => MemberType::parse(&text).ok_or_else(|| {
+            ApiError::invalid_field(list, format!("member type {text} must be user or group"))
+        })?,
+    };
+    let canonical = match member_type {
+        MemberType::User => inner.user(&id).map(|u| u.id.clone()),
+        MemberType::Group => inner.group(&id).map(|g| g.id.clone()),
+    };
+    let canonical = canonical.ok_or_else(|| {
+        ApiError::invalid_field(list, format!("unknown {} {id}", member_type.as_str()))
+    })?;
+    Ok((canonical, member_type))
+}
+
+fn parse_change(
+    inner: &Inner,
+    body: &Map<String, Value>,
+    allow_inherit: bool,
+) -> ApiResult<Change> {
+    let fields = Fields(body);
+    let default_security = match fields.string("default_security")? {
+        None => None,
+        Some(text) => {
+            let parsed = DefaultSecurity::parse(&text)
+                .filter(|s| allow_inherit || *s != DefaultSecurity::Inherit);
+            Some(parsed.ok_or_else(|| {
+                ApiError::invalid_field(
+                    "default_security",
+                    format!("default_security {text} is not allowed here"),
+                )
+            })?)
+        }
+    };
+    let nested = fields.object("members")?;
+    let lists = |name: &str| -> ApiResult<Vec<Value>> {
+        let mut items = fields.array(name)?.cloned().unwrap_or_default();
+        if let Some(nested) = nested {
+            items.extend(Fields(nested).array(name)?.cloned().unwrap_or_default());
+        }
+        Ok(items)
+    };
+    let mut include = Vec::new();
+    for item in lists("include")? {
+        let (id, member_type) = member_ref(inner, "include", &item)?;
+        let level = item
+            .get("access_level")
+            .and_then(Value::as_str)
+            .ok_or_else(|| {
+                ApiError::invalid_field("include", format!("access_level is required for {id}"))
+            })?;
+        let access_level = AccessLevel::parse(level).ok_or_else(|| {
+            ApiError::invalid_field(
+                "include",
+                format!("access_level {level} must be no_access, read, read_write or full_access"),
+            )
+        })?;
+        include.push(SecurityMember {
+            id,
+            member_type,
+            access_level,
+        });
+    }
+    let mut remove = Vec::new();
+    for item in lists("remove")? {
+        remove.push(member_ref(inner, "remove", &item)?);
+    }
+    Ok(Change {
+        default_security,
+        include,
+        remove,
+    })
+}
+
+fn apply(
+    change: Change,
+    default_security: &mut DefaultSecurity,
+    members: &mut Vec<SecurityMember>,
+) {
+    if let Some(security) = change.default_security {
+        *default_security = security;
+    }
+    members.retain(|m| {
+        !change
+            .remove
+            .iter()
+            .any(|(id, t)| *id == m.id && *t == m.member_type)
+    });
+    for member in change.include {
+        match members
+            .iter_mut()
+            .find(|m| m.id == member.id && m.member_type == member.member_type)
+        {
+            Some(existing) => existing.access_level = member.access_level,
+            None => members.push(member),
+        }
+    }
+}
+
+pub async fn get_workspace(lib: Lib) -> ApiResult<Json<Value>> {
+    let inner = lib.state().lock()?;
+    let number = workspaces::find(&inner, lib.param("id")?)?;
+    let ws = inner
+        .workspaces
+        .get(&number)
+        .ok_or_else(|| ApiError::internal("workspace vanished"))?;
+    Ok(Json(render(ws.default_security, &ws.members)))
+}
+
+pub async fn post_workspace(lib: Lib, body: JsonBody) -> ApiResult<Json<Value>> {
+    let body = body.object()?;
+    let mut inner = lib.state().lock()?;
+    let number = workspaces::find(&inner, lib.param("id")?)?;
+    let ws = inner
+        .workspaces
+        .get(&number)
+        .ok_or_else(|| ApiError::internal("workspace vanished"))?;
+    workspaces::ensure_writable(ws)?;
+    let change = parse_change(&inner, &body, false)?;
+    let ws = inner
+        .workspaces
+        .get_mut(&number)
+        .ok_or_else(|| ApiError::internal("workspace vanished"))?;
+    apply(change, &mut ws.default_security, &mut ws.members);
+    Ok(Json(render(ws.default_security, &ws.members)))
+}
+
+pub async fn get_folder(lib: Lib) -> ApiResult<Json<Value>> {
+    let inner = lib.state().lock()?;
+    let number = folders::find(&inner, lib.param("id")?)?;
+    let folder = inner
+        .folders
+        .get(&number)
+        .ok_or_else(|| ApiError::internal("folder vanished"))?;
+    Ok(Json(render(folder.default_security, &folder.members)))
+}
+
+pub async fn post_folder(lib: Lib, body: JsonBody) -> ApiResult<Json<Value>> {
+    let body = body.object()?;
+    let mut inner = lib.state().lock()?;
+    let number = folders::find(&inner, lib.param("id")?)?;
+    let workspace_id = inner
+        .folders
+        .get(&number)
+        .map(|f| f.workspace_id.clone())
+        .unwrap_or_default();
+    folders::ensure_writable(&inner, &workspace_id)?;
+    let change = parse_change(&inner, &body, true)?;
+    let folder = inner
+        .folders
+        .get_mut(&number)
+        .ok_or_else(|| ApiError::internal("folder vanished"))?;
+    apply(change, &mut folder.default_security, &mut folder.members);
+    Ok(Json(render(folder.default_security, &folder.members)))
+}

@@ -1,0 +1,176 @@
+//! The default state: a small firm with one library, a service account, a few people and groups,
+//! the registered matterlink application, and two templates whose ids configurations can name.
+
+use std::collections::{BTreeMap, HashMap};
+
+use crate::model::{
+    AccessLevel, DefaultSecurity, Folder, Group, MemberType, SecurityMember, User, ViewType,
+    Workspace,
+};
+use crate::state::{Inner, OAuthClient};
+use crate::{CLIENT_ID, CLIENT_SECRET, CUSTOMER_ID, LIBRARY, SERVICE_PASSWORD, SERVICE_USER};
+
+/// Numbers below this are the seed's; new objects count up from here.
+pub const FIRST_NEW_NUMBER: u64 = 1000;
+
+/// Ids of the seeded templates.
+pub const LITIGATION_TEMPLATE: &str = "ACTIVE!100";
+pub const PROPERTY_TEMPLATE: &str = "ACTIVE!200";
+
+/// A fixed creation date, so that the seed looks the same in every run.
+const SEED_DATE: &str = "2024-01-01T00:00:00Z";
+
+fn user(id: &str, full_name: &str, user_type: &str, password: Option<&str>) -> User {
+    User {
+        id: id.to_owned(),
+        full_name: full_name.to_owned(),
+        email: format!("{}@sandbox.example", id.to_ascii_lowercase()),
+        user_type: user_type.to_owned(),
+        password: password.map(str::to_owned),
+    }
+}
+
+fn group(id: &str, full_name: &str, members: &[&str]) -> Group {
+    Group {
+        id: id.to_owned(),
+        full_name: full_name.to_owned(),
+        members: members.iter().map(|m| (*m).to_owned()).collect(),
+    }
+}
+
+fn member(id: &str, member_type: MemberType, access_level: AccessLevel) -> SecurityMember {
+    SecurityMember {
+        id: id.to_owned(),
+        member_type,
+        access_level,
+    }
+}
+
+fn template(
+    number: u64,
+    name: &str,
+    description: &str,
+    default_security: DefaultSecurity,
+    members: Vec<SecurityMember>,
+) -> Workspace {
+    Workspace {
+        id: format!("{LIBRARY}!{number}"),
+        name: name.to_owned(),
+        description: description.to_owned(),
+        owner: SERVICE_USER.to_owned(),
+        default_security,
+        custom: BTreeMap::new(),
+        subclass: None,
+        create_date: SEED_DATE.to_owned(),
+        edit_date: SEED_DATE.to_owned(),
+        is_template: true,
+        members,
+    }
+}
+
+/// A template's folders as (number, name, parent number or None for root, optional).
+fn template_folders(
+    workspace: u64,
+    folders: &[(u64, &str, Option<u64>, bool)],
+) -> Vec<(u64, Folder)> {
+    folders
+        .iter()
+        .map(|&(number, name, parent, optional)| {
+            let folder = Folder {
+                id: format!("{LIBRARY}!{number}"),
+                name: name.to_owned(),
+                description: String::new(),
+                parent_id: format!("{LIBRARY}!{}", parent.unwrap_or(workspace)),
+                workspace_id: format!("{LIBRARY}!{workspace}"),
+                default_security: DefaultSecurity::Inherit,
+                view_type: ViewType::Document,
+                profile: None,
+                optional,
+                create_date: SEED_DATE.to_owned(),
+                edit_date: SEED_DATE.to_owned(),
+                members: Vec::new(),
+            };
+            (number, folder)
+        })
+        .collect()
+}
+
+pub(crate) fn seed() -> Inner {
+    let users = vec![
+        user(
+            SERVICE_USER,
+            "Sandbox Service Account",
+            "admin",
+            Some(SERVICE_PASSWORD),
+        ),
+        // People of the firm: owners and security members, not API callers.
+        user("JSMITH", "Jane Smith", "user", None),
+        user("LWONG", "Lee Wong", "user", None),
+        user("APATEL", "Asha Patel", "user", None),
+        user("MCHEN", "Ming Chen", "user", None),
+    ];
+    let groups = vec![
+        group("LITIGATION", "Litigation", &["JSMITH", "MCHEN"]),
+        group("PROPERTY", "Property", &["APATEL"]),
+        // Membership here is what the change-event queue requires of the service account.
+        group("NRTADMIN", "NRT Administrators", &[SERVICE_USER]),
+    ];
+
+    let litigation = template(
+        100,
+        "Litigation Template",
+        "Folder structure for litigation matters",
+        DefaultSecurity::Private,
+        vec![
+            member("LITIGATION", MemberType::Group, AccessLevel::ReadWrite),
+            member("JSMITH", MemberType::User, AccessLevel::FullAccess),
+        ],
+    );
+    let property = template(
+        200,
+        "Property Template",
+        "Folder structure for property matters",
+        DefaultSecurity::Public,
+        Vec::new(),
+    );
+    let mut folders = template_folders(
+        100,
+        &[
+            (101, "Correspondence", None, false),
+            (102, "Pleadings", None, false),
+            (103, "Filed", Some(102), false),
+            (104, "Drafts", Some(102), false),
+            (105, "Evidence", None, false),
+            (106, "Billing", None, true),
+        ],
+    );
+    folders.extend(template_folders(
+        200,
+        &[
+            (201, "Contracts", None, false),
+            (202, "Due Diligence", None, false),
+            (203, "Searches", Some(202), false),
+            (204, "Settlement", None, false),
+            (205, "Correspondence", None, false),
+            (206, "Board Minutes", None, true),
+        ],
+    ));
+
+    Inner {
+        customer_id: CUSTOMER_ID,
+        library: LIBRARY.to_owned(),
+        users,
+        groups,
+        clients: vec![OAuthClient {
+            client_id: CLIENT_ID.to_owned(),
+            client_secret: CLIENT_SECRET.to_owned(),
+        }],
+        access_tokens: HashMap::new(),
+        refresh_tokens: HashMap::new(),
+        customs: BTreeMap::new(),
+        workspaces: [(100, litigation), (200, property)].into_iter().collect(),
+        folders: folders.into_iter().collect(),
+        documents: BTreeMap::new(),
+        next_number: FIRST_NEW_NUMBER,
+    }
+}

@@ -1,0 +1,31 @@
+//! Workspace templates. They are workspace objects with `is_template`; their folders (some marked
+//! `optional`) are read through the ordinary workspace and folder endpoints.
+
+use axum::Json;
+use serde_json::Value;
+
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{data, results, Lib};
+use crate::workspaces;
+
+pub async fn list(lib: Lib) -> ApiResult<Json<Value>> {
+    let inner = lib.state().lock()?;
+    let items = inner
+        .workspaces
+        .values()
+        .filter(|ws| ws.is_template)
+        .map(|ws| workspaces::render(&inner, ws, lib.base()))
+        .collect();
+    Ok(Json(results(items)))
+}
+
+pub async fn get(lib: Lib) -> ApiResult<Json<Value>> {
+    let id = lib.param("id")?;
+    let inner = lib.state().lock()?;
+    let ws = inner
+        .workspace_number(id)
+        .and_then(|n| inner.workspaces.get(&n))
+        .filter(|ws| ws.is_template)
+        .ok_or_else(|| ApiError::not_found(format!("template {id} not found")))?;
+    Ok(Json(data(workspaces::render(&inner, ws, lib.base()))))
+}

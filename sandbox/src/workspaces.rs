@@ -1,0 +1,421 @@
+//! Workspaces: create, read, update, delete, list/search, children. Templates share the object
+//! (see `templates.rs`) but are read-only here and never listed.
+
+use std::collections::BTreeMap;
+
+use axum::http::StatusCode;
+use axum::Json;
+use serde_json::{json, Map, Value};
+
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{data, results, Fields, JsonBody, Lib, Paging};
+use crate::fields::{
+    custom_kind, filter_text, lookup_is_enforced, lookup_parent, normalize, FieldKind,
+};
+use crate::folders::{self, FolderIndex};
+use crate::model::{AccessLevel, DefaultSecurity, MemberType, SecurityMember, Workspace};
+use crate::state::Inner;
+
+const NAME_MAX: usize = 254;
+const OWNER_MAX: usize = 63;
+
+/// The API form of a workspace or template.
+pub fn render(inner: &Inner, ws: &Workspace, base: &str) -> Value {
+    let number = inner.parse_id(&ws.id).map_or(0, |(n, _)| n);
+    let mut out = json!({
+        "id": ws.id,
+        "wstype": "workspace",
+        "database": inner.library,
+        "name": ws.name,
+        "description": ws.description,
+        "owner": ws.owner,
+        "default_security": ws.default_security.as_str(),
+        "create_date": ws.create_date,
+        "edit_date": ws.edit_date,
+        "iwl": format!("iwl:dms=sandbox&&lib={}&&num={number}&&type=W", inner.library),
+        "workspace_url": format!("{base}/work/link/w/{}", ws.id),
+        "has_subfolders": inner.folders.values().any(|f| f.parent_id == ws.id),
+        "is_template": ws.is_template,
+    });
+    if let Some(subclass) = &ws.subclass {
+        out["subclass"] = json!(subclass);
+    }
+    for (field, value) in &ws.custom {
+        out[field] = value.clone();
+        if custom_kind(field) == Some(FieldKind::Lookup) {
+            let parent = lookup_parent(field).and_then(|p| ws.custom_text(p));
+            if let Some(found) = inner.custom_value(field, &filter_text(value), parent.as_deref()) {
+                out[format!("{field}_description")] = json!(found.description);
+            }
+        }
+    }
+    out
+}
+
+/// 403 for writes to a template: the seeded ones are named by configurations and must stay put.
+pub fn ensure_writable(ws: &Workspace) -> ApiResult<()> {
+    if ws.is_template {
+        Err(
+            ApiError::new(StatusCode::FORBIDDEN, "Forbidden").with_message(
+                "ReadOnly",
+                format!(
+                    "{} is a template; templates are read-only in the sandbox",
+                    ws.id
+                ),
+                None,
+            ),
+        )
+    } else {
+        Ok(())
+    }
+}
+
+/// The workspace (or template) number for a path id, or 404.
+pub fn find(inner: &Inner, id: &str) -> ApiResult<u64> {
+    inner
+        .workspace_number(id)
+        .ok_or_else(|| ApiError::not_found(format!("workspace {id} not found")))
+}
+
+/// A create or patch body, checked.
+#[derive(Default)]
+struct Changes {
+    name: Option<String>,
+    description: Option<String>,
+    owner: Option<String>,
+    default_security: Option<DefaultSecurity>,
+    subclass: Option<Option<String>>,
+    /// Normalised values; `Null` clears the field.
+    custom: BTreeMap<String, Value>,
+}
+
+fn parse_changes(inner: &Inner, caller: &str, body: &Map<String, Value>) -> ApiResult<Changes> {
+    let fields = Fields(body);
+    let mut changes = Changes {
+        name: fields.name("name", NAME_MAX)?,
+        description: fields.string("description")?,
+        ..Changes::default()
+    };
+    if let Some(owner) = fields.string("owner")? {
+        if owner.chars().count() > OWNER_MAX {
+            return Err(ApiError::invalid_field(
+                "owner",
+                format!("owner is longer than {OWNER_MAX} characters"),
+            ));
+        }
+        let user = inner
+            .user(&owner)
+            .ok_or_else(|| ApiError::invalid_field("owner", format!("unknown user {owner}")))?;
+        let caller_is_admin = inner.user(caller).is_some_and(|u| u.user_type == "admin");
+        if !caller_is_admin && !user.id.eq_ignore_ascii_case(caller) {
+            return Err(
+                ApiError::new(StatusCode::FORBIDDEN, "Forbidden").with_message(
+                    "NotAllowed",
+                    "only an administrator may set another user as owner",
+                    Some("owner"),
+                ),
+            );
+        }
+        changes.owner = Some(user.id.clone());
+    }
+    if let Some(security) = fields.string("default_security")? {
+        changes.default_security = match DefaultSecurity::parse(&security) {
+            Some(DefaultSecurity::Inherit) | None => {
+                return Err(ApiError::invalid_field(
+                    "default_security",
+                    "default_security must be private, view or public",
+                ))
+            }
+            found => found,
+        };
+    }
+    if body.contains_key("subclass") {
+        changes.subclass = Some(fields.string("subclass")?.filter(|s| !s.is_empty()));
+    }
+    for (key, value) in body {
+        if let Some(kind) = custom_kind(key) {
+            changes
+                .custom
+                .insert(key.clone(), normalize(key, kind, value)?);
+        }
+    }
+    check_lookups(inner, &changes.custom)?;
+    Ok(changes)
+}
+
+/// The parent/child and lookup-table rules of the client/matter fields.
+fn check_lookups(inner: &Inner, custom: &BTreeMap<String, Value>) -> ApiResult<()> {
+    let text = |field: &str| custom.get(field).filter(|v| !v.is_null()).map(filter_text);
+    for (field, value) in custom {
+        if value.is_null() || !lookup_is_enforced(field) {
+            continue;
+        }
+        let id = filter_text(value);
+        let parent = match lookup_parent(field) {
+            Some(parent_field) => Some(text(parent_field).ok_or_else(|| {
+                ApiError::invalid_field(
+                    field,
+                    format!("{field} requires {parent_field} in the same request"),
+                )
+            })?),
+            None => None,
+        };
+        if inner.custom_value(field, &id, parent.as_deref()).is_none() {
+            let under = parent.map(|p| format!(" under {p}")).unwrap_or_default();
+            return Err(ApiError::invalid_field(
+                field,
+                format!("{field} value {id}{under} is not in the lookup table"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn apply(ws: &mut Workspace, changes: Changes) {
+    if let Some(name) = changes.name {
+        ws.name = name;
+    }
+    if let Some(description) = changes.description {
+        ws.description = description;
+    }
+    if let Some(owner) = changes.owner {
+        ws.owner = owner;
+    }
+    if let Some(security) = changes.default_security {
+        ws.default_security = security;
+    }
+    if let Some(subclass) = changes.subclass {
+        ws.subclass = subclass;
+    }
+    for (field, value) in changes.custom {
+        if value.is_null() {
+            ws.custom.remove(&field);
+        } else {
+            ws.custom.insert(field, value);
+        }
+    }
+}
+
+pub async fn create(lib: Lib, body: JsonBody) -> ApiResult<(StatusCode, Json<Value>)> {
+    let body = body.object()?;
+    let now = lib.state().clock().now_rfc3339();
+    let mut inner = lib.state().lock()?;
+    let changes = parse_changes(&inner, lib.user(), &body)?;
+    if changes.name.is_none() {
+        return Err(ApiError::invalid_field("name", "name is required"));
+    }
+    let owner = match &changes.owner {
+        Some(owner) => owner.clone(),
+        None => inner
+            .user(lib.user())
+            .map_or_else(|| lib.user().to_owned(), |u| u.id.clone()),
+    };
+    let number = inner.allocate_number();
+    let mut ws = Workspace {
+        id: inner.object_id(number),
+        name: String::new(),
+        description: String::new(),
+        owner: owner.clone(),
+        default_security: DefaultSecurity::Private,
+        custom: BTreeMap::new(),
+        subclass: None,
+        create_date: now.clone(),
+        edit_date: now,
+        is_template: false,
+        // The owner's full access is implicit in iManage; listing it keeps security reads honest.
+        members: vec![SecurityMember {
+            id: owner,
+            member_type: MemberType::User,
+            access_level: AccessLevel::FullAccess,
+        }],
+    };
+    apply(&mut ws, changes);
+    let rendered = render(&inner, &ws, lib.base());
+    inner.workspaces.insert(number, ws);
+    Ok((StatusCode::CREATED, Json(data(rendered))))
+}
+
+pub async fn get(lib: Lib) -> ApiResult<Json<Value>> {
+    let inner = lib.state().lock()?;
+    let number = find(&inner, lib.param("id")?)?;
+    let ws = inner
+        .workspaces
+        .get(&number)
+        .ok_or_else(|| ApiError::internal("workspace vanished"))?;
+    Ok(Json(data(render(&inner, ws, lib.base()))))
+}
+
+pub async fn update(lib: Lib, body: JsonBody) -> ApiResult<Json<Value>> {
+    let body = body.object()?;
+    let now = lib.state().clock().now_rfc3339();
+    let mut inner = lib.state().lock()?;
+    let number = find(&inner, lib.param("id")?)?;
+    ensure_writable(
+        inner
+            .workspaces
+            .get(&number)
+            .ok_or_else(|| ApiError::internal("workspace vanished"))?,
+    )?;
+    let changes = parse_changes(&inner, lib.user(), &body)?;
+    let ws = inner
+        .workspaces
+        .get_mut(&number)
+        .ok_or_else(|| ApiError::internal("workspace vanished"))?;
+    apply(ws, changes);
+    ws.edit_date = now;
+    let ws = ws.clone();
+    Ok(Json(data(render(&inner, &ws, lib.base()))))
+}
+
+pub async fn delete(lib: Lib) -> ApiResult<StatusCode> {
+    let mut inner = lib.state().lock()?;
+    let number = find(&inner, lib.param("id")?)?;
+    let ws = inner
+        .workspaces
+        .get(&number)
+        .ok_or_else(|| ApiError::internal("workspace vanished"))?;
+    ensure_writable(ws)?;
+    let id = ws.id.clone();
+    let roots: Vec<u64> = inner
+        .folders
+        .iter()
+        .filter(|(_, f)| f.parent_id == id)
+        .map(|(n, _)| *n)
+        .collect();
+    for root in roots {
+        inner.remove_folder_tree(root);
+    }
+    // Anything left pointing at the workspace (a broken tree) goes too.
+    inner.folders.retain(|_, f| f.workspace_id != id);
+    inner.documents.retain(|_, d| d.workspace_id != id);
+    inner.workspaces.remove(&number);
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `GET /workspaces/{id}/children`: the folders directly under the workspace.
+pub async fn children(lib: Lib) -> ApiResult<Json<Value>> {
+    let inner = lib.state().lock()?;
+    let number = find(&inner, lib.param("id")?)?;
+    let id = inner.object_id(number);
+    let index = FolderIndex::new(&inner);
+    let items = inner
+        .folders
+        .values()
+        .filter(|f| f.parent_id == id)
+        .map(|f| folders::render(&inner, &index, f))
+        .collect();
+    Ok(Json(results(items)))
+}
+
+/// Search criteria, from the query string or a search body.
+#[derive(Default)]
+struct Filters {
+    /// Case-insensitive substring of the name.
+    name: Option<String>,
+    owner: Option<String>,
+    /// Exact matches on custom fields.
+    custom: Vec<(String, FieldKind, String)>,
+}
+
+impl Filters {
+    /// Add one criterion. Empty values filter nothing (clients send empty parameters); other keys
+    /// than the known ones are ignored, except custom-looking ones, whose typos must not silently
+    /// widen a search.
+    fn add(&mut self, key: &str, value: String) -> ApiResult<()> {
+        if value.is_empty() {
+            return Ok(());
+        }
+        match key {
+            "name" => self.name = Some(value.to_lowercase()),
+            "owner" => self.owner = Some(value),
+            _ if key.starts_with("custom") => {
+                let kind = custom_kind(key).ok_or_else(|| {
+                    ApiError::invalid_field(key, format!("{key} is not a custom field"))
+                })?;
+                self.custom.push((key.to_owned(), kind, value));
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn matches(&self, ws: &Workspace) -> bool {
+        self.name
+            .as_deref()
+            .is_none_or(|n| ws.name.to_lowercase().contains(n))
+            && self
+                .owner
+                .as_deref()
+                .is_none_or(|o| ws.owner.eq_ignore_ascii_case(o))
+            && self.custom.iter().all(|(field, kind, wanted)| {
+                ws.custom
+                    .get(field)
+                    .is_some_and(|stored| value_matches(field, *kind, stored, wanted))
+            })
+    }
+}
+
+fn value_matches(field: &str, kind: FieldKind, stored: &Value, wanted: &str) -> bool {
+    match kind {
+        FieldKind::Lookup | FieldKind::Text => filter_text(stored) == wanted,
+        FieldKind::Integer => wanted.trim().parse::<i64>().ok() == stored.as_i64(),
+        FieldKind::Boolean => stored
+            .as_bool()
+            .is_some_and(|b| wanted.eq_ignore_ascii_case(&b.to_string())),
+        FieldKind::DateTime => {
+            normalize(field, kind, &Value::String(wanted.to_owned())).is_ok_and(|w| &w == stored)
+        }
+    }
+}
+
+fn search(inner: &Inner, filters: &Filters, paging: Paging, base: &str) -> Value {
+    let items = inner
+        .workspaces
+        .values()
+        .filter(|ws| !ws.is_template && filters.matches(ws))
+        .map(|ws| render(inner, ws, base))
+        .collect();
+    paging.page(items)
+}
+
+/// `GET /workspaces?name=&customN=&owner=&limit=&offset=&total=`.
+pub async fn list(lib: Lib) -> ApiResult<Json<Value>> {
+    let paging = Paging::from_query(&lib)?;
+    let mut filters = Filters::default();
+    for (key, value) in &lib.query {
+        filters.add(key, value.clone())?;
+    }
+    let inner = lib.state().lock()?;
+    Ok(Json(search(&inner, &filters, paging, lib.base())))
+}
+
+/// `POST /workspaces/search` with `{"filters": {...}, "limit": n}`. The body shape is not
+/// confirmed, so criteria at the top level are taken too.
+pub async fn search_post(lib: Lib, body: JsonBody) -> ApiResult<Json<Value>> {
+    let body = body.object()?;
+    let paging = Paging::parse(body.get("limit"), body.get("offset"), body.get("total"))?;
+    let criteria: Vec<(&String, &Value)> = match Fields(&body).object("filters")? {
+        Some(filters) => filters.iter().collect(),
+        None => body
+            .iter()
+            .filter(|(k, _)| !matches!(k.as_str(), "limit" | "offset" | "total"))
+            .collect(),
+    };
+    let mut filters = Filters::default();
+    for (key, value) in criteria {
+        let text = match value {
+            Value::Null => String::new(),
+            Value::String(s) => s.clone(),
+            Value::Number(_) | Value::Bool(_) => value.to_string(),
+            _ => {
+                return Err(ApiError::invalid_field(
+                    key,
+                    format!("filter {key} must be a string, number or boolean"),
+                ))
+            }
+        };
+        filters.add(key, text)?;
+    }
+    let inner = lib.state().lock()?;
+    Ok(Json(search(&inner, &filters, paging, lib.base())))
+}
