@@ -17,7 +17,13 @@ pub struct Record<'a> {
     pub detail: String,
 }
 
-pub fn record(p: &dyn Platform, action: &str, matter_id: &str, outcome: &str, detail: String) -> Result<()> {
+pub fn record(
+    p: &dyn Platform,
+    action: &str,
+    matter_id: &str,
+    outcome: &str,
+    detail: String,
+) -> Result<()> {
     let seq = p.kv_increment(keys::AUDIT_SEQ, 1)?;
     let rec = Record {
         at: p.now(),

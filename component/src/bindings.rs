@@ -11,8 +11,8 @@ wit_bindgen::generate!({
 });
 
 use exports::matterlink::imanage::integration::Guest as Integration;
+use exports::matterlink::imanage::types as wit;
 use exports::wasi::http::incoming_handler::Guest as IncomingHandler;
-use matterlink::imanage::types as wit;
 use wasi::http::types::{
     ErrorCode, Fields, IncomingRequest, Method as WitMethod, OutgoingBody, OutgoingRequest,
     OutgoingResponse, RequestOptions, ResponseOutparam, Scheme,
@@ -96,10 +96,15 @@ impl Platform for WasiPlatform {
             None => url.path().to_string(),
         };
         out.set_method(&method).map_err(|_| bad("method".into()))?;
-        out.set_scheme(Some(&scheme)).map_err(|_| bad("scheme".into()))?;
-        out.set_authority(Some(&authority)).map_err(|_| bad("authority".into()))?;
-        out.set_path_with_query(Some(&path)).map_err(|_| bad("path".into()))?;
-        let body = out.body().map_err(|_| bad("request body taken twice".into()))?;
+        out.set_scheme(Some(&scheme))
+            .map_err(|_| bad("scheme".into()))?;
+        out.set_authority(Some(&authority))
+            .map_err(|_| bad("authority".into()))?;
+        out.set_path_with_query(Some(&path))
+            .map_err(|_| bad("path".into()))?;
+        let body = out
+            .body()
+            .map_err(|_| bad("request body taken twice".into()))?;
 
         let options = RequestOptions::new();
         // Setting a timeout can be refused by hosts that do not support it; that is harmless.
@@ -109,15 +114,25 @@ impl Platform for WasiPlatform {
 
         // Hand the request over before writing the body: hosts may buffer one chunk only.
         let future = wasi::http::outgoing_handler::handle(out, Some(options)).map_err(transport)?;
+        // If the host fails the request (refused destination, connection error) the body
+        // stream closes under us; the response future then says why, so wait for it first.
+        let mut write_error = None;
         {
-            let stream = body.write().map_err(|_| bad("request body stream".into()))?;
+            let stream = body
+                .write()
+                .map_err(|_| bad("request body stream".into()))?;
             for chunk in req.body.chunks(CHUNK) {
-                stream
-                    .blocking_write_and_flush(chunk)
-                    .map_err(|e| bad(format!("writing request body: {e:?}")))?;
+                if let Err(e) = stream.blocking_write_and_flush(chunk) {
+                    write_error = Some(format!("writing request body: {e:?}"));
+                    break;
+                }
             }
         }
-        OutgoingBody::finish(body, None).map_err(transport)?;
+        if write_error.is_none() {
+            if let Err(code) = OutgoingBody::finish(body, None) {
+                write_error = Some(format!("finishing request body: {code:?}"));
+            }
+        }
 
         future.subscribe().block();
         let response = match future.get() {
@@ -125,6 +140,9 @@ impl Platform for WasiPlatform {
             Some(Ok(Err(code))) => return Err(transport(code)),
             Some(Err(())) | None => return Err(bad("response already taken".into())),
         };
+        if let Some(why) = write_error {
+            return Err(bad(why));
+        }
         let status = response.status();
         let headers = response
             .headers()
@@ -132,10 +150,14 @@ impl Platform for WasiPlatform {
             .into_iter()
             .map(|(k, v)| (k, String::from_utf8_lossy(&v).into_owned()))
             .collect();
-        let incoming = response.consume().map_err(|_| bad("response body".into()))?;
+        let incoming = response
+            .consume()
+            .map_err(|_| bad("response body".into()))?;
         let mut bytes = Vec::new();
         {
-            let stream = incoming.stream().map_err(|_| bad("response stream".into()))?;
+            let stream = incoming
+                .stream()
+                .map_err(|_| bad("response stream".into()))?;
             loop {
                 match stream.blocking_read(64 * 1024) {
                     Ok(chunk) => {
@@ -217,7 +239,10 @@ fn matter_in(m: wit::Matter) -> model::Matter {
         clients: m
             .clients
             .into_iter()
-            .map(|c| model::Client { id: c.id, name: c.name })
+            .map(|c| model::Client {
+                id: c.id,
+                name: c.name,
+            })
             .collect(),
         file_reference: m.file_reference,
         assigned_to: m.assigned_to,
@@ -268,7 +293,10 @@ impl Integration for Component {
             .map(|fields| {
                 fields
                     .into_iter()
-                    .map(|f| wit::ProfileField { name: f.name, value: f.value })
+                    .map(|f| wit::ProfileField {
+                        name: f.name,
+                        value: f.value,
+                    })
                     .collect()
             })
             .map_err(error_out)
@@ -305,11 +333,9 @@ impl IncomingHandler for Component {
         let answer = crate::http_api::handle(&WasiPlatform::new(), &method, &path);
         let body_bytes = serde_json::to_vec(&answer.body).unwrap_or_default();
 
-        let headers = Fields::from_list(&[(
-            "content-type".to_string(),
-            b"application/json".to_vec(),
-        )])
-        .unwrap_or_else(|_| Fields::new());
+        let headers =
+            Fields::from_list(&[("content-type".to_string(), b"application/json".to_vec())])
+                .unwrap_or_else(|_| Fields::new());
         let response = OutgoingResponse::new(headers);
         let _ = response.set_status_code(answer.status);
         let Ok(body) = response.body() else { return };

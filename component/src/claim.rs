@@ -73,11 +73,15 @@ mod tests {
     #[test]
     fn one_holder_at_a_time_and_stale_claims_are_taken_over() {
         let p = FakePlatform::configured();
-        let Attempt::Taken(first) = try_take(&p, "1").unwrap() else { panic!("first") };
+        let Attempt::Taken(first) = try_take(&p, "1").unwrap() else {
+            panic!("first")
+        };
         assert!(matches!(try_take(&p, "1").unwrap(), Attempt::Busy));
         assert!(matches!(try_take(&p, "2").unwrap(), Attempt::Taken(_)));
         p.advance(CLAIM_TTL_S + 1);
-        let Attempt::Taken(second) = try_take(&p, "1").unwrap() else { panic!("stale") };
+        let Attempt::Taken(second) = try_take(&p, "1").unwrap() else {
+            panic!("stale")
+        };
         // The first holder's late release must not drop the second holder's claim.
         first.release().unwrap();
         assert!(matches!(try_take(&p, "1").unwrap(), Attempt::Busy));

@@ -34,7 +34,10 @@ pub fn on_matter_closed(p: &dyn Platform, m: &Matter) -> Result<Workspace> {
         ))
     })?;
     let wanted = closed_name(&s.close_prefix, &m.title);
-    let now_named = current.get("name").and_then(|v| v.as_str()).unwrap_or_default();
+    let now_named = current
+        .get("name")
+        .and_then(|v| v.as_str())
+        .unwrap_or_default();
     let outcome = if now_named == wanted {
         "unchanged"
     } else {
@@ -43,7 +46,13 @@ pub fn on_matter_closed(p: &dyn Platform, m: &Matter) -> Result<Workspace> {
     };
     link.workspace.name = wanted.clone();
     links::store(p, &link)?;
-    audit::record(p, "close", &m.id, outcome, format!("workspace {} named {wanted:?}", link.workspace.id))?;
+    audit::record(
+        p,
+        "close",
+        &m.id,
+        outcome,
+        format!("workspace {} named {wanted:?}", link.workspace.id),
+    )?;
     Ok(link.workspace)
 }
 
@@ -53,8 +62,14 @@ mod tests {
 
     #[test]
     fn prefix_once() {
-        assert_eq!(closed_name("CLOSED", "Smith v Jones"), "CLOSED - Smith v Jones");
-        assert_eq!(closed_name("CLOSED", "CLOSED - Smith v Jones"), "CLOSED - Smith v Jones");
+        assert_eq!(
+            closed_name("CLOSED", "Smith v Jones"),
+            "CLOSED - Smith v Jones"
+        );
+        assert_eq!(
+            closed_name("CLOSED", "CLOSED - Smith v Jones"),
+            "CLOSED - Smith v Jones"
+        );
         let long = "x".repeat(300);
         assert_eq!(closed_name("CLOSED", &long).chars().count(), NAME_LIMIT);
     }

@@ -170,7 +170,12 @@ pub fn clean(value: &str, limit: usize) -> String {
         out.push(c);
     }
     let trimmed = out.trim_end();
-    trimmed.chars().take(limit).collect::<String>().trim_end().to_string()
+    trimmed
+        .chars()
+        .take(limit)
+        .collect::<String>()
+        .trim_end()
+        .to_string()
 }
 
 /// Checks that `value` fits the kind of `field`, so that iManage is never sent a value it would
@@ -228,8 +233,8 @@ mod tests {
 
     #[test]
     fn field_map_accepts_labels_and_refuses_locked_fields() {
-        let map = parse_field_map(r#"{"File Reference": "custom13", "assigned_to": "custom4"}"#)
-            .unwrap();
+        let map =
+            parse_field_map(r#"{"File Reference": "custom13", "assigned_to": "custom4"}"#).unwrap();
         assert_eq!(map[&MappableField::FileReference].name(), "custom13");
         assert_eq!(map[&MappableField::AssignedTo].name(), "custom4");
         for bad in [

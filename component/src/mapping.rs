@@ -130,7 +130,11 @@ mod tests {
     fn locked_fields_and_lookups() {
         let s = Settings::load(&FakePlatform::configured()).unwrap();
         let p = profile(&basic(), &s).unwrap();
-        let names: Vec<_> = p.fields.iter().map(|(f, v)| (f.name(), v.as_str())).collect();
+        let names: Vec<_> = p
+            .fields
+            .iter()
+            .map(|(f, v)| (f.name(), v.as_str()))
+            .collect();
         assert_eq!(
             names,
             vec![
@@ -147,22 +151,36 @@ mod tests {
     #[test]
     fn field_map_values_are_checked_against_kinds() {
         let fake = FakePlatform::configured();
-        fake.set_config("field_map", r#"{"File Reference": "custom13", "Priority": "custom17"}"#);
+        fake.set_config(
+            "field_map",
+            r#"{"File Reference": "custom13", "Priority": "custom17"}"#,
+        );
         let s = Settings::load(&fake).unwrap();
         let mut m = basic();
         let err = profile(&m, &s).unwrap_err();
-        assert!(matches!(&err, Error::NotConfigured(msg) if msg.contains("custom17") && msg.contains("Priority")), "{err}");
+        assert!(
+            matches!(&err, Error::NotConfigured(msg) if msg.contains("custom17") && msg.contains("Priority")),
+            "{err}"
+        );
         m.priority = Some("2".into());
         let p = profile(&m, &s).unwrap();
-        assert!(p.fields.contains(&(CustomField::parse("custom13").unwrap(), "LIT-2026-0042".into())));
-        assert!(p.fields.contains(&(CustomField::parse("custom17").unwrap(), "2".into())));
+        assert!(p.fields.contains(&(
+            CustomField::parse("custom13").unwrap(),
+            "LIT-2026-0042".into()
+        )));
+        assert!(p
+            .fields
+            .contains(&(CustomField::parse("custom17").unwrap(), "2".into())));
     }
 
     #[test]
     fn first_client_is_primary() {
         let s = Settings::load(&FakePlatform::configured()).unwrap();
         let mut m = basic();
-        m.clients.push(Client { id: "C-2".into(), name: "Second".into() });
+        m.clients.push(Client {
+            id: "C-2".into(),
+            name: "Second".into(),
+        });
         let p = profile(&m, &s).unwrap();
         assert_eq!(p.fields[0].1, "C-100");
     }

@@ -84,7 +84,13 @@ fn wait_for_other(p: &dyn Platform, matter_id: &str) -> Result<Workspace> {
     )))
 }
 
-fn provision(p: &dyn Platform, s: &Settings, m: &Matter, profile: &Profile, owner: &str) -> Result<Link> {
+fn provision(
+    p: &dyn Platform,
+    s: &Settings,
+    m: &Matter,
+    profile: &Profile,
+    owner: &str,
+) -> Result<Link> {
     let api = Imanage::new(p, s);
     let template = match s.templates.get(&m.matter_type) {
         Some(id) => Some(api.template(id)?),
@@ -95,7 +101,10 @@ fn provision(p: &dyn Platform, s: &Settings, m: &Matter, profile: &Profile, owne
     }
     let (ws, how) = match find_existing(&api, m)? {
         Some(ws) => (ws, "adopted"),
-        None => (create(&api, m, profile, owner, template.as_ref())?, "created"),
+        None => (
+            create(&api, m, profile, owner, template.as_ref())?,
+            "created",
+        ),
     };
     let workspace = api.workspace_from(&ws)?;
     let fresh = how == "created";
@@ -119,7 +128,13 @@ fn find_existing(api: &Imanage<'_>, m: &Matter) -> Result<Option<Value>> {
     Ok(found.into_iter().next())
 }
 
-fn create(api: &Imanage<'_>, m: &Matter, profile: &Profile, owner: &str, template: Option<&Template>) -> Result<Value> {
+fn create(
+    api: &Imanage<'_>,
+    m: &Matter,
+    profile: &Profile,
+    owner: &str,
+    template: Option<&Template>,
+) -> Result<Value> {
     let mut body = json!({
         "name": clean(&m.title, NAME_LIMIT),
         "owner": owner,
@@ -178,9 +193,18 @@ fn walk(all: &[FolderNode], parent: &str, path: &mut Vec<String>, plan: &mut Vec
 
 /// Creates every planned folder that is missing and returns the document folder's id.
 /// A fresh workspace has no folders, so it skips the listing: one request per folder.
-fn ensure_folders(api: &Imanage<'_>, ws_id: &str, template: Option<&Template>, fresh: bool) -> Result<String> {
+fn ensure_folders(
+    api: &Imanage<'_>,
+    ws_id: &str,
+    template: Option<&Template>,
+    fresh: bool,
+) -> Result<String> {
     let plan = folder_plan(template, api.settings());
-    let mut existing = if fresh { Vec::new() } else { api.folders_of(ws_id)? };
+    let mut existing = if fresh {
+        Vec::new()
+    } else {
+        api.folders_of(ws_id)?
+    };
     let mut document_folder = String::new();
     for path in &plan {
         let mut parent = ws_id.to_string();
@@ -194,7 +218,10 @@ fn ensure_folders(api: &Imanage<'_>, ws_id: &str, template: Option<&Template>, f
                 }
             };
         }
-        if path.len() == 2 && path[0] == api.settings().root_folder && path[1] == api.settings().document_folder {
+        if path.len() == 2
+            && path[0] == api.settings().root_folder
+            && path[1] == api.settings().document_folder
+        {
             document_folder = parent;
         }
     }
@@ -208,7 +235,13 @@ fn child(existing: &[FolderNode], parent: &str, name: &str) -> Option<String> {
         .map(|f| f.id.clone())
 }
 
-fn create_folder(api: &Imanage<'_>, ws_id: &str, parent: &str, name: &str, existing: &mut Vec<FolderNode>) -> Result<FolderNode> {
+fn create_folder(
+    api: &Imanage<'_>,
+    ws_id: &str,
+    parent: &str,
+    name: &str,
+    existing: &mut Vec<FolderNode>,
+) -> Result<FolderNode> {
     let target = if parent == ws_id {
         Parent::Workspace(ws_id)
     } else {
@@ -220,10 +253,20 @@ fn create_folder(api: &Imanage<'_>, ws_id: &str, parent: &str, name: &str, exist
             // Maybe created before the failure: re-list, and create only if it is still absent.
             *existing = api.folders_of(ws_id)?;
             if let Some(id) = child(existing, parent, name) {
-                return Ok(FolderNode { id, name: name.into(), parent_id: parent.into(), optional: false });
+                return Ok(FolderNode {
+                    id,
+                    name: name.into(),
+                    parent_id: parent.into(),
+                    optional: false,
+                });
             }
-            let target = if parent == ws_id { Parent::Workspace(ws_id) } else { Parent::Folder(parent) };
-            api.create_folder(target, name).map_err(|_| Error::Unavailable(why))
+            let target = if parent == ws_id {
+                Parent::Workspace(ws_id)
+            } else {
+                Parent::Folder(parent)
+            };
+            api.create_folder(target, name)
+                .map_err(|_| Error::Unavailable(why))
         }
         Err(e) => Err(e),
     }
@@ -235,7 +278,12 @@ mod tests {
     use crate::testing::FakePlatform;
 
     fn node(id: &str, name: &str, parent: &str, optional: bool) -> FolderNode {
-        FolderNode { id: id.into(), name: name.into(), parent_id: parent.into(), optional }
+        FolderNode {
+            id: id.into(),
+            name: name.into(),
+            parent_id: parent.into(),
+            optional,
+        }
     }
 
     #[test]

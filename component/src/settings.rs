@@ -210,7 +210,10 @@ mod tests {
         let p = FakePlatform::configured();
         p.unset_config("imanage_library");
         let err = Settings::load(&p).unwrap_err();
-        assert_eq!(err, Error::NotConfigured("`imanage_library` is not set".into()));
+        assert_eq!(
+            err,
+            Error::NotConfigured("`imanage_library` is not set".into())
+        );
     }
 
     #[test]

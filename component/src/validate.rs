@@ -82,14 +82,29 @@ mod tests {
     }
 
     fn acme() -> Vec<Client> {
-        vec![Client { id: "C-100".into(), name: "Acme".into() }]
+        vec![Client {
+            id: "C-100".into(),
+            name: "Acme".into(),
+        }]
     }
 
     #[test]
     fn hostile_ids_are_refused() {
-        for bad in ["", "../x", "a!b", "a b", ".hidden", "a/b", "ä", &"9".repeat(65)] {
+        for bad in [
+            "",
+            "../x",
+            "a!b",
+            "a b",
+            ".hidden",
+            "a/b",
+            "ä",
+            &"9".repeat(65),
+        ] {
             assert!(
-                matches!(matter(&matter_with(bad, acme()), true), Err(Error::InvalidMatter(_))),
+                matches!(
+                    matter(&matter_with(bad, acme()), true),
+                    Err(Error::InvalidMatter(_))
+                ),
                 "{bad:?}"
             );
         }

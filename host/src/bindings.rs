@@ -14,4 +14,4 @@ wasmtime::component::bindgen!({
     },
 });
 
-pub use matterlink::imanage::types;
+pub use exports::matterlink::imanage::types;

@@ -45,7 +45,10 @@ impl From<Matter> for types::Matter {
             clients: m
                 .clients
                 .into_iter()
-                .map(|c| types::Client { id: c.id, name: c.name })
+                .map(|c| types::Client {
+                    id: c.id,
+                    name: c.name,
+                })
                 .collect(),
             file_reference: m.file_reference,
             assigned_to: m.assigned_to,
@@ -170,14 +173,20 @@ impl Runtime {
                         .collect(),
                 )
             }),
-            Function::ResolveLegacy => api.call_resolve_legacy(&mut store, &m).await?.map(|r| match r {
-                types::LegacyMatch::Linked(w) => json!({"kind": "linked", "workspace": workspace_json(&w)}),
-                types::LegacyMatch::None => json!({"kind": "none"}),
-                types::LegacyMatch::Several(ws) => json!({
-                    "kind": "several",
-                    "workspaces": ws.iter().map(workspace_json).collect::<Vec<_>>(),
-                }),
-            }),
+            Function::ResolveLegacy => {
+                api.call_resolve_legacy(&mut store, &m)
+                    .await?
+                    .map(|r| match r {
+                        types::LegacyMatch::Linked(w) => {
+                            json!({"kind": "linked", "workspace": workspace_json(&w)})
+                        }
+                        types::LegacyMatch::None => json!({"kind": "none"}),
+                        types::LegacyMatch::Several(ws) => json!({
+                            "kind": "several",
+                            "workspaces": ws.iter().map(workspace_json).collect::<Vec<_>>(),
+                        }),
+                    })
+            }
         };
         Ok(outcome.map_err(TypedError::from))
     }

@@ -5,16 +5,21 @@
 //! imports) and `@0.2.0-rc.1` (wasmtime's) are registered: their bodies are identical, but
 //! pre-release versions never link to each other.
 
+use anyhow::{bail, Context, Result};
 use std::collections::BTreeMap;
 use std::path::Path;
-use anyhow::{bail, Context, Result};
 use wasmtime::component::{HasData, Linker};
 
 use crate::bindings::wasi::config::store;
 use crate::state::State;
 
 /// Environment variables of the host itself, not configuration of the component.
-pub const HOST_ENV: &[&str] = &["MATTERLINK_DATA_DIR", "MATTERLINK_CONFIG", "MATTERLINK_LOG", "MATTERLINK_COMPONENT"];
+pub const HOST_ENV: &[&str] = &[
+    "MATTERLINK_DATA_DIR",
+    "MATTERLINK_CONFIG",
+    "MATTERLINK_LOG",
+    "MATTERLINK_COMPONENT",
+];
 const ENV_PREFIX: &str = "MATTERLINK_";
 
 #[derive(Clone, Default)]
@@ -38,7 +43,10 @@ fn valid_key(key: &str) -> bool {
 
 impl ConfigStore {
     /// The file (if any), then the environment on top.
-    pub fn load(file: Option<&Path>, env: impl IntoIterator<Item = (String, String)>) -> Result<ConfigStore> {
+    pub fn load(
+        file: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<ConfigStore> {
         let mut store = match file {
             Some(path) => {
                 let text = std::fs::read_to_string(path)
@@ -139,8 +147,14 @@ mod tests {
         )
         .unwrap();
         let env = [
-            ("MATTERLINK_IMANAGE_LIBRARY".to_string(), "OTHER".to_string()),
-            ("MATTERLINK_IMANAGE_PASSWORD".to_string(), "s3cret".to_string()),
+            (
+                "MATTERLINK_IMANAGE_LIBRARY".to_string(),
+                "OTHER".to_string(),
+            ),
+            (
+                "MATTERLINK_IMANAGE_PASSWORD".to_string(),
+                "s3cret".to_string(),
+            ),
             ("MATTERLINK_DATA_DIR".to_string(), "/tmp/x".to_string()),
             ("PATH".to_string(), "/bin".to_string()),
         ];

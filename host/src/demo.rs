@@ -26,7 +26,10 @@ pub fn sandbox_config(base_url: &str) -> ConfigStore {
     c.set("imanage_client_secret", imanage_sandbox::CLIENT_SECRET);
     c.set("imanage_username", imanage_sandbox::SERVICE_USER);
     c.set("imanage_password", imanage_sandbox::SERVICE_PASSWORD);
-    c.set("templates", r#"{"Litigation": "ACTIVE!100", "Conveyancing": "ACTIVE!200"}"#);
+    c.set(
+        "templates",
+        r#"{"Litigation": "ACTIVE!100", "Conveyancing": "ACTIVE!200"}"#,
+    );
     c.set(
         "field_map",
         r#"{"File Reference": "custom13", "Assigned To": "custom14", "Status": "custom15"}"#,
@@ -35,16 +38,29 @@ pub fn sandbox_config(base_url: &str) -> ConfigStore {
 }
 
 pub async fn run(component: &[u8], data_dir: &Path, out: &mut impl Write) -> Result<()> {
-    let sandbox = Sandbox::start(SocketAddr::from(([127, 0, 0, 1], 0)), SandboxConfig::default()).await?;
+    let sandbox = Sandbox::start(
+        SocketAddr::from(([127, 0, 0, 1], 0)),
+        SandboxConfig::default(),
+    )
+    .await?;
     let base = sandbox.base_url();
     let runtime = Runtime::new(RuntimeOptions {
         component,
         data_dir,
         config: sandbox_config(&base),
+        allowed_base_url: None,
     })?;
     let matter: Matter = serde_json::from_str(SAMPLE_MATTER)?;
-    writeln!(out, "matterlink demo: the real component against the iManage sandbox")?;
-    writeln!(out, "  sandbox   {base} (customer {}, library {})", imanage_sandbox::CUSTOMER_ID, imanage_sandbox::LIBRARY)?;
+    writeln!(
+        out,
+        "matterlink demo: the real component against the iManage sandbox"
+    )?;
+    writeln!(
+        out,
+        "  sandbox   {base} (customer {}, library {})",
+        imanage_sandbox::CUSTOMER_ID,
+        imanage_sandbox::LIBRARY
+    )?;
     writeln!(out, "  data dir  {}", data_dir.display())?;
     writeln!(
         out,
@@ -54,14 +70,25 @@ pub async fn run(component: &[u8], data_dir: &Path, out: &mut impl Write) -> Res
 
     let state = sandbox.state();
     state.reset_request_count();
-    let created = match runtime.call(Function::OnMatterCreated, matter.clone()).await? {
+    let created = match runtime
+        .call(Function::OnMatterCreated, matter.clone())
+        .await?
+    {
         Ok(ws) => ws,
         Err(e) => bail!("on-matter-created failed: {e}"),
     };
     let requests = state.request_count();
     let id = created["id"].as_str().unwrap_or_default().to_string();
-    writeln!(out, "on-matter-created -> workspace {id} {:?}", created["name"].as_str().unwrap_or_default())?;
-    writeln!(out, "  link      {}", created["url"].as_str().unwrap_or_default())?;
+    writeln!(
+        out,
+        "on-matter-created -> workspace {id} {:?}",
+        created["name"].as_str().unwrap_or_default()
+    )?;
+    writeln!(
+        out,
+        "  link      {}",
+        created["url"].as_str().unwrap_or_default()
+    )?;
     if let Some(ws) = state.workspace(&id) {
         let ws = serde_json::to_value(ws)?;
         writeln!(
@@ -76,7 +103,10 @@ pub async fn run(component: &[u8], data_dir: &Path, out: &mut impl Write) -> Res
         // custom2 before custom13: by number, not as text.
         fields.sort_by_key(|(k, _)| k.trim_start_matches("custom").parse::<u32>().unwrap_or(0));
         for (field, value) in fields {
-            let value = value.as_str().map(String::from).unwrap_or_else(|| value.to_string());
+            let value = value
+                .as_str()
+                .map(String::from)
+                .unwrap_or_else(|| value.to_string());
             let description = state
                 .custom_values(&field)
                 .into_iter()
@@ -115,8 +145,17 @@ pub async fn run(component: &[u8], data_dir: &Path, out: &mut impl Write) -> Res
 }
 
 fn print_tree(out: &mut impl Write, folders: &[Value], parent: &str, depth: usize) -> Result<()> {
-    for f in folders.iter().filter(|f| f["parent_id"].as_str() == Some(parent)) {
-        writeln!(out, "  {:indent$}{}", "", f["name"].as_str().unwrap_or("?"), indent = 8 + depth * 2)?;
+    for f in folders
+        .iter()
+        .filter(|f| f["parent_id"].as_str() == Some(parent))
+    {
+        writeln!(
+            out,
+            "  {:indent$}{}",
+            "",
+            f["name"].as_str().unwrap_or("?"),
+            indent = 8 + depth * 2
+        )?;
         if let Some(id) = f["id"].as_str() {
             print_tree(out, folders, id, depth + 1)?;
         }

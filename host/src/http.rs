@@ -4,7 +4,7 @@
 
 use std::future::Future;
 
-use wasmtime_wasi_http::{WasiHttpHooks, WasiBody};
+use wasmtime_wasi_http::{WasiBody, WasiHttpHooks};
 
 type SendResult = wasmtime_wasi_http::Result<(
     hyper::Response<WasiBody>,

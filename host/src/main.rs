@@ -12,10 +12,16 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
-use matterlink_host::{demo, serve, ConfigStore, Function, Matter, Runtime, RuntimeOptions, EMBEDDED_COMPONENT};
+use matterlink_host::{
+    demo, serve, ConfigStore, Function, Matter, Runtime, RuntimeOptions, EMBEDDED_COMPONENT,
+};
 
 #[derive(Parser)]
-#[command(name = "matterlink", version, about = "Bridge a matter-management system to iManage Work")]
+#[command(
+    name = "matterlink",
+    version,
+    about = "Bridge a matter-management system to iManage Work"
+)]
 struct Cli {
     /// Where key-value data (links, tokens, audit) and the compiled component live.
     #[arg(long, global = true, env = "MATTERLINK_DATA_DIR")]
@@ -77,7 +83,9 @@ fn main() -> ExitCode {
         }
     };
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_new(&cli.log).unwrap_or_else(|_| "warn".into()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_new(&cli.log).unwrap_or_else(|_| "warn".into()),
+        )
         .with_writer(std::io::stderr)
         .init();
     let runtime = match tokio::runtime::Runtime::new() {
@@ -113,7 +121,9 @@ fn default_data_dir() -> PathBuf {
 
 fn component_bytes(path: Option<&Path>) -> Result<std::borrow::Cow<'static, [u8]>> {
     Ok(match path {
-        Some(p) => std::fs::read(p).with_context(|| format!("reading component {}", p.display()))?.into(),
+        Some(p) => std::fs::read(p)
+            .with_context(|| format!("reading component {}", p.display()))?
+            .into(),
         None => EMBEDDED_COMPONENT.into(),
     })
 }
@@ -126,6 +136,7 @@ fn load_runtime(cli: &Cli) -> Result<Runtime> {
         component: &component,
         data_dir: &data_dir,
         config,
+        allowed_base_url: None,
     })
 }
 
@@ -137,14 +148,20 @@ fn read_matter(path: &Path) -> Result<Matter, String> {
             .map_err(|e| format!("reading the matter from standard input: {e}"))?;
         s
     } else {
-        std::fs::read_to_string(path).map_err(|e| format!("reading matter file {}: {e}", path.display()))?
+        std::fs::read_to_string(path)
+            .map_err(|e| format!("reading matter file {}: {e}", path.display()))?
     };
     serde_json::from_str(&text).map_err(|e| format!("the matter is not a valid matter record: {e}"))
 }
 
 async fn run(cli: Cli) -> Result<ExitCode> {
     match &cli.command {
-        Command::Call { function, matter, url, json } => {
+        Command::Call {
+            function,
+            matter,
+            url,
+            json,
+        } => {
             if url.is_some() {
                 return Ok(usage(format!("{function} takes no --url")));
             }
@@ -186,9 +203,10 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Sandbox { port, host } => {
-            let sandbox = imanage_sandbox::Sandbox::start(SocketAddr::new(*host, *port), Default::default())
-                .await
-                .with_context(|| format!("starting the sandbox on {host}:{port}"))?;
+            let sandbox =
+                imanage_sandbox::Sandbox::start(SocketAddr::new(*host, *port), Default::default())
+                    .await
+                    .with_context(|| format!("starting the sandbox on {host}:{port}"))?;
             println!("{}", sandbox.base_url());
             eprintln!(
                 "iManage sandbox: customer {}, library {}, service account {} / {}, client {} (Ctrl-C stops it)",
@@ -207,7 +225,10 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             // A throwaway data directory unless one was asked for: the demo must not touch
             // a real installation's links.
             let temp = tempfile::tempdir()?;
-            let data_dir = cli.data_dir.clone().unwrap_or_else(|| temp.path().to_path_buf());
+            let data_dir = cli
+                .data_dir
+                .clone()
+                .unwrap_or_else(|| temp.path().to_path_buf());
             demo::run(&component, &data_dir, &mut std::io::stdout()).await?;
             Ok(ExitCode::SUCCESS)
         }
@@ -218,13 +239,14 @@ async fn shutdown_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
-        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(s) => s,
-            Err(_) => {
-                let _ = ctrl_c.await;
-                return;
-            }
-        };
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => {
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
         tokio::select! {
             _ = ctrl_c => {}
             _ = term.recv() => {}

@@ -10,7 +10,9 @@ use std::sync::Arc;
 use anyhow::{Context, Result};
 use sha2::{Digest, Sha256};
 use wasmtime::component::{Component, Linker, ResourceTable};
-use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, StoreLimitsBuilder};
+use wasmtime::{
+    Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, StoreLimitsBuilder,
+};
 use wasmtime_wasi::WasiCtx;
 use wasmtime_wasi_http::WasiHttpCtx;
 
@@ -28,12 +30,17 @@ pub const EMBEDDED_COMPONENT: &[u8] = include_bytes!(env!("MATTERLINK_WASM"));
 const MAX_MEMORY: usize = 256 << 20;
 /// Instances alive at once (concurrent requests in `serve`).
 const MAX_INSTANCES: u32 = 256;
-const KEY_VALUE_FILE: &str = "keyvalue.sqlite3";
+/// The SQLite file of the key-value store, inside the data directory.
+pub const KEY_VALUE_FILE: &str = "keyvalue.sqlite3";
 
 pub struct RuntimeOptions<'a> {
     pub component: &'a [u8],
     pub data_dir: &'a Path,
     pub config: ConfigStore,
+    /// The one base URL outgoing requests may go to. `None`: the configured
+    /// `imanage_base_url`. A platform embedding the host sets it to pin the destination
+    /// whatever the component's configuration says.
+    pub allowed_base_url: Option<String>,
 }
 
 pub struct Runtime {
@@ -57,7 +64,11 @@ impl Runtime {
         crate::config::add_to_linker(&mut linker)?;
         let pre = PluginPre::new(linker.instantiate_pre(&component)?)?;
         let backend = Sqlite::open(&opts.data_dir.join(KEY_VALUE_FILE))?;
-        let allow = AllowList::for_base_url(opts.config.get("imanage_base_url"));
+        let allow = AllowList::for_base_url(
+            opts.allowed_base_url
+                .as_deref()
+                .or(opts.config.get("imanage_base_url")),
+        );
         Ok(Runtime {
             engine,
             pre,
@@ -132,7 +143,8 @@ fn engine() -> Result<Engine> {
 
 /// The data directory holds tokens: readable by its owner only.
 fn prepare_data_dir(dir: &Path) -> Result<()> {
-    std::fs::create_dir_all(dir).with_context(|| format!("creating data directory {}", dir.display()))?;
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("creating data directory {}", dir.display()))?;
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;

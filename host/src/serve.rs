@@ -21,7 +21,11 @@ use crate::runtime::Runtime;
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Serves until `shutdown` resolves, then stops accepting and lets requests in flight finish.
-pub async fn serve(runtime: Arc<Runtime>, listener: TcpListener, shutdown: impl Future<Output = ()>) -> Result<()> {
+pub async fn serve(
+    runtime: Arc<Runtime>,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()>,
+) -> Result<()> {
     let graceful = GracefulShutdown::new();
     tokio::pin!(shutdown);
     loop {
@@ -56,12 +60,18 @@ pub async fn serve(runtime: Arc<Runtime>, listener: TcpListener, shutdown: impl 
     Ok(())
 }
 
-async fn handle(runtime: Arc<Runtime>, req: hyper::Request<Incoming>) -> Result<hyper::Response<HyperOutgoingBody>> {
+async fn handle(
+    runtime: Arc<Runtime>,
+    req: hyper::Request<Incoming>,
+) -> Result<hyper::Response<HyperOutgoingBody>> {
     let method = req.method().clone();
     let path = req.uri().path().to_string();
     let mut store = runtime.new_store();
     let (sender, receiver) = tokio::sync::oneshot::channel();
-    let request = store.data_mut().http().new_incoming_request(Scheme::Http, req)?;
+    let request = store
+        .data_mut()
+        .http()
+        .new_incoming_request(Scheme::Http, req)?;
     let response_out = store.data_mut().http().new_response_outparam(sender)?;
     let plugin = runtime.pre().instantiate_async(&mut store).await?;
     // The guest may keep streaming the body after it set the response: run it on its own task.

@@ -1,1 +1,207 @@
-//! Shared helpers for the end-to-end tests.
+//! Shared helpers for the end-to-end tests: a sandbox on a loopback port, a host runtime
+//! configured against it with its own data directory, and readers for what both hold.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use imanage_sandbox::{Sandbox, SandboxConfig, SharedState};
+use matterlink_host::keyvalue::sqlite::Sqlite;
+use matterlink_host::keyvalue::Backend;
+use matterlink_host::runtime::KEY_VALUE_FILE;
+use matterlink_host::{
+    ConfigStore, Function, Matter, Outcome, Runtime, RuntimeOptions, EMBEDDED_COMPONENT,
+};
+use serde_json::Value;
+
+pub struct Env {
+    pub sandbox: Sandbox,
+    pub data: tempfile::TempDir,
+}
+
+impl Env {
+    pub async fn start() -> Env {
+        Env {
+            sandbox: Sandbox::start(
+                SocketAddr::from(([127, 0, 0, 1], 0)),
+                SandboxConfig::default(),
+            )
+            .await
+            .expect("sandbox starts"),
+            data: tempfile::tempdir().expect("temp dir"),
+        }
+    }
+
+    pub fn state(&self) -> SharedState {
+        self.sandbox.state()
+    }
+
+    /// The configuration `matterlink demo` uses, against this sandbox.
+    pub fn config(&self) -> ConfigStore {
+        matterlink_host::demo::sandbox_config(&self.sandbox.base_url())
+    }
+
+    pub fn runtime(&self) -> Runtime {
+        self.runtime_with(self.config())
+    }
+
+    pub fn runtime_with(&self, config: ConfigStore) -> Runtime {
+        runtime_at(self.data.path(), config, None)
+    }
+
+    pub fn data_dir(&self) -> &Path {
+        self.data.path()
+    }
+
+    /// The key-value store as another process would see it.
+    pub fn kv(&self) -> Kv {
+        Kv(Sqlite::open(&self.data.path().join(KEY_VALUE_FILE)).expect("key-value opens"))
+    }
+}
+
+pub fn runtime_at(
+    data_dir: &Path,
+    config: ConfigStore,
+    allowed_base_url: Option<String>,
+) -> Runtime {
+    Runtime::new(RuntimeOptions {
+        component: EMBEDDED_COMPONENT,
+        data_dir,
+        config,
+        allowed_base_url,
+    })
+    .expect("runtime loads the component")
+}
+
+pub struct Kv(Sqlite);
+
+impl Kv {
+    pub fn get_json(&self, key: &str) -> Option<Value> {
+        self.0
+            .get("default", key)
+            .expect("read")
+            .map(|v| serde_json::from_slice(&v.value).expect("JSON value"))
+    }
+
+    pub fn keys(&self) -> Vec<String> {
+        let mut all = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let (page, next) = self
+                .0
+                .list_keys("default", cursor.as_deref(), 1000)
+                .expect("list");
+            all.extend(page);
+            match next {
+                Some(c) => cursor = Some(c),
+                None => return all,
+            }
+        }
+    }
+}
+
+pub fn fixtures_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures")
+}
+
+pub fn fixture(name: &str) -> Matter {
+    let text = std::fs::read_to_string(fixtures_dir().join(name)).expect("fixture exists");
+    serde_json::from_str(&text).expect("fixture is a matter")
+}
+
+pub async fn call(rt: &Runtime, f: Function, m: &Matter) -> Outcome {
+    rt.call(f, m.clone()).await.expect("the host runs the call")
+}
+
+/// Folder paths of a workspace in the sandbox, e.g. `Pleadings/Filed`, sorted.
+pub fn folder_paths(state: &SharedState, workspace_id: &str) -> Vec<String> {
+    let folders = state.folders_of(workspace_id);
+    let mut paths: Vec<String> = folders
+        .iter()
+        .map(|f| {
+            let mut path = vec![f.name.clone()];
+            let mut parent = f.parent_id.clone();
+            while let Some(p) = folders.iter().find(|x| x.id == parent) {
+                path.insert(0, p.name.clone());
+                parent = p.parent_id.clone();
+            }
+            path.join("/")
+        })
+        .collect();
+    paths.sort();
+    paths
+}
+
+/// Interfaces the component may import (DESIGN.md, "One artifact, three homes"): what Spin ≥ 3.1
+/// and the bundled host both provide. Anything else fails the portability test.
+pub fn import_allowed(name: &str) -> bool {
+    const EXACT: &[&str] = &[
+        "wasi:keyvalue/store@0.2.0-draft2",
+        "wasi:keyvalue/atomics@0.2.0-draft2",
+        "wasi:keyvalue/batch@0.2.0-draft2",
+        "wasi:config/store@0.2.0-draft-2024-09-27",
+    ];
+    // Semver-compatible 0.2.x interfaces: http plus the pieces Rust's std pulls in.
+    const FAMILIES: &[&str] = &[
+        "wasi:http/outgoing-handler",
+        "wasi:http/types",
+        "wasi:io/",
+        "wasi:clocks/",
+        "wasi:random/",
+        "wasi:cli/environment",
+        "wasi:cli/exit",
+        "wasi:cli/stdin",
+        "wasi:cli/stdout",
+        "wasi:cli/stderr",
+        "wasi:cli/terminal-",
+        "wasi:filesystem/",
+    ];
+    if EXACT.contains(&name) {
+        return true;
+    }
+    let Some((interface, version)) = name.split_once('@') else {
+        return false;
+    };
+    version.starts_with("0.2.")
+        && !version.contains('-')
+        && FAMILIES.iter().any(|f| interface.starts_with(f))
+}
+
+pub fn component_imports_and_exports() -> (Vec<String>, Vec<String>) {
+    let engine = wasmtime::Engine::default();
+    let component = wasmtime::component::Component::new(&engine, EMBEDDED_COMPONENT)
+        .expect("component compiles");
+    let ty = component.component_type();
+    let imports = ty.imports(&engine).map(|(n, _)| n.to_string()).collect();
+    let exports = ty.exports(&engine).map(|(n, _)| n.to_string()).collect();
+    (imports, exports)
+}
+
+/// Collects everything the host logs, at every level, for assertions on log content.
+#[derive(Clone, Default)]
+pub struct LogCapture(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl LogCapture {
+    pub fn subscriber(&self) -> impl tracing::Subscriber + Send + Sync {
+        let sink = self.clone();
+        tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::TRACE)
+            .with_ansi(false)
+            .with_writer(move || sink.clone())
+            .finish()
+    }
+
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
+}
+
+impl std::io::Write for LogCapture {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}

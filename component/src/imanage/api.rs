@@ -76,7 +76,13 @@ impl Imanage<'_> {
     }
 
     /// Makes sure a lookup value exists (iManage refuses profiles naming unknown values).
-    pub fn ensure_custom(&self, field: CustomField, id: &str, description: &str, parent: Option<&str>) -> Result<()> {
+    pub fn ensure_custom(
+        &self,
+        field: CustomField,
+        id: &str,
+        description: &str,
+        parent: Option<&str>,
+    ) -> Result<()> {
         let mut path = format!("/customs/{}/{}", field.name(), seg(id));
         if let Some(p) = parent {
             path.push('?');
@@ -103,7 +109,12 @@ impl Imanage<'_> {
         let mut pairs = filters.to_vec();
         pairs.push(("limit", "100"));
         let path = format!("/workspaces?{}", query(&pairs));
-        Ok(json::results(&self.call_ok(Method::Get, &path, None, Retry::Safe)?))
+        Ok(json::results(&self.call_ok(
+            Method::Get,
+            &path,
+            None,
+            Retry::Safe,
+        )?))
     }
 
     pub fn get_workspace(&self, id: &str) -> Result<Option<Value>> {
@@ -129,7 +140,10 @@ impl Imanage<'_> {
 
     /// Every folder of a workspace (or template), at every depth, in one request.
     pub fn folders_of(&self, container_id: &str) -> Result<Vec<FolderNode>> {
-        let path = format!("/folders?{}", query(&[("container_id", container_id), ("limit", "9999")]));
+        let path = format!(
+            "/folders?{}",
+            query(&[("container_id", container_id), ("limit", "9999")])
+        );
         let list = json::results(&self.call_ok(Method::Get, &path, None, Retry::Safe)?);
         list.iter()
             .map(|f| {
@@ -141,7 +155,9 @@ impl Imanage<'_> {
                     optional: f.get("optional").and_then(Value::as_bool).unwrap_or(false),
                 };
                 if node.id.is_empty() {
-                    Err(Error::Unavailable("iManage listed a folder without an id".into()))
+                    Err(Error::Unavailable(
+                        "iManage listed a folder without an id".into(),
+                    ))
                 } else {
                     Ok(node)
                 }
@@ -183,14 +199,23 @@ impl Imanage<'_> {
                 self.settings().library
             )));
         };
-        let security = self.call_ok(Method::Get, &format!("/workspaces/{}/security", seg(id)), None, Retry::Safe)?;
+        let security = self.call_ok(
+            Method::Get,
+            &format!("/workspaces/{}/security", seg(id)),
+            None,
+            Retry::Safe,
+        )?;
         let security = json::data(&security);
         let template = Template {
             id: id.to_string(),
             default_security: json::str_field(security, "default_security")
                 .or_else(|| json::str_field(&ws, "default_security"))
                 .map(String::from),
-            members: security.get("members").and_then(Value::as_array).cloned().unwrap_or_default(),
+            members: security
+                .get("members")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default(),
             folders: self.folders_of(id)?,
         };
         let raw = serde_json::to_vec(&template).map_err(|e| Error::Unavailable(e.to_string()))?;
@@ -198,7 +223,12 @@ impl Imanage<'_> {
         Ok(template)
     }
 
-    pub fn set_security(&self, workspace_id: &str, default_security: Option<&str>, include: &[Value]) -> Result<()> {
+    pub fn set_security(
+        &self,
+        workspace_id: &str,
+        default_security: Option<&str>,
+        include: &[Value],
+    ) -> Result<()> {
         let mut body = json!({"include": include, "remove": []});
         if let Some(d) = default_security {
             body["default_security"] = json!(d);

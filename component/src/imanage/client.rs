@@ -89,12 +89,23 @@ impl<'a> Imanage<'a> {
                 return Ok(id);
             }
         }
-        let v = self.request_json(Method::Get, &format!("{}/api", self.s.base_url), None, Retry::Safe)?;
+        let v = self.request_json(
+            Method::Get,
+            &format!("{}/api", self.s.base_url),
+            None,
+            Retry::Safe,
+        )?;
         let d = json::data(&v);
         let cid = d
             .pointer("/user/customer_id")
-            .and_then(|c| c.as_u64().map(|n| n.to_string()).or_else(|| c.as_str().map(String::from)))
-            .ok_or_else(|| Error::Unavailable("iManage discovery (GET /api) gave no customer id".into()))?;
+            .and_then(|c| {
+                c.as_u64()
+                    .map(|n| n.to_string())
+                    .or_else(|| c.as_str().map(String::from))
+            })
+            .ok_or_else(|| {
+                Error::Unavailable("iManage discovery (GET /api) gave no customer id".into())
+            })?;
         let libraries: Vec<&str> = d
             .pointer("/work/libraries")
             .and_then(Value::as_array)
@@ -103,7 +114,9 @@ impl<'a> Imanage<'a> {
             .filter_map(|l| json::str_field(l, "alias"))
             .collect();
         if !libraries.is_empty()
-            && !libraries.iter().any(|l| l.eq_ignore_ascii_case(&self.s.library))
+            && !libraries
+                .iter()
+                .any(|l| l.eq_ignore_ascii_case(&self.s.library))
         {
             return Err(Error::NotConfigured(format!(
                 "`imanage_library` is {:?}, but the connected account sees only {}",
@@ -126,11 +139,23 @@ impl<'a> Imanage<'a> {
     ) -> Result<Answer> {
         let url = format!("{}{path}", self.library_base()?);
         let body = body.map(|b| b.to_string().into_bytes());
-        self.authorized(method, &url, "application/json", body.unwrap_or_default(), retry)
+        self.authorized(
+            method,
+            &url,
+            "application/json",
+            body.unwrap_or_default(),
+            retry,
+        )
     }
 
     /// Like `call`, but any non-2xx answer is an error.
-    pub fn call_ok(&self, method: Method, path: &str, body: Option<&Value>, retry: Retry) -> Result<Value> {
+    pub fn call_ok(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+        retry: Retry,
+    ) -> Result<Value> {
         match self.call(method, path, body, retry)? {
             Answer::Ok(v) => Ok(v),
             Answer::Status(status, why) => Err(status_error(method, path, status, &why)),
@@ -138,12 +163,25 @@ impl<'a> Imanage<'a> {
     }
 
     /// A library-relative call with a body that is not JSON (multipart uploads).
-    pub fn call_raw(&self, method: Method, path: &str, content_type: &str, body: Vec<u8>, retry: Retry) -> Result<Answer> {
+    pub fn call_raw(
+        &self,
+        method: Method,
+        path: &str,
+        content_type: &str,
+        body: Vec<u8>,
+        retry: Retry,
+    ) -> Result<Answer> {
         let url = format!("{}{path}", self.library_base()?);
         self.authorized(method, &url, content_type, body, retry)
     }
 
-    fn request_json(&self, method: Method, url: &str, body: Option<&Value>, retry: Retry) -> Result<Value> {
+    fn request_json(
+        &self,
+        method: Method,
+        url: &str,
+        body: Option<&Value>,
+        retry: Retry,
+    ) -> Result<Value> {
         let body = body.map(|b| b.to_string().into_bytes()).unwrap_or_default();
         match self.authorized(method, url, "application/json", body, retry)? {
             Answer::Ok(v) => Ok(v),
@@ -152,7 +190,14 @@ impl<'a> Imanage<'a> {
     }
 
     /// Sends with the access token; a 401 signs in again once and repeats the request once.
-    fn authorized(&self, method: Method, url: &str, content_type: &str, body: Vec<u8>, retry: Retry) -> Result<Answer> {
+    fn authorized(
+        &self,
+        method: Method,
+        url: &str,
+        content_type: &str,
+        body: Vec<u8>,
+        retry: Retry,
+    ) -> Result<Answer> {
         let mut renewed = false;
         loop {
             let token = self.access_token(renewed)?;
@@ -172,18 +217,23 @@ impl<'a> Imanage<'a> {
                     renewed = true;
                     continue;
                 }
-                401 => {
-                    return Err(Error::NotConnected(
-                        "iManage refused the service account's fresh token; reconnect the integration".into(),
-                    ))
-                }
+                401 => return Err(Error::NotConnected(
+                    "iManage refused the service account's fresh token; reconnect the integration"
+                        .into(),
+                )),
                 s if (200..300).contains(&s) => {
                     if response.body.is_empty() {
                         return Ok(Answer::Ok(Value::Null));
                     }
                     return serde_json::from_slice(&response.body)
                         .map(Answer::Ok)
-                        .map_err(|_| Error::Unavailable(format!("{} {}: iManage answered with invalid JSON", method.as_str(), redact_url(url))));
+                        .map_err(|_| {
+                            Error::Unavailable(format!(
+                                "{} {}: iManage answered with invalid JSON",
+                                method.as_str(),
+                                redact_url(url)
+                            ))
+                        });
                 }
                 s => return Ok(Answer::Status(s, json::error_summary(&response.body))),
             }
@@ -224,7 +274,10 @@ impl<'a> Imanage<'a> {
             method: Method::Post,
             url: format!("{}/auth/oauth2/token", self.s.base_url),
             headers: vec![
-                ("content-type".into(), "application/x-www-form-urlencoded".into()),
+                (
+                    "content-type".into(),
+                    "application/x-www-form-urlencoded".into(),
+                ),
                 ("accept".into(), "application/json".into()),
             ],
             body: form.finish().into_bytes(),

@@ -71,7 +71,10 @@ mod tests {
             "Invalid field; custom2: requires custom1"
         );
         let oauth = json!({"error": "invalid_grant", "error_description": "bad password"});
-        assert_eq!(error_summary(oauth.to_string().as_bytes()), "invalid_grant: bad password");
+        assert_eq!(
+            error_summary(oauth.to_string().as_bytes()),
+            "invalid_grant: bad password"
+        );
         assert_eq!(error_summary(b"<html>"), "<html>");
     }
 }

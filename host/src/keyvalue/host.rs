@@ -54,7 +54,7 @@ const PAGE: usize = 1000;
 
 impl store::Host for KeyValueView<'_> {
     async fn open(&mut self, identifier: String) -> Result<Resource<Bucket>, store::Error> {
-        if !self.ctx.stores.iter().any(|s| *s == identifier) {
+        if !self.ctx.stores.contains(&identifier) {
             return Err(store::Error::NoSuchStore);
         }
         self.table
@@ -64,12 +64,26 @@ impl store::Host for KeyValueView<'_> {
 }
 
 impl store::HostBucket for KeyValueView<'_> {
-    async fn get(&mut self, b: Resource<Bucket>, key: String) -> Result<Option<Vec<u8>>, store::Error> {
+    async fn get(
+        &mut self,
+        b: Resource<Bucket>,
+        key: String,
+    ) -> Result<Option<Vec<u8>>, store::Error> {
         let s = self.bucket(&b)?;
-        Ok(self.ctx.backend.get(&s, &key).map_err(other)?.map(|v| v.value))
+        Ok(self
+            .ctx
+            .backend
+            .get(&s, &key)
+            .map_err(other)?
+            .map(|v| v.value))
     }
 
-    async fn set(&mut self, b: Resource<Bucket>, key: String, value: Vec<u8>) -> Result<(), store::Error> {
+    async fn set(
+        &mut self,
+        b: Resource<Bucket>,
+        key: String,
+        value: Vec<u8>,
+    ) -> Result<(), store::Error> {
         let s = self.bucket(&b)?;
         self.ctx.backend.set(&s, &key, &value).map_err(other)
     }
@@ -84,7 +98,11 @@ impl store::HostBucket for KeyValueView<'_> {
         self.ctx.backend.exists(&s, &key).map_err(other)
     }
 
-    async fn list_keys(&mut self, b: Resource<Bucket>, cursor: Option<String>) -> Result<store::KeyResponse, store::Error> {
+    async fn list_keys(
+        &mut self,
+        b: Resource<Bucket>,
+        cursor: Option<String>,
+    ) -> Result<store::KeyResponse, store::Error> {
         let s = self.bucket(&b)?;
         let (keys, cursor) = self
             .ctx
@@ -101,7 +119,12 @@ impl store::HostBucket for KeyValueView<'_> {
 }
 
 impl atomics::Host for KeyValueView<'_> {
-    async fn increment(&mut self, b: Resource<Bucket>, key: String, delta: i64) -> Result<i64, store::Error> {
+    async fn increment(
+        &mut self,
+        b: Resource<Bucket>,
+        key: String,
+        delta: i64,
+    ) -> Result<i64, store::Error> {
         let s = self.bucket(&b)?;
         self.ctx.backend.increment(&s, &key, delta).map_err(other)
     }
@@ -140,16 +163,27 @@ impl atomics::Host for KeyValueView<'_> {
 }
 
 impl atomics::HostCas for KeyValueView<'_> {
-    async fn new(&mut self, b: Resource<Bucket>, key: String) -> Result<Resource<Cas>, store::Error> {
+    async fn new(
+        &mut self,
+        b: Resource<Bucket>,
+        key: String,
+    ) -> Result<Resource<Cas>, store::Error> {
         let s = self.bucket(&b)?;
         let seen = self.ctx.backend.get(&s, &key).map_err(other)?;
         self.table
-            .push(Cas { store: s, key, seen })
+            .push(Cas {
+                store: s,
+                key,
+                seen,
+            })
             .map_err(|e| store::Error::Other(e.to_string()))
     }
 
     async fn current(&mut self, cas: Resource<Cas>) -> Result<Option<Vec<u8>>, store::Error> {
-        let c = self.table.get(&cas).map_err(|e| store::Error::Other(e.to_string()))?;
+        let c = self
+            .table
+            .get(&cas)
+            .map_err(|e| store::Error::Other(e.to_string()))?;
         Ok(c.seen.as_ref().map(|v| v.value.clone()))
     }
 
@@ -160,7 +194,11 @@ impl atomics::HostCas for KeyValueView<'_> {
 }
 
 impl batch::Host for KeyValueView<'_> {
-    async fn get_many(&mut self, b: Resource<Bucket>, keys: Vec<String>) -> Result<Vec<(String, Option<Vec<u8>>)>, store::Error> {
+    async fn get_many(
+        &mut self,
+        b: Resource<Bucket>,
+        keys: Vec<String>,
+    ) -> Result<Vec<(String, Option<Vec<u8>>)>, store::Error> {
         let s = self.bucket(&b)?;
         keys.into_iter()
             .map(|k| {
@@ -170,12 +208,20 @@ impl batch::Host for KeyValueView<'_> {
             .collect()
     }
 
-    async fn set_many(&mut self, b: Resource<Bucket>, key_values: Vec<(String, Vec<u8>)>) -> Result<(), store::Error> {
+    async fn set_many(
+        &mut self,
+        b: Resource<Bucket>,
+        key_values: Vec<(String, Vec<u8>)>,
+    ) -> Result<(), store::Error> {
         let s = self.bucket(&b)?;
         self.ctx.backend.set_many(&s, &key_values).map_err(other)
     }
 
-    async fn delete_many(&mut self, b: Resource<Bucket>, keys: Vec<String>) -> Result<(), store::Error> {
+    async fn delete_many(
+        &mut self,
+        b: Resource<Bucket>,
+        keys: Vec<String>,
+    ) -> Result<(), store::Error> {
         let s = self.bucket(&b)?;
         self.ctx.backend.delete_many(&s, &keys).map_err(other)
     }

@@ -35,7 +35,12 @@ pub trait Backend: Send + Sync {
     fn delete(&self, store: &str, key: &str) -> Result<()>;
     fn exists(&self, store: &str, key: &str) -> Result<bool>;
     /// Keys in order, `limit` at a time, starting after `cursor`.
-    fn list_keys(&self, store: &str, cursor: Option<&str>, limit: usize) -> Result<(Vec<String>, Option<String>)>;
+    fn list_keys(
+        &self,
+        store: &str,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<(Vec<String>, Option<String>)>;
     /// Writes `value` only if the key is still at `expected` (`None`: still absent).
     fn swap(&self, store: &str, key: &str, expected: Option<i64>, value: &[u8]) -> Result<bool>;
     fn increment(&self, store: &str, key: &str, delta: i64) -> Result<i64>;

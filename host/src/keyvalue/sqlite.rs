@@ -42,7 +42,9 @@ impl Sqlite {
     }
 
     fn conn(&self) -> Result<std::sync::MutexGuard<'_, Connection>> {
-        self.conn.lock().map_err(|_| anyhow!("key-value connection poisoned"))
+        self.conn
+            .lock()
+            .map_err(|_| anyhow!("key-value connection poisoned"))
     }
 }
 
@@ -56,7 +58,12 @@ impl Backend for Sqlite {
             .query_row(
                 "SELECT value, version FROM kv WHERE store = ?1 AND key = ?2",
                 params![store, key],
-                |r| Ok(Versioned { value: r.get(0)?, version: r.get(1)? }),
+                |r| {
+                    Ok(Versioned {
+                        value: r.get(0)?,
+                        version: r.get(1)?,
+                    })
+                },
             )
             .optional()?)
     }
@@ -67,8 +74,10 @@ impl Backend for Sqlite {
     }
 
     fn delete(&self, store: &str, key: &str) -> Result<()> {
-        self.conn()?
-            .execute("DELETE FROM kv WHERE store = ?1 AND key = ?2", params![store, key])?;
+        self.conn()?.execute(
+            "DELETE FROM kv WHERE store = ?1 AND key = ?2",
+            params![store, key],
+        )?;
         Ok(())
     }
 
@@ -84,15 +93,23 @@ impl Backend for Sqlite {
             .is_some())
     }
 
-    fn list_keys(&self, store: &str, cursor: Option<&str>, limit: usize) -> Result<(Vec<String>, Option<String>)> {
+    fn list_keys(
+        &self,
+        store: &str,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<(Vec<String>, Option<String>)> {
         let conn = self.conn()?;
-        let mut stmt = conn.prepare(
-            "SELECT key FROM kv WHERE store = ?1 AND key > ?2 ORDER BY key LIMIT ?3",
-        )?;
+        let mut stmt =
+            conn.prepare("SELECT key FROM kv WHERE store = ?1 AND key > ?2 ORDER BY key LIMIT ?3")?;
         let keys = stmt
-            .query_map(params![store, cursor.unwrap_or(""), limit as i64], |r| r.get(0))?
+            .query_map(params![store, cursor.unwrap_or(""), limit as i64], |r| {
+                r.get(0)
+            })?
             .collect::<rusqlite::Result<Vec<String>>>()?;
-        let next = (keys.len() == limit).then(|| keys.last().cloned()).flatten();
+        let next = (keys.len() == limit)
+            .then(|| keys.last().cloned())
+            .flatten();
         Ok((keys, next))
     }
 
@@ -153,7 +170,10 @@ impl Backend for Sqlite {
         let mut conn = self.conn()?;
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         for k in keys {
-            tx.execute("DELETE FROM kv WHERE store = ?1 AND key = ?2", params![store, k])?;
+            tx.execute(
+                "DELETE FROM kv WHERE store = ?1 AND key = ?2",
+                params![store, k],
+            )?;
         }
         tx.commit()?;
         Ok(())
@@ -190,7 +210,11 @@ mod tests {
         assert_eq!(kv.increment("s", "n", 5).unwrap(), 6);
         kv.set("s", "text", b"abc").unwrap();
         assert!(kv.increment("s", "text", 1).is_err());
-        kv.set_many("s", &[("a".into(), b"1".to_vec()), ("b".into(), b"2".to_vec())]).unwrap();
+        kv.set_many(
+            "s",
+            &[("a".into(), b"1".to_vec()), ("b".into(), b"2".to_vec())],
+        )
+        .unwrap();
         let (page, next) = kv.list_keys("s", None, 2).unwrap();
         assert_eq!(page, vec!["a", "b"]);
         let (rest, end) = kv.list_keys("s", next.as_deref(), 2).unwrap();

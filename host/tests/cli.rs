@@ -1,0 +1,290 @@
+//! The `matterlink` command line as scripts use it: exit codes, `--json`, configuration from a
+//! file and `MATTERLINK_<KEY>` variables, standard input, and several processes on one data
+//! directory.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+
+use imanage_sandbox::{Sandbox, SandboxConfig};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::process::Command;
+
+const BIN: &str = env!("CARGO_BIN_EXE_matterlink");
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../tests/fixtures")
+        .join(name)
+}
+
+struct Setup {
+    sandbox: Sandbox,
+    data: tempfile::TempDir,
+}
+
+impl Setup {
+    async fn new() -> Setup {
+        Setup {
+            sandbox: Sandbox::start(
+                SocketAddr::from(([127, 0, 0, 1], 0)),
+                SandboxConfig::default(),
+            )
+            .await
+            .unwrap(),
+            data: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    /// `matterlink` configured entirely through the environment, as a deployment would.
+    fn cmd(&self) -> Command {
+        let mut c = Command::new(BIN);
+        c.env_clear()
+            .env("MATTERLINK_DATA_DIR", self.data.path())
+            .env("MATTERLINK_IMANAGE_BASE_URL", self.sandbox.base_url())
+            .env("MATTERLINK_IMANAGE_LIBRARY", imanage_sandbox::LIBRARY)
+            .env("MATTERLINK_IMANAGE_CLIENT_ID", imanage_sandbox::CLIENT_ID)
+            .env(
+                "MATTERLINK_IMANAGE_CLIENT_SECRET",
+                imanage_sandbox::CLIENT_SECRET,
+            )
+            .env("MATTERLINK_IMANAGE_USERNAME", imanage_sandbox::SERVICE_USER)
+            .env(
+                "MATTERLINK_IMANAGE_PASSWORD",
+                imanage_sandbox::SERVICE_PASSWORD,
+            )
+            .env("MATTERLINK_TEMPLATES", r#"{"Litigation": "ACTIVE!100"}"#)
+            .kill_on_drop(true);
+        c
+    }
+}
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+async fn run(mut cmd: Command) -> Run {
+    let out = cmd.output().await.unwrap();
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn success_prints_the_result_and_exits_0() {
+    let s = Setup::new().await;
+    let mut c = s.cmd();
+    c.args(["call", "on-matter-created", "--json", "--matter"])
+        .arg(fixture("matter-basic.json"));
+    let r = run(c).await;
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let ws: serde_json::Value = serde_json::from_str(r.stdout.trim()).unwrap();
+    assert_eq!(ws["name"], "Smith v Jones");
+    assert_eq!(s.sandbox.state().workspaces().len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_typed_error_exits_1_as_json_or_text() {
+    let s = Setup::new().await;
+    let mut c = s.cmd();
+    c.args(["call", "on-matter-created", "--json", "--matter"])
+        .arg(fixture("matter-no-client.json"));
+    let r = run(c).await;
+    assert_eq!(r.code, 1);
+    let e: serde_json::Value = serde_json::from_str(r.stdout.trim()).unwrap();
+    assert_eq!(e["error"]["kind"], "invalid-matter");
+
+    let mut c = s.cmd();
+    c.args(["call", "on-matter-closed", "--matter"])
+        .arg(fixture("matter-basic.json"));
+    let r = run(c).await;
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.starts_with("error: not-linked:"), "{}", r.stderr);
+    assert!(r.stdout.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn usage_errors_exit_2() {
+    let s = Setup::new().await;
+    let bad_json = s.data.path().join("bad.json");
+    std::fs::write(&bad_json, r#"{"id": 5, "title": []}"#).unwrap();
+    let cases: Vec<Vec<String>> = vec![
+        vec!["call".into(), "make-coffee".into()],
+        vec!["call".into(), "on-matter-created".into()],
+        vec![
+            "call".into(),
+            "on-matter-created".into(),
+            "--matter".into(),
+            bad_json.display().to_string(),
+        ],
+        vec![
+            "call".into(),
+            "on-matter-created".into(),
+            "--matter".into(),
+            "/no/such/file.json".into(),
+        ],
+        vec![
+            "call".into(),
+            "map-metadata".into(),
+            "--matter".into(),
+            fixture("matter-basic.json").display().to_string(),
+            "--url".into(),
+            "https://x/".into(),
+        ],
+        vec!["frobnicate".into()],
+    ];
+    for args in cases {
+        let mut c = s.cmd();
+        c.args(&args);
+        let r = run(c).await;
+        assert_eq!(r.code, 2, "{args:?}: {}", r.stderr);
+        assert!(!r.stderr.is_empty(), "{args:?} says why");
+    }
+    assert_eq!(s.sandbox.state().request_count(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn config_file_with_environment_overrides_and_matter_on_stdin() {
+    let s = Setup::new().await;
+    let file = s.data.path().join("matterlink.toml");
+    std::fs::write(
+        &file,
+        "imanage_library = \"NOPE\"\nclose_prefix = \"ARCHIVED\"\n[field_map]\n\"File Reference\" = \"custom13\"\n",
+    )
+    .unwrap();
+    let mut c = s.cmd();
+    // The environment (ACTIVE) wins over the file's NOPE.
+    c.arg("--config")
+        .arg(&file)
+        .args(["call", "map-metadata", "--json", "--matter", "-"]);
+    c.stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = c.spawn().unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin
+        .write_all(&std::fs::read(fixture("matter-basic.json")).unwrap())
+        .await
+        .unwrap();
+    drop(stdin);
+    let out = child.wait_with_output().await.unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let fields: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        fields
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["name"] == "custom13"),
+        "{fields}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn several_processes_on_one_data_directory_create_one_workspace() {
+    let s = Setup::new().await;
+    let mut children = Vec::new();
+    for _ in 0..4 {
+        let mut c = s.cmd();
+        c.args(["call", "on-matter-created", "--json", "--matter"])
+            .arg(fixture("matter-basic.json"));
+        children.push(tokio::spawn(run(c)));
+    }
+    let mut ids = Vec::new();
+    for child in children {
+        let r = child.await.unwrap();
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        let ws: serde_json::Value = serde_json::from_str(r.stdout.trim()).unwrap();
+        ids.push(ws["id"].as_str().unwrap().to_string());
+    }
+    ids.dedup();
+    assert_eq!(ids.len(), 1, "{ids:?}");
+    assert_eq!(s.sandbox.state().workspaces().len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn serve_answers_health_beside_a_call_and_stops_on_sigterm() {
+    let s = Setup::new().await;
+    let mut c = s.cmd();
+    c.args(["serve", "--port", "0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    let mut server = c.spawn().unwrap();
+    let mut lines = BufReader::new(server.stdout.take().unwrap()).lines();
+    let banner = lines
+        .next_line()
+        .await
+        .unwrap()
+        .expect("serve prints its address");
+    let url = banner
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .expect("an http URL in the banner")
+        .to_string();
+    let health: serde_json::Value = reqwest::get(format!("{url}/v1/health"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(health["status"], "ok");
+
+    // A `call` on the same data directory while `serve` holds it open.
+    let mut c = s.cmd();
+    c.args(["call", "on-matter-created", "--json", "--matter"])
+        .arg(fixture("matter-basic.json"));
+    assert_eq!(run(c).await.code, 0);
+
+    let pid = server.id().unwrap() as libc::pid_t;
+    // SAFETY: sending SIGTERM to our own child process, which is still running.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
+    let status = server.wait().await.unwrap();
+    assert_eq!(status.code(), Some(0), "graceful shutdown exits 0");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sandbox_prints_its_base_url_and_demo_runs_end_to_end() {
+    let mut c = Command::new(BIN);
+    c.args(["sandbox", "--port", "0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true);
+    let mut sandbox = c.spawn().unwrap();
+    let mut lines = BufReader::new(sandbox.stdout.take().unwrap()).lines();
+    let url = lines.next_line().await.unwrap().unwrap();
+    assert!(url.starts_with("http://127.0.0.1:"), "{url}");
+    let discovery = reqwest::get(format!("{url}/api")).await.unwrap();
+    assert_eq!(
+        discovery.status(),
+        401,
+        "the sandbox wants a token like iManage"
+    );
+    sandbox.kill().await.unwrap();
+
+    let mut c = Command::new(BIN);
+    let data = tempfile::tempdir().unwrap();
+    c.arg("demo").env("MATTERLINK_DATA_DIR", data.path());
+    let r = run(c).await;
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    for expected in [
+        "workspace ACTIVE!1000",
+        "custom2 = 1042",
+        "Generated Documents",
+        "(same: true)",
+    ] {
+        assert!(
+            r.stdout.contains(expected),
+            "demo output lacks {expected:?}:\n{}",
+            r.stdout
+        );
+    }
+}
