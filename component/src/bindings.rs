@@ -270,6 +270,7 @@ fn error_out(e: Error) -> wit::Error {
         Error::InvalidUrl(m) => wit::Error::InvalidUrl(m),
         Error::Rejected(m) => wit::Error::Rejected(m),
         Error::Unavailable(m) => wit::Error::Unavailable(m),
+        Error::Skipped(m) => wit::Error::Skipped(m),
     }
 }
 
@@ -282,8 +283,20 @@ impl Integration for Component {
             .map_err(error_out)
     }
 
+    fn on_matter_updated(m: wit::Matter) -> Result<Option<wit::Workspace>, wit::Error> {
+        crate::on_matter_updated(&WasiPlatform::new(), &matter_in(m))
+            .map(|w| w.map(workspace_out))
+            .map_err(error_out)
+    }
+
     fn on_matter_closed(m: wit::Matter) -> Result<wit::Workspace, wit::Error> {
         crate::on_matter_closed(&WasiPlatform::new(), &matter_in(m))
+            .map(workspace_out)
+            .map_err(error_out)
+    }
+
+    fn on_matter_reopened(m: wit::Matter) -> Result<wit::Workspace, wit::Error> {
+        crate::on_matter_reopened(&WasiPlatform::new(), &matter_in(m))
             .map(workspace_out)
             .map_err(error_out)
     }
@@ -312,6 +325,47 @@ impl Integration for Component {
                 }
             })
             .map_err(error_out)
+    }
+
+    fn link_workspace(m: wit::Matter, url: String) -> Result<wit::Workspace, wit::Error> {
+        crate::link_workspace(&WasiPlatform::new(), &matter_in(m), &url)
+            .map(workspace_out)
+            .map_err(error_out)
+    }
+
+    fn file_document(
+        matter_id: String,
+        folder: Option<String>,
+        name: String,
+        content: Vec<u8>,
+    ) -> Result<String, wit::Error> {
+        crate::file_document(
+            &WasiPlatform::new(),
+            &matter_id,
+            folder.as_deref(),
+            &name,
+            &content,
+        )
+        .map_err(error_out)
+    }
+
+    fn list_folders(matter_id: String) -> Result<Vec<wit::Folder>, wit::Error> {
+        crate::list_folders(&WasiPlatform::new(), &matter_id)
+            .map(|folders| {
+                folders
+                    .into_iter()
+                    .map(|f| wit::Folder {
+                        id: f.id,
+                        name: f.name,
+                        path: f.path,
+                    })
+                    .collect()
+            })
+            .map_err(error_out)
+    }
+
+    fn check_connection() -> Result<String, wit::Error> {
+        crate::check_connection(&WasiPlatform::new()).map_err(error_out)
     }
 }
 

@@ -35,13 +35,7 @@ pub fn resolve_legacy(p: &dyn Platform, m: &Matter) -> Result<LegacyMatch> {
             let workspace = workspaces.remove(0);
             links::store(
                 p,
-                &Link {
-                    matter_id: m.id.clone(),
-                    workspace: workspace.clone(),
-                    document_folder_id: None,
-                    linked_at: p.now(),
-                    how: "legacy".into(),
-                },
+                &Link::new(&m.id, workspace.clone(), None, p.now(), "legacy"),
             )?;
             LegacyMatch::Linked(workspace)
         }

@@ -3,21 +3,27 @@
 //! (wasm only); nothing else knows about WIT.
 
 pub mod audit;
+pub mod check;
 pub mod claim;
 pub mod closing;
+pub mod documents;
 pub mod fields;
 pub mod http_api;
 pub mod imanage;
 pub mod keys;
 pub mod legacy;
+pub mod linking;
 pub mod links;
 pub mod mapping;
 pub mod model;
+pub mod naming;
 pub mod platform;
 pub mod provision;
 pub mod random;
 pub mod settings;
+pub mod updating;
 pub mod validate;
+pub mod workspace_url;
 
 #[cfg(test)]
 pub mod testing;
@@ -25,9 +31,13 @@ pub mod testing;
 #[cfg(target_arch = "wasm32")]
 mod bindings;
 
-pub use closing::on_matter_closed;
+pub use check::check_connection;
+pub use closing::{on_matter_closed, on_matter_reopened};
+pub use documents::{file_document, list_folders};
 pub use legacy::resolve_legacy;
+pub use linking::link_workspace;
 pub use provision::on_matter_created;
+pub use updating::on_matter_updated;
 
 use model::{Matter, ProfileField, Result};
 use platform::Platform;

@@ -14,8 +14,35 @@ pub struct Link {
     pub document_folder_id: Option<String>,
     /// Seconds since the epoch.
     pub linked_at: u64,
-    /// `created`, `adopted` (found by custom2 after an interrupted attempt) or `legacy`.
+    /// `created`, `adopted` (found by custom2 after an interrupted attempt), `legacy` (found
+    /// by resolve-legacy) or `pasted` (link-workspace).
     pub how: String,
+    /// Whether on-matter-closed marked the workspace closed (and reopening has not undone it).
+    #[serde(default)]
+    pub closed: bool,
+    /// The workspace's `default_security` before `close_action = view` changed it.
+    #[serde(default)]
+    pub security_before_close: Option<String>,
+}
+
+impl Link {
+    pub fn new(
+        matter_id: &str,
+        workspace: Workspace,
+        document_folder_id: Option<String>,
+        now: u64,
+        how: &str,
+    ) -> Link {
+        Link {
+            matter_id: matter_id.to_string(),
+            workspace,
+            document_folder_id,
+            linked_at: now,
+            how: how.to_string(),
+            closed: false,
+            security_before_close: None,
+        }
+    }
 }
 
 fn decode<T: for<'de> Deserialize<'de>>(key: &str, raw: &[u8]) -> Result<T> {
@@ -60,18 +87,13 @@ mod tests {
     use crate::testing::FakePlatform;
 
     fn link(matter: &str, ws: &str) -> Link {
-        Link {
-            matter_id: matter.into(),
-            workspace: Workspace {
-                id: ws.into(),
-                name: "n".into(),
-                url: "u".into(),
-                library: "ACTIVE".into(),
-            },
-            document_folder_id: None,
-            linked_at: 1,
-            how: "created".into(),
-        }
+        let workspace = Workspace {
+            id: ws.into(),
+            name: "n".into(),
+            url: "u".into(),
+            library: "ACTIVE".into(),
+        };
+        Link::new(matter, workspace, None, 1, "created")
     }
 
     #[test]

@@ -113,6 +113,15 @@ pub fn profile(m: &Matter, s: &Settings) -> Result<Profile> {
         }
         fields.push((target, value));
     }
+    if let Some(field) = s.clients_field {
+        // Every client, so that none is lost when iManage's custom1 holds only the first.
+        let all: Vec<String> = m
+            .clients
+            .iter()
+            .map(|c| format!("{} {}", c.id, clean(&c.name, NAME_LIMIT)))
+            .collect();
+        fields.push((field, clean(&all.join("; "), NAME_LIMIT)));
+    }
     Ok(Profile { fields, lookups })
 }
 
@@ -171,6 +180,29 @@ mod tests {
         assert!(p
             .fields
             .contains(&(CustomField::parse("custom17").unwrap(), "2".into())));
+    }
+
+    #[test]
+    fn every_client_is_kept_in_the_clients_field() {
+        let fake = FakePlatform::configured();
+        fake.set_config("clients_field", "custom16");
+        let s = Settings::load(&fake).unwrap();
+        let m: Matter = serde_json::from_str(include_str!(
+            "../../tests/fixtures/matter-multi-client.json"
+        ))
+        .unwrap();
+        let p = profile(&m, &s).unwrap();
+        assert_eq!(p.fields[0], (CustomField::CLIENT, "C-201".into()));
+        let all = &p
+            .fields
+            .iter()
+            .find(|(f, _)| f.name() == "custom16")
+            .unwrap()
+            .1;
+        assert_eq!(
+            all,
+            "C-201 Ngā Tāngata Trust; C-202 Ōtautahi Holdings; C-203 Société Générale de Test"
+        );
     }
 
     #[test]

@@ -51,6 +51,13 @@ pub struct ProfileField {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Folder {
+    pub id: String,
+    pub name: String,
+    pub path: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", content = "workspaces", rename_all = "snake_case")]
 pub enum LegacyMatch {
     Linked(Workspace),
@@ -69,6 +76,7 @@ pub enum Error {
     InvalidUrl(String),
     Rejected(String),
     Unavailable(String),
+    Skipped(String),
 }
 
 impl Error {
@@ -82,6 +90,7 @@ impl Error {
             Error::InvalidUrl(_) => "invalid-url",
             Error::Rejected(_) => "rejected",
             Error::Unavailable(_) => "unavailable",
+            Error::Skipped(_) => "skipped",
         }
     }
 
@@ -93,7 +102,8 @@ impl Error {
             | Error::NotLinked(m)
             | Error::InvalidUrl(m)
             | Error::Rejected(m)
-            | Error::Unavailable(m) => m,
+            | Error::Unavailable(m)
+            | Error::Skipped(m) => m,
         }
     }
 }

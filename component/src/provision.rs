@@ -6,7 +6,6 @@
 use serde_json::{json, Value};
 
 use crate::claim::{self, Attempt};
-use crate::fields::{clean, NAME_LIMIT};
 use crate::imanage::api::{FolderNode, Parent, Template};
 use crate::imanage::Imanage;
 use crate::links::{self, Link};
@@ -23,15 +22,22 @@ const POLL_MS: u64 = 250;
 pub fn on_matter_created(p: &dyn Platform, m: &Matter) -> Result<Workspace> {
     validate::matter(m, true)?;
     let s = Settings::load(p)?;
+    s.check_scope(m)?;
     let profile = mapping::profile(m, &s)?;
     let owner = owner(m, &s)?;
     if let Some(link) = links::get(p, &m.id)? {
         return Ok(link.workspace);
     }
     if !s.auto_create {
-        return Err(Error::NotLinked(format!(
+        return Err(Error::Skipped(format!(
             "auto_create is off, so matter {} was not provisioned; link it with resolve-legacy or a workspace URL",
             m.id
+        )));
+    }
+    if s.require_template && !s.templates.contains_key(&m.matter_type) {
+        return Err(Error::NotConfigured(format!(
+            "matter type {:?} has no template in `templates`, and `require_template` is set",
+            m.matter_type
         )));
     }
     let claim = match claim::try_take(p, &m.id)? {
@@ -109,13 +115,7 @@ fn provision(
     let workspace = api.workspace_from(&ws)?;
     let fresh = how == "created";
     let document_folder_id = ensure_folders(&api, &workspace.id, template.as_ref(), fresh)?;
-    let link = Link {
-        matter_id: m.id.clone(),
-        workspace,
-        document_folder_id: Some(document_folder_id),
-        linked_at: p.now(),
-        how: how.into(),
-    };
+    let link = Link::new(&m.id, workspace, Some(document_folder_id), p.now(), how);
     links::store(p, &link)?;
     Ok(link)
 }
@@ -136,7 +136,7 @@ fn create(
     template: Option<&Template>,
 ) -> Result<Value> {
     let mut body = json!({
-        "name": clean(&m.title, NAME_LIMIT),
+        "name": api.settings().workspace_name.render(m),
         "owner": owner,
     });
     profile.insert_into(&mut body);

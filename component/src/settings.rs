@@ -3,8 +3,9 @@
 
 use std::collections::BTreeMap;
 
-use crate::fields::{CustomField, MappableField};
+use crate::fields::{CustomField, FieldKind, MappableField};
 use crate::model::{Error, Result};
+use crate::naming::NameTemplate;
 use crate::platform::Platform;
 
 /// Every key the component reads. `spin.toml` must declare exactly these as variables.
@@ -24,6 +25,13 @@ pub const CONFIG_KEYS: &[&str] = &[
     "document_folder",
     "templates",
     "field_map",
+    "require_template",
+    "sync_fields_on_update",
+    "close_action",
+    "workspace_name",
+    "matter_types",
+    "clients_field",
+    "link_hosts",
 ];
 
 /// Keys whose values are secrets: never echoed in messages or logs.
@@ -35,6 +43,43 @@ pub enum OwnerPolicy {
     CurrentUser,
     /// The workspace is owned by the connected service account.
     ServiceAccount,
+}
+
+/// How closure is marked besides the title prefix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CloseAction {
+    None,
+    /// A boolean custom field (custom25..custom28) set to true.
+    Flag(CustomField),
+    /// `default_security` set to `view`.
+    View,
+    /// The matter's custom2 lookup value disabled.
+    DisableLookup,
+}
+
+impl CloseAction {
+    fn parse(value: &str) -> Result<CloseAction> {
+        let bad = || {
+            Error::NotConfigured(format!(
+                "`close_action` must be none, flag:customN (a boolean field custom25..custom28), view or disable_lookup, not {value:?}"
+            ))
+        };
+        Ok(match value {
+            "none" => CloseAction::None,
+            "view" => CloseAction::View,
+            "disable_lookup" => CloseAction::DisableLookup,
+            other => {
+                let field = other
+                    .strip_prefix("flag:")
+                    .and_then(CustomField::parse)
+                    .ok_or_else(bad)?;
+                if field.kind() != FieldKind::Boolean {
+                    return Err(bad());
+                }
+                CloseAction::Flag(field)
+            }
+        })
+    }
 }
 
 #[derive(Clone)]
@@ -55,6 +100,18 @@ pub struct Settings {
     /// Matter type → template workspace id.
     pub templates: BTreeMap<String, String>,
     pub field_map: BTreeMap<MappableField, CustomField>,
+    /// A matter type without a template is an error instead of a plain workspace.
+    pub require_template: bool,
+    /// On update, every mapped field is written, not only the name.
+    pub sync_fields_on_update: bool,
+    pub close_action: CloseAction,
+    pub workspace_name: NameTemplate,
+    /// Matter types the integration applies to; `None`: all.
+    pub matter_types: Option<Vec<String>>,
+    /// A free-text field that keeps every client (id and name) of a matter.
+    pub clients_field: Option<CustomField>,
+    /// Hosts besides the base URL's that serve the same iManage (vanity names), for pasted links.
+    pub link_hosts: Vec<String>,
 }
 
 // Hand-written so that a stray `{:?}` can never print the password or client secret.
@@ -146,7 +203,47 @@ impl Settings {
             Some(json) => crate::fields::parse_field_map(&json)?,
             None => BTreeMap::new(),
         };
+        let flag = |key: &str| -> Result<bool> {
+            match get(p, key)? {
+                Some(v) => parse_bool(key, &v),
+                None => Ok(false),
+            }
+        };
+        let json_list = |key: &str| -> Result<Option<Vec<String>>> {
+            get(p, key)?
+                .map(|json| {
+                    serde_json::from_str::<Vec<String>>(&json).map_err(|e| {
+                        Error::NotConfigured(format!("`{key}` must be a JSON list of strings: {e}"))
+                    })
+                })
+                .transpose()
+        };
+        let clients_field = match get(p, "clients_field")? {
+            None => None,
+            Some(name) => {
+                let field = CustomField::parse(&name).filter(|f| f.kind() == FieldKind::Text);
+                if field.is_none() || field_map.values().any(|f| Some(*f) == field) {
+                    return Err(Error::NotConfigured(format!(
+                        "`clients_field` must be a free-text field (custom13..custom16, custom31) not used by `field_map`, not {name:?}"
+                    )));
+                }
+                field
+            }
+        };
         Ok(Settings {
+            require_template: flag("require_template")?,
+            sync_fields_on_update: flag("sync_fields_on_update")?,
+            close_action: match get(p, "close_action")? {
+                Some(v) => CloseAction::parse(&v)?,
+                None => CloseAction::None,
+            },
+            workspace_name: match get(p, "workspace_name")? {
+                Some(t) => NameTemplate::parse(&t)?,
+                None => NameTemplate::default(),
+            },
+            matter_types: json_list("matter_types")?,
+            clients_field,
+            link_hosts: json_list("link_hosts")?.unwrap_or_default(),
             base_url,
             customer_id,
             library,
@@ -163,6 +260,21 @@ impl Settings {
             templates,
             field_map,
         })
+    }
+}
+
+impl Settings {
+    /// Whether the integration applies to this matter's type (`matter_types`).
+    pub fn check_scope(&self, m: &crate::model::Matter) -> Result<()> {
+        match &self.matter_types {
+            Some(types) if !types.contains(&m.matter_type) => {
+                Err(Error::Skipped(format!(
+                    "matter type {:?} is not among `matter_types`; matter {} was left alone",
+                    m.matter_type, m.id
+                )))
+            }
+            _ => Ok(()),
+        }
     }
 }
 
@@ -234,6 +346,12 @@ mod tests {
             ("imanage_library", "ACT IVE"),
             ("imanage_customer_id", "abc"),
             ("imanage_auth", "magic"),
+            ("close_action", "flag:custom13"),
+            ("close_action", "explode"),
+            ("workspace_name", "{nope}"),
+            ("matter_types", "Litigation"),
+            ("clients_field", "custom2"),
+            ("require_template", "sometimes"),
         ] {
             let p = FakePlatform::configured();
             p.set_config(key, value);

@@ -63,26 +63,112 @@ impl From<Matter> for types::Matter {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Function {
     OnMatterCreated,
+    OnMatterUpdated,
     OnMatterClosed,
+    OnMatterReopened,
     MapMetadata,
     ResolveLegacy,
+    LinkWorkspace,
+    FileDocument,
+    ListFolders,
+    CheckConnection,
+}
+
+/// What a call needs besides the function: each function uses some of these.
+#[derive(Debug, Clone, Default)]
+pub struct Args {
+    pub matter: Option<Matter>,
+    /// A pasted workspace link (link-workspace).
+    pub url: Option<String>,
+    /// For file-document and list-folders; taken from `matter` when absent.
+    pub matter_id: Option<String>,
+    /// A folder id from list-folders (file-document).
+    pub folder: Option<String>,
+    /// The document's file name (file-document).
+    pub name: Option<String>,
+    pub content: Option<Vec<u8>>,
+}
+
+impl From<Matter> for Args {
+    fn from(m: Matter) -> Args {
+        Args {
+            matter: Some(m),
+            ..Args::default()
+        }
+    }
+}
+
+impl Args {
+    fn matter_id(&self) -> Option<&str> {
+        self.matter_id
+            .as_deref()
+            .or(self.matter.as_ref().map(|m| m.id.as_str()))
+    }
 }
 
 impl Function {
-    pub const ALL: [Function; 4] = [
+    pub const ALL: [Function; 10] = [
         Function::OnMatterCreated,
+        Function::OnMatterUpdated,
         Function::OnMatterClosed,
+        Function::OnMatterReopened,
         Function::MapMetadata,
         Function::ResolveLegacy,
+        Function::LinkWorkspace,
+        Function::FileDocument,
+        Function::ListFolders,
+        Function::CheckConnection,
     ];
 
     pub fn name(self) -> &'static str {
         match self {
             Function::OnMatterCreated => "on-matter-created",
+            Function::OnMatterUpdated => "on-matter-updated",
             Function::OnMatterClosed => "on-matter-closed",
+            Function::OnMatterReopened => "on-matter-reopened",
             Function::MapMetadata => "map-metadata",
             Function::ResolveLegacy => "resolve-legacy",
+            Function::LinkWorkspace => "link-workspace",
+            Function::FileDocument => "file-document",
+            Function::ListFolders => "list-folders",
+            Function::CheckConnection => "check-connection",
         }
+    }
+
+    /// Whether `args` carries what this function needs, and nothing it would ignore; the
+    /// message names the missing or superfluous option as the CLI spells it.
+    pub fn check_args(self, args: &Args) -> Result<(), String> {
+        let takes_matter = !matches!(
+            self,
+            Function::CheckConnection | Function::FileDocument | Function::ListFolders
+        );
+        let by_id = matches!(self, Function::FileDocument | Function::ListFolders);
+        if takes_matter && args.matter.is_none() {
+            return Err(format!("{self} needs --matter FILE"));
+        }
+        if by_id && args.matter_id().is_none() {
+            return Err(format!("{self} needs --matter-id ID (or --matter FILE)"));
+        }
+        if self == Function::CheckConnection && args.matter.is_some() {
+            return Err(format!("{self} takes no matter"));
+        }
+        if (self == Function::LinkWorkspace) != args.url.is_some() {
+            return Err(match self {
+                Function::LinkWorkspace => format!("{self} needs --url URL"),
+                _ => format!("{self} takes no --url"),
+            });
+        }
+        let document = args.content.is_some() || args.name.is_some() || args.folder.is_some();
+        if self == Function::FileDocument {
+            if args.content.is_none() || args.name.is_none() {
+                return Err(format!(
+                    "{self} needs --file PATH (and --name when reading standard input)"
+                ));
+            }
+        } else if document {
+            return Err(format!("{self} takes no --file, --name or --folder"));
+        }
+        Ok(())
     }
 }
 
@@ -135,6 +221,7 @@ impl From<types::Error> for TypedError {
             types::Error::InvalidUrl(m) => ("invalid-url", m),
             types::Error::Rejected(m) => ("rejected", m),
             types::Error::Unavailable(m) => ("unavailable", m),
+            types::Error::Skipped(m) => ("skipped", m),
         };
         TypedError {
             kind: kind.into(),
@@ -152,20 +239,35 @@ pub fn workspace_json(w: &types::Workspace) -> Value {
 pub type Outcome = std::result::Result<Value, TypedError>;
 
 impl Runtime {
-    pub async fn call(&self, function: Function, matter: Matter) -> Result<Outcome> {
+    /// Calls `function` once in a fresh instance. Arguments the function needs must be present
+    /// (`Function::check_args`); a missing one is a host error here, not a typed error.
+    pub async fn call(&self, function: Function, args: impl Into<Args>) -> Result<Outcome> {
+        let args = args.into();
+        function.check_args(&args).map_err(anyhow::Error::msg)?;
         let (mut store, plugin) = self.instantiate().await?;
         let api = plugin.matterlink_imanage_integration();
-        let m: types::Matter = matter.into();
+        let matter: Option<types::Matter> = args.matter.clone().map(Into::into);
+        let m = || matter.as_ref().expect("checked by check_args");
+        let id = args.matter_id().unwrap_or_default().to_string();
+        let s = &mut store;
         let outcome = match function {
             Function::OnMatterCreated => api
-                .call_on_matter_created(&mut store, &m)
+                .call_on_matter_created(s, m())
                 .await?
                 .map(|w| workspace_json(&w)),
+            Function::OnMatterUpdated => api
+                .call_on_matter_updated(s, m())
+                .await?
+                .map(|w| w.map(|w| workspace_json(&w)).unwrap_or(Value::Null)),
             Function::OnMatterClosed => api
-                .call_on_matter_closed(&mut store, &m)
+                .call_on_matter_closed(s, m())
                 .await?
                 .map(|w| workspace_json(&w)),
-            Function::MapMetadata => api.call_map_metadata(&mut store, &m).await?.map(|fields| {
+            Function::OnMatterReopened => api
+                .call_on_matter_reopened(s, m())
+                .await?
+                .map(|w| workspace_json(&w)),
+            Function::MapMetadata => api.call_map_metadata(s, m()).await?.map(|fields| {
                 Value::Array(
                     fields
                         .iter()
@@ -173,20 +275,39 @@ impl Runtime {
                         .collect(),
                 )
             }),
-            Function::ResolveLegacy => {
-                api.call_resolve_legacy(&mut store, &m)
-                    .await?
-                    .map(|r| match r {
-                        types::LegacyMatch::Linked(w) => {
-                            json!({"kind": "linked", "workspace": workspace_json(&w)})
-                        }
-                        types::LegacyMatch::None => json!({"kind": "none"}),
-                        types::LegacyMatch::Several(ws) => json!({
-                            "kind": "several",
-                            "workspaces": ws.iter().map(workspace_json).collect::<Vec<_>>(),
-                        }),
-                    })
-            }
+            Function::ResolveLegacy => api.call_resolve_legacy(s, m()).await?.map(|r| match r {
+                types::LegacyMatch::Linked(w) => {
+                    json!({"kind": "linked", "workspace": workspace_json(&w)})
+                }
+                types::LegacyMatch::None => json!({"kind": "none"}),
+                types::LegacyMatch::Several(ws) => json!({
+                    "kind": "several",
+                    "workspaces": ws.iter().map(workspace_json).collect::<Vec<_>>(),
+                }),
+            }),
+            Function::LinkWorkspace => api
+                .call_link_workspace(s, m(), args.url.as_deref().unwrap_or_default())
+                .await?
+                .map(|w| workspace_json(&w)),
+            Function::FileDocument => api
+                .call_file_document(
+                    s,
+                    &id,
+                    args.folder.as_deref(),
+                    args.name.as_deref().unwrap_or_default(),
+                    args.content.as_deref().unwrap_or_default(),
+                )
+                .await?
+                .map(Value::String),
+            Function::ListFolders => api.call_list_folders(s, &id).await?.map(|folders| {
+                Value::Array(
+                    folders
+                        .iter()
+                        .map(|f| json!({"id": f.id, "name": f.name, "path": f.path}))
+                        .collect(),
+                )
+            }),
+            Function::CheckConnection => api.call_check_connection(s).await?.map(Value::String),
         };
         Ok(outcome.map_err(TypedError::from))
     }

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use matterlink_host::{
-    demo, serve, ConfigStore, Function, Matter, Runtime, RuntimeOptions, EMBEDDED_COMPONENT,
+    demo, serve, Args, ConfigStore, Function, Matter, Runtime, RuntimeOptions, EMBEDDED_COMPONENT,
 };
 
 #[derive(Parser)]
@@ -43,14 +43,28 @@ struct Cli {
 enum Command {
     /// Call an exported function once and print its result.
     Call {
-        /// on-matter-created | on-matter-closed | map-metadata | resolve-legacy
+        /// on-matter-created | on-matter-updated | on-matter-closed | on-matter-reopened |
+        /// map-metadata | resolve-legacy | link-workspace | file-document | list-folders |
+        /// check-connection
         function: Function,
         /// The matter record as JSON (snake_case keys); `-` reads standard input.
         #[arg(long)]
         matter: Option<PathBuf>,
-        /// A workspace link, for functions that take one.
+        /// A pasted workspace link (link-workspace).
         #[arg(long)]
         url: Option<String>,
+        /// The matter's id, for file-document and list-folders without a matter file.
+        #[arg(long)]
+        matter_id: Option<String>,
+        /// The document to file (file-document); `-` reads standard input.
+        #[arg(long)]
+        file: Option<PathBuf>,
+        /// The document's name with its extension; defaults to the file's name.
+        #[arg(long)]
+        name: Option<String>,
+        /// A folder id from list-folders; defaults to the matter's document folder.
+        #[arg(long)]
+        folder: Option<String>,
         /// Print the result, or the typed error, as one line of JSON on stdout.
         #[arg(long)]
         json: bool,
@@ -140,18 +154,22 @@ fn load_runtime(cli: &Cli) -> Result<Runtime> {
     })
 }
 
-fn read_matter(path: &Path) -> Result<Matter, String> {
-    let text = if path == Path::new("-") {
-        let mut s = String::new();
+/// A file's bytes, or standard input's for `-`.
+fn read_input(path: &Path) -> Result<Vec<u8>, String> {
+    if path == Path::new("-") {
+        let mut bytes = Vec::new();
         std::io::stdin()
-            .read_to_string(&mut s)
-            .map_err(|e| format!("reading the matter from standard input: {e}"))?;
-        s
-    } else {
-        std::fs::read_to_string(path)
-            .map_err(|e| format!("reading matter file {}: {e}", path.display()))?
-    };
-    serde_json::from_str(&text).map_err(|e| format!("the matter is not a valid matter record: {e}"))
+            .read_to_end(&mut bytes)
+            .map_err(|e| format!("reading standard input: {e}"))?;
+        return Ok(bytes);
+    }
+    std::fs::read(path).map_err(|e| format!("reading {}: {e}", path.display()))
+}
+
+fn read_matter(path: &Path) -> Result<Matter, String> {
+    let bytes = read_input(path)?;
+    serde_json::from_slice(&bytes)
+        .map_err(|e| format!("the matter is not a valid matter record: {e}"))
 }
 
 async fn run(cli: Cli) -> Result<ExitCode> {
@@ -160,25 +178,44 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             function,
             matter,
             url,
+            matter_id,
+            file,
+            name,
+            folder,
             json,
         } => {
-            if url.is_some() {
-                return Ok(usage(format!("{function} takes no --url")));
+            let mut args = Args {
+                url: url.clone(),
+                matter_id: matter_id.clone(),
+                folder: folder.clone(),
+                name: name.clone(),
+                ..Args::default()
+            };
+            if let Some(path) = matter {
+                match read_matter(path) {
+                    Ok(m) => args.matter = Some(m),
+                    Err(e) => return Ok(usage(e)),
+                }
             }
-            let Some(path) = matter else {
-                return Ok(usage(format!("{function} needs --matter FILE")));
-            };
-            let matter = match read_matter(path) {
-                Ok(m) => m,
-                Err(e) => return Ok(usage(e)),
-            };
+            if let Some(path) = file {
+                match read_input(path) {
+                    Ok(bytes) => args.content = Some(bytes),
+                    Err(e) => return Ok(usage(e)),
+                }
+                if args.name.is_none() && path != Path::new("-") {
+                    args.name = path.file_name().map(|n| n.to_string_lossy().into_owned());
+                }
+            }
+            if let Err(e) = function.check_args(&args) {
+                return Ok(usage(e));
+            }
             let runtime = load_runtime(&cli)?;
-            match runtime.call(*function, matter).await? {
+            match runtime.call(*function, args).await? {
                 Ok(value) => {
-                    if *json {
-                        println!("{value}");
-                    } else {
-                        println!("{}", serde_json::to_string_pretty(&value)?);
+                    match (&value, *json) {
+                        (serde_json::Value::String(text), false) => println!("{text}"),
+                        (_, true) => println!("{value}"),
+                        (_, false) => println!("{}", serde_json::to_string_pretty(&value)?),
                     }
                     Ok(ExitCode::SUCCESS)
                 }

@@ -105,6 +105,23 @@ impl Imanage<'_> {
         }
     }
 
+    /// Changes a lookup value (its description, or whether it is enabled).
+    pub fn patch_custom(
+        &self,
+        field: CustomField,
+        id: &str,
+        parent: Option<&str>,
+        body: &Value,
+    ) -> Result<()> {
+        let mut path = format!("/customs/{}/{}", field.name(), seg(id));
+        if let Some(p) = parent {
+            path.push('?');
+            path.push_str(&query(&[("parent_alias", p)]));
+        }
+        self.call_ok(Method::Patch, &path, Some(body), Retry::Safe)?;
+        Ok(())
+    }
+
     pub fn search_workspaces(&self, filters: &[(&str, &str)]) -> Result<Vec<Value>> {
         let mut pairs = filters.to_vec();
         pairs.push(("limit", "100"));

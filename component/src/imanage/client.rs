@@ -41,6 +41,12 @@ pub struct Imanage<'a> {
     library_base: RefCell<Option<String>>,
 }
 
+pub struct Discovery {
+    pub customer_id: String,
+    pub libraries: Vec<String>,
+    pub user: String,
+}
+
 /// Outcome of one request that got an HTTP answer.
 pub enum Answer {
     Ok(Value),
@@ -89,6 +95,25 @@ impl<'a> Imanage<'a> {
                 return Ok(id);
             }
         }
+        let d = self.discover()?;
+        if !d.libraries.is_empty()
+            && !d
+                .libraries
+                .iter()
+                .any(|l| l.eq_ignore_ascii_case(&self.s.library))
+        {
+            return Err(Error::NotConfigured(format!(
+                "`imanage_library` is {:?}, but the connected account sees only {}",
+                self.s.library,
+                d.libraries.join(", ")
+            )));
+        }
+        self.p.kv_set(keys::CUSTOMER_ID, d.customer_id.as_bytes())?;
+        Ok(d.customer_id)
+    }
+
+    /// `GET /api`: who the token belongs to, the customer id and the libraries it sees.
+    pub fn discover(&self) -> Result<Discovery> {
         let v = self.request_json(
             Method::Get,
             &format!("{}/api", self.s.base_url),
@@ -96,7 +121,7 @@ impl<'a> Imanage<'a> {
             Retry::Safe,
         )?;
         let d = json::data(&v);
-        let cid = d
+        let customer_id = d
             .pointer("/user/customer_id")
             .and_then(|c| {
                 c.as_u64()
@@ -106,26 +131,28 @@ impl<'a> Imanage<'a> {
             .ok_or_else(|| {
                 Error::Unavailable("iManage discovery (GET /api) gave no customer id".into())
             })?;
-        let libraries: Vec<&str> = d
+        let libraries = d
             .pointer("/work/libraries")
             .and_then(Value::as_array)
             .into_iter()
             .flatten()
-            .filter_map(|l| json::str_field(l, "alias"))
+            .filter_map(|l| json::str_field(l, "alias").map(String::from))
             .collect();
-        if !libraries.is_empty()
-            && !libraries
-                .iter()
-                .any(|l| l.eq_ignore_ascii_case(&self.s.library))
-        {
-            return Err(Error::NotConfigured(format!(
-                "`imanage_library` is {:?}, but the connected account sees only {}",
-                self.s.library,
-                libraries.join(", ")
-            )));
-        }
-        self.p.kv_set(keys::CUSTOMER_ID, cid.as_bytes())?;
-        Ok(cid)
+        let user = d
+            .pointer("/user/id")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
+        Ok(Discovery {
+            customer_id,
+            libraries,
+            user,
+        })
+    }
+
+    /// Signs in afresh, ignoring any cached token: proves the credentials work now.
+    pub fn sign_in(&self) -> Result<()> {
+        self.access_token(true).map(|_| ())
     }
 
     /// A library-relative call: `path` starts with `/` and is appended to the library base;

@@ -1,0 +1,285 @@
+//! file-document and list-folders: generated documents (invoices) go into the matter's
+//! document folder, or into a folder of its workspace that the user picked from list-folders.
+
+use serde_json::{json, Value};
+
+use crate::fields::{clean, NAME_LIMIT};
+use crate::imanage::api::{seg, FolderNode, Parent};
+use crate::imanage::client::{status_error, Answer, Retry};
+use crate::imanage::{json as ijson, Imanage};
+use crate::links::{self, Link};
+use crate::model::{Error, Folder, Result};
+use crate::platform::Method;
+use crate::platform::Platform;
+use crate::settings::Settings;
+use crate::{audit, validate};
+
+/// Largest document accepted (iManage Cloud's own upload limit is far higher; this bounds the
+/// component's memory, which holds the whole body).
+pub const MAX_DOCUMENT_BYTES: usize = 64 << 20;
+
+fn link_of(p: &dyn Platform, matter_id: &str) -> Result<Link> {
+    validate::id("matter id", matter_id)?;
+    links::get(p, matter_id)?
+        .ok_or_else(|| Error::NotLinked(format!("matter {matter_id} has no linked workspace")))
+}
+
+/// Every folder of the workspace with its path from the root, in tree order.
+pub fn folder_tree(nodes: &[FolderNode], root: &str) -> Vec<Folder> {
+    fn walk(nodes: &[FolderNode], parent: &str, prefix: &str, out: &mut Vec<Folder>) {
+        for n in nodes.iter().filter(|n| n.parent_id == parent) {
+            let path = if prefix.is_empty() {
+                n.name.clone()
+            } else {
+                format!("{prefix}/{}", n.name)
+            };
+            out.push(Folder {
+                id: n.id.clone(),
+                name: n.name.clone(),
+                path: path.clone(),
+            });
+            walk(nodes, &n.id, &path, out);
+        }
+    }
+    let mut out = Vec::new();
+    walk(nodes, root, "", &mut out);
+    out
+}
+
+pub fn list_folders(p: &dyn Platform, matter_id: &str) -> Result<Vec<Folder>> {
+    let link = link_of(p, matter_id)?;
+    let s = Settings::load(p)?;
+    let api = Imanage::new(p, &s);
+    Ok(folder_tree(
+        &api.folders_of(&link.workspace.id)?,
+        &link.workspace.id,
+    ))
+}
+
+pub fn file_document(
+    p: &dyn Platform,
+    matter_id: &str,
+    folder: Option<&str>,
+    name: &str,
+    content: &[u8],
+) -> Result<String> {
+    let mut link = link_of(p, matter_id)?;
+    let (stem, extension) = split_name(name)?;
+    if content.len() > MAX_DOCUMENT_BYTES {
+        return Err(Error::Rejected(format!(
+            "the document is {} bytes; at most {MAX_DOCUMENT_BYTES} are accepted",
+            content.len()
+        )));
+    }
+    let s = Settings::load(p)?;
+    let api = Imanage::new(p, &s);
+    let target = match folder {
+        Some(id) => {
+            let nodes = api.folders_of(&link.workspace.id)?;
+            if !nodes.iter().any(|n| n.id == id) {
+                return Err(Error::Rejected(format!(
+                    "folder {id:?} is not in matter {matter_id}'s workspace {}; pick one from list-folders",
+                    link.workspace.id
+                )));
+            }
+            id.to_string()
+        }
+        None => document_folder(&api, &mut link)?,
+    };
+    let profile = json!({
+        "doc_profile": {
+            "name": stem,
+            "extension": extension,
+            "size": content.len(),
+            "class": "DOC",
+            "author": s.username,
+            "default_security": "inherit",
+        },
+        "warnings_for_required_and_disabled_fields": true,
+    });
+    let boundary = format!("matterlink-{}", crate::random::token());
+    let body = multipart(&boundary, &profile, &format!("{stem}.{extension}"), content);
+    let path = format!("/folders/{}/documents", seg(&target));
+    let content_type = format!("multipart/form-data; boundary={boundary}");
+    let answer = api.call_raw(Method::Post, &path, &content_type, body, Retry::Never);
+    let id = match answer {
+        Ok(Answer::Ok(v)) => document_id(ijson::data(&v))?,
+        Ok(Answer::Status(status, why)) => {
+            return Err(status_error(Method::Post, &path, status, &why))
+        }
+        // The upload may have landed before the failure: look before the caller retries, so
+        // that an invoice is never filed twice.
+        Err(Error::Unavailable(why)) => match find_document(&api, &target, &stem, content.len())? {
+            Some(id) => id,
+            None => return Err(Error::Unavailable(why)),
+        },
+        Err(e) => return Err(e),
+    };
+    audit::record(
+        p,
+        "file-document",
+        matter_id,
+        "ok",
+        format!("document {id} in folder {target}"),
+    )?;
+    Ok(id)
+}
+
+/// The matter's document folder; for a workspace linked from legacy, `root_folder` /
+/// `document_folder` are found or created first and remembered in the link.
+fn document_folder(api: &Imanage<'_>, link: &mut Link) -> Result<String> {
+    if let Some(id) = &link.document_folder_id {
+        return Ok(id.clone());
+    }
+    let s = api.settings();
+    let nodes = api.folders_of(&link.workspace.id)?;
+    let mut parent = link.workspace.id.clone();
+    for name in [&s.root_folder, &s.document_folder] {
+        parent = match nodes
+            .iter()
+            .find(|n| n.parent_id == parent && n.name == *name)
+        {
+            Some(n) => n.id.clone(),
+            None => {
+                let at = if parent == link.workspace.id {
+                    Parent::Workspace(&link.workspace.id)
+                } else {
+                    Parent::Folder(&parent)
+                };
+                api.create_folder(at, name)?.id
+            }
+        };
+    }
+    link.document_folder_id = Some(parent.clone());
+    links::store(api.p(), link)?;
+    Ok(parent)
+}
+
+fn find_document(
+    api: &Imanage<'_>,
+    folder: &str,
+    name: &str,
+    size: usize,
+) -> Result<Option<String>> {
+    let path = format!("/folders/{}/documents", seg(folder));
+    let list = ijson::results(&api.call_ok(Method::Get, &path, None, Retry::Safe)?);
+    Ok(list
+        .iter()
+        .filter(|d| ijson::str_field(d, "name") == Some(name))
+        .filter(|d| d.get("size").and_then(Value::as_u64) == Some(size as u64))
+        .filter_map(|d| document_id(d).ok())
+        .next_back())
+}
+
+fn document_id(d: &Value) -> Result<String> {
+    ijson::str_field(d, "id")
+        .map(String::from)
+        .ok_or_else(|| Error::Unavailable("iManage stored the document but returned no id".into()))
+}
+
+/// `Invoice 2026-001.pdf` → (`Invoice 2026-001`, `pdf`). Names become multipart headers and
+/// iManage profile values: control characters, quotes and path separators are refused.
+pub fn split_name(name: &str) -> Result<(String, String)> {
+    let bad =
+        |why: &str| Error::InvalidMatter(format!("document name {:?} {why}", clean(name, 80)));
+    if name.chars().any(|c| {
+        c.is_control() || matches!(c, '"' | '\\' | '/' | ':' | '*' | '?' | '<' | '>' | '|')
+    }) {
+        return Err(bad("contains a character not allowed in file names"));
+    }
+    let (stem, ext) = name
+        .rsplit_once('.')
+        .ok_or_else(|| bad("has no extension"))?;
+    let stem = clean(stem, NAME_LIMIT);
+    if stem.is_empty()
+        || ext.is_empty()
+        || ext.len() > 10
+        || !ext.chars().all(|c| c.is_ascii_alphanumeric())
+    {
+        return Err(bad("needs a name and a short extension such as .pdf"));
+    }
+    Ok((stem, ext.to_ascii_lowercase()))
+}
+
+/// A multipart/form-data body with the `profile` JSON part and the `file` part, as
+/// imanage-api.md describes the upload.
+pub fn multipart(boundary: &str, profile: &Value, file_name: &str, content: &[u8]) -> Vec<u8> {
+    let mut body = Vec::with_capacity(content.len() + 512);
+    body.extend_from_slice(
+        format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"profile\"\r\nContent-Type: application/json\r\n\r\n{profile}\r\n"
+        )
+        .as_bytes(),
+    );
+    body.extend_from_slice(
+        format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{file_name}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
+        )
+        .as_bytes(),
+    );
+    body.extend_from_slice(content);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    body
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_split_and_hostile_names_refused() {
+        assert_eq!(
+            split_name("Invoice 2026-001.PDF").unwrap(),
+            ("Invoice 2026-001".into(), "pdf".into())
+        );
+        assert_eq!(
+            split_name("a.b.docx").unwrap(),
+            ("a.b".into(), "docx".into())
+        );
+        for bad in [
+            "noext",
+            ".pdf",
+            "x.",
+            "../../etc/passwd.pdf",
+            "a\"b.pdf",
+            "a\r\nb.pdf",
+            "x.toolongextension",
+            "x.p f",
+        ] {
+            assert!(split_name(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn tree_paths() {
+        let n = |id: &str, name: &str, parent: &str| FolderNode {
+            id: id.into(),
+            name: name.into(),
+            parent_id: parent.into(),
+            optional: false,
+        };
+        let tree = folder_tree(
+            &[
+                n("2", "Filed", "1"),
+                n("1", "Pleadings", "W"),
+                n("3", "Evidence", "W"),
+            ],
+            "W",
+        );
+        let paths: Vec<_> = tree.iter().map(|f| f.path.as_str()).collect();
+        assert_eq!(paths, vec!["Pleadings", "Pleadings/Filed", "Evidence"]);
+    }
+
+    #[test]
+    fn multipart_has_both_parts() {
+        let body = multipart(
+            "B",
+            &json!({"doc_profile": {"name": "x"}}),
+            "x.pdf",
+            b"%PDF-1.4",
+        );
+        let text = String::from_utf8(body).unwrap();
+        assert!(text.starts_with("--B\r\nContent-Disposition: form-data; name=\"profile\""));
+        assert!(text.contains("filename=\"x.pdf\"\r\nContent-Type: application/octet-stream\r\n\r\n%PDF-1.4\r\n--B--\r\n"));
+    }
+}
