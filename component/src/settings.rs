@@ -267,12 +267,10 @@ impl Settings {
     /// Whether the integration applies to this matter's type (`matter_types`).
     pub fn check_scope(&self, m: &crate::model::Matter) -> Result<()> {
         match &self.matter_types {
-            Some(types) if !types.contains(&m.matter_type) => {
-                Err(Error::Skipped(format!(
-                    "matter type {:?} is not among `matter_types`; matter {} was left alone",
-                    m.matter_type, m.id
-                )))
-            }
+            Some(types) if !types.contains(&m.matter_type) => Err(Error::Skipped(format!(
+                "matter type {:?} is not among `matter_types`; matter {} was left alone",
+                m.matter_type, m.id
+            ))),
             _ => Ok(()),
         }
     }

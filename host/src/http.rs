@@ -53,7 +53,15 @@ pub struct Hooks {
     pub allow: AllowList,
 }
 
+/// Largest single write into an outgoing body. Hosts may buffer one chunk only (wasm-notes.md),
+/// so the component must stream in pieces this size; holding it to that here keeps it honest.
+pub const MAX_BODY_WRITE: usize = 4096;
+
 impl WasiHttpHooks for Hooks {
+    fn p2_outgoing_body_chunk_size(&mut self) -> usize {
+        MAX_BODY_WRITE
+    }
+
     fn send_request(
         &mut self,
         request: hyper::Request<WasiBody>,

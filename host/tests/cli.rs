@@ -288,3 +288,57 @@ async fn sandbox_prints_its_base_url_and_demo_runs_end_to_end() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_readme_invoice_example_files_a_pdf() {
+    let s = Setup::new().await;
+    let mut c = s.cmd();
+    c.args(["call", "on-matter-created", "--matter"])
+        .arg(fixture("matter-basic.json"));
+    assert_eq!(run(c).await.code, 0);
+
+    let mut c = s.cmd();
+    c.args(["call", "file-document", "--matter-id", "1042", "--file"])
+        .arg(fixture("invoice-2026-001.pdf"));
+    let r = run(c).await;
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let doc_id = r.stdout.trim();
+    let doc = s
+        .sandbox
+        .state()
+        .document(doc_id)
+        .expect("the printed id is the stored document");
+    assert_eq!(
+        doc.content,
+        std::fs::read(fixture("invoice-2026-001.pdf")).unwrap()
+    );
+    assert_eq!(
+        (doc.name.as_str(), doc.extension.as_str()),
+        ("invoice-2026-001", "pdf")
+    );
+
+    let mut c = s.cmd();
+    c.args(["call", "list-folders", "--matter-id", "1042", "--json"]);
+    let r = run(c).await;
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stdout
+            .contains("\"path\":\"Documents/Generated Documents\""),
+        "{}",
+        r.stdout
+    );
+
+    let mut c = s.cmd();
+    c.args(["call", "check-connection"]);
+    let r = run(c).await;
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.contains("✓ token"), "{}", r.stdout);
+
+    let mut c = s.cmd();
+    c.args(["call", "file-document", "--matter-id", "1042"]);
+    assert_eq!(
+        run(c).await.code,
+        2,
+        "file-document without --file is a usage error"
+    );
+}

@@ -10,7 +10,9 @@ fn custom(env: &Env, id: &str) -> Value {
 }
 
 async fn created(env: &Env, rt: &matterlink_host::Runtime, m: &Matter) -> String {
-    let ws = call(rt, Function::OnMatterCreated, m).await.expect("provisioned");
+    let ws = call(rt, Function::OnMatterCreated, m)
+        .await
+        .expect("provisioned");
     ws["id"].as_str().unwrap().to_string()
 }
 
@@ -19,11 +21,19 @@ async fn map_metadata_checks_kinds_cleans_values_and_keeps_every_client() {
     let env = Env::start().await;
     let mut config = env.config();
     config.set("field_map", r#"{"Title": "custom17"}"#);
-    let err = call(&env.runtime_with(config), Function::MapMetadata, &fixture("matter-basic.json"))
-        .await
-        .unwrap_err();
+    let err = call(
+        &env.runtime_with(config),
+        Function::MapMetadata,
+        &fixture("matter-basic.json"),
+    )
+    .await
+    .unwrap_err();
     assert_eq!(err.kind, "not-configured");
-    assert!(err.message.contains("custom17") && err.message.contains("Title"), "{}", err.message);
+    assert!(
+        err.message.contains("custom17") && err.message.contains("Title"),
+        "{}",
+        err.message
+    );
 
     let mut config = env.config();
     config.set("clients_field", "custom16");
@@ -32,9 +42,18 @@ async fn map_metadata_checks_kinds_cleans_values_and_keeps_every_client() {
     m.title = format!("Purchase\u{0} of\t12 Harbour St {}", "é".repeat(300));
     let fields = call(&rt, Function::MapMetadata, &m).await.unwrap();
     let get = |name: &str| {
-        fields.as_array().unwrap().iter().find(|f| f["name"] == name).map(|f| f["value"].as_str().unwrap().to_string())
+        fields
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["name"] == name)
+            .map(|f| f["value"].as_str().unwrap().to_string())
     };
-    assert_eq!(get("custom1").unwrap(), "C-201", "the first client is custom1");
+    assert_eq!(
+        get("custom1").unwrap(),
+        "C-201",
+        "the first client is custom1"
+    );
     assert_eq!(
         get("custom16").unwrap(),
         "C-201 Ngā Tāngata Trust; C-202 Ōtautahi Holdings; C-203 Société Générale de Test"
@@ -53,18 +72,26 @@ async fn auto_create_off_and_types_outside_the_allow_list_are_skipped_with_nothi
     let state = env.state();
     let mut off = env.config();
     off.set("auto_create", "false");
-    let err = call(&env.runtime_with(off), Function::OnMatterCreated, &fixture("matter-basic.json"))
-        .await
-        .unwrap_err();
+    let err = call(
+        &env.runtime_with(off),
+        Function::OnMatterCreated,
+        &fixture("matter-basic.json"),
+    )
+    .await
+    .unwrap_err();
     assert_eq!(err.kind, "skipped");
     assert!(err.message.contains("auto_create"));
 
     let mut scoped = env.config();
     scoped.set("matter_types", r#"["Conveyancing"]"#);
     state.reset_request_count();
-    let err = call(&env.runtime_with(scoped), Function::OnMatterCreated, &fixture("matter-basic.json"))
-        .await
-        .unwrap_err();
+    let err = call(
+        &env.runtime_with(scoped),
+        Function::OnMatterCreated,
+        &fixture("matter-basic.json"),
+    )
+    .await
+    .unwrap_err();
     assert_eq!(err.kind, "skipped");
     assert!(err.message.contains("Litigation"), "{}", err.message);
     assert_eq!(state.request_count(), 0);
@@ -91,10 +118,22 @@ async fn templates_by_type_owner_policies_and_folder_names() {
     let id = created(&env, &rt, &m).await;
     let ws = env.state().workspace(&id).unwrap();
     assert_eq!(ws.owner, "APATEL");
-    assert_eq!(serde_json::to_value(&ws).unwrap()["default_security"], "public", "the template's security");
+    assert_eq!(
+        serde_json::to_value(&ws).unwrap()["default_security"],
+        "public",
+        "the template's security"
+    );
     assert_eq!(
         folder_paths(&env.state(), &id),
-        vec!["Contracts", "Correspondence", "Due Diligence", "Due Diligence/Searches", "Matter", "Matter/Invoices", "Settlement"],
+        vec![
+            "Contracts",
+            "Correspondence",
+            "Due Diligence",
+            "Due Diligence/Searches",
+            "Matter",
+            "Matter/Invoices",
+            "Settlement"
+        ],
         "Board Minutes is optional and skipped"
     );
 }
@@ -104,9 +143,13 @@ async fn require_template_refuses_a_type_without_one() {
     let env = Env::start().await;
     let mut config = env.config();
     config.set("require_template", "true");
-    let err = call(&env.runtime_with(config), Function::OnMatterCreated, &fixture("matter-legacy.json"))
-        .await
-        .unwrap_err();
+    let err = call(
+        &env.runtime_with(config),
+        Function::OnMatterCreated,
+        &fixture("matter-legacy.json"),
+    )
+    .await
+    .unwrap_err();
     assert_eq!(err.kind, "not-configured");
     assert!(err.message.contains("Probate"));
     assert!(env.state().workspaces().is_empty());
@@ -118,23 +161,40 @@ async fn workspace_name_template_on_create_and_rename_and_refused_when_unknown()
     let mut bad = env.config();
     bad.set("workspace_name", "{matter_id} {colour}");
     env.state().reset_request_count();
-    let err = call(&env.runtime_with(bad), Function::OnMatterCreated, &fixture("matter-basic.json"))
-        .await
-        .unwrap_err();
+    let err = call(
+        &env.runtime_with(bad),
+        Function::OnMatterCreated,
+        &fixture("matter-basic.json"),
+    )
+    .await
+    .unwrap_err();
     assert_eq!(err.kind, "not-configured");
     assert!(err.message.contains("{colour}"));
-    assert_eq!(env.state().request_count(), 0, "refused at load, before any request");
+    assert_eq!(
+        env.state().request_count(),
+        0,
+        "refused at load, before any request"
+    );
 
     let mut config = env.config();
     config.set("workspace_name", "{matter_id} - {title} ({client_name})");
     let rt = env.runtime_with(config);
     let mut m = fixture("matter-basic.json");
     let id = created(&env, &rt, &m).await;
-    assert_eq!(env.state().workspace(&id).unwrap().name, "1042 - Smith v Jones (Acme Holdings Ltd)");
+    assert_eq!(
+        env.state().workspace(&id).unwrap().name,
+        "1042 - Smith v Jones (Acme Holdings Ltd)"
+    );
     m.title = "Smith v Jones and Others".into();
     let ws = call(&rt, Function::OnMatterUpdated, &m).await.unwrap();
-    assert_eq!(ws["name"], "1042 - Smith v Jones and Others (Acme Holdings Ltd)");
-    assert_eq!(env.state().workspace(&id).unwrap().name, "1042 - Smith v Jones and Others (Acme Holdings Ltd)");
+    assert_eq!(
+        ws["name"],
+        "1042 - Smith v Jones and Others (Acme Holdings Ltd)"
+    );
+    assert_eq!(
+        env.state().workspace(&id).unwrap().name,
+        "1042 - Smith v Jones and Others (Acme Holdings Ltd)"
+    );
 }
 
 #[tokio::test]
@@ -142,21 +202,43 @@ async fn updates_rename_keep_the_closed_prefix_and_sync_fields_only_when_asked()
     let env = Env::start().await;
     let rt = env.runtime();
     let mut m = fixture("matter-basic.json");
-    assert_eq!(call(&rt, Function::OnMatterUpdated, &m).await.unwrap(), Value::Null, "not linked: nothing to update");
+    assert_eq!(
+        call(&rt, Function::OnMatterUpdated, &m).await.unwrap(),
+        Value::Null,
+        "not linked: nothing to update"
+    );
     let id = created(&env, &rt, &m).await;
 
     m.title = "Smith v Jones (Appeal)".into();
     m.assigned_to = Some("MCHEN".into());
     call(&rt, Function::OnMatterUpdated, &m).await.unwrap();
-    assert_eq!(env.state().workspace(&id).unwrap().name, "Smith v Jones (Appeal)");
-    assert_eq!(custom(&env, &id)["custom14"], "JSMITH", "not synced without sync_fields_on_update");
-    let lookup = env.state().custom_values("custom2").into_iter().find(|c| c.id == "1042").unwrap();
-    assert_eq!(lookup.description, "Smith v Jones (Appeal)", "the matter lookup follows the title");
+    assert_eq!(
+        env.state().workspace(&id).unwrap().name,
+        "Smith v Jones (Appeal)"
+    );
+    assert_eq!(
+        custom(&env, &id)["custom14"],
+        "JSMITH",
+        "not synced without sync_fields_on_update"
+    );
+    let lookup = env
+        .state()
+        .custom_values("custom2")
+        .into_iter()
+        .find(|c| c.id == "1042")
+        .unwrap();
+    assert_eq!(
+        lookup.description, "Smith v Jones (Appeal)",
+        "the matter lookup follows the title"
+    );
 
     call(&rt, Function::OnMatterClosed, &m).await.unwrap();
     m.title = "Smith v Jones (Final)".into();
     call(&rt, Function::OnMatterUpdated, &m).await.unwrap();
-    assert_eq!(env.state().workspace(&id).unwrap().name, "CLOSED - Smith v Jones (Final)");
+    assert_eq!(
+        env.state().workspace(&id).unwrap().name,
+        "CLOSED - Smith v Jones (Final)"
+    );
 
     let mut config = env.config();
     config.set("sync_fields_on_update", "true");
@@ -216,7 +298,14 @@ async fn close_action_disable_lookup_disables_the_matter_value_and_reopen_enable
     let rt = env.runtime_with(config);
     let m = fixture("matter-basic.json");
     created(&env, &rt, &m).await;
-    let enabled = || env.state().custom_values("custom2").into_iter().find(|c| c.id == "1042").unwrap().enabled;
+    let enabled = || {
+        env.state()
+            .custom_values("custom2")
+            .into_iter()
+            .find(|c| c.id == "1042")
+            .unwrap()
+            .enabled
+    };
     assert!(enabled());
     call(&rt, Function::OnMatterClosed, &m).await.unwrap();
     assert!(!enabled());
@@ -232,5 +321,8 @@ async fn a_title_that_already_carries_the_prefix_is_not_prefixed_again() {
     m.title = "CLOSED - Smith v Jones".into();
     let id = created(&env, &rt, &m).await;
     call(&rt, Function::OnMatterClosed, &m).await.unwrap();
-    assert_eq!(env.state().workspace(&id).unwrap().name, "CLOSED - Smith v Jones");
+    assert_eq!(
+        env.state().workspace(&id).unwrap().name,
+        "CLOSED - Smith v Jones"
+    );
 }

@@ -1,0 +1,223 @@
+//! file-document and list-folders: invoices filed into the matter's workspace.
+
+use matterlink_e2e::{call, fixture, Env};
+use matterlink_host::{Args, Function};
+
+fn pdf(size: usize) -> Vec<u8> {
+    let mut bytes = b"%PDF-1.4\n".to_vec();
+    bytes.extend((0..size).map(|i| (i % 251) as u8));
+    bytes
+}
+
+fn file_args(matter_id: &str, folder: Option<&str>, name: &str, content: Vec<u8>) -> Args {
+    Args {
+        matter_id: Some(matter_id.into()),
+        folder: folder.map(String::from),
+        name: Some(name.into()),
+        content: Some(content),
+        ..Args::default()
+    }
+}
+
+#[tokio::test]
+async fn invoices_go_to_the_document_folder_or_a_picked_folder() {
+    let env = Env::start().await;
+    let rt = env.runtime();
+    let ws = call(
+        &rt,
+        Function::OnMatterCreated,
+        &fixture("matter-basic.json"),
+    )
+    .await
+    .unwrap();
+    let ws_id = ws["id"].as_str().unwrap();
+
+    let invoice = pdf(100_000); // well over one 4 KiB write: streamed in chunks
+    let doc_id = rt
+        .call(
+            Function::FileDocument,
+            file_args("1042", None, "Invoice 2026-001.pdf", invoice.clone()),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    let doc_id = doc_id.as_str().unwrap();
+    let state = env.state();
+    let stored = state.document(doc_id).expect("document stored");
+    assert_eq!(stored.content, invoice, "bytes arrive intact");
+    assert_eq!(stored.name, "Invoice 2026-001");
+    assert_eq!(stored.extension, "pdf");
+    let docs_folder = state
+        .folders_of(ws_id)
+        .into_iter()
+        .find(|f| f.name == "Generated Documents")
+        .unwrap();
+    assert_eq!(stored.folder_id, docs_folder.id);
+
+    let folders = rt
+        .call(
+            Function::ListFolders,
+            Args {
+                matter_id: Some("1042".into()),
+                ..Args::default()
+            },
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    let paths: Vec<&str> = folders
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["path"].as_str().unwrap())
+        .collect();
+    assert!(paths.contains(&"Pleadings/Filed"), "{paths:?}");
+    assert!(
+        paths.contains(&"Documents/Generated Documents"),
+        "{paths:?}"
+    );
+    let filed = folders
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["path"] == "Pleadings/Filed")
+        .unwrap();
+    let filed_id = filed["id"].as_str().unwrap();
+    let picked = rt
+        .call(
+            Function::FileDocument,
+            file_args("1042", Some(filed_id), "Statement of claim.pdf", pdf(10)),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        state.document(picked.as_str().unwrap()).unwrap().folder_id,
+        filed_id
+    );
+}
+
+#[tokio::test]
+async fn documents_are_refused_for_unlinked_matters_foreign_folders_and_bad_names() {
+    let env = Env::start().await;
+    let rt = env.runtime();
+    let err = rt
+        .call(
+            Function::FileDocument,
+            file_args("1042", None, "a.pdf", pdf(1)),
+        )
+        .await
+        .unwrap()
+        .unwrap_err();
+    assert_eq!(err.kind, "not-linked");
+
+    call(
+        &rt,
+        Function::OnMatterCreated,
+        &fixture("matter-basic.json"),
+    )
+    .await
+    .unwrap();
+    let other = call(
+        &rt,
+        Function::OnMatterCreated,
+        &fixture("matter-legacy.json"),
+    )
+    .await
+    .unwrap();
+    let foreign = env.state().folders_of(other["id"].as_str().unwrap())[0]
+        .id
+        .clone();
+    let err = rt
+        .call(
+            Function::FileDocument,
+            file_args("1042", Some(&foreign), "a.pdf", pdf(1)),
+        )
+        .await
+        .unwrap()
+        .unwrap_err();
+    assert_eq!(err.kind, "rejected");
+    assert!(
+        err.message.contains("not in matter 1042"),
+        "{}",
+        err.message
+    );
+
+    for bad in [
+        "../../etc/passwd",
+        "no-extension",
+        "evil\r\nX-Header: 1.pdf",
+    ] {
+        let err = rt
+            .call(Function::FileDocument, file_args("1042", None, bad, pdf(1)))
+            .await
+            .unwrap()
+            .unwrap_err();
+        assert_eq!(err.kind, "invalid-matter", "{bad:?}");
+    }
+    let all_docs: usize = env
+        .state()
+        .workspaces()
+        .iter()
+        .flat_map(|w| env.state().folders_of(&w.id))
+        .map(|f| env.state().documents_in(&f.id).len())
+        .sum();
+    assert_eq!(all_docs, 0, "nothing was filed");
+}
+
+#[tokio::test]
+async fn check_connection_reports_each_check() {
+    let env = Env::start().await;
+    let report = call_check(&env, env.config()).await.unwrap();
+    for line in [
+        "✓ token",
+        "✓ discovery",
+        "✓ library",
+        "✓ template Litigation",
+        "✓ field File Reference",
+    ] {
+        assert!(report.contains(line), "{line} missing from:\n{report}");
+    }
+
+    let mut wrong = env.config();
+    wrong.set("imanage_password", "wrong");
+    let err = call_check(&env, wrong).await.unwrap_err();
+    assert_eq!(err.kind, "not-connected");
+    assert!(err.message.contains("✗ token"), "{}", err.message);
+    assert!(!err.message.contains("wrong"), "the password is not echoed");
+
+    let mut missing = env.config();
+    missing.set(
+        "templates",
+        r#"{"Litigation": "ACTIVE!100", "Probate": "ACTIVE!999"}"#,
+    );
+    missing.set("field_map", r#"{"Title": "custom17"}"#);
+    let err = call_check(&env, missing).await.unwrap_err();
+    assert_eq!(err.kind, "not-configured");
+    assert!(
+        err.message.contains("✓ template Litigation"),
+        "{}",
+        err.message
+    );
+    assert!(
+        err.message.contains("✗ template Probate: ACTIVE!999"),
+        "{}",
+        err.message
+    );
+    assert!(
+        err.message.contains("✗ field Title: custom17"),
+        "{}",
+        err.message
+    );
+}
+
+async fn call_check(
+    env: &Env,
+    config: matterlink_host::ConfigStore,
+) -> Result<String, matterlink_host::TypedError> {
+    env.runtime_with(config)
+        .call(Function::CheckConnection, Args::default())
+        .await
+        .unwrap()
+        .map(|v| v.as_str().unwrap().to_string())
+}
