@@ -7,20 +7,40 @@
 //! `LWONG`, `APATEL`, `MCHEN`, groups `LITIGATION`, `PROPERTY`, `NRTADMIN`, and the templates
 //! [`LITIGATION_TEMPLATE`] (`ACTIVE!100`, folders `ACTIVE!101..106`) and [`PROPERTY_TEMPLATE`]
 //! (`ACTIVE!200`, folders `ACTIVE!201..206`). New objects are numbered from `ACTIVE!1000`.
+//!
+//! Beyond the plain API: the authorization-code flow with PKCE and token revocation, fault and
+//! latency injection ([`Faults`]), the change-event queue and the Sync API. The sandbox's own
+//! endpoints need no token and are never subject to faults:
+//!
+//! | endpoint | body / answer |
+//! |---|---|
+//! | `GET`, `PUT /sandbox/admin/faults` | [`Faults`] as JSON (PUT: fields left out are off) |
+//! | `GET /sandbox/admin/stats` | [`Stats`] |
+//! | `POST /sandbox/admin/reset-counters` | answers the zeroed [`Stats`] |
+//! | `POST /sandbox/admin/revoke-tokens` | 204; every token ends |
+//! | `POST /sandbox/admin/advance-clock` | `{"seconds": n}` → `{"now": "…"}` |
+//! | `PUT /sandbox/admin/auto-approve` | `{"user": "JSMITH"}` or `{"user": null}` |
 
+mod admin;
 mod auth;
+mod change_events;
 mod clock;
+mod cursor;
 mod customs;
 mod discovery;
 mod documents;
 mod error;
+mod events;
 mod extract;
+mod faults;
 mod fields;
 mod folders;
+mod inject;
 mod model;
 mod security;
 mod seed;
 mod state;
+mod sync;
 mod templates;
 mod users;
 mod workspaces;
@@ -33,14 +53,17 @@ use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::StatusCode;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use axum::Router;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use tower_http::catch_panic::CatchPanicLayer;
 
+pub use admin::Stats;
 pub use clock::Clock;
 pub use error::{ApiError, ErrorMessage, OAuthError, DMS_VERSION};
+pub use events::{ChangeEvent, ChangeEventType, DEFAULT_EVENT_RETENTION};
+pub use faults::{FaultCounts, Faults, RateLimitBurst};
 pub use model::{
     AccessLevel, CustomValue, DefaultSecurity, Document, Folder, Group, MemberType, SecurityMember,
     User, ViewType, Workspace,
@@ -59,14 +82,24 @@ pub const CLIENT_SECRET: &str = "sandbox-client-secret";
 pub struct SandboxConfig {
     pub access_token_ttl: Duration,
     pub refresh_token_ttl: Duration,
+    /// Faults from the start; change them later with [`SandboxState::set_faults`] or
+    /// `PUT /sandbox/admin/faults`.
+    pub faults: Faults,
+    /// How many change events the queue keeps; cursors older than that answer 410.
+    pub event_retention: usize,
+    /// When set, `GET /auth/oauth2/authorize` approves at once as this user, without the form.
+    pub auto_approve: Option<String>,
 }
 
 impl Default for SandboxConfig {
-    /// The lifetimes Actionstep recommends configuring in iManage Control Center.
+    /// The lifetimes Actionstep recommends configuring in iManage Control Center; no faults.
     fn default() -> Self {
         SandboxConfig {
             access_token_ttl: Duration::from_secs(90 * 60),
             refresh_token_ttl: Duration::from_secs(365 * 24 * 60 * 60),
+            faults: Faults::default(),
+            event_retention: DEFAULT_EVENT_RETENTION,
+            auto_approve: None,
         }
     }
 }
@@ -151,6 +184,11 @@ pub fn router(state: SharedState) -> Router {
     let at = |path: &str| format!("{LIB}{path}");
     Router::new()
         .route("/auth/oauth2/token", post(auth::token))
+        .route(
+            "/auth/oauth2/authorize",
+            get(auth::authorize_form).post(auth::authorize_submit),
+        )
+        .route("/auth/oauth2/revoke", post(auth::revoke))
         .route("/auth/logout", get(auth::logout))
         .route("/api", get(discovery::api))
         .route(
@@ -214,15 +252,45 @@ pub fn router(state: SharedState) -> Router {
         .route(&at("/users"), get(users::list_users))
         .route(&at("/groups"), get(users::list_groups))
         .route(&at("/groups/{id}/members"), get(users::group_members))
+        .route(&at("/change-events"), get(change_events::list))
+        .route(&at("/sync/workspaces/crawl"), post(sync::crawl_workspaces))
+        .route(
+            &at("/sync/containers/security/allowed-trustees/search"),
+            post(sync::allowed_trustees),
+        )
+        .route(
+            &at("/sync/containers/security/denied-trustees/search"),
+            post(sync::denied_trustees),
+        )
+        .route(
+            &at("/sync/groups/members/search"),
+            post(sync::group_members),
+        )
+        .route(
+            "/sandbox/admin/faults",
+            get(admin::get_faults).put(admin::put_faults),
+        )
+        .route("/sandbox/admin/stats", get(admin::stats))
+        .route("/sandbox/admin/reset-counters", post(admin::reset_counters))
+        .route("/sandbox/admin/revoke-tokens", post(admin::revoke_tokens))
+        .route("/sandbox/admin/advance-clock", post(admin::advance_clock))
+        .route("/sandbox/admin/auto-approve", put(admin::put_auto_approve))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(CatchPanicLayer::custom(panic_to_envelope))
+        // Inside the counter, so that refused requests are counted as requests too.
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            inject::inject,
+        ))
         .layer(middleware::from_fn_with_state(state.clone(), count_request))
         .with_state(state)
 }
 
 async fn count_request(State(state): State<SharedState>, request: Request, next: Next) -> Response {
-    state.count_request();
+    if !inject::is_admin(request.uri().path()) {
+        state.count_request();
+    }
     next.run(request).await
 }
 

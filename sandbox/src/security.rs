@@ -4,6 +4,7 @@
 use axum::Json;
 use serde_json::{json, Map, Value};
 
+use crate::change_events;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{data, Fields, JsonBody, Lib};
 use crate::model::{AccessLevel, DefaultSecurity, MemberType, SecurityMember};
@@ -153,6 +154,7 @@ pub async fn get_workspace(lib: Lib) -> ApiResult<Json<Value>> {
 
 pub async fn post_workspace(lib: Lib, body: JsonBody) -> ApiResult<Json<Value>> {
     let body = body.object()?;
+    let now = lib.state().clock().now_rfc3339();
     let mut inner = lib.state().lock()?;
     let number = workspaces::find(&inner, lib.param("id")?)?;
     let ws = inner
@@ -165,8 +167,11 @@ pub async fn post_workspace(lib: Lib, body: JsonBody) -> ApiResult<Json<Value>> 
         .workspaces
         .get_mut(&number)
         .ok_or_else(|| ApiError::internal("workspace vanished"))?;
+    let before = ws.clone();
     apply(change, &mut ws.default_security, &mut ws.members);
-    Ok(Json(render(ws.default_security, &ws.members)))
+    let after = ws.clone();
+    change_events::security_posted(&mut inner, &before, &after, &now);
+    Ok(Json(render(after.default_security, &after.members)))
 }
 
 pub async fn get_folder(lib: Lib) -> ApiResult<Json<Value>> {

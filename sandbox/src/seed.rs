@@ -3,6 +3,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use crate::events::{EventQueue, DEFAULT_EVENT_RETENTION};
 use crate::model::{
     AccessLevel, DefaultSecurity, Folder, Group, MemberType, SecurityMember, User, ViewType,
     Workspace,
@@ -167,10 +168,14 @@ pub(crate) fn seed() -> Inner {
         }],
         access_tokens: HashMap::new(),
         refresh_tokens: HashMap::new(),
+        codes: HashMap::new(),
+        next_family: 0,
+        auto_approve: None,
         customs: BTreeMap::new(),
         workspaces: [(100, litigation), (200, property)].into_iter().collect(),
         folders: folders.into_iter().collect(),
         documents: BTreeMap::new(),
         next_number: FIRST_NEW_NUMBER,
+        events: EventQueue::new(DEFAULT_EVENT_RETENTION),
     }
 }

@@ -6,8 +6,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, SystemTime};
 
+use crate::auth::AuthCode;
 use crate::clock::Clock;
 use crate::error::{ApiError, ApiResult};
+use crate::events::EventQueue;
+use crate::faults::Injector;
 use crate::model::{CustomValue, Document, Folder, Group, User, Workspace};
 use crate::SandboxConfig;
 
@@ -19,10 +22,13 @@ pub(crate) struct OAuthClient {
     pub client_secret: String,
 }
 
+/// Tokens descend from one grant (a sign-in or a code) through refreshes; they share its
+/// `family`, so that revoking a refresh token, or replaying a code, ends the whole line.
 #[derive(Debug, Clone)]
 pub(crate) struct AccessToken {
     pub user: String,
     pub expires_at: SystemTime,
+    pub family: u64,
 }
 
 #[derive(Debug, Clone)]
@@ -30,6 +36,8 @@ pub(crate) struct RefreshToken {
     pub user: String,
     pub client_id: String,
     pub expires_at: SystemTime,
+    pub family: u64,
+    pub scope: String,
 }
 
 /// Everything behind the lock. Objects are keyed by the number in their id (`ACTIVE!1000` → 1000),
@@ -43,6 +51,11 @@ pub(crate) struct Inner {
     pub clients: Vec<OAuthClient>,
     pub access_tokens: HashMap<String, AccessToken>,
     pub refresh_tokens: HashMap<String, RefreshToken>,
+    /// Authorization codes, kept after use until they expire so that a replay can be recognised.
+    pub codes: HashMap<String, AuthCode>,
+    pub next_family: u64,
+    /// The user `GET /auth/oauth2/authorize` approves as without a form, when set.
+    pub auto_approve: Option<String>,
     /// Lookup tables by field name (`custom1`, ...).
     pub customs: BTreeMap<String, Vec<CustomValue>>,
     /// Workspaces and templates.
@@ -50,6 +63,7 @@ pub(crate) struct Inner {
     pub folders: BTreeMap<u64, Folder>,
     pub documents: BTreeMap<u64, Document>,
     pub next_number: u64,
+    pub events: EventQueue,
 }
 
 impl Inner {
@@ -59,6 +73,17 @@ impl Inner {
         let n = self.next_number;
         self.next_number += 1;
         n
+    }
+
+    pub fn allocate_family(&mut self) -> u64 {
+        self.next_family += 1;
+        self.next_family
+    }
+
+    /// End every token of a family.
+    pub fn revoke_family(&mut self, family: u64) {
+        self.access_tokens.retain(|_, t| t.family != family);
+        self.refresh_tokens.retain(|_, t| t.family != family);
     }
 
     pub fn object_id(&self, number: u64) -> String {
@@ -157,17 +182,25 @@ pub struct SandboxState {
     requests: AtomicU64,
     base_url: OnceLock<String>,
     inner: Mutex<Inner>,
+    injector: Injector,
+    /// Successful token grants by grant type.
+    pub(crate) grants: Mutex<BTreeMap<String, u64>>,
 }
 
 impl SandboxState {
     /// A state with the default seed (see the crate docs).
     pub fn new(config: SandboxConfig) -> SandboxState {
+        let mut inner = crate::seed::seed();
+        inner.events = EventQueue::new(config.event_retention);
+        inner.auto_approve = config.auto_approve.clone();
         SandboxState {
+            injector: Injector::new(config.faults.clone()),
+            grants: Mutex::new(BTreeMap::new()),
             config,
             clock: Clock::default(),
             requests: AtomicU64::new(0),
             base_url: OnceLock::new(),
-            inner: Mutex::new(crate::seed::seed()),
+            inner: Mutex::new(inner),
         }
     }
 
@@ -185,7 +218,7 @@ impl SandboxState {
     }
 
     /// For inspection: tests still want to look after a failure.
-    fn read(&self) -> MutexGuard<'_, Inner> {
+    pub(crate) fn read(&self) -> MutexGuard<'_, Inner> {
         self.inner
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -218,11 +251,16 @@ impl SandboxState {
         let _ = self.base_url.set(url);
     }
 
+    pub(crate) fn injector(&self) -> &Injector {
+        &self.injector
+    }
+
     pub(crate) fn count_request(&self) {
         self.requests.fetch_add(1, Ordering::Relaxed);
     }
 
-    /// Requests served since start (or the last reset), every route and failure included.
+    /// Requests served since start (or the last reset), every route and failure included except
+    /// the sandbox's own `/sandbox/admin/*`, so that a test looking at stats does not change them.
     pub fn request_count(&self) -> u64 {
         self.requests.load(Ordering::Relaxed)
     }

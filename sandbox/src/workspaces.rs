@@ -7,6 +7,7 @@ use axum::http::StatusCode;
 use axum::Json;
 use serde_json::{json, Map, Value};
 
+use crate::change_events;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{data, results, Fields, JsonBody, Lib, Paging};
 use crate::fields::{
@@ -220,7 +221,7 @@ pub async fn create(lib: Lib, body: JsonBody) -> ApiResult<(StatusCode, Json<Val
         custom: BTreeMap::new(),
         subclass: None,
         create_date: now.clone(),
-        edit_date: now,
+        edit_date: now.clone(),
         is_template: false,
         // The owner's full access is implicit in iManage; listing it keeps security reads honest.
         members: vec![SecurityMember {
@@ -231,6 +232,7 @@ pub async fn create(lib: Lib, body: JsonBody) -> ApiResult<(StatusCode, Json<Val
     };
     apply(&mut ws, changes);
     let rendered = render(&inner, &ws, lib.base());
+    change_events::workspace_created(&mut inner, &ws, &now);
     inner.workspaces.insert(number, ws);
     Ok((StatusCode::CREATED, Json(data(rendered))))
 }
@@ -261,9 +263,11 @@ pub async fn update(lib: Lib, body: JsonBody) -> ApiResult<Json<Value>> {
         .workspaces
         .get_mut(&number)
         .ok_or_else(|| ApiError::internal("workspace vanished"))?;
+    let before = ws.clone();
     apply(ws, changes);
-    ws.edit_date = now;
+    ws.edit_date = now.clone();
     let ws = ws.clone();
+    change_events::workspace_updated(&mut inner, &before, &ws, &now);
     Ok(Json(data(render(&inner, &ws, lib.base()))))
 }
 

@@ -9,7 +9,7 @@ fn custom(env: &Env, id: &str) -> Value {
     serde_json::to_value(&env.state().workspace(id).unwrap().custom).unwrap()
 }
 
-async fn created(env: &Env, rt: &matterlink_host::Runtime, m: &Matter) -> String {
+async fn created(rt: &matterlink_host::Runtime, m: &Matter) -> String {
     let ws = call(rt, Function::OnMatterCreated, m)
         .await
         .expect("provisioned");
@@ -115,7 +115,7 @@ async fn templates_by_type_owner_policies_and_folder_names() {
     assert!(env.state().workspaces().is_empty());
 
     m.acting_user = Some("APATEL".into());
-    let id = created(&env, &rt, &m).await;
+    let id = created(&rt, &m).await;
     let ws = env.state().workspace(&id).unwrap();
     assert_eq!(ws.owner, "APATEL");
     assert_eq!(
@@ -180,7 +180,7 @@ async fn workspace_name_template_on_create_and_rename_and_refused_when_unknown()
     config.set("workspace_name", "{matter_id} - {title} ({client_name})");
     let rt = env.runtime_with(config);
     let mut m = fixture("matter-basic.json");
-    let id = created(&env, &rt, &m).await;
+    let id = created(&rt, &m).await;
     assert_eq!(
         env.state().workspace(&id).unwrap().name,
         "1042 - Smith v Jones (Acme Holdings Ltd)"
@@ -207,7 +207,7 @@ async fn updates_rename_keep_the_closed_prefix_and_sync_fields_only_when_asked()
         Value::Null,
         "not linked: nothing to update"
     );
-    let id = created(&env, &rt, &m).await;
+    let id = created(&rt, &m).await;
 
     m.title = "Smith v Jones (Appeal)".into();
     m.assigned_to = Some("MCHEN".into());
@@ -253,7 +253,7 @@ async fn close_and_reopen(action: &str) -> (Env, String, Value, Value, Value) {
     config.set("close_action", action);
     let rt = env.runtime_with(config);
     let m = fixture("matter-basic.json");
-    let id = created(&env, &rt, &m).await;
+    let id = created(&rt, &m).await;
     let before = serde_json::to_value(env.state().workspace(&id).unwrap()).unwrap();
     call(&rt, Function::OnMatterClosed, &m).await.unwrap();
     call(&rt, Function::OnMatterClosed, &m).await.unwrap(); // retried: changes nothing more
@@ -297,7 +297,7 @@ async fn close_action_disable_lookup_disables_the_matter_value_and_reopen_enable
     config.set("close_action", "disable_lookup");
     let rt = env.runtime_with(config);
     let m = fixture("matter-basic.json");
-    created(&env, &rt, &m).await;
+    created(&rt, &m).await;
     let enabled = || {
         env.state()
             .custom_values("custom2")
@@ -319,7 +319,7 @@ async fn a_title_that_already_carries_the_prefix_is_not_prefixed_again() {
     let rt = env.runtime();
     let mut m = fixture("matter-basic.json");
     m.title = "CLOSED - Smith v Jones".into();
-    let id = created(&env, &rt, &m).await;
+    let id = created(&rt, &m).await;
     call(&rt, Function::OnMatterClosed, &m).await.unwrap();
     assert_eq!(
         env.state().workspace(&id).unwrap().name,

@@ -1,5 +1,16 @@
-//! OAuth 2 token endpoint (password and refresh-token grants), logout, and the token check every
-//! API call makes.
+//! OAuth 2: the token endpoint (password, authorization-code and refresh-token grants), the
+//! authorization endpoint (`authorize.rs`), revocation, logout, and the token check every API call
+//! makes.
+
+mod authorize;
+mod code;
+mod page;
+mod pkce;
+mod revoke;
+
+pub use authorize::{authorize_form, authorize_submit};
+pub(crate) use code::AuthCode;
+pub use revoke::revoke;
 
 use std::collections::HashMap;
 use std::time::{Duration, SystemTime};
@@ -13,10 +24,10 @@ use serde_json::json;
 
 use crate::error::{ApiError, ApiResult, OAuthError};
 use crate::extract::token_from_headers;
-use crate::state::{AccessToken, Inner, RefreshToken, SharedState};
+use crate::state::{AccessToken, Inner, RefreshToken, SandboxState, SharedState};
 
 /// A random, unguessable token: 244 bits from two v4 UUIDs, nothing derived from the credentials.
-fn new_token() -> String {
+pub(crate) fn new_token() -> String {
     format!(
         "{}{}",
         uuid::Uuid::new_v4().simple(),
@@ -45,7 +56,7 @@ pub fn authenticate(state: &SharedState, token: &str) -> ApiResult<String> {
 }
 
 /// When a token issued `now` with `ttl` expires; a TTL past the clock's range means "never".
-fn expiry(now: SystemTime, ttl: Duration) -> SystemTime {
+pub(crate) fn expiry(now: SystemTime, ttl: Duration) -> SystemTime {
     now.checked_add(ttl)
         .or_else(|| now.checked_add(Duration::from_secs(100 * 365 * 86_400)))
         .unwrap_or(now)
@@ -55,6 +66,7 @@ fn expiry(now: SystemTime, ttl: Duration) -> SystemTime {
 fn sweep(inner: &mut Inner, now: SystemTime) {
     inner.access_tokens.retain(|_, t| t.expires_at > now);
     inner.refresh_tokens.retain(|_, t| t.expires_at > now);
+    inner.codes.retain(|_, c| c.expires_at > now);
 }
 
 /// `POST /auth/oauth2/token`, form-encoded.
@@ -89,25 +101,31 @@ fn grant(
             "unknown client {client_id}"
         )));
     };
-    // A secret is optional for the password grant (public clients), but a wrong one is refused.
-    if let Some(secret) = field("client_secret") {
-        if secret != client.client_secret {
-            return Err(OAuthError::invalid_client("client authentication failed"));
+    // A secret is optional for public clients, but a wrong one is refused.
+    let client_authenticated = match field("client_secret") {
+        Some(secret) if secret != client.client_secret => {
+            return Err(OAuthError::invalid_client("client authentication failed"))
         }
-    }
+        Some(_) => true,
+        None => false,
+    };
 
-    let user = match grant_type {
+    let (user, scope, family) = match grant_type {
         "password" => {
             let username = required("username")?;
             let password = required("password")?;
             let user = inner
                 .user(username)
                 .filter(|u| u.password.as_deref() == Some(password))
-                .ok_or_else(|| OAuthError::invalid_grant("invalid username or password"))?;
-            user.id.clone()
+                .ok_or_else(|| OAuthError::invalid_grant("invalid username or password"))?
+                .id
+                .clone();
+            (user, "user".to_owned(), inner.allocate_family())
         }
         "refresh_token" => {
             let presented = required("refresh_token")?;
+            // Rotation: the presented token is spent whatever happens next, so a copy that
+            // leaked cannot be used after the client's own refresh.
             let Some(old) = inner.refresh_tokens.remove(presented) else {
                 return Err(OAuthError::invalid_grant("the refresh token is not valid"));
             };
@@ -119,7 +137,17 @@ fn grant(
                     "the refresh token was issued to another client",
                 ));
             }
-            old.user
+            (old.user, old.scope, old.family)
+        }
+        "authorization_code" => {
+            let exchange = code::Exchange {
+                code: required("code")?,
+                redirect_uri: required("redirect_uri")?,
+                verifier: field("code_verifier"),
+                client_id,
+                client_authenticated,
+            };
+            code::redeem(&mut inner, &exchange, now)?
         }
         other => {
             return Err(OAuthError::unsupported_grant_type(format!(
@@ -137,6 +165,7 @@ fn grant(
         AccessToken {
             user: user.clone(),
             expires_at: expiry(now, config.access_token_ttl),
+            family,
         },
     );
     inner.refresh_tokens.insert(
@@ -145,14 +174,18 @@ fn grant(
             user,
             client_id: client_id.to_owned(),
             expires_at: expiry(now, config.refresh_token_ttl),
+            family,
+            scope: scope.clone(),
         },
     );
+    drop(inner);
+    state.count_grant(grant_type);
     let body = json!({
         "access_token": access_token,
         "refresh_token": refresh_token,
         "token_type": "bearer",
         "expires_in": config.access_token_ttl.as_secs(),
-        "scope": "user",
+        "scope": scope,
     });
     let mut response = (StatusCode::OK, Json(body)).into_response();
     response
@@ -171,4 +204,28 @@ pub async fn logout(
         state.lock()?.access_tokens.remove(&token);
     }
     Ok(StatusCode::OK)
+}
+
+impl SandboxState {
+    fn count_grant(&self, grant_type: &str) {
+        let mut grants = self.grants.lock().unwrap_or_else(|p| p.into_inner());
+        *grants.entry(grant_type.to_owned()).or_default() += 1;
+    }
+
+    /// Successful token grants of `grant_type` (`password`, `refresh_token`,
+    /// `authorization_code`) since start or the last [`SandboxState::reset_counters`].
+    pub fn token_grants(&self, grant_type: &str) -> u64 {
+        let grants = self.grants.lock().unwrap_or_else(|p| p.into_inner());
+        grants.get(grant_type).copied().unwrap_or(0)
+    }
+
+    /// Make `GET /auth/oauth2/authorize` approve at once as `user` (skipping the sign-in form),
+    /// or show the form again with `None`.
+    pub fn set_auto_approve(&self, user: Option<&str>) {
+        self.read().auto_approve = user.map(str::to_owned);
+    }
+
+    pub fn auto_approve(&self) -> Option<String> {
+        self.read().auto_approve.clone()
+    }
 }

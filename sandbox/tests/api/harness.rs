@@ -14,7 +14,11 @@ pub struct Harness {
 
 impl Harness {
     pub async fn start() -> Harness {
-        let sandbox = Sandbox::start("127.0.0.1:0".parse().unwrap(), SandboxConfig::default())
+        Harness::start_with(SandboxConfig::default()).await
+    }
+
+    pub async fn start_with(config: SandboxConfig) -> Harness {
+        let sandbox = Sandbox::start("127.0.0.1:0".parse().unwrap(), config)
             .await
             .unwrap();
         let http = reqwest::Client::new();
@@ -40,6 +44,30 @@ impl Harness {
             "{}/work/api/v2/customers/1/libraries/ACTIVE{path}",
             self.base()
         )
+    }
+
+    /// A URL of the sandbox's own admin endpoints: `admin("/faults")`.
+    pub fn admin(&self, path: &str) -> String {
+        format!("{}/sandbox/admin{path}", self.base())
+    }
+
+    /// `PUT /sandbox/admin/faults`, expecting success; returns the settings as answered.
+    pub async fn put_faults(&self, faults: Value) -> Value {
+        let response = self
+            .http
+            .put(self.admin("/faults"))
+            .json(&faults)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        response.json().await.unwrap()
+    }
+
+    pub async fn stats(&self) -> Value {
+        let response = self.http.get(self.admin("/stats")).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        response.json().await.unwrap()
     }
 
     pub async fn token_request(&self, form: &[(&str, &str)]) -> Response {

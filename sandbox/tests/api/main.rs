@@ -3,10 +3,15 @@
 mod harness;
 
 mod auth;
+mod binary;
 mod customs;
 mod documents;
 mod errors;
+mod events;
+mod faults;
 mod folders;
+mod oauth;
 mod security;
+mod sync;
 mod templates;
 mod workspaces;
