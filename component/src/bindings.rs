@@ -22,6 +22,7 @@ use wasi::keyvalue::{atomics, store};
 
 use crate::model::{self, Error, Result};
 use crate::platform::{HttpRequest, HttpResponse, Method, Platform, TransportError};
+use crate::{events, webhooks};
 
 /// The key-value store label (Spin's default; `key_value_stores = ["default"]`).
 const STORE_LABEL: &str = "default";
@@ -274,6 +275,64 @@ fn error_out(e: Error) -> wit::Error {
     }
 }
 
+fn matter_out(m: model::Matter) -> wit::Matter {
+    wit::Matter {
+        id: m.id,
+        title: m.title,
+        matter_type: m.matter_type,
+        clients: m
+            .clients
+            .into_iter()
+            .map(|c| wit::Client {
+                id: c.id,
+                name: c.name,
+            })
+            .collect(),
+        file_reference: m.file_reference,
+        assigned_to: m.assigned_to,
+        priority: m.priority,
+        status: m.status,
+        acting_user: m.acting_user,
+    }
+}
+
+fn event_in(e: wit::Event) -> events::Event {
+    events::Event {
+        id: e.id,
+        kind: match e.kind {
+            wit::EventType::MatterCreated => events::EventType::Created,
+            wit::EventType::MatterUpdated => events::EventType::Updated,
+            wit::EventType::MatterClosed => events::EventType::Closed,
+            wit::EventType::MatterReopened => events::EventType::Reopened,
+        },
+        matter: matter_in(e.matter),
+    }
+}
+
+fn event_out(e: events::Event) -> wit::Event {
+    wit::Event {
+        id: e.id,
+        kind: match e.kind {
+            events::EventType::Created => wit::EventType::MatterCreated,
+            events::EventType::Updated => wit::EventType::MatterUpdated,
+            events::EventType::Closed => wit::EventType::MatterClosed,
+            events::EventType::Reopened => wit::EventType::MatterReopened,
+        },
+        matter: matter_out(e.matter),
+    }
+}
+
+fn failed_out(d: events::DeadLetter) -> wit::FailedEvent {
+    wit::FailedEvent {
+        event: event_out(d.event),
+        kind: d.kind,
+        reason: d.reason,
+        attempts: d.attempts,
+        first_failed_at: d.first_failed_at,
+        last_failed_at: d.last_failed_at,
+    }
+}
+
 struct Component;
 
 impl Integration for Component {
@@ -367,6 +426,33 @@ impl Integration for Component {
     fn check_connection() -> Result<String, wit::Error> {
         crate::check_connection(&WasiPlatform::new()).map_err(error_out)
     }
+
+    fn handle_event(e: wit::Event) -> Result<wit::EventOutcome, wit::Error> {
+        events::handle(&WasiPlatform::new(), &event_in(e))
+            .map(|o| wit::EventOutcome {
+                event_id: o.event_id,
+                duplicate: o.duplicate,
+                workspace: o.workspace.map(workspace_out),
+                skipped: o.skipped,
+            })
+            .map_err(error_out)
+    }
+
+    fn replay_events() -> Result<wit::ReplayReport, wit::Error> {
+        events::replay(&WasiPlatform::new())
+            .map(|r| wit::ReplayReport {
+                replayed: r.replayed,
+                succeeded: r.succeeded,
+                still_failing: r.still_failing.into_iter().map(failed_out).collect(),
+            })
+            .map_err(error_out)
+    }
+
+    fn failed_events() -> Result<Vec<wit::FailedEvent>, wit::Error> {
+        events::failed(&WasiPlatform::new())
+            .map(|list| list.into_iter().map(failed_out).collect())
+            .map_err(error_out)
+    }
 }
 
 impl IncomingHandler for Component {
@@ -383,8 +469,25 @@ impl IncomingHandler for Component {
             WitMethod::Patch => "PATCH".to_string(),
             WitMethod::Other(m) => m,
         };
-        let path = request.path_with_query().unwrap_or_else(|| "/".into());
-        let answer = crate::http_api::handle(&WasiPlatform::new(), &method, &path);
+        let target = request.path_with_query().unwrap_or_else(|| "/".into());
+        let headers: Vec<(String, String)> = request
+            .headers()
+            .entries()
+            .into_iter()
+            .map(|(k, v)| (k, String::from_utf8_lossy(&v).into_owned()))
+            .collect();
+        let limit = webhooks::body_limit(&method, &target);
+        let (body, body_too_large) = read_body(&request, limit);
+        let answer = webhooks::handle(
+            &WasiPlatform::new(),
+            &webhooks::Request {
+                method,
+                target,
+                headers,
+                body,
+                body_too_large,
+            },
+        );
         let body_bytes = serde_json::to_vec(&answer.body).unwrap_or_default();
 
         let headers =
@@ -403,6 +506,37 @@ impl IncomingHandler for Component {
         }
         let _ = OutgoingBody::finish(body, None);
     }
+}
+
+/// Reads at most `limit` bytes of the request body; says whether there was more. A declared
+/// `content-length` over the limit is refused before reading anything.
+fn read_body(request: &IncomingRequest, limit: usize) -> (Vec<u8>, bool) {
+    let declared = request
+        .headers()
+        .get("content-length")
+        .first()
+        .and_then(|v| std::str::from_utf8(v).ok()?.trim().parse::<usize>().ok());
+    if declared.is_some_and(|n| n > limit) {
+        return (Vec::new(), true);
+    }
+    let Ok(incoming) = request.consume() else {
+        return (Vec::new(), false);
+    };
+    let mut bytes = Vec::new();
+    if let Ok(stream) = incoming.stream() {
+        loop {
+            match stream.blocking_read(64 * 1024) {
+                Ok(chunk) => {
+                    bytes.extend_from_slice(&chunk);
+                    if bytes.len() > limit {
+                        return (Vec::new(), true);
+                    }
+                }
+                Err(_) => break,
+            }
+        }
+    }
+    (bytes, false)
 }
 
 export!(Component);

@@ -36,3 +36,16 @@ pub fn audit(seq: i64) -> String {
     // Zero-padded so that listing keys returns records in order.
     format!("audit/record/{seq:012}")
 }
+
+/// An event id that was handled, with its outcome (idempotency across deliveries).
+pub fn event_done(event_id: &str) -> String {
+    format!("event/done/{event_id}")
+}
+
+/// A failed event waiting for replay.
+pub fn dead_letter(event_id: &str) -> String {
+    format!("event/dead/{event_id}")
+}
+
+/// The ids of failed events, oldest first.
+pub const DEAD_LETTER_INDEX: &str = "event/dead-index";

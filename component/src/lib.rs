@@ -7,8 +7,8 @@ pub mod check;
 pub mod claim;
 pub mod closing;
 pub mod documents;
+pub mod events;
 pub mod fields;
-pub mod http_api;
 pub mod imanage;
 pub mod keys;
 pub mod legacy;
@@ -23,6 +23,7 @@ pub mod random;
 pub mod settings;
 pub mod updating;
 pub mod validate;
+pub mod webhooks;
 pub mod workspace_url;
 
 #[cfg(test)]

@@ -32,10 +32,18 @@ pub const CONFIG_KEYS: &[&str] = &[
     "matter_types",
     "clients_field",
     "link_hosts",
+    "webhook_secret",
+    "actionstep_token",
+    "actionstep_matter_types",
 ];
 
 /// Keys whose values are secrets: never echoed in messages or logs.
-pub const SECRET_KEYS: &[&str] = &["imanage_client_secret", "imanage_password"];
+pub const SECRET_KEYS: &[&str] = &[
+    "imanage_client_secret",
+    "imanage_password",
+    "webhook_secret",
+    "actionstep_token",
+];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OwnerPolicy {

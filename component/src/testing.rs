@@ -91,6 +91,12 @@ impl Platform for FakePlatform {
     }
 
     fn config(&self, key: &str) -> Result<Option<String>> {
+        // Every key read anywhere must be declared, so spin.toml (checked against the list)
+        // can never miss one.
+        assert!(
+            crate::settings::CONFIG_KEYS.contains(&key),
+            "configuration key {key:?} is read but not in CONFIG_KEYS"
+        );
         Ok(self.config.borrow().get(key).cloned())
     }
 

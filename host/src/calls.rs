@@ -72,6 +72,66 @@ pub enum Function {
     FileDocument,
     ListFolders,
     CheckConnection,
+    HandleEvent,
+    ReplayEvents,
+    FailedEvents,
+}
+
+/// An event as `POST /v1/events` and `matterlink call handle-event --event FILE` take it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Event {
+    pub id: String,
+    #[serde(rename = "type")]
+    pub kind: EventType,
+    pub matter: Matter,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum EventType {
+    #[serde(rename = "matter.created")]
+    Created,
+    #[serde(rename = "matter.updated")]
+    Updated,
+    #[serde(rename = "matter.closed")]
+    Closed,
+    #[serde(rename = "matter.reopened")]
+    Reopened,
+}
+
+impl From<Event> for types::Event {
+    fn from(e: Event) -> Self {
+        types::Event {
+            id: e.id,
+            kind: match e.kind {
+                EventType::Created => types::EventType::MatterCreated,
+                EventType::Updated => types::EventType::MatterUpdated,
+                EventType::Closed => types::EventType::MatterClosed,
+                EventType::Reopened => types::EventType::MatterReopened,
+            },
+            matter: e.matter.into(),
+        }
+    }
+}
+
+fn event_json(e: &types::Event) -> Value {
+    let kind = match e.kind {
+        types::EventType::MatterCreated => "matter.created",
+        types::EventType::MatterUpdated => "matter.updated",
+        types::EventType::MatterClosed => "matter.closed",
+        types::EventType::MatterReopened => "matter.reopened",
+    };
+    json!({"id": e.id, "type": kind, "matter": {"id": e.matter.id, "title": e.matter.title}})
+}
+
+fn failed_json(f: &types::FailedEvent) -> Value {
+    json!({
+        "event": event_json(&f.event),
+        "kind": f.kind,
+        "reason": f.reason,
+        "attempts": f.attempts,
+        "first_failed_at": f.first_failed_at,
+        "last_failed_at": f.last_failed_at,
+    })
 }
 
 /// What a call needs besides the function: each function uses some of these.
@@ -87,6 +147,17 @@ pub struct Args {
     /// The document's file name (file-document).
     pub name: Option<String>,
     pub content: Option<Vec<u8>>,
+    /// handle-event.
+    pub event: Option<Event>,
+}
+
+impl From<Event> for Args {
+    fn from(e: Event) -> Args {
+        Args {
+            event: Some(e),
+            ..Args::default()
+        }
+    }
 }
 
 impl From<Matter> for Args {
@@ -107,7 +178,7 @@ impl Args {
 }
 
 impl Function {
-    pub const ALL: [Function; 10] = [
+    pub const ALL: [Function; 13] = [
         Function::OnMatterCreated,
         Function::OnMatterUpdated,
         Function::OnMatterClosed,
@@ -118,6 +189,9 @@ impl Function {
         Function::FileDocument,
         Function::ListFolders,
         Function::CheckConnection,
+        Function::HandleEvent,
+        Function::ReplayEvents,
+        Function::FailedEvents,
     ];
 
     pub fn name(self) -> &'static str {
@@ -132,6 +206,9 @@ impl Function {
             Function::FileDocument => "file-document",
             Function::ListFolders => "list-folders",
             Function::CheckConnection => "check-connection",
+            Function::HandleEvent => "handle-event",
+            Function::ReplayEvents => "replay-events",
+            Function::FailedEvents => "failed-events",
         }
     }
 
@@ -140,8 +217,19 @@ impl Function {
     pub fn check_args(self, args: &Args) -> Result<(), String> {
         let takes_matter = !matches!(
             self,
-            Function::CheckConnection | Function::FileDocument | Function::ListFolders
+            Function::CheckConnection
+                | Function::FileDocument
+                | Function::ListFolders
+                | Function::HandleEvent
+                | Function::ReplayEvents
+                | Function::FailedEvents
         );
+        if (self == Function::HandleEvent) != args.event.is_some() {
+            return Err(match self {
+                Function::HandleEvent => format!("{self} needs --event FILE"),
+                _ => format!("{self} takes no --event"),
+            });
+        }
         let by_id = matches!(self, Function::FileDocument | Function::ListFolders);
         if takes_matter && args.matter.is_none() {
             return Err(format!("{self} needs --matter FILE"));
@@ -149,7 +237,7 @@ impl Function {
         if by_id && args.matter_id().is_none() {
             return Err(format!("{self} needs --matter-id ID (or --matter FILE)"));
         }
-        if self == Function::CheckConnection && args.matter.is_some() {
+        if !takes_matter && !by_id && args.matter.is_some() {
             return Err(format!("{self} takes no matter"));
         }
         if (self == Function::LinkWorkspace) != args.url.is_some() {
@@ -308,6 +396,28 @@ impl Runtime {
                 )
             }),
             Function::CheckConnection => api.call_check_connection(s).await?.map(Value::String),
+            Function::HandleEvent => {
+                let e: types::Event = args.event.clone().expect("checked by check_args").into();
+                api.call_handle_event(s, &e).await?.map(|o| {
+                    json!({
+                        "event_id": o.event_id,
+                        "duplicate": o.duplicate,
+                        "workspace": o.workspace.as_ref().map(workspace_json),
+                        "skipped": o.skipped,
+                    })
+                })
+            }
+            Function::ReplayEvents => api.call_replay_events(s).await?.map(|r| {
+                json!({
+                    "replayed": r.replayed,
+                    "succeeded": r.succeeded,
+                    "still_failing": r.still_failing.iter().map(failed_json).collect::<Vec<_>>(),
+                })
+            }),
+            Function::FailedEvents => api
+                .call_failed_events(s)
+                .await?
+                .map(|list| Value::Array(list.iter().map(failed_json).collect())),
         };
         Ok(outcome.map_err(TypedError::from))
     }

@@ -65,6 +65,10 @@ enum Command {
         /// A folder id from list-folders; defaults to the matter's document folder.
         #[arg(long)]
         folder: Option<String>,
+        /// An event as JSON, `{"id", "type": "matter.created", "matter": {...}}` (handle-event);
+        /// `-` reads standard input.
+        #[arg(long)]
+        event: Option<PathBuf>,
         /// Print the result, or the typed error, as one line of JSON on stdout.
         #[arg(long)]
         json: bool,
@@ -85,6 +89,14 @@ enum Command {
     },
     /// Provision a sample matter against an in-process sandbox and show what happened.
     Demo,
+    /// Run the failed (dead-letter) events again, oldest first.
+    Replay {
+        /// Only list the failed events.
+        #[arg(long)]
+        list: bool,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 fn main() -> ExitCode {
@@ -182,6 +194,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             file,
             name,
             folder,
+            event,
             json,
         } => {
             let mut args = Args {
@@ -194,6 +207,15 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             if let Some(path) = matter {
                 match read_matter(path) {
                     Ok(m) => args.matter = Some(m),
+                    Err(e) => return Ok(usage(e)),
+                }
+            }
+            if let Some(path) = event {
+                match read_input(path).and_then(|b| {
+                    serde_json::from_slice(&b)
+                        .map_err(|e| format!("the event is not a valid event: {e}"))
+                }) {
+                    Ok(e) => args.event = Some(e),
                     Err(e) => return Ok(usage(e)),
                 }
             }
@@ -210,24 +232,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                 return Ok(usage(e));
             }
             let runtime = load_runtime(&cli)?;
-            match runtime.call(*function, args).await? {
-                Ok(value) => {
-                    match (&value, *json) {
-                        (serde_json::Value::String(text), false) => println!("{text}"),
-                        (_, true) => println!("{value}"),
-                        (_, false) => println!("{}", serde_json::to_string_pretty(&value)?),
-                    }
-                    Ok(ExitCode::SUCCESS)
-                }
-                Err(e) => {
-                    if *json {
-                        println!("{}", e.to_json());
-                    } else {
-                        eprintln!("error: {e}");
-                    }
-                    Ok(ExitCode::from(1))
-                }
-            }
+            print_outcome(runtime.call(*function, args).await?, *json)
         }
         Command::Serve { port, host } => {
             let runtime = Arc::new(load_runtime(&cli)?);
@@ -257,6 +262,28 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             sandbox.shutdown().await;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Replay { list, json } => {
+            let runtime = load_runtime(&cli)?;
+            let function = if *list {
+                Function::FailedEvents
+            } else {
+                Function::ReplayEvents
+            };
+            let outcome = runtime.call(function, Args::default()).await?;
+            let still_failing = outcome
+                .as_ref()
+                .ok()
+                .and_then(|v| v.get("still_failing"))
+                .and_then(|f| f.as_array())
+                .is_some_and(|f| !f.is_empty());
+            let code = print_outcome(outcome, *json)?;
+            // Events still failing after a replay are a failure for scripts to notice.
+            Ok(if still_failing {
+                ExitCode::from(1)
+            } else {
+                code
+            })
+        }
         Command::Demo => {
             let component = component_bytes(cli.component.as_deref())?;
             // A throwaway data directory unless one was asked for: the demo must not touch
@@ -268,6 +295,28 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                 .unwrap_or_else(|| temp.path().to_path_buf());
             demo::run(&component, &data_dir, &mut std::io::stdout()).await?;
             Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// Prints a call's result (exit 0) or typed error (exit 1) the way `call` documents it.
+fn print_outcome(outcome: matterlink_host::Outcome, json: bool) -> Result<ExitCode> {
+    match outcome {
+        Ok(value) => {
+            match (&value, json) {
+                (serde_json::Value::String(text), false) => println!("{text}"),
+                (_, true) => println!("{value}"),
+                (_, false) => println!("{}", serde_json::to_string_pretty(&value)?),
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => {
+            if json {
+                println!("{}", e.to_json());
+            } else {
+                eprintln!("error: {e}");
+            }
+            Ok(ExitCode::from(1))
         }
     }
 }

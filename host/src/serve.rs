@@ -19,6 +19,9 @@ use crate::runtime::Runtime;
 
 /// Requests still running this long after shutdown began are abandoned.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
+/// A request taking longer than this is cut off with 504: the component's own per-request
+/// iManage retries fit well inside it.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// Serves until `shutdown` resolves, then stops accepting and lets requests in flight finish.
 pub async fn serve(
@@ -39,7 +42,7 @@ pub async fn serve(
                     }
                 };
                 let rt = runtime.clone();
-                let service = service_fn(move |req| handle(rt.clone(), req));
+                let service = service_fn(move |req| with_timeout(rt.clone(), req));
                 let conn = hyper::server::conn::http1::Builder::new()
                     .serve_connection(TokioIo::new(stream), service);
                 let conn = graceful.watch(conn);
@@ -58,6 +61,39 @@ pub async fn serve(
         () = tokio::time::sleep(DRAIN_TIMEOUT) => tracing::warn!("gave up waiting for requests in flight"),
     }
     Ok(())
+}
+
+async fn with_timeout(
+    runtime: Arc<Runtime>,
+    req: hyper::Request<Incoming>,
+) -> Result<hyper::Response<HyperOutgoingBody>> {
+    let (method, path) = (req.method().clone(), req.uri().path().to_string());
+    match tokio::time::timeout(REQUEST_TIMEOUT, handle(runtime, req)).await {
+        Ok(result) => result,
+        Err(_) => {
+            // Dropping the future drops the instance and its store: the guest stops here.
+            tracing::error!(%method, %path, "request timed out");
+            Ok(json_response(
+                504,
+                r#"{"error":{"kind":"timeout","message":"the request took too long"}}"#,
+            ))
+        }
+    }
+}
+
+fn json_response(status: u16, body: &'static str) -> hyper::Response<HyperOutgoingBody> {
+    use http_body_util::BodyExt;
+    let body = http_body_util::Full::new(bytes::Bytes::from_static(body.as_bytes()))
+        .map_err(|never| match never {})
+        .boxed_unsync();
+    let mut response = hyper::Response::new(body);
+    *response.status_mut() =
+        hyper::StatusCode::from_u16(status).unwrap_or(hyper::StatusCode::GATEWAY_TIMEOUT);
+    response.headers_mut().insert(
+        hyper::header::CONTENT_TYPE,
+        hyper::header::HeaderValue::from_static("application/json"),
+    );
+    response
 }
 
 async fn handle(

@@ -54,6 +54,7 @@ impl Setup {
                 imanage_sandbox::SERVICE_PASSWORD,
             )
             .env("MATTERLINK_TEMPLATES", r#"{"Litigation": "ACTIVE!100"}"#)
+            .env("MATTERLINK_WEBHOOK_SECRET", "cli-secret")
             .kill_on_drop(true);
         c
     }

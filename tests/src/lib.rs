@@ -205,3 +205,77 @@ impl std::io::Write for LogCapture {
         Ok(())
     }
 }
+
+/// `matterlink serve`'s code path on a loopback port, stopped when dropped.
+pub struct Server {
+    pub url: String,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+}
+
+impl Server {
+    pub async fn start(runtime: Runtime) -> Server {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(matterlink_host::serve::serve(
+            std::sync::Arc::new(runtime),
+            listener,
+            async {
+                let _ = stopped.await;
+            },
+        ));
+        Server {
+            url,
+            stop: Some(stop),
+            task: Some(task),
+        }
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+        if let Some(t) = self.task.take() {
+            t.await.expect("server task").expect("server stops cleanly");
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+    }
+}
+
+pub const WEBHOOK_SECRET: &str = "test-webhook-secret";
+pub const ACTIONSTEP_TOKEN: &str = "test-actionstep-token";
+
+pub fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+/// A request signed as a caller holding `webhook_secret` would sign it, at time `at`.
+pub fn signed(
+    client: &reqwest::Client,
+    method: reqwest::Method,
+    url: &str,
+    body: Vec<u8>,
+    at: u64,
+) -> reqwest::RequestBuilder {
+    use matterlink_component::webhooks::signature;
+    let ts = at.to_string();
+    let sig = signature::sign(WEBHOOK_SECRET, &ts, &body);
+    client
+        .request(method, url)
+        .header(signature::TIMESTAMP_HEADER, ts)
+        .header(signature::SIGNATURE_HEADER, sig)
+        .body(body)
+}

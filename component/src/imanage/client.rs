@@ -310,6 +310,13 @@ impl<'a> Imanage<'a> {
             body: form.finish().into_bytes(),
         };
         let response = self.send_with_retries(&request, Retry::Safe)?;
+        if response.status >= 500 {
+            // The token service itself is down: that says nothing about the credentials.
+            return Err(Error::Unavailable(format!(
+                "iManage's token endpoint answered {} after retries",
+                response.status
+            )));
+        }
         if !(200..300).contains(&response.status) {
             // The summary is iManage's own words ("invalid_grant: ..."), never our form body.
             let why = json::error_summary(&response.body);

@@ -1,0 +1,278 @@
+//! Matter events as webhooks deliver them: at least once, sometimes twice at the same moment,
+//! sometimes while iManage is down. Each event id is handled once (a done record); a failed
+//! event is kept with its reason and attempts (a dead letter) until `replay` gets it through.
+//! A malformed event is refused and leaves no trace, so hostile input changes nothing.
+
+use serde::{Deserialize, Serialize};
+
+use crate::model::{Error, Matter, Result, Workspace};
+use crate::platform::Platform;
+use crate::{keys, validate};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum EventType {
+    #[serde(rename = "matter.created")]
+    Created,
+    #[serde(rename = "matter.updated")]
+    Updated,
+    #[serde(rename = "matter.closed")]
+    Closed,
+    #[serde(rename = "matter.reopened")]
+    Reopened,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Event {
+    pub id: String,
+    #[serde(rename = "type")]
+    pub kind: EventType,
+    pub matter: Matter,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Outcome {
+    pub event_id: String,
+    /// The event had been handled before; nothing was done this time.
+    pub duplicate: bool,
+    pub workspace: Option<Workspace>,
+    /// Why the integration left this matter alone (`skipped`), if it did.
+    pub skipped: Option<String>,
+}
+
+/// A failed event waiting for replay.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeadLetter {
+    pub event: Event,
+    pub kind: String,
+    pub reason: String,
+    pub attempts: u32,
+    pub first_failed_at: u64,
+    pub last_failed_at: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Done {
+    at: u64,
+    workspace: Option<Workspace>,
+    skipped: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReplayReport {
+    pub replayed: u32,
+    pub succeeded: u32,
+    pub still_failing: Vec<DeadLetter>,
+}
+
+fn to_json<T: Serialize>(v: &T) -> Result<Vec<u8>> {
+    serde_json::to_vec(v).map_err(|e| Error::Unavailable(e.to_string()))
+}
+
+fn read<T: for<'de> Deserialize<'de>>(p: &dyn Platform, key: &str) -> Result<Option<T>> {
+    p.kv_get(key)?
+        .map(|raw| {
+            serde_json::from_slice(&raw).map_err(|e| {
+                Error::Unavailable(format!("key-value record {key} is unreadable: {e}"))
+            })
+        })
+        .transpose()
+}
+
+/// Handles one delivery of an event.
+pub fn handle(p: &dyn Platform, e: &Event) -> Result<Outcome> {
+    validate::id("event id", &e.id)?;
+    if let Some(done) = read::<Done>(p, &keys::event_done(&e.id))? {
+        return Ok(Outcome {
+            event_id: e.id.clone(),
+            duplicate: true,
+            workspace: done.workspace,
+            skipped: done.skipped,
+        });
+    }
+    match run(p, e) {
+        Ok(outcome) => Ok(outcome),
+        // Refused input changes nothing: it is the sender's to fix, not ours to replay.
+        Err(err @ Error::InvalidMatter(_)) => Err(err),
+        Err(err) => {
+            record_failure(p, e, &err)?;
+            Err(err)
+        }
+    }
+}
+
+/// Runs the event's function and records it as done.
+fn run(p: &dyn Platform, e: &Event) -> Result<Outcome> {
+    let result = match e.kind {
+        EventType::Created => crate::on_matter_created(p, &e.matter).map(Some),
+        EventType::Updated => crate::on_matter_updated(p, &e.matter),
+        EventType::Closed => crate::on_matter_closed(p, &e.matter).map(Some),
+        EventType::Reopened => crate::on_matter_reopened(p, &e.matter).map(Some),
+    };
+    let (workspace, skipped) = match result {
+        Ok(ws) => (ws, None),
+        Err(Error::Skipped(why)) => (None, Some(why)),
+        Err(err) => return Err(err),
+    };
+    let done = Done {
+        at: p.now(),
+        workspace: workspace.clone(),
+        skipped: skipped.clone(),
+    };
+    p.kv_set(&keys::event_done(&e.id), &to_json(&done)?)?;
+    forget_failure(p, &e.id)?;
+    Ok(Outcome {
+        event_id: e.id.clone(),
+        duplicate: false,
+        workspace,
+        skipped,
+    })
+}
+
+fn record_failure(p: &dyn Platform, e: &Event, err: &Error) -> Result<()> {
+    let key = keys::dead_letter(&e.id);
+    let now = p.now();
+    let letter = match read::<DeadLetter>(p, &key)? {
+        Some(mut d) => {
+            d.attempts += 1;
+            d.kind = err.kind().to_string();
+            d.reason = err.message().to_string();
+            d.last_failed_at = now;
+            d
+        }
+        None => DeadLetter {
+            event: e.clone(),
+            kind: err.kind().to_string(),
+            reason: err.message().to_string(),
+            attempts: 1,
+            first_failed_at: now,
+            last_failed_at: now,
+        },
+    };
+    p.kv_set(&key, &to_json(&letter)?)?;
+    update_index(p, |ids| {
+        if !ids.contains(&e.id) {
+            ids.push(e.id.clone());
+        }
+    })
+}
+
+fn forget_failure(p: &dyn Platform, id: &str) -> Result<()> {
+    if p.kv_get(&keys::dead_letter(id))?.is_none() {
+        return Ok(());
+    }
+    update_index(p, |ids| ids.retain(|x| x != id))?;
+    p.kv_delete(&keys::dead_letter(id))
+}
+
+/// The dead-letter index (event ids in order of first failure), changed with
+/// compare-and-swap so that concurrent failures in several processes all stay listed.
+fn update_index(p: &dyn Platform, change: impl Fn(&mut Vec<String>)) -> Result<()> {
+    for _ in 0..64 {
+        let current = p.kv_get(keys::DEAD_LETTER_INDEX)?;
+        let mut ids: Vec<String> = match &current {
+            Some(raw) => serde_json::from_slice(raw)
+                .map_err(|e| Error::Unavailable(format!("dead-letter index unreadable: {e}")))?,
+            None => Vec::new(),
+        };
+        change(&mut ids);
+        if p.kv_compare_and_swap(keys::DEAD_LETTER_INDEX, current.as_deref(), &to_json(&ids)?)? {
+            return Ok(());
+        }
+    }
+    Err(Error::Unavailable(
+        "the dead-letter index kept changing; try again".into(),
+    ))
+}
+
+/// Every failed event, oldest first.
+pub fn failed(p: &dyn Platform) -> Result<Vec<DeadLetter>> {
+    let ids: Vec<String> = read(p, keys::DEAD_LETTER_INDEX)?.unwrap_or_default();
+    let mut out = Vec::with_capacity(ids.len());
+    for id in ids {
+        if let Some(d) = read::<DeadLetter>(p, &keys::dead_letter(&id))? {
+            out.push(d);
+        }
+    }
+    Ok(out)
+}
+
+/// Runs every failed event again, oldest first, so a matter's created event goes before its
+/// closed event.
+pub fn replay(p: &dyn Platform) -> Result<ReplayReport> {
+    let mut report = ReplayReport::default();
+    for letter in failed(p)? {
+        report.replayed += 1;
+        let e = &letter.event;
+        if read::<Done>(p, &keys::event_done(&e.id))?.is_some() {
+            // A later delivery of the same event got through meanwhile.
+            forget_failure(p, &e.id)?;
+            report.succeeded += 1;
+            continue;
+        }
+        match run(p, e) {
+            Ok(_) => report.succeeded += 1,
+            Err(err) => {
+                record_failure(p, e, &err)?;
+                if let Some(d) = read::<DeadLetter>(p, &keys::dead_letter(&e.id))? {
+                    report.still_failing.push(d);
+                }
+            }
+        }
+    }
+    Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::FakePlatform;
+
+    fn event(id: &str, kind: EventType) -> Event {
+        Event {
+            id: id.into(),
+            kind,
+            matter: serde_json::from_str(include_str!("../../tests/fixtures/matter-basic.json"))
+                .unwrap(),
+        }
+    }
+
+    #[test]
+    fn failures_are_kept_in_order_and_counted() {
+        let p = FakePlatform::configured(); // its network always fails
+        let err = handle(&p, &event("e1", EventType::Created)).unwrap_err();
+        assert_eq!(err.kind(), "unavailable");
+        handle(&p, &event("e2", EventType::Closed)).unwrap_err();
+        handle(&p, &event("e1", EventType::Created)).unwrap_err();
+        let failed = failed(&p).unwrap();
+        let ids: Vec<_> = failed.iter().map(|d| d.event.id.as_str()).collect();
+        assert_eq!(ids, vec!["e1", "e2"]);
+        assert_eq!(failed[0].attempts, 2);
+        let report = replay(&p).unwrap();
+        assert_eq!((report.replayed, report.succeeded), (2, 0));
+        assert_eq!(report.still_failing[0].attempts, 3);
+    }
+
+    #[test]
+    fn malformed_events_leave_no_trace() {
+        let p = FakePlatform::configured();
+        let mut e = event("../x", EventType::Created);
+        assert_eq!(handle(&p, &e).unwrap_err().kind(), "invalid-matter");
+        e.id = "ok-id".into();
+        e.matter.clients.clear();
+        assert_eq!(handle(&p, &e).unwrap_err().kind(), "invalid-matter");
+        assert!(p.kv.borrow().is_empty());
+    }
+
+    #[test]
+    fn event_json_shape() {
+        let e: Event = serde_json::from_str(
+            r#"{"id": "evt-1", "type": "matter.closed", "matter": {"id": "1", "title": "t", "matter_type": "x", "clients": []}}"#,
+        )
+        .unwrap();
+        assert_eq!(e.kind, EventType::Closed);
+        assert!(serde_json::from_str::<Event>(
+            r#"{"id": "e", "type": "matter.deleted", "matter": {}}"#
+        )
+        .is_err());
+    }
+}

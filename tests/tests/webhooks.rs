@@ -1,0 +1,345 @@
+//! The HTTP API over real TCP, served by `matterlink serve`'s code from the real `.wasm`,
+//! against the sandbox: every route, every status, signatures and replay protection, and the
+//! Actionstep hooks.
+
+use matterlink_e2e::{fixture, signed, unix_now, Env, Server, ACTIONSTEP_TOKEN, WEBHOOK_SECRET};
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+
+async fn server(env: &Env) -> Server {
+    let mut config = env.config();
+    config.set("webhook_secret", WEBHOOK_SECRET);
+    config.set("actionstep_token", ACTIONSTEP_TOKEN);
+    config.set("actionstep_matter_types", r#"{"12": "Litigation"}"#);
+    Server::start(env.runtime_with(config)).await
+}
+
+fn event(id: &str, kind: &str) -> Vec<u8> {
+    serde_json::to_vec(&json!({"id": id, "type": kind, "matter": fixture("matter-basic.json")}))
+        .unwrap()
+}
+
+async fn send(req: reqwest::RequestBuilder) -> (StatusCode, Value) {
+    let r = req.send().await.unwrap();
+    let status = r.status();
+    assert_eq!(r.headers()["content-type"], "application/json");
+    (status, r.json().await.unwrap())
+}
+
+#[tokio::test]
+async fn events_are_authenticated_idempotent_and_typed() {
+    let env = Env::start().await;
+    let s = server(&env).await;
+    let c = reqwest::Client::new();
+    let url = format!("{}/v1/events", s.url);
+    let state = env.state();
+
+    // Unsigned, wrong signature, stale timestamp: 401 and nothing done.
+    let (st, body) = send(c.post(&url).body(event("e1", "matter.created"))).await;
+    assert_eq!(
+        (st, body["error"]["kind"].as_str()),
+        (StatusCode::UNAUTHORIZED, Some("unauthorized"))
+    );
+    let forged = c
+        .post(&url)
+        .header("x-matterlink-timestamp", unix_now().to_string())
+        .header("x-matterlink-signature", "sha256=00")
+        .body(event("e1", "matter.created"));
+    assert_eq!(send(forged).await.0, StatusCode::UNAUTHORIZED);
+    let stale = signed(
+        &c,
+        Method::POST,
+        &url,
+        event("e1", "matter.created"),
+        unix_now() - 3600,
+    );
+    let (st, body) = send(stale).await;
+    assert_eq!(st, StatusCode::UNAUTHORIZED);
+    assert!(body["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("window"));
+    assert!(state.workspaces().is_empty());
+    assert!(env.kv().keys().is_empty());
+
+    // A valid event, then the same request replayed within the window: one workspace.
+    let body = event("e1", "matter.created");
+    let at = unix_now();
+    let (st, first) = send(signed(&c, Method::POST, &url, body.clone(), at)).await;
+    assert_eq!(st, StatusCode::OK, "{first}");
+    assert_eq!(first["duplicate"], false);
+    assert_eq!(first["workspace"]["name"], "Smith v Jones");
+    let (st, again) = send(signed(&c, Method::POST, &url, body, at)).await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(again["duplicate"], true);
+    assert_eq!(again["workspace"], first["workspace"]);
+    assert_eq!(state.workspaces().len(), 1);
+
+    let (st, closed) = send(signed(
+        &c,
+        Method::POST,
+        &url,
+        event("e2", "matter.closed"),
+        unix_now(),
+    ))
+    .await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(closed["workspace"]["name"], "CLOSED - Smith v Jones");
+
+    // Malformed JSON, an unknown type, a matter without client: 400, 400, 422.
+    let (st, b) = send(signed(
+        &c,
+        Method::POST,
+        &url,
+        b"{\"id\": ".to_vec(),
+        unix_now(),
+    ))
+    .await;
+    assert_eq!(
+        (st, b["error"]["kind"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("bad-request"))
+    );
+    let (st, _) = send(signed(
+        &c,
+        Method::POST,
+        &url,
+        event("e3", "matter.deleted"),
+        unix_now(),
+    ))
+    .await;
+    assert_eq!(st, StatusCode::BAD_REQUEST);
+    let no_client = serde_json::to_vec(
+        &json!({"id": "e4", "type": "matter.created", "matter": fixture("matter-no-client.json")}),
+    )
+    .unwrap();
+    let (st, b) = send(signed(&c, Method::POST, &url, no_client, unix_now())).await;
+    assert_eq!(
+        (st, b["error"]["kind"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid-matter"))
+    );
+    assert!(env.kv().get_json("event/done/e4").is_none());
+
+    // Too large, unknown route, wrong method.
+    let (st, b) = send(signed(
+        &c,
+        Method::POST,
+        &url,
+        vec![b' '; (1 << 20) + 1],
+        unix_now(),
+    ))
+    .await;
+    assert_eq!(
+        (st, b["error"]["kind"].as_str()),
+        (StatusCode::PAYLOAD_TOO_LARGE, Some("too-large"))
+    );
+    let (st, _) = send(c.get(format!("{}/v2/nothing", s.url))).await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+    let (st, _) = send(c.delete(format!("{}/v1/events", s.url))).await;
+    assert_eq!(st, StatusCode::METHOD_NOT_ALLOWED);
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn legacy_documents_workspace_and_check_routes() {
+    let env = Env::start().await;
+    let s = server(&env).await;
+    let c = reqwest::Client::new();
+    let matter = serde_json::to_vec(&fixture("matter-basic.json")).unwrap();
+
+    let (st, b) = send(signed(
+        &c,
+        Method::GET,
+        &format!("{}/v1/matters/1042/workspace", s.url),
+        vec![],
+        unix_now(),
+    ))
+    .await;
+    assert_eq!(
+        (st, b["error"]["kind"].as_str()),
+        (StatusCode::NOT_FOUND, Some("not-linked"))
+    );
+    let (st, b) = send(signed(
+        &c,
+        Method::POST,
+        &format!("{}/v1/legacy/resolve", s.url),
+        matter.clone(),
+        unix_now(),
+    ))
+    .await;
+    assert_eq!((st, b), (StatusCode::OK, json!({"kind": "none"})));
+
+    let (st, created) = send(signed(
+        &c,
+        Method::POST,
+        &format!("{}/v1/events", s.url),
+        event("e1", "matter.created"),
+        unix_now(),
+    ))
+    .await;
+    assert_eq!(st, StatusCode::OK);
+    let (st, ws) = send(signed(
+        &c,
+        Method::GET,
+        &format!("{}/v1/matters/1042/workspace", s.url),
+        vec![],
+        unix_now(),
+    ))
+    .await;
+    assert_eq!((st, &ws), (StatusCode::OK, &created["workspace"]));
+
+    let pdf = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/fixtures/invoice-2026-001.pdf"
+    ))
+    .unwrap();
+    let docs = format!("{}/v1/matters/1042/documents", s.url);
+    let (st, b) = send(
+        signed(&c, Method::POST, &docs, pdf.clone(), unix_now())
+            .header("x-document-name", "Invoice 2026-001.pdf"),
+    )
+    .await;
+    assert_eq!(st, StatusCode::CREATED, "{b}");
+    let doc = env
+        .state()
+        .document(b["document_id"].as_str().unwrap())
+        .unwrap();
+    assert_eq!(doc.content, pdf);
+    let (st, _) = send(signed(&c, Method::POST, &docs, pdf, unix_now())).await;
+    assert_eq!(st, StatusCode::BAD_REQUEST, "a document needs a name");
+
+    let link = serde_json::to_vec(&json!({"matter": fixture("matter-legacy.json"), "url": "https://evil.example/work/link/w/ACTIVE!1000"})).unwrap();
+    let (st, b) = send(signed(
+        &c,
+        Method::POST,
+        &format!("{}/v1/legacy/link", s.url),
+        link,
+        unix_now(),
+    ))
+    .await;
+    assert_eq!(
+        (st, b["error"]["kind"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid-url"))
+    );
+
+    let (st, b) = send(signed(
+        &c,
+        Method::GET,
+        &format!("{}/v1/check", s.url),
+        vec![],
+        unix_now(),
+    ))
+    .await;
+    assert_eq!(st, StatusCode::OK, "{b}");
+    assert!(b["report"].as_str().unwrap().contains("✓ token"));
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn failures_answer_503_and_wait_for_replay() {
+    let env = Env::start().await;
+    let s = server(&env).await;
+    let c = reqwest::Client::new();
+    let state = env.state();
+    state.set_faults(imanage_sandbox::Faults {
+        error_rate: 1.0,
+        ..Default::default()
+    });
+    let (st, b) = send(signed(
+        &c,
+        Method::POST,
+        &format!("{}/v1/events", s.url),
+        event("e1", "matter.created"),
+        unix_now(),
+    ))
+    .await;
+    assert_eq!(
+        (st, b["error"]["kind"].as_str()),
+        (StatusCode::SERVICE_UNAVAILABLE, Some("unavailable"))
+    );
+    let letter = env
+        .kv()
+        .get_json("event/dead/e1")
+        .expect("dead letter kept");
+    assert_eq!(letter["attempts"], 1);
+    assert_eq!(letter["kind"], "unavailable");
+
+    state.set_faults(imanage_sandbox::Faults::default());
+    let rt = env.runtime();
+    let report = rt
+        .call(
+            matterlink_host::Function::ReplayEvents,
+            matterlink_host::Args::default(),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (report["replayed"].as_u64(), report["succeeded"].as_u64()),
+        (Some(1), Some(1))
+    );
+    assert_eq!(state.workspaces().len(), 1);
+    assert!(env.kv().get_json("event/dead/e1").is_none());
+    assert!(env.kv().get_json("event/done/e1").is_some());
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn actionstep_hooks_always_answer_200_when_well_formed() {
+    let env = Env::start().await;
+    let s = server(&env).await;
+    let c = reqwest::Client::new();
+    let hook = format!("{}/v1/actionstep/{ACTIONSTEP_TOKEN}", s.url);
+    let created = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/fixtures/actionstep-action-created.json"
+    ))
+    .unwrap();
+    let closed = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/fixtures/actionstep-action-closed.json"
+    ))
+    .unwrap();
+
+    let (st, _) = send(
+        c.post(format!("{}/v1/actionstep/wrong-token", s.url))
+            .body(created.clone()),
+    )
+    .await;
+    assert_eq!(st, StatusCode::UNAUTHORIZED);
+    let (st, _) = send(c.post(&hook).body("{\"actions\": 5}")).await;
+    assert_eq!(st, StatusCode::BAD_REQUEST);
+    assert!(env.state().workspaces().is_empty());
+
+    // iManage down: still 200 (Actionstep would disable the hook otherwise), kept for replay.
+    env.state().set_faults(imanage_sandbox::Faults {
+        error_rate: 1.0,
+        ..Default::default()
+    });
+    let (st, b) = send(c.post(&hook).body(created.clone())).await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(b["results"][0]["error"]["kind"], "unavailable");
+    env.state().set_faults(imanage_sandbox::Faults::default());
+
+    let (st, b) = send(c.post(&hook).body(created)).await;
+    assert_eq!(st, StatusCode::OK, "{b}");
+    assert_eq!(b["results"][0]["type"], "matter.created");
+    let ws = &b["results"][0]["outcome"]["workspace"];
+    assert_eq!(ws["name"], "Smith v Jones");
+    let id = ws["id"].as_str().unwrap();
+    let custom = serde_json::to_value(&env.state().workspace(id).unwrap().custom).unwrap();
+    assert_eq!(custom["custom3"], "Litigation", "action type 12 mapped");
+    assert_eq!(custom["custom1"], "5120");
+
+    let (st, b) = send(c.post(&hook).body(closed)).await;
+    assert_eq!(st, StatusCode::OK, "{b}");
+    assert_eq!(b["results"][0]["type"], "matter.closed");
+    assert_eq!(
+        env.state().workspace(id).unwrap().name,
+        "CLOSED - Smith v Jones"
+    );
+    // The delivery that failed during the outage had the same event id (the action had not
+    // changed), so its later success cleared the dead letter.
+    let index = env.kv().get_json("event/dead-index").unwrap_or(json!([]));
+    assert_eq!(index, json!([]));
+    s.stop().await;
+}
