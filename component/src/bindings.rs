@@ -110,8 +110,8 @@ impl Platform for WasiPlatform {
         let options = RequestOptions::new();
         // Setting a timeout can be refused by hosts that do not support it; that is harmless.
         let _ = options.set_connect_timeout(Some(10 * SECOND_NS));
-        let _ = options.set_first_byte_timeout(Some(60 * SECOND_NS));
-        let _ = options.set_between_bytes_timeout(Some(60 * SECOND_NS));
+        let _ = options.set_first_byte_timeout(Some(req.timeout_ms * 1_000_000));
+        let _ = options.set_between_bytes_timeout(Some(req.timeout_ms * 1_000_000));
 
         // Hand the request over before writing the body: hosts may buffer one chunk only.
         let future = wasi::http::outgoing_handler::handle(out, Some(options)).map_err(transport)?;

@@ -7,9 +7,6 @@ use crate::keys;
 use crate::model::{Error, Result};
 use crate::platform::Platform;
 
-/// A claim older than this is presumed abandoned by a crashed process and may be taken over.
-pub const CLAIM_TTL_S: u64 = 120;
-
 #[derive(Serialize, Deserialize)]
 struct ClaimRecord {
     token: String,
@@ -28,7 +25,9 @@ pub enum Attempt<'a> {
     Busy,
 }
 
-pub fn try_take<'a>(p: &'a dyn Platform, matter_id: &str) -> Result<Attempt<'a>> {
+/// Takes the claim on `matter_id`; a claim older than `ttl_s` is presumed abandoned by a
+/// crashed process and taken over.
+pub fn try_take<'a>(p: &'a dyn Platform, matter_id: &str, ttl_s: u64) -> Result<Attempt<'a>> {
     let key = keys::claim(matter_id);
     let record = ClaimRecord {
         token: crate::random::token(),
@@ -47,7 +46,7 @@ pub fn try_take<'a>(p: &'a dyn Platform, matter_id: &str) -> Result<Attempt<'a>>
         });
     };
     let stale = serde_json::from_slice::<ClaimRecord>(&current)
-        .map(|c| c.at + CLAIM_TTL_S < p.now())
+        .map(|c| c.at + ttl_s < p.now())
         .unwrap_or(true);
     if stale && p.kv_compare_and_swap(&key, Some(&current), &raw)? {
         return Ok(Attempt::Taken(Claim { p, key, raw }));
@@ -72,20 +71,21 @@ mod tests {
 
     #[test]
     fn one_holder_at_a_time_and_stale_claims_are_taken_over() {
+        const TTL: u64 = 120;
         let p = FakePlatform::configured();
-        let Attempt::Taken(first) = try_take(&p, "1").unwrap() else {
+        let Attempt::Taken(first) = try_take(&p, "1", TTL).unwrap() else {
             panic!("first")
         };
-        assert!(matches!(try_take(&p, "1").unwrap(), Attempt::Busy));
-        assert!(matches!(try_take(&p, "2").unwrap(), Attempt::Taken(_)));
-        p.advance(CLAIM_TTL_S + 1);
-        let Attempt::Taken(second) = try_take(&p, "1").unwrap() else {
+        assert!(matches!(try_take(&p, "1", TTL).unwrap(), Attempt::Busy));
+        assert!(matches!(try_take(&p, "2", TTL).unwrap(), Attempt::Taken(_)));
+        p.advance(TTL + 1);
+        let Attempt::Taken(second) = try_take(&p, "1", TTL).unwrap() else {
             panic!("stale")
         };
         // The first holder's late release must not drop the second holder's claim.
         first.release().unwrap();
-        assert!(matches!(try_take(&p, "1").unwrap(), Attempt::Busy));
+        assert!(matches!(try_take(&p, "1", TTL).unwrap(), Attempt::Busy));
         second.release().unwrap();
-        assert!(matches!(try_take(&p, "1").unwrap(), Attempt::Taken(_)));
+        assert!(matches!(try_take(&p, "1", TTL).unwrap(), Attempt::Taken(_)));
     }
 }

@@ -6,7 +6,7 @@ use serde_json::{json, Value};
 use crate::fields::{clean, NAME_LIMIT};
 use crate::imanage::api::{seg, FolderNode, Parent};
 use crate::imanage::client::{status_error, Answer, Retry};
-use crate::imanage::{json as ijson, Imanage};
+use crate::imanage::{json as ijson, once, Imanage};
 use crate::links::{self, Link};
 use crate::model::{Error, Folder, Result};
 use crate::platform::Method;
@@ -101,20 +101,20 @@ pub fn file_document(
     let body = multipart(&boundary, &profile, &format!("{stem}.{extension}"), content);
     let path = format!("/folders/{}/documents", seg(&target));
     let content_type = format!("multipart/form-data; boundary={boundary}");
-    let answer = api.call_raw(Method::Post, &path, &content_type, body, Retry::Never);
-    let id = match answer {
-        Ok(Answer::Ok(v)) => document_id(ijson::data(&v))?,
-        Ok(Answer::Status(status, why)) => {
-            return Err(status_error(Method::Post, &path, status, &why))
-        }
-        // The upload may have landed before the failure: look before the caller retries, so
-        // that an invoice is never filed twice.
-        Err(Error::Unavailable(why)) => match find_document(&api, &target, &stem, content.len())? {
-            Some(id) => id,
-            None => return Err(Error::Unavailable(why)),
-        },
-        Err(e) => return Err(e),
+    let upload = || match api.call_raw(
+        Method::Post,
+        &path,
+        &content_type,
+        body.clone(),
+        Retry::Never,
+    )? {
+        Answer::Ok(v) => document_id(ijson::data(&v)),
+        Answer::Status(status, why) => Err(status_error(Method::Post, &path, status, &why)),
     };
+    // An invoice is never filed twice: after a failure, the folder is searched for it first.
+    let id = once::create_once(&api, upload, || {
+        find_document(&api, &target, &stem, content.len())
+    })?;
     audit::record(
         p,
         "file-document",

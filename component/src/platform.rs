@@ -31,6 +31,8 @@ pub struct HttpRequest {
     pub url: String,
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
+    /// How long to wait for the first byte of the answer (and between later bytes).
+    pub timeout_ms: u64,
 }
 
 #[derive(Debug, Clone)]

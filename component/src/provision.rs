@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 
 use crate::claim::{self, Attempt};
 use crate::imanage::api::{FolderNode, Parent, Template};
-use crate::imanage::Imanage;
+use crate::imanage::{once, Imanage};
 use crate::links::{self, Link};
 use crate::mapping::{self, Profile};
 use crate::model::{Error, Matter, Result, Workspace};
@@ -40,7 +40,7 @@ pub fn on_matter_created(p: &dyn Platform, m: &Matter) -> Result<Workspace> {
             m.matter_type
         )));
     }
-    let claim = match claim::try_take(p, &m.id)? {
+    let claim = match claim::try_take(p, &m.id, s.claim_ttl_s)? {
         Attempt::Taken(c) => c,
         Attempt::Busy => return wait_for_other(p, &m.id),
     };
@@ -143,16 +143,11 @@ fn create(
     if let Some(sec) = template.and_then(|t| t.default_security.as_deref()) {
         body["default_security"] = json!(sec);
     }
-    let ws = match api.create_workspace(&body) {
-        Ok(ws) => ws,
-        // The answer was lost or iManage failed after (perhaps) committing: look before
-        // creating again, so that the matter never gets two workspaces.
-        Err(Error::Unavailable(_)) => match find_existing(api, m)? {
-            Some(ws) => ws,
-            None => api.create_workspace(&body)?,
-        },
-        Err(e) => return Err(e),
-    };
+    let ws = once::create_once(
+        api,
+        || api.create_workspace(&body),
+        || find_existing(api, m),
+    )?;
     if let Some(t) = template {
         if !t.members.is_empty() {
             let id = ws.get("id").and_then(Value::as_str).unwrap_or_default();
@@ -235,6 +230,8 @@ fn child(existing: &[FolderNode], parent: &str, name: &str) -> Option<String> {
         .map(|f| f.id.clone())
 }
 
+/// Creates one folder, never twice (see `once`): after a failure the workspace's folders are
+/// listed again, and the folder is created only if it is still absent.
 fn create_folder(
     api: &Imanage<'_>,
     ws_id: &str,
@@ -242,34 +239,33 @@ fn create_folder(
     name: &str,
     existing: &mut Vec<FolderNode>,
 ) -> Result<FolderNode> {
-    let target = if parent == ws_id {
-        Parent::Workspace(ws_id)
-    } else {
-        Parent::Folder(parent)
-    };
-    match api.create_folder(target, name) {
-        Ok(node) => Ok(node),
-        Err(Error::Unavailable(why)) => {
-            // Maybe created before the failure: re-list, and create only if it is still absent.
-            *existing = api.folders_of(ws_id)?;
-            if let Some(id) = child(existing, parent, name) {
-                return Ok(FolderNode {
-                    id,
-                    name: name.into(),
-                    parent_id: parent.into(),
-                    optional: false,
-                });
-            }
-            let target = if parent == ws_id {
-                Parent::Workspace(ws_id)
-            } else {
-                Parent::Folder(parent)
-            };
-            api.create_folder(target, name)
-                .map_err(|_| Error::Unavailable(why))
+    let target = || {
+        if parent == ws_id {
+            Parent::Workspace(ws_id)
+        } else {
+            Parent::Folder(parent)
         }
-        Err(e) => Err(e),
+    };
+    let mut listed = None;
+    let made = once::create_once(
+        api,
+        || api.create_folder(target(), name),
+        || {
+            let nodes = api.folders_of(ws_id)?;
+            let found = child(&nodes, parent, name).map(|id| FolderNode {
+                id,
+                name: name.into(),
+                parent_id: parent.into(),
+                optional: false,
+            });
+            listed = Some(nodes);
+            Ok(found)
+        },
+    )?;
+    if let Some(nodes) = listed {
+        *existing = nodes;
     }
+    Ok(made)
 }
 
 #[cfg(test)]

@@ -35,6 +35,9 @@ pub const CONFIG_KEYS: &[&str] = &[
     "webhook_secret",
     "actionstep_token",
     "actionstep_matter_types",
+    "imanage_timeout_seconds",
+    "event_deadline_seconds",
+    "claim_ttl_seconds",
 ];
 
 /// Keys whose values are secrets: never echoed in messages or logs.
@@ -120,6 +123,13 @@ pub struct Settings {
     pub clients_field: Option<CustomField>,
     /// Hosts besides the base URL's that serve the same iManage (vanity names), for pasted links.
     pub link_hosts: Vec<String>,
+    /// How long one iManage request may take before it counts as failed (and is retried).
+    pub request_timeout_s: u64,
+    /// How long one event (one exported call) may spend retrying before it gives up and is
+    /// kept for replay.
+    pub event_deadline_s: u64,
+    /// After this long a provisioning claim is presumed abandoned by a crashed process.
+    pub claim_ttl_s: u64,
 }
 
 // Hand-written so that a stray `{:?}` can never print the password or client secret.
@@ -238,7 +248,24 @@ impl Settings {
                 field
             }
         };
+        let seconds = |key: &str, default: u64| -> Result<u64> {
+            match get(p, key)? {
+                None => Ok(default),
+                Some(v) => v
+                    .parse::<u64>()
+                    .ok()
+                    .filter(|n| (1..=86_400).contains(n))
+                    .ok_or_else(|| {
+                        Error::NotConfigured(format!(
+                            "`{key}` must be a number of seconds from 1 to 86400, not {v:?}"
+                        ))
+                    }),
+            }
+        };
         Ok(Settings {
+            request_timeout_s: seconds("imanage_timeout_seconds", 30)?,
+            event_deadline_s: seconds("event_deadline_seconds", 120)?,
+            claim_ttl_s: seconds("claim_ttl_seconds", 120)?,
             require_template: flag("require_template")?,
             sync_fields_on_update: flag("sync_fields_on_update")?,
             close_action: match get(p, "close_action")? {
@@ -358,6 +385,8 @@ mod tests {
             ("matter_types", "Litigation"),
             ("clients_field", "custom2"),
             ("require_template", "sometimes"),
+            ("imanage_timeout_seconds", "0"),
+            ("event_deadline_seconds", "soon"),
         ] {
             let p = FakePlatform::configured();
             p.set_config(key, value);

@@ -37,6 +37,8 @@ pub enum Retry {
 pub struct Imanage<'a> {
     p: &'a dyn Platform,
     s: &'a Settings,
+    /// When this call must stop retrying (seconds since the epoch): the event's deadline.
+    deadline: u64,
     token: RefCell<Option<String>>,
     library_base: RefCell<Option<String>>,
 }
@@ -58,6 +60,7 @@ impl<'a> Imanage<'a> {
         Imanage {
             p,
             s,
+            deadline: p.now() + s.event_deadline_s,
             token: RefCell::new(None),
             library_base: RefCell::new(None),
         }
@@ -237,6 +240,7 @@ impl<'a> Imanage<'a> {
                     ("accept".into(), "application/json".into()),
                 ],
                 body: body.clone(),
+                timeout_ms: self.s.request_timeout_s * 1000,
             };
             let response = self.send_with_retries(&request, retry)?;
             match response.status {
@@ -308,6 +312,7 @@ impl<'a> Imanage<'a> {
                 ("accept".into(), "application/json".into()),
             ],
             body: form.finish().into_bytes(),
+            timeout_ms: self.s.request_timeout_s * 1000,
         };
         let response = self.send_with_retries(&request, Retry::Safe)?;
         if response.status >= 500 {
@@ -363,6 +368,9 @@ impl<'a> Imanage<'a> {
                         return Ok(r);
                     }
                     let wait = retry_after_ms(&r).unwrap_or_else(|| self.backoff_ms(attempt));
+                    if !self.may_wait(wait) {
+                        return Ok(r);
+                    }
                     self.p.sleep_ms(wait);
                 }
                 Ok(r) => return Ok(r),
@@ -373,20 +381,26 @@ impl<'a> Imanage<'a> {
                     )))
                 }
                 Err(TransportError::Failed(why)) => {
-                    if last {
+                    let wait = self.backoff_ms(attempt);
+                    if last || !self.may_wait(wait) {
                         return Err(Error::Unavailable(format!(
                             "{} {}: {why}",
                             request.method.as_str(),
                             redact_url(&request.url)
                         )));
                     }
-                    self.p.sleep_ms(self.backoff_ms(attempt));
+                    self.p.sleep_ms(wait);
                 }
             }
         }
     }
 
-    fn backoff_ms(&self, attempt: u32) -> u64 {
+    /// Whether waiting `ms` before another attempt still fits in the event's deadline.
+    pub fn may_wait(&self, ms: u64) -> bool {
+        self.p.now() + ms.div_ceil(1000) < self.deadline
+    }
+
+    pub fn backoff_ms(&self, attempt: u32) -> u64 {
         let ceiling = (BACKOFF_BASE_MS << attempt.min(10)).min(BACKOFF_CAP_MS);
         // "Full jitter": a uniformly random wait up to the ceiling spreads retrying clients out.
         crate::random::below(ceiling + 1)
@@ -408,7 +422,7 @@ pub fn status_error(method: Method, path: &str, status: u16, why: &str) -> Error
     let what = format!("{} {}: {status} {why}", method.as_str(), redact_url(path));
     match status {
         401 | 403 => Error::NotConnected(what),
-        500.. => Error::Unavailable(what),
+        429 | 500.. => Error::Unavailable(what),
         _ => Error::Rejected(what),
     }
 }

@@ -6,5 +6,6 @@
 pub mod api;
 pub mod client;
 pub mod json;
+pub mod once;
 
 pub use client::Imanage;
