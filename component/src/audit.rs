@@ -1,19 +1,21 @@
 //! The audit trail: one key-value record per action, numbered by an atomic counter so that
-//! records from several processes never overwrite each other.
+//! records from several processes never overwrite each other, and read back newest first.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::keys;
 use crate::model::Result;
 use crate::platform::Platform;
 
-#[derive(Debug, Serialize)]
-pub struct Record<'a> {
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Record {
+    #[serde(default)]
+    pub seq: u64,
     pub at: u64,
-    pub action: &'a str,
-    pub matter_id: &'a str,
-    /// `ok`, `unchanged` or the error kind.
-    pub outcome: &'a str,
+    pub action: String,
+    pub matter_id: String,
+    /// `ok`, `unchanged`, `none`, `several` or the error kind.
+    pub outcome: String,
     pub detail: String,
 }
 
@@ -26,12 +28,109 @@ pub fn record(
 ) -> Result<()> {
     let seq = p.kv_increment(keys::AUDIT_SEQ, 1)?;
     let rec = Record {
+        seq: seq.max(0) as u64,
         at: p.now(),
-        action,
-        matter_id,
-        outcome,
+        action: action.into(),
+        matter_id: matter_id.into(),
+        outcome: outcome.into(),
         detail,
     };
     let raw = serde_json::to_vec(&rec).unwrap_or_default();
     p.kv_set(&keys::audit(seq), &raw)
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Query {
+    pub matter_id: Option<String>,
+    pub outcome: Option<String>,
+    /// Seconds since the epoch, inclusive.
+    pub since: Option<u64>,
+    pub until: Option<u64>,
+    /// At most this many records (newest first); 0 means 100.
+    pub limit: u32,
+}
+
+/// Records matching `q`, newest first.
+pub fn read(p: &dyn Platform, q: &Query) -> Result<Vec<Record>> {
+    // Adding 0 reads the counter atomically, whatever byte format the store keeps it in.
+    let last = p.kv_increment(keys::AUDIT_SEQ, 0)?;
+    let limit = if q.limit == 0 { 100 } else { q.limit as usize };
+    let mut out = Vec::new();
+    let mut seq = last;
+    while seq > 0 && out.len() < limit {
+        if let Some(raw) = p.kv_get(&keys::audit(seq))? {
+            if let Ok(mut rec) = serde_json::from_slice::<Record>(&raw) {
+                rec.seq = seq as u64;
+                if q.since.is_some_and(|s| rec.at < s) {
+                    // Numbered in time order: nothing older can match.
+                    break;
+                }
+                let wanted = q.matter_id.as_ref().is_none_or(|m| *m == rec.matter_id)
+                    && q.outcome.as_ref().is_none_or(|o| *o == rec.outcome)
+                    && q.until.is_none_or(|u| rec.at <= u);
+                if wanted {
+                    out.push(rec);
+                }
+            }
+        }
+        seq -= 1;
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::FakePlatform;
+
+    #[test]
+    fn filters_newest_first() {
+        let p = FakePlatform::configured();
+        record(&p, "provision", "1", "ok", "a".into()).unwrap();
+        p.advance(10);
+        record(&p, "provision", "2", "unavailable", "b".into()).unwrap();
+        p.advance(10);
+        record(&p, "close", "1", "ok", "c".into()).unwrap();
+        let all = read(&p, &Query::default()).unwrap();
+        assert_eq!(
+            all.iter().map(|r| r.detail.as_str()).collect::<Vec<_>>(),
+            vec!["c", "b", "a"]
+        );
+        let one = read(
+            &p,
+            &Query {
+                matter_id: Some("1".into()),
+                ..Query::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(one.len(), 2);
+        let failed = read(
+            &p,
+            &Query {
+                outcome: Some("unavailable".into()),
+                ..Query::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(failed[0].matter_id, "2");
+        let recent = read(
+            &p,
+            &Query {
+                since: Some(all[1].at),
+                ..Query::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(recent.len(), 2);
+        let limited = read(
+            &p,
+            &Query {
+                limit: 1,
+                ..Query::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(limited[0].detail, "c");
+    }
 }

@@ -448,6 +448,31 @@ impl Integration for Component {
             .map_err(error_out)
     }
 
+    fn audit_log(q: wit::AuditQuery) -> Result<Vec<wit::AuditRecord>, wit::Error> {
+        let query = crate::audit::Query {
+            matter_id: q.matter_id,
+            outcome: q.outcome,
+            since: q.since,
+            until: q.until,
+            limit: q.limit,
+        };
+        crate::audit::read(&WasiPlatform::new(), &query)
+            .map(|records| {
+                records
+                    .into_iter()
+                    .map(|r| wit::AuditRecord {
+                        seq: r.seq,
+                        at: r.at,
+                        action: r.action,
+                        matter_id: r.matter_id,
+                        outcome: r.outcome,
+                        detail: r.detail,
+                    })
+                    .collect()
+            })
+            .map_err(error_out)
+    }
+
     fn failed_events() -> Result<Vec<wit::FailedEvent>, wit::Error> {
         events::failed(&WasiPlatform::new())
             .map(|list| list.into_iter().map(failed_out).collect())

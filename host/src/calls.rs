@@ -75,6 +75,17 @@ pub enum Function {
     HandleEvent,
     ReplayEvents,
     FailedEvents,
+    AuditLog,
+}
+
+/// Which audit records `audit-log` returns.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuditQuery {
+    pub matter_id: Option<String>,
+    pub outcome: Option<String>,
+    pub since: Option<u64>,
+    pub until: Option<u64>,
+    pub limit: u32,
 }
 
 /// An event as `POST /v1/events` and `matterlink call handle-event --event FILE` take it.
@@ -149,6 +160,8 @@ pub struct Args {
     pub content: Option<Vec<u8>>,
     /// handle-event.
     pub event: Option<Event>,
+    /// audit-log.
+    pub audit: AuditQuery,
 }
 
 impl From<Event> for Args {
@@ -178,7 +191,7 @@ impl Args {
 }
 
 impl Function {
-    pub const ALL: [Function; 13] = [
+    pub const ALL: [Function; 14] = [
         Function::OnMatterCreated,
         Function::OnMatterUpdated,
         Function::OnMatterClosed,
@@ -192,6 +205,7 @@ impl Function {
         Function::HandleEvent,
         Function::ReplayEvents,
         Function::FailedEvents,
+        Function::AuditLog,
     ];
 
     pub fn name(self) -> &'static str {
@@ -209,6 +223,7 @@ impl Function {
             Function::HandleEvent => "handle-event",
             Function::ReplayEvents => "replay-events",
             Function::FailedEvents => "failed-events",
+            Function::AuditLog => "audit-log",
         }
     }
 
@@ -223,6 +238,7 @@ impl Function {
                 | Function::HandleEvent
                 | Function::ReplayEvents
                 | Function::FailedEvents
+                | Function::AuditLog
         );
         if (self == Function::HandleEvent) != args.event.is_some() {
             return Err(match self {
@@ -418,6 +434,32 @@ impl Runtime {
                 .call_failed_events(s)
                 .await?
                 .map(|list| Value::Array(list.iter().map(failed_json).collect())),
+            Function::AuditLog => {
+                let q = types::AuditQuery {
+                    matter_id: args.audit.matter_id.clone(),
+                    outcome: args.audit.outcome.clone(),
+                    since: args.audit.since,
+                    until: args.audit.until,
+                    limit: args.audit.limit,
+                };
+                api.call_audit_log(s, &q).await?.map(|records| {
+                    Value::Array(
+                        records
+                            .iter()
+                            .map(|r| {
+                                json!({
+                                    "seq": r.seq,
+                                    "at": r.at,
+                                    "action": r.action,
+                                    "matter_id": r.matter_id,
+                                    "outcome": r.outcome,
+                                    "detail": r.detail,
+                                })
+                            })
+                            .collect(),
+                    )
+                })
+            }
         };
         Ok(outcome.map_err(TypedError::from))
     }

@@ -13,7 +13,8 @@ use std::sync::Arc;
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use matterlink_host::{
-    demo, serve, Args, ConfigStore, Function, Matter, Runtime, RuntimeOptions, EMBEDDED_COMPONENT,
+    demo, serve, Args, AuditQuery, ConfigStore, Function, Matter, Runtime, RuntimeOptions,
+    EMBEDDED_COMPONENT,
 };
 
 #[derive(Parser)]
@@ -89,6 +90,25 @@ enum Command {
     },
     /// Provision a sample matter against an in-process sandbox and show what happened.
     Demo,
+    /// Read the audit trail (newest first).
+    Log {
+        /// Only this matter's records.
+        #[arg(long)]
+        matter: Option<String>,
+        /// Only records with this outcome (ok, unchanged, unavailable, ...).
+        #[arg(long)]
+        outcome: Option<String>,
+        /// From this time: RFC 3339 (`2026-11-25T09:00:00Z`), a date, or an age such as `2h`.
+        #[arg(long, value_parser = parse_time)]
+        since: Option<u64>,
+        /// Up to this time, in the same forms.
+        #[arg(long, value_parser = parse_time)]
+        until: Option<u64>,
+        #[arg(long, default_value_t = 100)]
+        limit: u32,
+        #[arg(long)]
+        json: bool,
+    },
     /// Run the failed (dead-letter) events again, oldest first.
     Replay {
         /// Only list the failed events.
@@ -164,6 +184,27 @@ fn load_runtime(cli: &Cli) -> Result<Runtime> {
         config,
         allowed_base_url: None,
     })
+}
+
+/// A point in time as Unix seconds: RFC 3339, a bare date (midnight UTC), or an age before now
+/// (`90m`, `2h`, `7d`).
+fn parse_time(text: &str) -> Result<u64, String> {
+    let now = std::time::SystemTime::now();
+    let at = if let Ok(age) = humantime::parse_duration(text) {
+        now.checked_sub(age).ok_or("that age reaches before 1970")?
+    } else if let Ok(t) = humantime::parse_rfc3339_weak(text) {
+        t
+    } else if let Ok(t) = humantime::parse_rfc3339_weak(&format!("{text}T00:00:00Z")) {
+        t
+    } else {
+        return Err(format!(
+            "{text:?} is not a time: use 2026-11-25T09:00:00Z, 2026-11-25 or an age like 2h"
+        ));
+    };
+    Ok(at
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0))
 }
 
 /// A file's bytes, or standard input's for `-`.
@@ -261,6 +302,45 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             shutdown_signal().await;
             sandbox.shutdown().await;
             Ok(ExitCode::SUCCESS)
+        }
+        Command::Log {
+            matter,
+            outcome,
+            since,
+            until,
+            limit,
+            json,
+        } => {
+            let runtime = load_runtime(&cli)?;
+            let args = Args {
+                audit: AuditQuery {
+                    matter_id: matter.clone(),
+                    outcome: outcome.clone(),
+                    since: *since,
+                    until: *until,
+                    limit: *limit,
+                },
+                ..Args::default()
+            };
+            let outcome = runtime.call(Function::AuditLog, args).await?;
+            match (&outcome, *json) {
+                (Ok(serde_json::Value::Array(records)), false) => {
+                    for r in records {
+                        let at = std::time::UNIX_EPOCH
+                            + std::time::Duration::from_secs(r["at"].as_u64().unwrap_or(0));
+                        println!(
+                            "{}  {:<16} {:<12} {:<12} {}",
+                            humantime::format_rfc3339_seconds(at),
+                            r["action"].as_str().unwrap_or(""),
+                            r["matter_id"].as_str().unwrap_or(""),
+                            r["outcome"].as_str().unwrap_or(""),
+                            r["detail"].as_str().unwrap_or(""),
+                        );
+                    }
+                    Ok(ExitCode::SUCCESS)
+                }
+                _ => print_outcome(outcome, *json),
+            }
         }
         Command::Replay { list, json } => {
             let runtime = load_runtime(&cli)?;

@@ -343,3 +343,59 @@ async fn the_readme_invoice_example_files_a_pdf() {
         "file-document without --file is a usage error"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn log_reads_the_audit_trail_with_filters() {
+    let s = Setup::new().await;
+    for (function, matter) in [
+        ("on-matter-created", "matter-basic.json"),
+        ("on-matter-closed", "matter-basic.json"),
+        ("on-matter-created", "matter-legacy.json"),
+    ] {
+        let mut c = s.cmd();
+        c.args(["call", function, "--matter"]).arg(fixture(matter));
+        assert_eq!(run(c).await.code, 0);
+    }
+    let mut c = s.cmd();
+    c.args(["log", "--json"]);
+    let r = run(c).await;
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let all: Vec<serde_json::Value> = serde_json::from_str(r.stdout.trim()).unwrap();
+    let actions: Vec<(&str, &str)> = all
+        .iter()
+        .map(|r| {
+            (
+                r["action"].as_str().unwrap(),
+                r["matter_id"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        actions,
+        vec![
+            ("provision", "88231"),
+            ("close", "1042"),
+            ("provision", "1042")
+        ],
+        "newest first"
+    );
+
+    let mut c = s.cmd();
+    c.args(["log", "--matter", "1042", "--since", "1h"]);
+    let r = run(c).await;
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let lines: Vec<&str> = r.stdout.lines().collect();
+    assert_eq!(lines.len(), 2, "{}", r.stdout);
+    assert!(
+        lines[0].contains("close") && lines[0].contains("CLOSED - Smith v Jones"),
+        "{}",
+        lines[0]
+    );
+
+    let mut c = s.cmd();
+    c.args(["log", "--outcome", "unavailable", "--json"]);
+    assert_eq!(run(c).await.stdout.trim(), "[]");
+    let mut c = s.cmd();
+    c.args(["log", "--since", "yesterday-ish"]);
+    assert_eq!(run(c).await.code, 2, "an unreadable time is a usage error");
+}

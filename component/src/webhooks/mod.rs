@@ -126,7 +126,7 @@ pub fn handle(p: &dyn Platform, req: &Request) -> Response {
         | (["v1", "legacy", "resolve" | "link"], "POST")
         | (["v1", "matters", _, "documents"], "POST")
         | (["v1", "matters", _, "workspace" | "folders"], "GET")
-        | (["v1", "check"], "GET") => match authenticate(p, req) {
+        | (["v1", "check" | "audit"], "GET") => match authenticate(p, req) {
             Err(refused) => refused,
             Ok(()) => signed_route(p, &segments, req),
         },
@@ -135,7 +135,7 @@ pub fn handle(p: &dyn Platform, req: &Request) -> Response {
         | (["v1", "events"], _)
         | (["v1", "legacy", "resolve" | "link"], _)
         | (["v1", "matters", _, "documents" | "workspace" | "folders"], _)
-        | (["v1", "check"], _) => error(
+        | (["v1", "check" | "audit"], _) => error(
             405,
             "method-not-allowed",
             &format!("{method} is not allowed on {}", req.path()),
@@ -225,6 +225,17 @@ fn signed_route(p: &dyn Platform, segments: &[&str], req: &Request) -> Response 
             }
         }
         ["v1", "matters", id, "folders"] => answer(200, crate::list_folders(p, id)),
+        ["v1", "audit"] => {
+            let number = |k: &str| req.query(k).and_then(|v| v.parse::<u64>().ok());
+            let q = crate::audit::Query {
+                matter_id: req.query("matter"),
+                outcome: req.query("outcome"),
+                since: number("since"),
+                until: number("until"),
+                limit: number("limit").unwrap_or(100).min(10_000) as u32,
+            };
+            answer(200, crate::audit::read(p, &q))
+        }
         ["v1", "check"] => match crate::check_connection(p) {
             Ok(report) => ok(200, json!({"ok": true, "report": report})),
             Err(e) => typed(&e),
