@@ -78,6 +78,24 @@ fn read<T: for<'de> Deserialize<'de>>(p: &dyn Platform, key: &str) -> Result<Opt
         .transpose()
 }
 
+/// Why an event body cannot be used.
+#[derive(Debug)]
+pub enum ParseError {
+    /// Not JSON of the event's shape.
+    Malformed(String),
+    /// An event, but its id or matter is unusable.
+    Invalid(Error),
+}
+
+/// Reads and checks an event body, as `POST /v1/events` receives it.
+pub fn parse(body: &[u8]) -> Result<Event, ParseError> {
+    let e: Event =
+        serde_json::from_slice(body).map_err(|e| ParseError::Malformed(e.to_string()))?;
+    validate::id("event id", &e.id).map_err(ParseError::Invalid)?;
+    validate::matter(&e.matter, e.kind == EventType::Created).map_err(ParseError::Invalid)?;
+    Ok(e)
+}
+
 /// Handles one delivery of an event.
 pub fn handle(p: &dyn Platform, e: &Event) -> Result<Outcome> {
     validate::id("event id", &e.id)?;

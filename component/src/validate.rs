@@ -6,6 +6,11 @@ use crate::model::{Error, Matter, Result};
 
 /// Longest id accepted for matters and clients (iManage lookup ids are short aliases).
 pub const ID_LIMIT: usize = 64;
+/// Longest text accepted in any matter field. Longer values are cleaned down to iManage's
+/// 254 characters; values far beyond any real title are refused rather than truncated.
+pub const TEXT_LIMIT: usize = 4096;
+/// Most clients a matter may name.
+pub const CLIENTS_LIMIT: usize = 100;
 
 /// Matter and client ids become lookup ids and key-value keys: ASCII letters, digits and
 /// `-_.:` only, not starting with `.` — which keeps `../x`, `!` and whitespace out.
@@ -38,6 +43,40 @@ pub fn id(what: &str, value: &str) -> Result<()> {
 /// at least one client with a usable id.
 pub fn matter(m: &Matter, needs_client: bool) -> Result<()> {
     id("matter id", &m.id)?;
+    let texts = [
+        ("title", Some(&m.title)),
+        ("matter_type", Some(&m.matter_type)),
+        ("file_reference", m.file_reference.as_ref()),
+        ("assigned_to", m.assigned_to.as_ref()),
+        ("priority", m.priority.as_ref()),
+        ("status", m.status.as_ref()),
+        ("acting_user", m.acting_user.as_ref()),
+    ];
+    for (field, value) in texts {
+        if value.is_some_and(|v| v.chars().count() > TEXT_LIMIT) {
+            return Err(Error::InvalidMatter(format!(
+                "matter {}: {field} is longer than {TEXT_LIMIT} characters",
+                m.id
+            )));
+        }
+    }
+    if m.clients.len() > CLIENTS_LIMIT {
+        return Err(Error::InvalidMatter(format!(
+            "matter {} names {} clients; at most {CLIENTS_LIMIT} are accepted",
+            m.id,
+            m.clients.len()
+        )));
+    }
+    if let Some(c) = m
+        .clients
+        .iter()
+        .find(|c| c.name.chars().count() > TEXT_LIMIT)
+    {
+        return Err(Error::InvalidMatter(format!(
+            "matter {}: the name of client {} is longer than {TEXT_LIMIT} characters",
+            m.id, c.id
+        )));
+    }
     if clean(&m.title, NAME_LIMIT).is_empty() {
         return Err(Error::InvalidMatter(format!(
             "matter {} has an empty title",
@@ -117,6 +156,25 @@ mod tests {
         let err = matter(&m, true).unwrap_err();
         assert!(err.message().contains("no client"), "{err}");
         assert!(matter(&m, false).is_ok());
+    }
+
+    #[test]
+    fn absurd_sizes_are_refused() {
+        let mut m = matter_with("1", acme());
+        m.title = "x".repeat(TEXT_LIMIT + 1);
+        assert!(matches!(matter(&m, true), Err(Error::InvalidMatter(_))));
+        m.title = "x".repeat(TEXT_LIMIT);
+        assert!(
+            matter(&m, true).is_ok(),
+            "long but sane: cleaned later, not refused"
+        );
+        m.clients = (0..=CLIENTS_LIMIT)
+            .map(|i| Client {
+                id: format!("C{i}"),
+                name: "n".into(),
+            })
+            .collect();
+        assert!(matches!(matter(&m, true), Err(Error::InvalidMatter(_))));
     }
 
     #[test]

@@ -82,6 +82,22 @@ impl Kv {
             .map(|v| serde_json::from_slice(&v.value).expect("JSON value"))
     }
 
+    /// Every key and value, to compare before and after.
+    pub fn snapshot(&self) -> std::collections::BTreeMap<String, Vec<u8>> {
+        self.keys()
+            .into_iter()
+            .map(|k| {
+                let v = self
+                    .0
+                    .get("default", &k)
+                    .expect("read")
+                    .map(|v| v.value)
+                    .unwrap_or_default();
+                (k, v)
+            })
+            .collect()
+    }
+
     pub fn keys(&self) -> Vec<String> {
         let mut all = Vec::new();
         let mut cursor: Option<String> = None;

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::events::{self, Event};
+use crate::events;
 use crate::model::{Error, LegacyMatch, Matter};
 use crate::platform::Platform;
 use crate::settings::Settings;
@@ -168,9 +168,14 @@ fn authenticate(p: &dyn Platform, req: &Request) -> Result<(), Response> {
 
 fn signed_route(p: &dyn Platform, segments: &[&str], req: &Request) -> Response {
     match segments {
-        ["v1", "events"] => match parse::<Event>(&req.body) {
+        ["v1", "events"] => match events::parse(&req.body) {
             Ok(e) => answer(200, events::handle(p, &e)),
-            Err(r) => r,
+            Err(events::ParseError::Malformed(why)) => error(
+                400,
+                "bad-request",
+                &format!("the body is not an event: {why}"),
+            ),
+            Err(events::ParseError::Invalid(e)) => typed(&e),
         },
         ["v1", "legacy", "resolve"] => match parse::<Matter>(&req.body) {
             Ok(m) => match crate::resolve_legacy(p, &m) {

@@ -1,0 +1,155 @@
+//! The hostile-input corpus (tests/hostile/): every malformed event body and every pasted link
+//! that cannot be used is answered with a typed error (a 4xx with a JSON body over HTTP), never
+//! a trap or a panic, and neither key-value nor the sandbox changes.
+
+use std::path::Path;
+
+use matterlink_e2e::{call, fixture, signed, unix_now, Env, Server, WEBHOOK_SECRET};
+use matterlink_host::{Args, Event, Function};
+use reqwest::Method;
+
+fn corpus_dir() -> &'static Path {
+    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/hostile"))
+}
+
+fn events() -> Vec<(String, Vec<u8>)> {
+    let mut files: Vec<_> = std::fs::read_dir(corpus_dir().join("events"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    files
+        .into_iter()
+        .map(|p| {
+            (
+                p.file_name().unwrap().to_string_lossy().into_owned(),
+                std::fs::read(&p).unwrap(),
+            )
+        })
+        .collect()
+}
+
+fn urls(base: &str) -> Vec<String> {
+    let host = base.trim_start_matches("http://");
+    std::fs::read_to_string(corpus_dir().join("urls.txt"))
+        .unwrap()
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .map(|l| {
+            l.replace("BASEHOST", host)
+                .replace("BASE", base)
+                .replace("\\n", "\n")
+                .replace("\\0", "\0")
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn the_corpus_is_refused_cleanly_and_changes_nothing() {
+    let env = Env::start().await;
+    let mut config = env.config();
+    config.set("webhook_secret", WEBHOOK_SECRET);
+    let rt = env.runtime_with(config.clone());
+    // Something to protect: matter 1042 owns ACTIVE!1000.
+    call(
+        &rt,
+        Function::OnMatterCreated,
+        &fixture("matter-basic.json"),
+    )
+    .await
+    .unwrap();
+    let state = env.state();
+    let kv_before = env.kv().snapshot();
+    state.reset_request_count();
+    let workspaces_before = state.workspaces();
+
+    let corpus = events();
+    let links = urls(&env.sandbox.base_url());
+    assert!(
+        corpus.len() + links.len() >= 200,
+        "{} cases",
+        corpus.len() + links.len()
+    );
+
+    // Directly through the component, for every body the host can read as an event.
+    let mut direct = 0;
+    for (name, body) in &corpus {
+        if let Ok(e) = serde_json::from_slice::<Event>(body) {
+            direct += 1;
+            let outcome = rt
+                .call(Function::HandleEvent, e)
+                .await
+                .unwrap_or_else(|e| panic!("{name}: host failure {e:#}"));
+            let err = outcome.expect_err(name);
+            assert_eq!(err.kind, "invalid-matter", "{name}: {err}");
+        }
+    }
+    // Over HTTP, every body.
+    let server = Server::start(env.runtime_with(config)).await;
+    let client = reqwest::Client::new();
+    let mut statuses = std::collections::BTreeMap::new();
+    for (name, body) in &corpus {
+        let r = signed(
+            &client,
+            Method::POST,
+            &format!("{}/v1/events", server.url),
+            body.clone(),
+            unix_now(),
+        )
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{name}: no answer ({e}), did the component trap?"));
+        let status = r.status().as_u16();
+        let answer: serde_json::Value = r
+            .json()
+            .await
+            .unwrap_or_else(|e| panic!("{name}: answer is not JSON: {e}"));
+        assert!(
+            (400..500).contains(&status),
+            "{name}: status {status} {answer}"
+        );
+        assert!(
+            answer["error"]["kind"].is_string() && answer["error"]["message"].is_string(),
+            "{name}: {answer}"
+        );
+        *statuses.entry(status).or_insert(0) += 1;
+    }
+    // Pasted links, through the component and over HTTP.
+    let legacy = fixture("matter-legacy.json");
+    for url in &links {
+        let args = Args {
+            matter: Some(legacy.clone()),
+            url: Some(url.clone()),
+            ..Args::default()
+        };
+        let err = rt
+            .call(Function::LinkWorkspace, args)
+            .await
+            .unwrap()
+            .expect_err(url);
+        assert_eq!(err.kind, "invalid-url", "{url:?}: {err}");
+        let body = serde_json::to_vec(&serde_json::json!({"matter": legacy, "url": url})).unwrap();
+        let r = signed(
+            &client,
+            Method::POST,
+            &format!("{}/v1/legacy/link", server.url),
+            body,
+            unix_now(),
+        )
+        .send()
+        .await
+        .unwrap();
+        assert_eq!(r.status().as_u16(), 422, "{url:?}");
+    }
+    server.stop().await;
+
+    assert_eq!(env.kv().snapshot(), kv_before, "key-value changed");
+    assert_eq!(state.workspaces(), workspaces_before, "the sandbox changed");
+    // Only look-ups (a workspace or folder a link points at) may have reached iManage.
+    println!(
+        "hostile corpus: {} event bodies ({direct} also through the component) and {} links refused; statuses {statuses:?}; {} read-only iManage look-ups",
+        corpus.len(),
+        links.len(),
+        state.request_count()
+    );
+}
