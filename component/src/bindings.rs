@@ -478,6 +478,25 @@ impl Integration for Component {
             .map(|list| list.into_iter().map(failed_out).collect())
             .map_err(error_out)
     }
+
+    fn connect_begin(redirect_uri: String) -> Result<wit::ConnectRequest, wit::Error> {
+        crate::connect_begin(&WasiPlatform::new(), &redirect_uri)
+            .map(|r| wit::ConnectRequest {
+                authorize_url: r.authorize_url,
+                state: r.state,
+                expires_in: r.expires_in,
+            })
+            .map_err(error_out)
+    }
+
+    fn connect_complete(
+        code: String,
+        state: String,
+        redirect_uri: String,
+    ) -> Result<String, wit::Error> {
+        crate::connect_complete(&WasiPlatform::new(), &code, &state, &redirect_uri)
+            .map_err(error_out)
+    }
 }
 
 impl IncomingHandler for Component {

@@ -1,12 +1,14 @@
 //! check-connection: each thing the integration needs, checked for real, with ✓/✗ and what
 //! to do about a ✗ — the "Verifying Your Integration Setup" table of the seed integration.
 
+use crate::auth::record::TokenRecord;
+use crate::auth::session;
 use crate::fields::{FieldKind, MappableField};
 use crate::imanage::client::Retry;
 use crate::imanage::{json, Imanage};
 use crate::model::{Error, Result};
 use crate::platform::{Method, Platform};
-use crate::settings::Settings;
+use crate::settings::{Auth, Settings};
 
 struct Report {
     lines: Vec<String>,
@@ -36,6 +38,44 @@ fn fits(field: MappableField, kind: FieldKind) -> bool {
     }
 }
 
+/// `42 seconds`, `90 minutes`, `365 days`: lifetimes as people configure them.
+fn human(seconds: u64) -> String {
+    let (n, unit) = match seconds {
+        s if s >= 86_400 && s % 86_400 == 0 => (s / 86_400, "day"),
+        s if s >= 3_600 && s % 3_600 == 0 => (s / 3_600, "hour"),
+        s if s >= 60 && s % 60 == 0 => (s / 60, "minute"),
+        s => (s, "second"),
+    };
+    format!("{n} {unit}{}", if n == 1 { "" } else { "s" })
+}
+
+/// The token line: the lifetimes iManage reported at the last grant. An OAuth connection
+/// without a refresh token ends with its access token, which is worth a ✗.
+fn token_lifetimes(r: &mut Report, s: &Settings, t: &TokenRecord) {
+    let access = format!("access {}", human(t.access_lifetime_s));
+    match (&t.refresh_token, t.refresh_lifetime_s) {
+        (Some(_), Some(life)) => r.pass(
+            "token",
+            format!("{access}, refresh {}, as iManage reports them", human(life)),
+        ),
+        (Some(_), None) => r.pass(
+            "token",
+            format!("{access} as iManage reports it; refresh allowed, its lifetime not reported"),
+        ),
+        (None, _) if matches!(s.auth, Auth::ServiceAccount { .. }) => r.pass(
+            "token",
+            format!("{access}, no refresh token: the service account signs in again with its password"),
+        ),
+        (None, _) => r.fail(
+            "token",
+            Error::NotConnected(format!(
+                "{access}, but iManage issued no refresh token, so the connection ends when the access token expires"
+            )),
+            "allow refresh for the application in iManage Control Center (Actionstep recommends access 90 minutes, refresh 365 days), then run `matterlink connect`",
+        ),
+    }
+}
+
 /// `Ok(report)` when every check passes; otherwise the error of the first failure, whose
 /// message is the whole report.
 pub fn check_connection(p: &dyn Platform) -> Result<String> {
@@ -47,7 +87,12 @@ pub fn check_connection(p: &dyn Platform) -> Result<String> {
         Ok(s) => {
             r.pass(
                 "configuration",
-                format!("loaded ({} at {})", s.library, s.base_url),
+                format!(
+                    "loaded ({} at {}, {})",
+                    s.library,
+                    s.base_url,
+                    s.auth.label()
+                ),
             );
             s
         }
@@ -56,79 +101,123 @@ pub fn check_connection(p: &dyn Platform) -> Result<String> {
             return finish(r);
         }
     };
+    // A service account proves its password now; an OAuth connection uses (and if due,
+    // refreshes) the tokens it has, which is what every call does.
+    let signed_in = match &s.auth {
+        Auth::ServiceAccount { .. } => session::sign_in_with_password(p, &s).map(|_| ()),
+        Auth::OAuth => session::access_token(p, &s).map(|_| ()),
+    };
+    if let Err(e) = signed_in {
+        match s.auth {
+            Auth::OAuth => r.fail("connected", e, "run `matterlink connect` and sign in to iManage"),
+            Auth::ServiceAccount { .. } => r.fail(
+                "token",
+                e,
+                "check imanage_username, imanage_password, imanage_client_id and imanage_client_secret",
+            ),
+        }
+        return finish(r);
+    }
     let api = Imanage::new(p, &s);
-    match api.sign_in() {
-        Ok(()) => r.pass("token", format!("{} signed in", s.username)),
+    // Asked afresh: it proves the token works, and shows what iManage says today.
+    let discovery = match api.discover() {
+        Ok(d) => d,
         Err(e) => {
-            r.fail("token", e, "check imanage_username, imanage_password, imanage_client_id and imanage_client_secret");
+            let fix = match e {
+                Error::NotConnected(_) => "run `matterlink connect` and sign in to iManage",
+                _ => "check imanage_base_url and that the service is up",
+            };
+            r.fail("discovery", e, fix);
             return finish(r);
         }
+    };
+    if let Ok(Some(t)) = session::current(p) {
+        token_lifetimes(&mut r, &s, &t);
     }
-    match api.discover() {
-        Ok(d) => {
-            r.pass(
-                "discovery",
-                format!(
-                    "customer {}, libraries {}",
-                    d.customer_id,
-                    d.libraries.join(", ")
-                ),
-            );
-            if d.libraries
-                .iter()
-                .any(|l| l.eq_ignore_ascii_case(&s.library))
-            {
-                r.pass(
-                    "library",
-                    format!("{} is available to {}", s.library, d.user),
-                );
-            } else {
-                r.fail(
-                    "library",
-                    Error::NotConfigured(format!(
-                        "{} is not among the account's libraries",
-                        s.library
-                    )),
-                    "set imanage_library to one of the libraries listed under discovery",
-                );
-            }
-        }
-        Err(e) => r.fail(
-            "discovery",
-            e,
-            "check imanage_base_url and that the service is up",
+    r.pass(
+        "connected",
+        format!("{} ({})", discovery.account, s.auth.label()),
+    );
+    r.pass(
+        "discovery",
+        format!(
+            "customer {}, libraries {}",
+            discovery.customer_id,
+            discovery.libraries.join(", ")
         ),
+    );
+    let mut usable = Vec::new();
+    for library in s.libraries() {
+        let what = if library.eq_ignore_ascii_case(&s.library) {
+            "library".to_string()
+        } else {
+            format!("library {library} (library_routes)")
+        };
+        if discovery.has_library(library) {
+            r.pass(
+                &what,
+                format!("{library} is available to {}", discovery.account),
+            );
+            usable.push(library);
+        } else {
+            let setting = if what == "library" {
+                "set imanage_library"
+            } else {
+                "fix library_routes"
+            };
+            r.fail(
+                &what,
+                Error::NotConfigured(format!("{library} is not among the account's libraries")),
+                &format!("{setting} to one of the libraries listed under discovery"),
+            );
+        }
     }
-    if s.templates.is_empty() {
+    let mut by_library: Vec<(&str, &std::collections::BTreeMap<String, String>)> =
+        vec![(&s.library, &s.templates)];
+    by_library.extend(
+        s.library_routes
+            .iter()
+            .map(|route| (route.library.as_str(), &route.templates)),
+    );
+    if by_library.iter().all(|(_, t)| t.is_empty()) {
         r.pass(
             "templates",
             "none configured: every matter type gets a plain workspace".into(),
         );
-    } else {
-        match api.call_ok(Method::Get, "/templates", None, Retry::Safe) {
+    }
+    for (library, templates) in by_library {
+        if templates.is_empty() || !usable.contains(&library) {
+            continue;
+        }
+        let suffix = if library.eq_ignore_ascii_case(&s.library) {
+            String::new()
+        } else {
+            format!(" in {library}")
+        };
+        let lib_api = Imanage::in_library(p, &s, library);
+        match lib_api.call_ok(Method::Get, "/templates", None, Retry::Safe) {
             Ok(v) => {
                 let known: Vec<String> = json::results(&v)
                     .iter()
                     .filter_map(|t| json::str_field(t, "id").map(String::from))
                     .collect();
-                for (matter_type, id) in &s.templates {
-                    let what = format!("template {matter_type}");
-                    if known.iter().any(|k| k == id) {
+                for (matter_type, id) in templates {
+                    let what = format!("template {matter_type}{suffix}");
+                    if known.iter().any(|k| k.eq_ignore_ascii_case(id)) {
                         r.pass(&what, format!("{id} exists"));
                     } else {
                         r.fail(
                             &what,
                             Error::NotConfigured(format!(
-                                "{id} is not a template of library {}",
-                                s.library
+                                "{id} is not a template of library {library}"
                             )),
-                            "fix `templates` with an id from the library's templates",
+                            "use an id from the library's templates",
                         );
                     }
                 }
             }
             Err(e) => r.fail(
-                "templates",
+                &format!("templates{suffix}"),
                 e,
                 "the account needs to read the library's templates",
             ),
@@ -182,6 +271,27 @@ mod tests {
         let text = err.message();
         assert!(text.contains("✓ configuration"), "{text}");
         assert!(text.contains("✗ token"), "{text}");
+    }
+
+    #[test]
+    fn an_unconnected_oauth_integration_is_told_to_connect() {
+        let p = FakePlatform::configured();
+        p.set_config("imanage_auth", "oauth");
+        let err = check_connection(&p).unwrap_err();
+        let text = err.message();
+        assert!(matches!(err, Error::NotConnected(_)), "{err}");
+        assert!(text.contains("✗ connected"), "{text}");
+        assert!(text.contains("matterlink connect"), "{text}");
+        assert!(p.sent.borrow().is_empty(), "nothing to ask iManage");
+    }
+
+    #[test]
+    fn lifetimes_read_as_configured() {
+        assert_eq!(human(5400), "90 minutes");
+        assert_eq!(human(365 * 86_400), "365 days");
+        assert_eq!(human(7200), "2 hours");
+        assert_eq!(human(61), "61 seconds");
+        assert_eq!(human(60), "1 minute");
     }
 
     #[test]

@@ -1,5 +1,6 @@
-//! A per-matter claim in key-value, taken with compare-and-swap, so that concurrent deliveries
-//! of one matter (in one process or several sharing the store) provision it once.
+//! A claim in key-value, taken with compare-and-swap: per matter, so that concurrent deliveries
+//! of one matter (in one process or several sharing the store) provision it once; and on token
+//! renewal, so that concurrent calls refresh once (`auth::session`).
 
 use serde::{Deserialize, Serialize};
 
@@ -28,7 +29,11 @@ pub enum Attempt<'a> {
 /// Takes the claim on `matter_id`; a claim older than `ttl_s` is presumed abandoned by a
 /// crashed process and taken over.
 pub fn try_take<'a>(p: &'a dyn Platform, matter_id: &str, ttl_s: u64) -> Result<Attempt<'a>> {
-    let key = keys::claim(matter_id);
+    try_take_key(p, keys::claim(matter_id), ttl_s)
+}
+
+/// A claim on `key`; one older than `ttl_s` seconds is presumed abandoned and taken over.
+pub fn try_take_key(p: &dyn Platform, key: String, ttl_s: u64) -> Result<Attempt<'_>> {
     let record = ClaimRecord {
         token: crate::random::token(),
         at: p.now(),
@@ -52,6 +57,16 @@ pub fn try_take<'a>(p: &'a dyn Platform, matter_id: &str, ttl_s: u64) -> Result<
         return Ok(Attempt::Taken(Claim { p, key, raw }));
     }
     Ok(Attempt::Busy)
+}
+
+/// Whether a claim on `key` is held now (and not yet stale).
+pub fn held(p: &dyn Platform, key: &str, ttl_s: u64) -> Result<bool> {
+    Ok(match p.kv_get(key)? {
+        None => false,
+        Some(raw) => serde_json::from_slice::<ClaimRecord>(&raw)
+            .map(|c| c.at + ttl_s >= p.now())
+            .unwrap_or(false),
+    })
 }
 
 impl Claim<'_> {

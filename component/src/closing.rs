@@ -55,7 +55,8 @@ fn transition(p: &dyn Platform, m: &Matter, close: bool) -> Result<Workspace> {
     validate::matter(m, false)?;
     let s = Settings::load(p)?;
     s.check_scope(m)?;
-    let api = Imanage::new(p, &s);
+    let link = links::get(p, &m.id)?;
+    let api = links::api(p, &s, link.as_ref());
     let (mut link, current) = linked(&api, m, if close { "close" } else { "reopen" })?;
 
     let base = s.workspace_name.render(m);

@@ -49,7 +49,7 @@ pub fn folder_tree(nodes: &[FolderNode], root: &str) -> Vec<Folder> {
 pub fn list_folders(p: &dyn Platform, matter_id: &str) -> Result<Vec<Folder>> {
     let link = link_of(p, matter_id)?;
     let s = Settings::load(p)?;
-    let api = Imanage::new(p, &s);
+    let api = links::api(p, &s, Some(&link));
     Ok(folder_tree(
         &api.folders_of(&link.workspace.id)?,
         &link.workspace.id,
@@ -72,7 +72,7 @@ pub fn file_document(
         )));
     }
     let s = Settings::load(p)?;
-    let api = Imanage::new(p, &s);
+    let api = links::api(p, &s, Some(&link));
     let target = match folder {
         Some(id) => {
             let nodes = api.folders_of(&link.workspace.id)?;
@@ -92,7 +92,7 @@ pub fn file_document(
             "extension": extension,
             "size": content.len(),
             "class": "DOC",
-            "author": s.username,
+            "author": api.account()?,
             "default_security": "inherit",
         },
         "warnings_for_required_and_disabled_fields": true,

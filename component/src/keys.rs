@@ -18,11 +18,20 @@ pub fn claim(matter_id: &str) -> String {
     format!("claim/{matter_id}")
 }
 
-/// The service account's access token and its expiry.
-pub const SERVICE_TOKEN: &str = "auth/service-token";
+/// The connection's tokens (`auth::record::TokenRecord`): access and refresh token, their
+/// expiries and a generation. The only place tokens are ever written.
+pub const TOKENS: &str = "auth/tokens";
 
-/// The customer id found by discovery.
-pub const CUSTOMER_ID: &str = "conn/customer-id";
+/// The single-flight claim on renewing the tokens (`claim` record, compare-and-swap).
+pub const TOKEN_RENEWAL_CLAIM: &str = "auth/renewal-claim";
+
+/// An authorization-code sign-in in progress (`auth::connect`): its `state`, PKCE verifier,
+/// redirect URI and expiry. One at a time; deleted when used.
+pub const CONNECT_PENDING: &str = "auth/connect-pending";
+
+/// What `GET /api` said for the current sign-in (`imanage::discovery::Discovery`): the account,
+/// customer id and libraries. Dropped at every new sign-in.
+pub const DISCOVERY: &str = "conn/discovery";
 
 /// A template's folder structure, cached so provisioning costs one request per folder created.
 pub fn template(library: &str, template_id: &str) -> String {

@@ -14,7 +14,8 @@ pub fn resolve_legacy(p: &dyn Platform, m: &Matter) -> Result<LegacyMatch> {
     if let Some(link) = links::get(p, &m.id)? {
         return Ok(LegacyMatch::Linked(link.workspace));
     }
-    let api = Imanage::new(p, &s);
+    // A legacy workspace is looked for in the library the matter belongs in (`library_routes`).
+    let api = Imanage::in_library(p, &s, s.destination(m).library);
     let mut found = api.search_workspaces(&[("custom2", &m.id)])?;
     if found.is_empty() {
         let by_reference = s

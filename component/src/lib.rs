@@ -3,6 +3,7 @@
 //! (wasm only); nothing else knows about WIT.
 
 pub mod audit;
+pub mod auth;
 pub mod check;
 pub mod claim;
 pub mod closing;
@@ -12,6 +13,7 @@ pub mod fields;
 pub mod imanage;
 pub mod keys;
 pub mod legacy;
+pub mod library_routes;
 pub mod linking;
 pub mod links;
 pub mod mapping;
@@ -39,6 +41,8 @@ pub use legacy::resolve_legacy;
 pub use linking::link_workspace;
 pub use provision::on_matter_created;
 pub use updating::on_matter_updated;
+
+pub use auth::connect::{connect_begin, connect_complete};
 
 use model::{Matter, ProfileField, Result};
 use platform::Platform;

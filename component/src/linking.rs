@@ -16,21 +16,22 @@ pub fn link_workspace(p: &dyn Platform, m: &Matter, url: &str) -> Result<Workspa
     validate::matter(m, false)?;
     let s = Settings::load(p)?;
     s.check_scope(m)?;
+    // A pasted link must be in the library the matter belongs in (`library_routes`).
+    let library = s.destination(m).library;
     let ctx = LinkContext {
         base_url: &s.base_url,
         extra_hosts: &s.link_hosts,
-        library: &s.library,
+        library,
     };
     let target = workspace_url::parse(url, &ctx).map_err(|e| Error::InvalidUrl(e.to_string()))?;
-    let api = Imanage::new(p, &s);
+    let api = Imanage::in_library(p, &s, library);
     let workspace_id = match target {
         LinkTarget::Workspace { id, .. } => id,
         LinkTarget::Folder { id, .. } => workspace_of_folder(&api, &id)?,
     };
     let found = api.get_workspace(&workspace_id)?.ok_or_else(|| {
         Error::InvalidUrl(format!(
-            "the link points at workspace {workspace_id}, which does not exist in library {}",
-            s.library
+            "the link points at workspace {workspace_id}, which does not exist in library {library}"
         ))
     })?;
     if found.get("is_template").and_then(Value::as_bool) == Some(true) {

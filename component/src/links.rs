@@ -2,9 +2,11 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::imanage::Imanage;
 use crate::keys;
 use crate::model::{Error, Result, Workspace};
 use crate::platform::Platform;
+use crate::settings::Settings;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Link {
@@ -79,6 +81,17 @@ pub fn store(p: &dyn Platform, link: &Link) -> Result<()> {
     }
     let raw = serde_json::to_vec(link).map_err(|e| Error::Unavailable(e.to_string()))?;
     p.kv_set(&keys::link(&link.matter_id), &raw)
+}
+
+/// iManage in the library of the matter's link: a workspace stays where it was made, whatever
+/// `library_routes` says today.
+pub fn api<'a>(p: &'a dyn Platform, s: &'a Settings, link: Option<&Link>) -> Imanage<'a> {
+    match link {
+        Some(l) if !l.workspace.library.is_empty() => {
+            Imanage::in_library(p, s, &l.workspace.library)
+        }
+        _ => Imanage::new(p, s),
+    }
 }
 
 #[cfg(test)]

@@ -57,6 +57,16 @@ pub struct Folder {
     pub path: String,
 }
 
+/// The start of a browser sign-in (`connect-begin`): where to send the administrator, and the
+/// `state` the answer must carry back.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConnectRequest {
+    pub authorize_url: String,
+    pub state: String,
+    /// Seconds the sign-in may take.
+    pub expires_in: u64,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", content = "workspaces", rename_all = "snake_case")]
 pub enum LegacyMatch {

@@ -34,10 +34,11 @@ pub fn on_matter_created(p: &dyn Platform, m: &Matter) -> Result<Workspace> {
             m.id
         )));
     }
-    if s.require_template && !s.templates.contains_key(&m.matter_type) {
+    let destination = s.destination(m);
+    if s.require_template && !destination.templates.contains_key(&m.matter_type) {
         return Err(Error::NotConfigured(format!(
-            "matter type {:?} has no template in `templates`, and `require_template` is set",
-            m.matter_type
+            "matter type {:?} has no template in library {}, and `require_template` is set",
+            m.matter_type, destination.library
         )));
     }
     let claim = match claim::try_take(p, &m.id, s.claim_ttl_s)? {
@@ -59,13 +60,16 @@ pub fn on_matter_created(p: &dyn Platform, m: &Matter) -> Result<Workspace> {
     result.map(|l| l.workspace)
 }
 
-fn owner<'m>(m: &'m Matter, s: &'m Settings) -> Result<&'m str> {
+/// The workspace's owner as the matter decides it: the acting user, or `None` for the account
+/// matterlink is connected as (known only once iManage is asked, so found at provisioning).
+fn owner<'m>(m: &'m Matter, s: &Settings) -> Result<Option<&'m str>> {
     match s.owner_policy {
-        OwnerPolicy::ServiceAccount => Ok(&s.username),
+        OwnerPolicy::ServiceAccount => Ok(None),
         OwnerPolicy::CurrentUser => m
             .acting_user
             .as_deref()
             .filter(|u| !u.trim().is_empty())
+            .map(Some)
             .ok_or_else(|| {
                 Error::InvalidMatter(format!(
                     "owner_policy is current_user, but matter {} names no acting_user",
@@ -95,13 +99,21 @@ fn provision(
     s: &Settings,
     m: &Matter,
     profile: &Profile,
-    owner: &str,
+    owner: Option<&str>,
 ) -> Result<Link> {
-    let api = Imanage::new(p, s);
-    let template = match s.templates.get(&m.matter_type) {
+    // The library `library_routes` picks, with its own templates; lookups, search and create
+    // all happen there, and the link remembers it for every later call.
+    let destination = s.destination(m);
+    let api = Imanage::in_library(p, s, destination.library);
+    let template = match destination.templates.get(&m.matter_type) {
         Some(id) => Some(api.template(id)?),
         None => None,
     };
+    let owner = match owner {
+        Some(user) => user.to_string(),
+        None => api.account()?,
+    };
+    let owner = owner.as_str();
     for l in &profile.lookups {
         api.ensure_custom(l.field, &l.id, &l.description, l.parent.as_deref())?;
     }

@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 
 use crate::fields::{CustomField, FieldKind, MappableField};
+use crate::library_routes::{Destination, LibraryRoute};
 use crate::model::{Error, Result};
 use crate::naming::NameTemplate;
 use crate::platform::Platform;
@@ -38,6 +39,7 @@ pub const CONFIG_KEYS: &[&str] = &[
     "imanage_timeout_seconds",
     "event_deadline_seconds",
     "claim_ttl_seconds",
+    "library_routes",
 ];
 
 /// Keys whose values are secrets: never echoed in messages or logs.
@@ -47,6 +49,39 @@ pub const SECRET_KEYS: &[&str] = &[
     "webhook_secret",
     "actionstep_token",
 ];
+
+/// How matterlink signs in to iManage (`imanage_auth`).
+#[derive(Clone, PartialEq, Eq)]
+pub enum Auth {
+    /// The password grant with a service account's credentials; its tokens are refreshed like
+    /// any others, and the password signs in again when a refresh is refused.
+    ServiceAccount { username: String, password: String },
+    /// The authorization-code grant with PKCE: an administrator signs in once in a browser
+    /// (`matterlink connect`) and the tokens are refreshed from then on.
+    OAuth,
+}
+
+impl Auth {
+    pub fn label(&self) -> &'static str {
+        match self {
+            Auth::ServiceAccount { .. } => "service account",
+            Auth::OAuth => "OAuth",
+        }
+    }
+}
+
+// Hand-written: the password must never reach a log through `{:?}`.
+impl std::fmt::Debug for Auth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Auth::ServiceAccount { username, .. } => f
+                .debug_struct("ServiceAccount")
+                .field("username", username)
+                .finish_non_exhaustive(),
+            Auth::OAuth => f.write_str("OAuth"),
+        }
+    }
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OwnerPolicy {
@@ -101,8 +136,7 @@ pub struct Settings {
     pub library: String,
     pub client_id: String,
     pub client_secret: Option<String>,
-    pub username: String,
-    pub password: String,
+    pub auth: Auth,
     pub auto_create: bool,
     pub close_prefix: String,
     pub owner_policy: OwnerPolicy,
@@ -130,6 +164,8 @@ pub struct Settings {
     pub event_deadline_s: u64,
     /// After this long a provisioning claim is presumed abandoned by a crashed process.
     pub claim_ttl_s: u64,
+    /// Other libraries than `library`, chosen by attributes of the matter.
+    pub library_routes: Vec<LibraryRoute>,
 }
 
 // Hand-written so that a stray `{:?}` can never print the password or client secret.
@@ -138,7 +174,7 @@ impl std::fmt::Debug for Settings {
         f.debug_struct("Settings")
             .field("base_url", &self.base_url)
             .field("library", &self.library)
-            .field("username", &self.username)
+            .field("auth", &self.auth)
             .field("templates", &self.templates)
             .finish_non_exhaustive()
     }
@@ -172,10 +208,7 @@ impl Settings {
     pub fn load(p: &dyn Platform) -> Result<Settings> {
         let base_url = parse_base_url(&require(p, "imanage_base_url")?)?;
         let library = require(p, "imanage_library")?;
-        if !library
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_')
-        {
+        if !crate::library_routes::valid_library(&library) {
             return Err(Error::NotConfigured(format!(
                 "`imanage_library` must be letters, digits and `_`, not {library:?}"
             )));
@@ -188,14 +221,19 @@ impl Settings {
                 )));
             }
         }
-        match get(p, "imanage_auth")?.as_deref() {
-            None | Some("service_account") => {}
+        let auth = match get(p, "imanage_auth")?.as_deref() {
+            None | Some("service_account") => Auth::ServiceAccount {
+                username: require(p, "imanage_username")?,
+                password: require(p, "imanage_password")?,
+            },
+            // The account is whoever signs in through `matterlink connect`: no credentials here.
+            Some("oauth") => Auth::OAuth,
             Some(other) => {
                 return Err(Error::NotConfigured(format!(
-                    "`imanage_auth` = {other:?} is not supported; use `service_account`"
+                    "`imanage_auth` must be `service_account` or `oauth`, not {other:?}"
                 )))
             }
-        }
+        };
         let owner_policy = match get(p, "owner_policy")?.as_deref() {
             None | Some("service_account") => OwnerPolicy::ServiceAccount,
             Some("current_user") => OwnerPolicy::CurrentUser,
@@ -279,13 +317,16 @@ impl Settings {
             matter_types: json_list("matter_types")?,
             clients_field,
             link_hosts: json_list("link_hosts")?.unwrap_or_default(),
+            library_routes: match get(p, "library_routes")? {
+                Some(json) => crate::library_routes::parse(&json)?,
+                None => Vec::new(),
+            },
             base_url,
             customer_id,
             library,
             client_id: require(p, "imanage_client_id")?,
             client_secret: get(p, "imanage_client_secret")?,
-            username: require(p, "imanage_username")?,
-            password: require(p, "imanage_password")?,
+            auth,
             auto_create,
             close_prefix: get(p, "close_prefix")?.unwrap_or_else(|| "CLOSED".into()),
             owner_policy,
@@ -299,6 +340,32 @@ impl Settings {
 }
 
 impl Settings {
+    /// The library (and its templates) a matter's workspace belongs in: the first of
+    /// `library_routes` that takes the matter, else `imanage_library` with `templates`.
+    pub fn destination(&self, m: &crate::model::Matter) -> Destination<'_> {
+        match self.library_routes.iter().find(|r| r.takes(m)) {
+            Some(route) => Destination {
+                library: &route.library,
+                templates: &route.templates,
+            },
+            None => Destination {
+                library: &self.library,
+                templates: &self.templates,
+            },
+        }
+    }
+
+    /// Every library the configuration sends matters to, `imanage_library` first.
+    pub fn libraries(&self) -> Vec<&str> {
+        let mut all = vec![self.library.as_str()];
+        for route in &self.library_routes {
+            if !all.iter().any(|l| l.eq_ignore_ascii_case(&route.library)) {
+                all.push(&route.library);
+            }
+        }
+        all
+    }
+
     /// Whether the integration applies to this matter's type (`matter_types`).
     pub fn check_scope(&self, m: &crate::model::Matter) -> Result<()> {
         match &self.matter_types {
@@ -366,8 +433,39 @@ mod tests {
         let p = FakePlatform::configured();
         let s = Settings::load(&p).unwrap();
         let shown = format!("{s:?}");
-        assert!(!shown.contains(&s.password));
+        assert!(shown.contains("svc"), "{shown}");
+        assert!(!shown.contains("password-value"));
         assert!(!shown.contains("client-secret-value"));
+    }
+
+    #[test]
+    fn oauth_needs_no_service_account() {
+        let p = FakePlatform::configured();
+        p.unset_config("imanage_username");
+        p.unset_config("imanage_password");
+        assert!(Settings::load(&p).is_err());
+        p.set_config("imanage_auth", "oauth");
+        assert_eq!(Settings::load(&p).unwrap().auth, Auth::OAuth);
+    }
+
+    #[test]
+    fn routes_pick_the_library_and_its_templates() {
+        let p = FakePlatform::configured();
+        p.set_config("templates", r#"{"Litigation": "ACTIVE!100"}"#);
+        p.set_config(
+            "library_routes",
+            r#"[{"library": "BRANCH", "when": {"matter_type": "Conveyancing"},
+                 "templates": {"Conveyancing": "BRANCH!300"}}]"#,
+        );
+        let s = Settings::load(&p).unwrap();
+        let mut m: crate::model::Matter =
+            serde_json::from_str(include_str!("../../tests/fixtures/matter-basic.json")).unwrap();
+        assert_eq!(s.destination(&m).library, "ACTIVE");
+        assert_eq!(s.destination(&m).templates["Litigation"], "ACTIVE!100");
+        m.matter_type = "Conveyancing".into();
+        assert_eq!(s.destination(&m).library, "BRANCH");
+        assert_eq!(s.destination(&m).templates["Conveyancing"], "BRANCH!300");
+        assert_eq!(s.libraries(), vec!["ACTIVE", "BRANCH"]);
     }
 
     #[test]
@@ -387,6 +485,7 @@ mod tests {
             ("require_template", "sometimes"),
             ("imanage_timeout_seconds", "0"),
             ("event_deadline_seconds", "soon"),
+            ("library_routes", "[{\"library\": \"X\"}]"),
         ] {
             let p = FakePlatform::configured();
             p.set_config(key, value);

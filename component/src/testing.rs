@@ -7,8 +7,12 @@ use std::collections::BTreeMap;
 use crate::model::Result;
 use crate::platform::{HttpRequest, HttpResponse, Platform, TransportError};
 
+type Responder = Box<dyn Fn(&HttpRequest) -> HttpResponse>;
+
 pub struct FakePlatform {
     pub kv: RefCell<BTreeMap<String, Vec<u8>>>,
+    /// Answers requests when a test scripted them; otherwise every request fails.
+    responder: RefCell<Option<Responder>>,
     config: RefCell<BTreeMap<String, String>>,
     clock: Cell<u64>,
     /// Requests seen, for assertions.
@@ -31,6 +35,7 @@ impl FakePlatform {
         .collect();
         FakePlatform {
             kv: RefCell::default(),
+            responder: RefCell::default(),
             config: RefCell::new(config),
             clock: Cell::new(1_800_000_000),
             sent: RefCell::default(),
@@ -45,6 +50,11 @@ impl FakePlatform {
         self.config.borrow_mut().remove(key);
     }
 
+    /// Answer every request with `f`.
+    pub fn respond_with(&self, f: impl Fn(&HttpRequest) -> HttpResponse + 'static) {
+        *self.responder.borrow_mut() = Some(Box::new(f));
+    }
+
     pub fn advance(&self, seconds: u64) {
         self.clock.set(self.clock.get() + seconds);
     }
@@ -53,7 +63,10 @@ impl FakePlatform {
 impl Platform for FakePlatform {
     fn send(&self, request: &HttpRequest) -> Result<HttpResponse, TransportError> {
         self.sent.borrow_mut().push(request.clone());
-        Err(TransportError::Failed("no network in unit tests".into()))
+        match self.responder.borrow().as_ref() {
+            Some(respond) => Ok(respond(request)),
+            None => Err(TransportError::Failed("no network in unit tests".into())),
+        }
     }
 
     fn kv_get(&self, key: &str) -> Result<Option<Vec<u8>>> {

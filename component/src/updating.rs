@@ -6,7 +6,6 @@ use serde_json::json;
 
 use crate::closing::{closed_name, linked};
 use crate::fields::CustomField;
-use crate::imanage::Imanage;
 use crate::model::{Matter, Result, Workspace};
 use crate::platform::Platform;
 use crate::settings::Settings;
@@ -16,11 +15,11 @@ pub fn on_matter_updated(p: &dyn Platform, m: &Matter) -> Result<Option<Workspac
     validate::matter(m, true)?;
     let s = Settings::load(p)?;
     s.check_scope(m)?;
-    if links::get(p, &m.id)?.is_none() {
+    let Some(link) = links::get(p, &m.id)? else {
         return Ok(None);
-    }
+    };
     let profile = mapping::profile(m, &s)?;
-    let api = Imanage::new(p, &s);
+    let api = links::api(p, &s, Some(&link));
     let (mut link, current) = linked(&api, m, "update")?;
 
     let base = s.workspace_name.render(m);

@@ -5,7 +5,9 @@
 
 mod bindings;
 pub mod calls;
+pub mod clock;
 pub mod config;
+pub mod connect;
 pub mod demo;
 pub mod http;
 pub mod keyvalue;

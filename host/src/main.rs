@@ -117,6 +117,23 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Connect to iManage by signing in in a browser (`imanage_auth = oauth`): prints (and with
+    /// --open opens) iManage's sign-in page and receives its answer on
+    /// http://127.0.0.1:PORT/callback, the redirect URI to register with the application.
+    Connect {
+        /// Loopback port for iManage's redirect (0: any free port).
+        #[arg(long, default_value_t = 8765)]
+        port: u16,
+        /// Also open the sign-in page in the default browser.
+        #[arg(long)]
+        open: bool,
+        /// Give up after this many seconds without an answer.
+        #[arg(long, default_value_t = 600)]
+        timeout: u64,
+    },
+    /// Verify the setup: connection, token lifetimes, libraries, templates, fields, each ✓ or ✗
+    /// with its fix. Exits 0 when everything is ✓, 1 otherwise.
+    Check,
 }
 
 fn main() -> ExitCode {
@@ -375,6 +392,60 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                 .unwrap_or_else(|| temp.path().to_path_buf());
             demo::run(&component, &data_dir, &mut std::io::stdout()).await?;
             Ok(ExitCode::SUCCESS)
+        }
+        Command::Connect {
+            port,
+            open,
+            timeout,
+        } => {
+            let runtime = load_runtime(&cli)?;
+            let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], *port)))
+                .await
+                .with_context(|| format!("binding 127.0.0.1:{port} for iManage's redirect"))?;
+            let redirect = matterlink_host::connect::redirect_uri(&listener)?;
+            let outcome = matterlink_host::connect::run(
+                &runtime,
+                listener,
+                std::time::Duration::from_secs(*timeout),
+                |request| {
+                    println!(
+                        "Sign in to iManage in a browser:\n\n  {}\n",
+                        request.authorize_url
+                    );
+                    println!("Waiting for iManage to redirect to {redirect} …");
+                    if *open {
+                        matterlink_host::connect::open_browser(&request.authorize_url);
+                    }
+                },
+            )
+            .await?;
+            match outcome {
+                Ok(account) => {
+                    println!("connected as {account}");
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    Ok(ExitCode::from(1))
+                }
+            }
+        }
+        Command::Check => {
+            let runtime = load_runtime(&cli)?;
+            match runtime
+                .call(Function::CheckConnection, Args::default())
+                .await?
+            {
+                Ok(report) => {
+                    println!("{}", report.as_str().unwrap_or_default());
+                    Ok(ExitCode::SUCCESS)
+                }
+                // The report with its ✗ lines is the message of the typed error.
+                Err(e) => {
+                    println!("{}", e.message);
+                    Ok(ExitCode::from(1))
+                }
+            }
         }
     }
 }

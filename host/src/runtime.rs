@@ -17,6 +17,7 @@ use wasmtime_wasi::WasiCtx;
 use wasmtime_wasi_http::WasiHttpCtx;
 
 use crate::bindings::{Plugin, PluginPre};
+use crate::clock::ClockOffset;
 use crate::config::ConfigStore;
 use crate::http::{AllowList, Hooks};
 use crate::keyvalue::host::KeyValueCtx;
@@ -50,6 +51,7 @@ pub struct Runtime {
     config: Arc<ConfigStore>,
     allow: AllowList,
     data_dir: PathBuf,
+    clock: ClockOffset,
 }
 
 impl Runtime {
@@ -79,6 +81,7 @@ impl Runtime {
             config: Arc::new(opts.config),
             allow,
             data_dir: opts.data_dir.to_path_buf(),
+            clock: ClockOffset::default(),
         })
     }
 
@@ -94,6 +97,12 @@ impl Runtime {
         &self.config
     }
 
+    /// Moves the component's wall clock forward, for tests and simulations of token expiry
+    /// (together with the sandbox's `advance_clock`). Every later call sees the moved clock.
+    pub fn advance_clock(&self, by: std::time::Duration) {
+        self.clock.advance(by);
+    }
+
     pub(crate) fn pre(&self) -> &PluginPre<State> {
         &self.pre
     }
@@ -102,6 +111,7 @@ impl Runtime {
         let mut wasi = WasiCtx::builder();
         // The component's own diagnostics go to our stderr; it has no files, env or args.
         wasi.inherit_stderr();
+        wasi.wall_clock(self.clock.wall_clock());
         let state = State {
             wasi: wasi.build(),
             table: ResourceTable::new(),

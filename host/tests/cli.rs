@@ -399,3 +399,122 @@ async fn log_reads_the_audit_trail_with_filters() {
     c.args(["log", "--since", "yesterday-ish"]);
     assert_eq!(run(c).await.code, 2, "an unreadable time is a usage error");
 }
+
+/// `matterlink` for an OAuth integration: no service account in its environment.
+fn oauth_cmd(s: &Setup) -> Command {
+    let mut c = s.cmd();
+    c.env("MATTERLINK_IMANAGE_AUTH", "oauth")
+        .env_remove("MATTERLINK_IMANAGE_USERNAME")
+        .env_remove("MATTERLINK_IMANAGE_PASSWORD");
+    c
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn connect_signs_in_through_the_loopback_redirect_and_check_verifies() {
+    let s = Setup::new().await;
+    s.sandbox.state().set_auto_approve(Some("LWONG"));
+
+    // Before connecting, `check` says what to do and exits 1.
+    let mut c = oauth_cmd(&s);
+    c.arg("check");
+    let r = run(c).await;
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(r.stdout.contains("✗ connected"), "{}", r.stdout);
+    assert!(
+        r.stdout.contains("run `matterlink connect`"),
+        "{}",
+        r.stdout
+    );
+
+    let mut c = oauth_cmd(&s);
+    c.args(["connect", "--port", "0", "--timeout", "60"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = c.spawn().unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut authorize = None;
+    while let Some(line) = lines.next_line().await.unwrap() {
+        if let Some(url) = line.trim().strip_prefix("http") {
+            authorize = Some(format!("http{url}"));
+        }
+        if line.starts_with("Waiting for iManage") {
+            break;
+        }
+    }
+    let authorize = authorize.expect("connect prints the sign-in URL");
+    assert!(
+        authorize.contains("/auth/oauth2/authorize?") && authorize.contains("code_challenge="),
+        "{authorize}"
+    );
+    // The browser: iManage's page redirects to the loopback listener with a code.
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let answer = http.get(&authorize).send().await.unwrap();
+    assert_eq!(answer.status(), 302);
+    let location = answer.headers()["location"].to_str().unwrap().to_string();
+    assert!(location.starts_with("http://127.0.0.1:"), "{location}");
+    let page = http.get(&location).send().await.unwrap();
+    assert!(page.status().is_success());
+    assert!(page.text().await.unwrap().contains("Signed in as LWONG"));
+    let rest = lines.next_line().await.unwrap().unwrap_or_default();
+    let status = child.wait().await.unwrap();
+    assert_eq!(status.code(), Some(0));
+    assert_eq!(rest, "connected as LWONG");
+
+    let mut c = oauth_cmd(&s);
+    c.arg("check");
+    let r = run(c).await;
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    for line in [
+        "✓ connected: LWONG (OAuth)",
+        "✓ token: access 90 minutes, refresh 365 days",
+        "✓ library: ACTIVE is available to LWONG",
+        "✓ template Litigation: ACTIVE!100 exists",
+    ] {
+        assert!(r.stdout.contains(line), "{line} missing:\n{}", r.stdout);
+    }
+
+    // The connected account owns what it provisions.
+    let mut c = oauth_cmd(&s);
+    c.args(["call", "on-matter-created", "--json", "--matter"])
+        .arg(fixture("matter-basic.json"));
+    let r = run(c).await;
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let ws: serde_json::Value = serde_json::from_str(r.stdout.trim()).unwrap();
+    let stored = s
+        .sandbox
+        .state()
+        .workspace(ws["id"].as_str().unwrap())
+        .unwrap();
+    assert_eq!(stored.owner, "LWONG");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn connect_refuses_a_service_account_setup_and_check_passes_for_it() {
+    let s = Setup::new().await;
+    let mut c = s.cmd();
+    c.args(["connect", "--port", "0"]);
+    let r = run(c).await;
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.contains("imanage_auth = oauth"), "{}", r.stderr);
+
+    let mut c = s.cmd();
+    c.arg("check");
+    let r = run(c).await;
+    assert_eq!(r.code, 0, "{}", r.stdout);
+    assert!(
+        r.stdout
+            .contains("✓ connected: sandbox-admin (service account)"),
+        "{}",
+        r.stdout
+    );
+
+    let mut c = s.cmd();
+    c.env("MATTERLINK_IMANAGE_PASSWORD", "wrong").arg("check");
+    let r = run(c).await;
+    assert_eq!(r.code, 1);
+    assert!(r.stdout.contains("✗ token"), "{}", r.stdout);
+    assert!(!r.stdout.contains("wrong"), "the password is not echoed");
+}

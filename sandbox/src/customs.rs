@@ -9,6 +9,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::extract::{results, Fields, JsonBody, Lib};
 use crate::fields::{has_lookup_table, lookup_parent};
 use crate::model::CustomValue;
+use crate::state::custom_table;
 
 pub fn render(value: &CustomValue) -> Value {
     let mut out =
@@ -63,7 +64,10 @@ pub async fn create(lib: Lib, body: JsonBody) -> ApiResult<(StatusCode, Json<Val
                     format!("{field} values need parent.id, a {parent_field} value"),
                 )
             })?;
-            if inner.custom_value(parent_field, &parent, None).is_none() {
+            if inner
+                .custom_value(lib.library(), parent_field, &parent, None)
+                .is_none()
+            {
                 return Err(ApiError::invalid_field(
                     "parent",
                     format!("{parent_field} value {parent} does not exist"),
@@ -73,7 +77,10 @@ pub async fn create(lib: Lib, body: JsonBody) -> ApiResult<(StatusCode, Json<Val
         }
         None => None,
     };
-    let table = inner.customs.entry(field.clone()).or_default();
+    let table = inner
+        .customs
+        .entry(custom_table(lib.library(), &field))
+        .or_default();
     if table.iter().any(|v| v.id == id && v.parent == parent) {
         return Err(ApiError::conflict(format!(
             "{field} value {id} already exists"
@@ -95,7 +102,7 @@ pub async fn get(lib: Lib) -> ApiResult<Json<Value>> {
     let id = lib.param("id")?;
     let inner = lib.state().lock()?;
     let value = inner
-        .custom_value(&field, id, parent_alias(&lib))
+        .custom_value(lib.library(), &field, id, parent_alias(&lib))
         .ok_or_else(|| ApiError::not_found(format!("{field} value {id} not found")))?;
     Ok(Json(json!({"data": render(value)})))
 }
@@ -112,7 +119,7 @@ pub async fn update(lib: Lib, body: JsonBody) -> ApiResult<Json<Value>> {
     let mut inner = lib.state().lock()?;
     let value = inner
         .customs
-        .get_mut(&field)
+        .get_mut(&custom_table(lib.library(), &field))
         .and_then(|table| {
             table
                 .iter_mut()
@@ -141,7 +148,7 @@ pub async fn list(lib: Lib) -> ApiResult<Json<Value>> {
     let inner = lib.state().lock()?;
     let values = inner
         .customs
-        .get(&field)
+        .get(&custom_table(lib.library(), &field))
         .map(|table| {
             table
                 .iter()

@@ -26,7 +26,11 @@ pub async fn api(caller: Caller) -> ApiResult<Json<Value>> {
                 "version": DMS_VERSION,
             }],
             "work": {
-                "libraries": [{"alias": inner.library, "type": "worksite"}],
+                "libraries": inner
+                    .libraries
+                    .iter()
+                    .map(|l| json!({"alias": l, "type": "worksite"}))
+                    .collect::<Vec<_>>(),
                 "preferred_library": inner.library,
             },
         }
@@ -36,7 +40,11 @@ pub async fn api(caller: Caller) -> ApiResult<Json<Value>> {
 /// `GET /work/api/v2/customers/{cid}/libraries`.
 pub async fn libraries(lib: Lib) -> ApiResult<Json<Value>> {
     let inner = lib.state().lock()?;
-    Ok(Json(results(vec![
-        json!({"id": inner.library, "alias": inner.library, "type": "worksite"}),
-    ])))
+    Ok(Json(results(
+        inner
+            .libraries
+            .iter()
+            .map(|l| json!({"id": l, "alias": l, "type": "worksite"}))
+            .collect(),
+    )))
 }

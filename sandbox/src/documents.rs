@@ -10,16 +10,16 @@ use crate::error::{ApiError, ApiResult};
 use crate::extract::{check_name, data, results, Fields, Lib};
 use crate::folders;
 use crate::model::{DefaultSecurity, Document};
-use crate::state::Inner;
+use crate::state::{library_of, same_library, Inner};
 
 /// Upload size limit: big enough for real documents, small enough for a sandbox in memory.
 pub const MAX_UPLOAD_BYTES: usize = 64 * 1024 * 1024;
 
-pub fn render(inner: &Inner, doc: &Document, base: &str) -> Value {
+pub fn render(doc: &Document, base: &str) -> Value {
     json!({
         "id": doc.id,
         "wstype": "document",
-        "database": inner.library,
+        "database": library_of(&doc.id),
         "document_number": doc.document_number,
         "version": doc.version,
         "name": doc.name,
@@ -32,7 +32,7 @@ pub fn render(inner: &Inner, doc: &Document, base: &str) -> Value {
         "default_security": doc.default_security.as_str(),
         "create_date": doc.create_date,
         "edit_date": doc.edit_date,
-        "iwl": format!("iwl:dms=sandbox&&lib={}&&num={}&&ver={}", inner.library, doc.document_number, doc.version),
+        "iwl": format!("iwl:dms=sandbox&&lib={}&&num={}&&ver={}", library_of(&doc.id), doc.document_number, doc.version),
         "document_url": format!("{base}/work/link/d/{}", doc.id),
     })
 }
@@ -171,7 +171,7 @@ pub async fn upload(
     };
     let number = inner.allocate_number();
     let doc = Document {
-        id: format!("{}.1", inner.object_id(number)),
+        id: format!("{}.1", inner.object_id_in(library_of(&folder_id), number)),
         document_number: number,
         version: 1,
         name,
@@ -186,7 +186,7 @@ pub async fn upload(
         edit_date: now,
         content: upload.content,
     };
-    let rendered = render(&inner, &doc, lib.base());
+    let rendered = render(&doc, lib.base());
     inner.documents.insert(number, doc);
     Ok((StatusCode::CREATED, Json(data(rendered))))
 }
@@ -195,7 +195,11 @@ pub async fn upload(
 fn find<'a>(inner: &'a Inner, id: &str) -> ApiResult<&'a Document> {
     let not_found = || ApiError::not_found(format!("document {id} not found"));
     let (number, version) = inner.parse_id(id).ok_or_else(not_found)?;
-    let doc = inner.documents.get(&number).ok_or_else(not_found)?;
+    let doc = inner
+        .documents
+        .get(&number)
+        .filter(|d| same_library(&d.id, id))
+        .ok_or_else(not_found)?;
     if version.is_some_and(|v| v != doc.version) {
         return Err(not_found());
     }
@@ -205,7 +209,7 @@ fn find<'a>(inner: &'a Inner, id: &str) -> ApiResult<&'a Document> {
 pub async fn get(lib: Lib) -> ApiResult<Json<Value>> {
     let inner = lib.state().lock()?;
     let doc = find(&inner, lib.param("id")?)?;
-    Ok(Json(data(render(&inner, doc, lib.base()))))
+    Ok(Json(data(render(doc, lib.base()))))
 }
 
 pub async fn download(lib: Lib) -> ApiResult<Response> {
@@ -237,12 +241,16 @@ pub async fn download(lib: Lib) -> ApiResult<Response> {
 pub async fn list_in_folder(lib: Lib) -> ApiResult<Json<Value>> {
     let inner = lib.state().lock()?;
     let number = folders::find(&inner, lib.param("id")?)?;
-    let id = inner.object_id(number);
+    let id = inner
+        .folders
+        .get(&number)
+        .map(|f| f.id.clone())
+        .ok_or_else(|| ApiError::internal("folder vanished"))?;
     let items = inner
         .documents
         .values()
         .filter(|d| d.folder_id == id)
-        .map(|d| render(&inner, d, lib.base()))
+        .map(|d| render(d, lib.base()))
         .collect();
     Ok(Json(results(items)))
 }

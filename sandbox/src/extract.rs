@@ -71,6 +71,8 @@ impl FromRequestParts<SharedState> for Caller {
 /// parameters and the query.
 pub struct Lib {
     pub caller: Caller,
+    /// The path's library, spelled as the customer spells it.
+    library: String,
     params: Vec<(String, String)>,
     pub query: Vec<(String, String)>,
 }
@@ -86,6 +88,11 @@ impl Lib {
 
     pub fn user(&self) -> &str {
         &self.caller.user
+    }
+
+    /// The library of the path (`ACTIVE`, `BRANCH`).
+    pub fn library(&self) -> &str {
+        &self.library
     }
 
     /// A path parameter, already percent-decoded (`ACTIVE%211000` arrives as `ACTIVE!1000`).
@@ -129,16 +136,27 @@ impl FromRequestParts<SharedState> for Lib {
         };
         let (customer_id, library) = {
             let inner = state.lock()?;
-            (inner.customer_id, inner.library.clone())
+            let library = match get("lib") {
+                Some(lib) => inner
+                    .known_library(lib)
+                    .ok_or_else(|| ApiError::not_found(format!("library {lib} not found")))?
+                    .to_owned(),
+                None => inner.library.clone(),
+            };
+            (inner.customer_id, library)
         };
         if let Some(cid) = get("cid") {
             if cid.parse::<u64>().ok() != Some(customer_id) {
                 return Err(ApiError::not_found(format!("customer {cid} not found")));
             }
         }
-        if let Some(lib) = get("lib") {
-            if !lib.eq_ignore_ascii_case(&library) {
-                return Err(ApiError::not_found(format!("library {lib} not found")));
+        // An object id in the path belongs to the path's library: `BRANCH!300` is not found
+        // under `/libraries/ACTIVE`. (Lookup routes name a `{field}`; their `{id}` is a value.)
+        if let (Some(id), None) = (get("id"), get("field")) {
+            if id.contains('!') && !crate::state::library_of(id).eq_ignore_ascii_case(&library) {
+                return Err(ApiError::not_found(format!(
+                    "{id} is not in library {library}"
+                )));
             }
         }
         let query = parts
@@ -152,6 +170,7 @@ impl FromRequestParts<SharedState> for Lib {
             .unwrap_or_default();
         Ok(Lib {
             caller,
+            library,
             params,
             query,
         })

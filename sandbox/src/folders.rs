@@ -10,7 +10,7 @@ use serde_json::{json, Map, Value};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{data, results, Fields, JsonBody, Lib};
 use crate::model::{DefaultSecurity, Folder, ViewType};
-use crate::state::Inner;
+use crate::state::{library_of, Inner};
 use crate::workspaces;
 
 const NAME_MAX: usize = 254;
@@ -38,11 +38,11 @@ impl FolderIndex {
     }
 }
 
-pub fn render(inner: &Inner, index: &FolderIndex, folder: &Folder) -> Value {
+pub fn render(index: &FolderIndex, folder: &Folder) -> Value {
     let mut out = json!({
         "id": folder.id,
         "wstype": "folder",
-        "database": inner.library,
+        "database": library_of(&folder.id),
         "name": folder.name,
         "description": folder.description,
         "parent_id": folder.parent_id,
@@ -62,7 +62,7 @@ pub fn render(inner: &Inner, index: &FolderIndex, folder: &Folder) -> Value {
 }
 
 fn render_one(inner: &Inner, folder: &Folder) -> Value {
-    render(inner, &FolderIndex::new(inner), folder)
+    render(&FolderIndex::new(inner), folder)
 }
 
 /// The folder number for a path id, or 404.
@@ -151,8 +151,10 @@ fn insert(
     }
     let now = lib.state().clock().now_rfc3339();
     let number = inner.allocate_number();
+    // A folder lives in its workspace's library.
+    let library = library_of(&workspace_id).to_owned();
     let mut folder = Folder {
-        id: inner.object_id(number),
+        id: inner.object_id_in(&library, number),
         name: String::new(),
         description: String::new(),
         parent_id,
@@ -251,13 +253,17 @@ pub async fn delete(lib: Lib) -> ApiResult<StatusCode> {
 pub async fn children(lib: Lib) -> ApiResult<Json<Value>> {
     let inner = lib.state().lock()?;
     let number = find(&inner, lib.param("id")?)?;
-    let id = inner.object_id(number);
+    let id = inner
+        .folders
+        .get(&number)
+        .map(|f| f.id.clone())
+        .ok_or_else(|| ApiError::internal("folder vanished"))?;
     let index = FolderIndex::new(&inner);
     let items = inner
         .folders
         .values()
         .filter(|f| f.parent_id == id)
-        .map(|f| render(&inner, &index, f))
+        .map(|f| render(&index, f))
         .collect();
     Ok(Json(results(items)))
 }
@@ -267,15 +273,29 @@ pub async fn children(lib: Lib) -> ApiResult<Json<Value>> {
 pub async fn list(lib: Lib) -> ApiResult<Json<Value>> {
     let inner = lib.state().lock()?;
     let container = match lib.query("container_id").filter(|c| !c.is_empty()) {
-        Some(id) => Some(inner.object_id(workspaces::find(&inner, id)?)),
+        Some(id) => {
+            let number = workspaces::find(&inner, id)?;
+            let ws = inner
+                .workspaces
+                .get(&number)
+                .ok_or_else(|| ApiError::internal("workspace vanished"))?;
+            if !workspaces::in_library(&ws.id, &lib) {
+                return Err(ApiError::not_found(format!(
+                    "workspace {id} is not in library {}",
+                    lib.library()
+                )));
+            }
+            Some(ws.id.clone())
+        }
         None => None,
     };
     let index = FolderIndex::new(&inner);
     let items = inner
         .folders
         .values()
+        .filter(|f| workspaces::in_library(&f.id, &lib))
         .filter(|f| container.as_deref().is_none_or(|c| f.workspace_id == c))
-        .map(|f| render(&inner, &index, f))
+        .map(|f| render(&index, f))
         .collect();
     Ok(Json(results(items)))
 }

@@ -7,6 +7,8 @@
 //! `LWONG`, `APATEL`, `MCHEN`, groups `LITIGATION`, `PROPERTY`, `NRTADMIN`, and the templates
 //! [`LITIGATION_TEMPLATE`] (`ACTIVE!100`, folders `ACTIVE!101..106`) and [`PROPERTY_TEMPLATE`]
 //! (`ACTIVE!200`, folders `ACTIVE!201..206`). New objects are numbered from `ACTIVE!1000`.
+//! A second library, [`BRANCH_LIBRARY`], holds the template [`BRANCH_TEMPLATE`] (`BRANCH!300`);
+//! object numbers are one sequence across both libraries, lookup tables are per library.
 //!
 //! Beyond the plain API: the authorization-code flow with PKCE and token revocation, fault and
 //! latency injection ([`Faults`]), the change-event queue and the Sync API. The sandbox's own
@@ -68,11 +70,13 @@ pub use model::{
     AccessLevel, CustomValue, DefaultSecurity, Document, Folder, Group, MemberType, SecurityMember,
     User, ViewType, Workspace,
 };
-pub use seed::{FIRST_NEW_NUMBER, LITIGATION_TEMPLATE, PROPERTY_TEMPLATE};
+pub use seed::{BRANCH_TEMPLATE, FIRST_NEW_NUMBER, LITIGATION_TEMPLATE, PROPERTY_TEMPLATE};
 pub use state::{SandboxState, SharedState};
 
 pub const CUSTOMER_ID: u64 = 1;
 pub const LIBRARY: &str = "ACTIVE";
+/// The second library: a branch office's, for trying `library_routes`.
+pub const BRANCH_LIBRARY: &str = "BRANCH";
 pub const SERVICE_USER: &str = "sandbox-admin";
 pub const SERVICE_PASSWORD: &str = "sandbox-password";
 pub const CLIENT_ID: &str = "matterlink";

@@ -1,5 +1,6 @@
-//! The default state: a small firm with one library, a service account, a few people and groups,
-//! the registered matterlink application, and two templates whose ids configurations can name.
+//! The default state: a small firm with its main library and a branch office's library, a service
+//! account, a few people and groups, the registered matterlink application, and templates whose
+//! ids configurations can name (two in the main library, one in the branch's).
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -9,7 +10,9 @@ use crate::model::{
     Workspace,
 };
 use crate::state::{Inner, OAuthClient};
-use crate::{CLIENT_ID, CLIENT_SECRET, CUSTOMER_ID, LIBRARY, SERVICE_PASSWORD, SERVICE_USER};
+use crate::{
+    BRANCH_LIBRARY, CLIENT_ID, CLIENT_SECRET, CUSTOMER_ID, LIBRARY, SERVICE_PASSWORD, SERVICE_USER,
+};
 
 /// Numbers below this are the seed's; new objects count up from here.
 pub const FIRST_NEW_NUMBER: u64 = 1000;
@@ -17,6 +20,9 @@ pub const FIRST_NEW_NUMBER: u64 = 1000;
 /// Ids of the seeded templates.
 pub const LITIGATION_TEMPLATE: &str = "ACTIVE!100";
 pub const PROPERTY_TEMPLATE: &str = "ACTIVE!200";
+/// The branch library's template (folders `BRANCH!301..304`). Numbered apart from the main
+/// library's seed because object numbers are one sequence across libraries.
+pub const BRANCH_TEMPLATE: &str = "BRANCH!300";
 
 /// A fixed creation date, so that the seed looks the same in every run.
 const SEED_DATE: &str = "2024-01-01T00:00:00Z";
@@ -48,6 +54,7 @@ fn member(id: &str, member_type: MemberType, access_level: AccessLevel) -> Secur
 }
 
 fn template(
+    library: &str,
     number: u64,
     name: &str,
     description: &str,
@@ -55,7 +62,7 @@ fn template(
     members: Vec<SecurityMember>,
 ) -> Workspace {
     Workspace {
-        id: format!("{LIBRARY}!{number}"),
+        id: format!("{library}!{number}"),
         name: name.to_owned(),
         description: description.to_owned(),
         owner: SERVICE_USER.to_owned(),
@@ -71,6 +78,7 @@ fn template(
 
 /// A template's folders as (number, name, parent number or None for root, optional).
 fn template_folders(
+    library: &str,
     workspace: u64,
     folders: &[(u64, &str, Option<u64>, bool)],
 ) -> Vec<(u64, Folder)> {
@@ -78,11 +86,11 @@ fn template_folders(
         .iter()
         .map(|&(number, name, parent, optional)| {
             let folder = Folder {
-                id: format!("{LIBRARY}!{number}"),
+                id: format!("{library}!{number}"),
                 name: name.to_owned(),
                 description: String::new(),
-                parent_id: format!("{LIBRARY}!{}", parent.unwrap_or(workspace)),
-                workspace_id: format!("{LIBRARY}!{workspace}"),
+                parent_id: format!("{library}!{}", parent.unwrap_or(workspace)),
+                workspace_id: format!("{library}!{workspace}"),
                 default_security: DefaultSecurity::Inherit,
                 view_type: ViewType::Document,
                 profile: None,
@@ -118,6 +126,7 @@ pub(crate) fn seed() -> Inner {
     ];
 
     let litigation = template(
+        LIBRARY,
         100,
         "Litigation Template",
         "Folder structure for litigation matters",
@@ -128,13 +137,23 @@ pub(crate) fn seed() -> Inner {
         ],
     );
     let property = template(
+        LIBRARY,
         200,
         "Property Template",
         "Folder structure for property matters",
         DefaultSecurity::Public,
         Vec::new(),
     );
+    let branch = template(
+        BRANCH_LIBRARY,
+        300,
+        "Branch Office Template",
+        "Folder structure for the branch office's matters",
+        DefaultSecurity::Public,
+        Vec::new(),
+    );
     let mut folders = template_folders(
+        LIBRARY,
         100,
         &[
             (101, "Correspondence", None, false),
@@ -146,6 +165,7 @@ pub(crate) fn seed() -> Inner {
         ],
     );
     folders.extend(template_folders(
+        LIBRARY,
         200,
         &[
             (201, "Contracts", None, false),
@@ -156,10 +176,21 @@ pub(crate) fn seed() -> Inner {
             (206, "Board Minutes", None, true),
         ],
     ));
+    folders.extend(template_folders(
+        BRANCH_LIBRARY,
+        300,
+        &[
+            (301, "Client Documents", None, false),
+            (302, "Correspondence", None, false),
+            (303, "Filed", Some(302), false),
+            (304, "Archive", None, true),
+        ],
+    ));
 
     Inner {
         customer_id: CUSTOMER_ID,
         library: LIBRARY.to_owned(),
+        libraries: vec![LIBRARY.to_owned(), BRANCH_LIBRARY.to_owned()],
         users,
         groups,
         clients: vec![OAuthClient {
@@ -172,7 +203,9 @@ pub(crate) fn seed() -> Inner {
         next_family: 0,
         auto_approve: None,
         customs: BTreeMap::new(),
-        workspaces: [(100, litigation), (200, property)].into_iter().collect(),
+        workspaces: [(100, litigation), (200, property), (300, branch)]
+            .into_iter()
+            .collect(),
         folders: folders.into_iter().collect(),
         documents: BTreeMap::new(),
         next_number: FIRST_NEW_NUMBER,

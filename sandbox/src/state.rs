@@ -45,7 +45,12 @@ pub(crate) struct RefreshToken {
 #[derive(Debug)]
 pub(crate) struct Inner {
     pub customer_id: u64,
+    /// The preferred library (discovery's `preferred_library`).
     pub library: String,
+    /// Every library of the customer, the preferred one first. Object numbers come from one
+    /// sequence across them, so a number alone still names one object; the id's library prefix
+    /// must match the object's own.
+    pub libraries: Vec<String>,
     pub users: Vec<User>,
     pub groups: Vec<Group>,
     pub clients: Vec<OAuthClient>,
@@ -56,7 +61,8 @@ pub(crate) struct Inner {
     pub next_family: u64,
     /// The user `GET /auth/oauth2/authorize` approves as without a form, when set.
     pub auto_approve: Option<String>,
-    /// Lookup tables by field name (`custom1`, ...).
+    /// Lookup tables by library and field name (`ACTIVE/custom1`, see [`custom_table`]): each
+    /// library keeps its own, as in iManage.
     pub customs: BTreeMap<String, Vec<CustomValue>>,
     /// Workspaces and templates.
     pub workspaces: BTreeMap<u64, Workspace>,
@@ -86,17 +92,24 @@ impl Inner {
         self.refresh_tokens.retain(|_, t| t.family != family);
     }
 
-    pub fn object_id(&self, number: u64) -> String {
-        format!("{}!{number}", self.library)
+    pub fn object_id_in(&self, library: &str, number: u64) -> String {
+        format!("{library}!{number}")
     }
 
-    /// The number of an id of this library: `ACTIVE!1000`, also `ACTIVE!1000.1` for documents
-    /// (then with its version). The library part is compared case-insensitively, as iManage does.
+    /// The library as the customer spells it, if it is one of the customer's.
+    pub fn known_library(&self, library: &str) -> Option<&str> {
+        self.libraries
+            .iter()
+            .find(|l| l.eq_ignore_ascii_case(library))
+            .map(String::as_str)
+    }
+
+    /// The number of an id of one of the customer's libraries: `ACTIVE!1000`, also
+    /// `ACTIVE!1000.1` for documents (then with its version). The library part is compared
+    /// case-insensitively, as iManage does.
     pub fn parse_id(&self, raw: &str) -> Option<(u64, Option<u32>)> {
         let (library, rest) = raw.split_once('!')?;
-        if !library.eq_ignore_ascii_case(&self.library) {
-            return None;
-        }
+        self.known_library(library)?;
         let (number, version) = match rest.split_once('.') {
             Some((number, version)) => (number, Some(version)),
             None => (rest, None),
@@ -114,14 +127,28 @@ impl Inner {
 
     pub fn workspace_number(&self, raw: &str) -> Option<u64> {
         match self.parse_id(raw)? {
-            (n, None) if self.workspaces.contains_key(&n) => Some(n),
+            (n, None)
+                if self
+                    .workspaces
+                    .get(&n)
+                    .is_some_and(|w| same_library(&w.id, raw)) =>
+            {
+                Some(n)
+            }
             _ => None,
         }
     }
 
     pub fn folder_number(&self, raw: &str) -> Option<u64> {
         match self.parse_id(raw)? {
-            (n, None) if self.folders.contains_key(&n) => Some(n),
+            (n, None)
+                if self
+                    .folders
+                    .get(&n)
+                    .is_some_and(|f| same_library(&f.id, raw)) =>
+            {
+                Some(n)
+            }
             _ => None,
         }
     }
@@ -136,12 +163,13 @@ impl Inner {
 
     pub fn custom_value(
         &self,
+        library: &str,
         field: &str,
         id: &str,
         parent: Option<&str>,
     ) -> Option<&CustomValue> {
         self.customs
-            .get(field)?
+            .get(&custom_table(library, field))?
             .iter()
             .find(|v| v.id == id && parent.is_none_or(|p| v.parent.as_deref() == Some(p)))
     }
@@ -172,6 +200,21 @@ impl Inner {
             );
         }
     }
+}
+
+/// The library part of an object id (`ACTIVE` of `ACTIVE!1000.1`).
+pub(crate) fn library_of(id: &str) -> &str {
+    id.split_once('!').map_or("", |(library, _)| library)
+}
+
+/// Whether two ids name the same library.
+pub(crate) fn same_library(a: &str, b: &str) -> bool {
+    library_of(a).eq_ignore_ascii_case(library_of(b))
+}
+
+/// The key of a library's lookup table for `field` in [`Inner::customs`].
+pub(crate) fn custom_table(library: &str, field: &str) -> String {
+    format!("{}/{field}", library.to_ascii_uppercase())
 }
 
 /// The sandbox's shared state. Held as [`SharedState`]; its methods are what tests inspect.
@@ -309,10 +352,13 @@ impl SandboxState {
     pub fn folders_of(&self, workspace_id: &str) -> Vec<Folder> {
         let inner = self.read();
         // Compare by number so that "active!1000" finds ACTIVE!1000's folders too.
-        let Some(n) = inner.workspace_number(workspace_id) else {
+        let Some(canonical) = inner
+            .workspace_number(workspace_id)
+            .and_then(|n| inner.workspaces.get(&n))
+            .map(|w| w.id.clone())
+        else {
             return Vec::new();
         };
-        let canonical = inner.object_id(n);
         inner.folders_of(&canonical).cloned().collect()
     }
 
@@ -324,17 +370,35 @@ impl SandboxState {
             .cloned()
     }
 
-    /// The values of one lookup table (`custom1`, ...).
+    /// The values of one lookup table (`custom1`, ...) of the preferred library.
     pub fn custom_values(&self, field: &str) -> Vec<CustomValue> {
-        self.read().customs.get(field).cloned().unwrap_or_default()
+        let library = self.library();
+        self.custom_values_in(&library, field)
+    }
+
+    /// The values of one lookup table of `library`.
+    pub fn custom_values_in(&self, library: &str, field: &str) -> Vec<CustomValue> {
+        self.read()
+            .customs
+            .get(&custom_table(library, field))
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// Every library of the customer, the preferred one first.
+    pub fn libraries(&self) -> Vec<String> {
+        self.read().libraries.clone()
     }
 
     pub fn documents_in(&self, folder_id: &str) -> Vec<Document> {
         let inner = self.read();
-        let Some(n) = inner.folder_number(folder_id) else {
+        let Some(canonical) = inner
+            .folder_number(folder_id)
+            .and_then(|n| inner.folders.get(&n))
+            .map(|f| f.id.clone())
+        else {
             return Vec::new();
         };
-        let canonical = inner.object_id(n);
         inner
             .documents
             .values()
@@ -346,7 +410,11 @@ impl SandboxState {
     pub fn document(&self, id: &str) -> Option<Document> {
         let inner = self.read();
         let (n, _) = inner.parse_id(id)?;
-        inner.documents.get(&n).cloned()
+        inner
+            .documents
+            .get(&n)
+            .filter(|d| same_library(&d.id, id))
+            .cloned()
     }
 
     pub fn users(&self) -> Vec<User> {
@@ -373,6 +441,10 @@ mod tests {
         let inner = state.read();
         assert_eq!(inner.parse_id("ACTIVE!1000"), Some((1000, None)));
         assert_eq!(inner.parse_id("active!12.3"), Some((12, Some(3))));
+        assert_eq!(inner.parse_id("BRANCH!300"), Some((300, None)));
+        // A number of one library does not find another library's object.
+        assert_eq!(inner.workspace_number("BRANCH!100"), None);
+        assert_eq!(inner.workspace_number("branch!300"), Some(300));
         for bad in [
             "OTHER!1",
             "ACTIVE!",
@@ -390,7 +462,9 @@ mod tests {
     fn seed_is_inspectable() {
         let state = SandboxState::new(SandboxConfig::default());
         assert!(state.workspaces().is_empty());
-        assert_eq!(state.templates().len(), 2);
+        assert_eq!(state.templates().len(), 3);
+        assert_eq!(state.libraries(), vec!["ACTIVE", "BRANCH"]);
+        assert_eq!(state.folders_of("BRANCH!300").len(), 4);
         let litigation = state.folders_of("ACTIVE!100");
         assert_eq!(litigation.len(), 6);
         assert!(litigation.iter().any(|f| f.name == "Billing" && f.optional));

@@ -95,7 +95,7 @@ pub async fn crawl_workspaces(
     let items = inner
         .workspaces
         .range((start, Bound::Unbounded))
-        .filter(|(_, ws)| !ws.is_template)
+        .filter(|(_, ws)| !ws.is_template && workspaces::in_library(&ws.id, &lib))
         .map(|(n, ws)| (*n, workspaces::render(&inner, ws, lib.base())));
     Ok(Json(page(items, limit)))
 }
@@ -106,6 +106,7 @@ type TrusteeKey = (u64, String, String);
 /// by workspace number, then member type and id.
 fn trustees(
     inner: &Inner,
+    lib: &Lib,
     containers: Option<Vec<String>>,
     keep: fn(AccessLevel) -> bool,
 ) -> Vec<(TrusteeKey, Value)> {
@@ -116,7 +117,10 @@ fn trustees(
     });
     let mut out = Vec::new();
     for (number, ws) in &inner.workspaces {
-        if ws.is_template || wanted.as_ref().is_some_and(|w| !w.contains(number)) {
+        if ws.is_template
+            || !workspaces::in_library(&ws.id, lib)
+            || wanted.as_ref().is_some_and(|w| !w.contains(number))
+        {
             continue;
         }
         let mut members: Vec<_> = ws.members.iter().filter(|m| keep(m.access_level)).collect();
@@ -151,7 +155,7 @@ async fn search_trustees(
     let start = after::<TrusteeKey>(&body)?;
     let containers = id_filter(&body, "container_ids")?;
     let inner = lib.state().lock()?;
-    let items = trustees(&inner, containers, keep)
+    let items = trustees(&inner, &lib, containers, keep)
         .into_iter()
         .filter(|(key, _)| start.as_ref().is_none_or(|s| key > s));
     Ok(Json(page(items, limit)))

@@ -13,7 +13,7 @@ pub async fn list(lib: Lib) -> ApiResult<Json<Value>> {
     let items = inner
         .workspaces
         .values()
-        .filter(|ws| ws.is_template)
+        .filter(|ws| ws.is_template && workspaces::in_library(&ws.id, &lib))
         .map(|ws| workspaces::render(&inner, ws, lib.base()))
         .collect();
     Ok(Json(results(items)))

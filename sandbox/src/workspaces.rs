@@ -15,7 +15,7 @@ use crate::fields::{
 };
 use crate::folders::{self, FolderIndex};
 use crate::model::{AccessLevel, DefaultSecurity, MemberType, SecurityMember, Workspace};
-use crate::state::Inner;
+use crate::state::{library_of, same_library, Inner};
 
 const NAME_MAX: usize = 254;
 const OWNER_MAX: usize = 63;
@@ -23,17 +23,18 @@ const OWNER_MAX: usize = 63;
 /// The API form of a workspace or template.
 pub fn render(inner: &Inner, ws: &Workspace, base: &str) -> Value {
     let number = inner.parse_id(&ws.id).map_or(0, |(n, _)| n);
+    let library = library_of(&ws.id);
     let mut out = json!({
         "id": ws.id,
         "wstype": "workspace",
-        "database": inner.library,
+        "database": library,
         "name": ws.name,
         "description": ws.description,
         "owner": ws.owner,
         "default_security": ws.default_security.as_str(),
         "create_date": ws.create_date,
         "edit_date": ws.edit_date,
-        "iwl": format!("iwl:dms=sandbox&&lib={}&&num={number}&&type=W", inner.library),
+        "iwl": format!("iwl:dms=sandbox&&lib={library}&&num={number}&&type=W"),
         "workspace_url": format!("{base}/work/link/w/{}", ws.id),
         "has_subfolders": inner.folders.values().any(|f| f.parent_id == ws.id),
         "is_template": ws.is_template,
@@ -45,7 +46,9 @@ pub fn render(inner: &Inner, ws: &Workspace, base: &str) -> Value {
         out[field] = value.clone();
         if custom_kind(field) == Some(FieldKind::Lookup) {
             let parent = lookup_parent(field).and_then(|p| ws.custom_text(p));
-            if let Some(found) = inner.custom_value(field, &filter_text(value), parent.as_deref()) {
+            if let Some(found) =
+                inner.custom_value(library, field, &filter_text(value), parent.as_deref())
+            {
                 out[format!("{field}_description")] = json!(found.description);
             }
         }
@@ -90,7 +93,12 @@ struct Changes {
     custom: BTreeMap<String, Value>,
 }
 
-fn parse_changes(inner: &Inner, caller: &str, body: &Map<String, Value>) -> ApiResult<Changes> {
+fn parse_changes(
+    inner: &Inner,
+    library: &str,
+    caller: &str,
+    body: &Map<String, Value>,
+) -> ApiResult<Changes> {
     let fields = Fields(body);
     let mut changes = Changes {
         name: fields.name("name", NAME_MAX)?,
@@ -140,12 +148,12 @@ fn parse_changes(inner: &Inner, caller: &str, body: &Map<String, Value>) -> ApiR
                 .insert(key.clone(), normalize(key, kind, value)?);
         }
     }
-    check_lookups(inner, &changes.custom)?;
+    check_lookups(inner, library, &changes.custom)?;
     Ok(changes)
 }
 
 /// The parent/child and lookup-table rules of the client/matter fields.
-fn check_lookups(inner: &Inner, custom: &BTreeMap<String, Value>) -> ApiResult<()> {
+fn check_lookups(inner: &Inner, library: &str, custom: &BTreeMap<String, Value>) -> ApiResult<()> {
     let text = |field: &str| custom.get(field).filter(|v| !v.is_null()).map(filter_text);
     for (field, value) in custom {
         if value.is_null() || !lookup_is_enforced(field) {
@@ -161,7 +169,10 @@ fn check_lookups(inner: &Inner, custom: &BTreeMap<String, Value>) -> ApiResult<(
             })?),
             None => None,
         };
-        if inner.custom_value(field, &id, parent.as_deref()).is_none() {
+        if inner
+            .custom_value(library, field, &id, parent.as_deref())
+            .is_none()
+        {
             let under = parent.map(|p| format!(" under {p}")).unwrap_or_default();
             return Err(ApiError::invalid_field(
                 field,
@@ -201,7 +212,7 @@ pub async fn create(lib: Lib, body: JsonBody) -> ApiResult<(StatusCode, Json<Val
     let body = body.object()?;
     let now = lib.state().clock().now_rfc3339();
     let mut inner = lib.state().lock()?;
-    let changes = parse_changes(&inner, lib.user(), &body)?;
+    let changes = parse_changes(&inner, lib.library(), lib.user(), &body)?;
     if changes.name.is_none() {
         return Err(ApiError::invalid_field("name", "name is required"));
     }
@@ -213,7 +224,7 @@ pub async fn create(lib: Lib, body: JsonBody) -> ApiResult<(StatusCode, Json<Val
     };
     let number = inner.allocate_number();
     let mut ws = Workspace {
-        id: inner.object_id(number),
+        id: inner.object_id_in(lib.library(), number),
         name: String::new(),
         description: String::new(),
         owner: owner.clone(),
@@ -258,7 +269,7 @@ pub async fn update(lib: Lib, body: JsonBody) -> ApiResult<Json<Value>> {
             .get(&number)
             .ok_or_else(|| ApiError::internal("workspace vanished"))?,
     )?;
-    let changes = parse_changes(&inner, lib.user(), &body)?;
+    let changes = parse_changes(&inner, lib.library(), lib.user(), &body)?;
     let ws = inner
         .workspaces
         .get_mut(&number)
@@ -300,13 +311,17 @@ pub async fn delete(lib: Lib) -> ApiResult<StatusCode> {
 pub async fn children(lib: Lib) -> ApiResult<Json<Value>> {
     let inner = lib.state().lock()?;
     let number = find(&inner, lib.param("id")?)?;
-    let id = inner.object_id(number);
+    let id = inner
+        .workspaces
+        .get(&number)
+        .map(|w| w.id.clone())
+        .ok_or_else(|| ApiError::internal("workspace vanished"))?;
     let index = FolderIndex::new(&inner);
     let items = inner
         .folders
         .values()
         .filter(|f| f.parent_id == id)
-        .map(|f| folders::render(&inner, &index, f))
+        .map(|f| folders::render(&index, f))
         .collect();
     Ok(Json(results(items)))
 }
@@ -372,14 +387,20 @@ fn value_matches(field: &str, kind: FieldKind, stored: &Value, wanted: &str) -> 
     }
 }
 
-fn search(inner: &Inner, filters: &Filters, paging: Paging, base: &str) -> Value {
+fn search(inner: &Inner, lib: &Lib, filters: &Filters, paging: Paging) -> Value {
+    let base = lib.base();
     let items = inner
         .workspaces
         .values()
-        .filter(|ws| !ws.is_template && filters.matches(ws))
+        .filter(|ws| !ws.is_template && in_library(&ws.id, lib) && filters.matches(ws))
         .map(|ws| render(inner, ws, base))
         .collect();
     paging.page(items)
+}
+
+/// Whether an object id belongs to the library of the request's path.
+pub fn in_library(id: &str, lib: &Lib) -> bool {
+    same_library(id, &format!("{}!", lib.library()))
 }
 
 /// `GET /workspaces?name=&customN=&owner=&limit=&offset=&total=`.
@@ -390,7 +411,7 @@ pub async fn list(lib: Lib) -> ApiResult<Json<Value>> {
         filters.add(key, value.clone())?;
     }
     let inner = lib.state().lock()?;
-    Ok(Json(search(&inner, &filters, paging, lib.base())))
+    Ok(Json(search(&inner, &lib, &filters, paging)))
 }
 
 /// `POST /workspaces/search` with `{"filters": {...}, "limit": n}`. The body shape is not
@@ -421,5 +442,5 @@ pub async fn search_post(lib: Lib, body: JsonBody) -> ApiResult<Json<Value>> {
         filters.add(key, text)?;
     }
     let inner = lib.state().lock()?;
-    Ok(Json(search(&inner, &filters, paging, lib.base())))
+    Ok(Json(search(&inner, &lib, &filters, paging)))
 }

@@ -20,13 +20,15 @@ pub struct Env {
 
 impl Env {
     pub async fn start() -> Env {
+        Env::start_with(SandboxConfig::default()).await
+    }
+
+    /// A sandbox with other token lifetimes, faults or auto-approve.
+    pub async fn start_with(config: SandboxConfig) -> Env {
         Env {
-            sandbox: Sandbox::start(
-                SocketAddr::from(([127, 0, 0, 1], 0)),
-                SandboxConfig::default(),
-            )
-            .await
-            .expect("sandbox starts"),
+            sandbox: Sandbox::start(SocketAddr::from(([127, 0, 0, 1], 0)), config)
+                .await
+                .expect("sandbox starts"),
             data: tempfile::tempdir().expect("temp dir"),
         }
     }
@@ -294,4 +296,91 @@ pub fn signed(
         .header(signature::TIMESTAMP_HEADER, ts)
         .header(signature::SIGNATURE_HEADER, sig)
         .body(body)
+}
+
+/// The demo configuration for an OAuth integration: no service account, tokens from `connect`.
+pub fn oauth_config(env: &Env) -> ConfigStore {
+    let mut c = env.config();
+    c.set("imanage_auth", "oauth");
+    c.set("imanage_username", "");
+    c.set("imanage_password", "");
+    c
+}
+
+/// Moves time forward for iManage and for the component together, as if `by` had passed.
+pub fn advance(env: &Env, runtimes: &[&Runtime], by: std::time::Duration) {
+    env.state().advance_clock(by);
+    for rt in runtimes {
+        rt.advance_clock(by);
+    }
+}
+
+/// What a browser sign-in handed around, for tests that look for it where it must not be.
+#[derive(Debug, Default, Clone)]
+pub struct SignIn {
+    pub code: String,
+    pub state: String,
+    /// The PKCE verifier as the component kept it in key-value while the sign-in was open.
+    pub verifier: String,
+}
+
+/// `matterlink connect` as the host library runs it: the loopback listener, iManage's sign-in
+/// page (the sandbox must auto-approve), the redirect followed by hand to the listener. Returns
+/// the outcome and what the browser carried.
+pub async fn connect(
+    env: &Env,
+    rt: &Runtime,
+) -> (Result<String, matterlink_host::TypedError>, SignIn) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("loopback port");
+    let kv_path = env.data_dir().join(KEY_VALUE_FILE);
+    let (seen_tx, seen_rx) = tokio::sync::oneshot::channel::<SignIn>();
+    let outcome = matterlink_host::connect::run(
+        rt,
+        listener,
+        std::time::Duration::from_secs(60),
+        move |request| {
+            let url = request.authorize_url.clone();
+            tokio::spawn(async move {
+                let seen = browser(&url, &kv_path).await;
+                let _ = seen_tx.send(seen);
+            });
+        },
+    )
+    .await
+    .expect("the host runs the sign-in");
+    (outcome, seen_rx.await.unwrap_or_default())
+}
+
+/// A browser: opens iManage's sign-in page, and follows its redirect to the loopback listener.
+async fn browser(authorize_url: &str, kv_path: &Path) -> SignIn {
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("http client");
+    let answer = http.get(authorize_url).send().await.expect("sign-in page");
+    assert_eq!(answer.status(), 302, "the sandbox approves at once");
+    let location = answer.headers()["location"]
+        .to_str()
+        .expect("ascii location")
+        .to_string();
+    let url = url::Url::parse(&location).expect("redirect URL");
+    let query = |name: &str| {
+        url.query_pairs()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.into_owned())
+            .unwrap_or_default()
+    };
+    let pending = Kv(Sqlite::open(kv_path).expect("key-value opens"))
+        .get_json("auth/connect-pending")
+        .unwrap_or_default();
+    let seen = SignIn {
+        code: query("code"),
+        state: query("state"),
+        verifier: pending["verifier"].as_str().unwrap_or_default().to_string(),
+    };
+    let page = http.get(location).send().await.expect("loopback callback");
+    assert!(page.status().is_success(), "{}", page.status());
+    seen
 }

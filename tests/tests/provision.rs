@@ -249,10 +249,7 @@ async fn the_most_verbose_logs_carry_no_secret() {
     ] {
         assert!(!logged.contains(secret), "a secret reached the log");
     }
-    let token = env
-        .kv()
-        .get_json("auth/service-token")
-        .expect("token cached");
+    let token = env.kv().get_json("auth/tokens").expect("token cached");
     let token = token["access_token"].as_str().unwrap();
     assert!(!logged.contains(token), "the access token reached the log");
 }

@@ -63,7 +63,7 @@ impl Imanage<'_> {
             .to_string();
         let library = json::str_field(v, "database")
             .map(String::from)
-            .unwrap_or_else(|| self.settings().library.clone());
+            .unwrap_or_else(|| self.library().to_string());
         let url = json::str_field(v, "workspace_url")
             .map(String::from)
             .unwrap_or_else(|| format!("{}/work/link/w/{}", self.settings().base_url, seg(&id)));
@@ -204,7 +204,7 @@ impl Imanage<'_> {
     /// A template's security and folders, cached in key-value: templates change rarely, and
     /// re-reading one per matter would double the requests of every provisioning.
     pub fn template(&self, id: &str) -> Result<Template> {
-        let key = keys::template(&self.settings().library, id);
+        let key = keys::template(self.library(), id);
         if let Some(raw) = self.p().kv_get(&key)? {
             if let Ok(t) = serde_json::from_slice::<Template>(&raw) {
                 return Ok(t);
@@ -213,7 +213,7 @@ impl Imanage<'_> {
         let Some(ws) = self.get_workspace(id)? else {
             return Err(Error::NotConfigured(format!(
                 "`templates` names {id:?}, which is not a workspace or template in library {}",
-                self.settings().library
+                self.library()
             )));
         };
         let security = self.call_ok(

@@ -1,12 +1,13 @@
-//! Transport to iManage: sign-in, the library base URL, retries and error mapping.
+//! Transport to iManage: the access token (see `auth::session`), the library base URL, retries
+//! and error mapping.
 
 use std::cell::RefCell;
 
-use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::discovery::{self, Discovery};
 use super::json;
-use crate::keys;
+use crate::auth::session;
 use crate::model::{Error, Result};
 use crate::platform::{HttpRequest, HttpResponse, Method, Platform, TransportError};
 use crate::settings::Settings;
@@ -17,14 +18,6 @@ const BACKOFF_BASE_MS: u64 = 200;
 const BACKOFF_CAP_MS: u64 = 5_000;
 /// A `Retry-After` longer than this is not waited for within one call.
 const RETRY_AFTER_CAP_S: u64 = 30;
-/// Renew a token this many seconds before iManage says it expires.
-const EXPIRY_MARGIN_S: u64 = 60;
-
-#[derive(Serialize, Deserialize)]
-struct StoredToken {
-    access_token: String,
-    expires_at: u64,
-}
 
 /// Whether a failed request may be sent again as it is. Creating requests are not: a 5xx may
 /// come after iManage committed, so the flows look before they create again.
@@ -34,19 +27,15 @@ pub enum Retry {
     Never,
 }
 
+/// iManage as one library of it sees it: calls go to that library's paths.
 pub struct Imanage<'a> {
     p: &'a dyn Platform,
     s: &'a Settings,
+    library: String,
     /// When this call must stop retrying (seconds since the epoch): the event's deadline.
     deadline: u64,
     token: RefCell<Option<String>>,
     library_base: RefCell<Option<String>>,
-}
-
-pub struct Discovery {
-    pub customer_id: String,
-    pub libraries: Vec<String>,
-    pub user: String,
 }
 
 /// Outcome of one request that got an HTTP answer.
@@ -56,11 +45,19 @@ pub enum Answer {
 }
 
 impl<'a> Imanage<'a> {
+    /// The configured library (`imanage_library`).
     pub fn new(p: &'a dyn Platform, s: &'a Settings) -> Self {
+        Imanage::in_library(p, s, &s.library)
+    }
+
+    /// Another library of the same iManage: a routed matter's (`library_routes`), or the one a
+    /// link remembers.
+    pub fn in_library(p: &'a dyn Platform, s: &'a Settings, library: &str) -> Self {
         Imanage {
             p,
             s,
-            deadline: p.now() + s.event_deadline_s,
+            library: library.to_string(),
+            deadline: deadline(p, s),
             token: RefCell::new(None),
             library_base: RefCell::new(None),
         }
@@ -74,48 +71,48 @@ impl<'a> Imanage<'a> {
         self.p
     }
 
-    /// `{base}/work/api/v2/customers/{cid}/libraries/{lib}`, finding the customer id by
-    /// discovery when it is not configured.
+    pub fn library(&self) -> &str {
+        &self.library
+    }
+
+    /// `{base}/work/api/v2/customers/{cid}/libraries/{lib}`, with the customer id configured or
+    /// discovered, once the account is known to see the library.
     pub fn library_base(&self) -> Result<String> {
         if let Some(b) = self.library_base.borrow().as_ref() {
             return Ok(b.clone());
         }
-        let cid = match &self.s.customer_id {
-            Some(c) => c.clone(),
-            None => self.discover_customer_id()?,
-        };
+        let d = self.discovery()?;
+        if !d.has_library(&self.library) {
+            let setting = if self.library.eq_ignore_ascii_case(&self.s.library) {
+                "`imanage_library`"
+            } else {
+                "`library_routes`"
+            };
+            return Err(Error::NotConfigured(format!(
+                "{setting} names library {:?}, but the connected account ({}) sees only {}",
+                self.library,
+                d.account,
+                d.libraries.join(", ")
+            )));
+        }
+        let cid = self.s.customer_id.clone().unwrap_or(d.customer_id);
         let base = format!(
             "{}/work/api/v2/customers/{cid}/libraries/{}",
-            self.s.base_url, self.s.library
+            self.s.base_url, self.library
         );
         *self.library_base.borrow_mut() = Some(base.clone());
         Ok(base)
     }
 
-    fn discover_customer_id(&self) -> Result<String> {
-        if let Some(raw) = self.p.kv_get(keys::CUSTOMER_ID)? {
-            if let Ok(id) = String::from_utf8(raw) {
-                return Ok(id);
-            }
+    /// What `GET /api` said for the current sign-in: from key-value, or asked now.
+    pub fn discovery(&self) -> Result<Discovery> {
+        match discovery::cached(self.p)? {
+            Some(d) => Ok(d),
+            None => self.discover(),
         }
-        let d = self.discover()?;
-        if !d.libraries.is_empty()
-            && !d
-                .libraries
-                .iter()
-                .any(|l| l.eq_ignore_ascii_case(&self.s.library))
-        {
-            return Err(Error::NotConfigured(format!(
-                "`imanage_library` is {:?}, but the connected account sees only {}",
-                self.s.library,
-                d.libraries.join(", ")
-            )));
-        }
-        self.p.kv_set(keys::CUSTOMER_ID, d.customer_id.as_bytes())?;
-        Ok(d.customer_id)
     }
 
-    /// `GET /api`: who the token belongs to, the customer id and the libraries it sees.
+    /// `GET /api` now, remembered for the current sign-in.
     pub fn discover(&self) -> Result<Discovery> {
         let v = self.request_json(
             Method::Get,
@@ -123,39 +120,14 @@ impl<'a> Imanage<'a> {
             None,
             Retry::Safe,
         )?;
-        let d = json::data(&v);
-        let customer_id = d
-            .pointer("/user/customer_id")
-            .and_then(|c| {
-                c.as_u64()
-                    .map(|n| n.to_string())
-                    .or_else(|| c.as_str().map(String::from))
-            })
-            .ok_or_else(|| {
-                Error::Unavailable("iManage discovery (GET /api) gave no customer id".into())
-            })?;
-        let libraries = d
-            .pointer("/work/libraries")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .filter_map(|l| json::str_field(l, "alias").map(String::from))
-            .collect();
-        let user = d
-            .pointer("/user/id")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_string();
-        Ok(Discovery {
-            customer_id,
-            libraries,
-            user,
-        })
+        let d = Discovery::parse(&v)?;
+        discovery::store(self.p, &d)?;
+        Ok(d)
     }
 
-    /// Signs in afresh, ignoring any cached token: proves the credentials work now.
-    pub fn sign_in(&self) -> Result<()> {
-        self.access_token(true).map(|_| ())
+    /// The account matterlink is connected as (`data.user.id` of discovery).
+    pub fn account(&self) -> Result<String> {
+        Ok(self.discovery()?.account)
     }
 
     /// A library-relative call: `path` starts with `/` and is appended to the library base;
@@ -219,7 +191,7 @@ impl<'a> Imanage<'a> {
         }
     }
 
-    /// Sends with the access token; a 401 signs in again once and repeats the request once.
+    /// Sends with the access token; a 401 renews the token once and repeats the request once.
     fn authorized(
         &self,
         method: Method,
@@ -229,29 +201,32 @@ impl<'a> Imanage<'a> {
         retry: Retry,
     ) -> Result<Answer> {
         let mut renewed = false;
+        let mut token = self.access_token()?;
         loop {
-            let token = self.access_token(renewed)?;
             let request = HttpRequest {
                 method,
                 url: url.to_string(),
                 headers: vec![
-                    ("x-auth-token".into(), token),
+                    ("x-auth-token".into(), token.clone()),
                     ("content-type".into(), content_type.into()),
                     ("accept".into(), "application/json".into()),
                 ],
                 body: body.clone(),
                 timeout_ms: self.s.request_timeout_s * 1000,
             };
-            let response = self.send_with_retries(&request, retry)?;
+            let response = send_with_retries(self.p, &request, retry, self.deadline)?;
             match response.status {
                 401 if !renewed => {
                     renewed = true;
+                    token = session::after_rejection(self.p, self.s, &token)?;
+                    *self.token.borrow_mut() = Some(token.clone());
                     continue;
                 }
-                401 => return Err(Error::NotConnected(
-                    "iManage refused the service account's fresh token; reconnect the integration"
-                        .into(),
-                )),
+                401 => return Err(Error::NotConnected(format!(
+                    "iManage refused a freshly renewed token ({} {}); an administrator must run `matterlink check`, and `matterlink connect` if it says so",
+                    method.as_str(),
+                    redact_url(url)
+                ))),
                 s if (200..300).contains(&s) => {
                     if response.body.is_empty() {
                         return Ok(Answer::Ok(Value::Null));
@@ -271,140 +246,93 @@ impl<'a> Imanage<'a> {
         }
     }
 
-    /// The cached access token, or a new one from the password grant.
-    fn access_token(&self, force_new: bool) -> Result<String> {
-        if !force_new {
-            if let Some(t) = self.token.borrow().as_ref() {
-                return Ok(t.clone());
-            }
-            if let Some(raw) = self.p.kv_get(keys::SERVICE_TOKEN)? {
-                if let Ok(stored) = serde_json::from_slice::<StoredToken>(&raw) {
-                    if stored.expires_at > self.p.now() + EXPIRY_MARGIN_S {
-                        *self.token.borrow_mut() = Some(stored.access_token.clone());
-                        return Ok(stored.access_token);
-                    }
-                }
-            }
+    /// Whether waiting `ms` before another attempt still fits in the event's deadline.
+    pub fn may_wait(&self, ms: u64) -> bool {
+        fits(self.p, self.deadline, ms)
+    }
+
+    pub fn backoff_ms(&self, attempt: u32) -> u64 {
+        backoff_ms(attempt)
+    }
+
+    /// This call's token: read once per call from key-value (renewed there when due).
+    fn access_token(&self) -> Result<String> {
+        if let Some(t) = self.token.borrow().as_ref() {
+            return Ok(t.clone());
         }
-        let token = self.password_grant()?;
+        let token = session::access_token(self.p, self.s)?;
         *self.token.borrow_mut() = Some(token.clone());
         Ok(token)
     }
+}
 
-    fn password_grant(&self) -> Result<String> {
-        let mut form = url::form_urlencoded::Serializer::new(String::new());
-        form.append_pair("grant_type", "password")
-            .append_pair("username", &self.s.username)
-            .append_pair("password", &self.s.password)
-            .append_pair("client_id", &self.s.client_id)
-            .append_pair("scope", "user");
-        if let Some(secret) = &self.s.client_secret {
-            form.append_pair("client_secret", secret);
-        }
-        let request = HttpRequest {
-            method: Method::Post,
-            url: format!("{}/auth/oauth2/token", self.s.base_url),
-            headers: vec![
-                (
-                    "content-type".into(),
-                    "application/x-www-form-urlencoded".into(),
-                ),
-                ("accept".into(), "application/json".into()),
-            ],
-            body: form.finish().into_bytes(),
-            timeout_ms: self.s.request_timeout_s * 1000,
-        };
-        let response = self.send_with_retries(&request, Retry::Safe)?;
-        if response.status >= 500 {
-            // The token service itself is down: that says nothing about the credentials.
-            return Err(Error::Unavailable(format!(
-                "iManage's token endpoint answered {} after retries",
-                response.status
-            )));
-        }
-        if !(200..300).contains(&response.status) {
-            // The summary is iManage's own words ("invalid_grant: ..."), never our form body.
-            let why = json::error_summary(&response.body);
-            return Err(Error::NotConnected(format!(
-                "iManage refused the service account sign-in ({}: {why}); check imanage_username, imanage_password and imanage_client_id",
-                response.status
-            )));
-        }
-        #[derive(Deserialize)]
-        struct Grant {
-            access_token: String,
-            expires_in: Option<u64>,
-        }
-        let grant: Grant = serde_json::from_slice(&response.body).map_err(|_| {
-            Error::Unavailable("iManage token endpoint answered without an access token".into())
-        })?;
-        let stored = StoredToken {
-            access_token: grant.access_token.clone(),
-            expires_at: self.p.now() + grant.expires_in.unwrap_or(1800),
-        };
-        let raw = serde_json::to_vec(&stored).map_err(|e| Error::Unavailable(e.to_string()))?;
-        self.p.kv_set(keys::SERVICE_TOKEN, &raw)?;
-        Ok(grant.access_token)
-    }
+/// The moment an event that starts now must stop retrying (`event_deadline_seconds`).
+pub fn deadline(p: &dyn Platform, s: &Settings) -> u64 {
+    p.now() + s.event_deadline_s
+}
 
-    /// Sends, retrying 429, 5xx and transport failures with capped exponential backoff and
-    /// jitter (honouring `Retry-After`), when the request may be repeated.
-    fn send_with_retries(&self, request: &HttpRequest, retry: Retry) -> Result<HttpResponse> {
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            let last = attempt >= MAX_ATTEMPTS || retry == Retry::Never;
-            match self.p.send(request) {
-                Ok(r) if r.status == 429 || r.status >= 500 => {
-                    // A 429 was refused before any work was done, so it is always safe to repeat.
-                    if (last && r.status != 429) || attempt >= MAX_ATTEMPTS {
-                        if r.status == 429 {
-                            return Err(Error::Unavailable(format!(
-                                "{} {}: iManage kept answering 429 (rate limited)",
-                                request.method.as_str(),
-                                redact_url(&request.url)
-                            )));
-                        }
-                        return Ok(r);
-                    }
-                    let wait = retry_after_ms(&r).unwrap_or_else(|| self.backoff_ms(attempt));
-                    if !self.may_wait(wait) {
-                        return Ok(r);
-                    }
-                    self.p.sleep_ms(wait);
-                }
-                Ok(r) => return Ok(r),
-                Err(TransportError::Denied(why)) => {
-                    return Err(Error::NotConfigured(format!(
-                        "the host refused the request to {}: {why}; only `imanage_base_url` may be called",
-                        redact_url(&request.url)
-                    )))
-                }
-                Err(TransportError::Failed(why)) => {
-                    let wait = self.backoff_ms(attempt);
-                    if last || !self.may_wait(wait) {
+fn fits(p: &dyn Platform, deadline: u64, wait_ms: u64) -> bool {
+    p.now() + wait_ms.div_ceil(1000) < deadline
+}
+
+/// Sends, retrying 429, 5xx and transport failures with capped exponential backoff and jitter
+/// (honouring `Retry-After`), when the request may be repeated and the wait fits before
+/// `deadline`.
+pub fn send_with_retries(
+    p: &dyn Platform,
+    request: &HttpRequest,
+    retry: Retry,
+    deadline: u64,
+) -> Result<HttpResponse> {
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let last = attempt >= MAX_ATTEMPTS || retry == Retry::Never;
+        match p.send(request) {
+            Ok(r) if r.status == 429 || r.status >= 500 => {
+                // A 429 was refused before any work was done, so it is always safe to repeat.
+                if (last && r.status != 429) || attempt >= MAX_ATTEMPTS {
+                    if r.status == 429 {
                         return Err(Error::Unavailable(format!(
-                            "{} {}: {why}",
+                            "{} {}: iManage kept answering 429 (rate limited)",
                             request.method.as_str(),
                             redact_url(&request.url)
                         )));
                     }
-                    self.p.sleep_ms(wait);
+                    return Ok(r);
                 }
+                let wait = retry_after_ms(&r).unwrap_or_else(|| backoff_ms(attempt));
+                if !fits(p, deadline, wait) {
+                    return Ok(r);
+                }
+                p.sleep_ms(wait);
+            }
+            Ok(r) => return Ok(r),
+            Err(TransportError::Denied(why)) => {
+                return Err(Error::NotConfigured(format!(
+                "the host refused the request to {}: {why}; only `imanage_base_url` may be called",
+                redact_url(&request.url)
+            )))
+            }
+            Err(TransportError::Failed(why)) => {
+                let wait = backoff_ms(attempt);
+                if last || !fits(p, deadline, wait) {
+                    return Err(Error::Unavailable(format!(
+                        "{} {}: {why}",
+                        request.method.as_str(),
+                        redact_url(&request.url)
+                    )));
+                }
+                p.sleep_ms(wait);
             }
         }
     }
+}
 
-    /// Whether waiting `ms` before another attempt still fits in the event's deadline.
-    pub fn may_wait(&self, ms: u64) -> bool {
-        self.p.now() + ms.div_ceil(1000) < self.deadline
-    }
-
-    pub fn backoff_ms(&self, attempt: u32) -> u64 {
-        let ceiling = (BACKOFF_BASE_MS << attempt.min(10)).min(BACKOFF_CAP_MS);
-        // "Full jitter": a uniformly random wait up to the ceiling spreads retrying clients out.
-        crate::random::below(ceiling + 1)
-    }
+fn backoff_ms(attempt: u32) -> u64 {
+    let ceiling = (BACKOFF_BASE_MS << attempt.min(10)).min(BACKOFF_CAP_MS);
+    // "Full jitter": a uniformly random wait up to the ceiling spreads retrying clients out.
+    crate::random::below(ceiling + 1)
 }
 
 fn retry_after_ms(r: &HttpResponse) -> Option<u64> {

@@ -1,10 +1,12 @@
 //! Speaking the iManage Work API v2 (see ../shared/imanage-api.md).
 //!
-//! `client` owns transport concerns (auth, retries, envelopes); `api` the typed operations the
-//! flows use; `json` the tolerant readers of iManage's answers.
+//! `client` owns transport concerns (tokens, retries, envelopes); `api` the typed operations the
+//! flows use; `discovery` what `GET /api` says about the connection; `json` the tolerant readers
+//! of iManage's answers.
 
 pub mod api;
 pub mod client;
+pub mod discovery;
 pub mod json;
 pub mod once;
 

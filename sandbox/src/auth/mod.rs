@@ -180,11 +180,14 @@ fn grant(
     );
     drop(inner);
     state.count_grant(grant_type);
+    // `refresh_token_expires_in` is not in RFC 6749 (some servers send it, iManage's is
+    // unconfirmed): it lets a client show the refresh lifetime the application is configured with.
     let body = json!({
         "access_token": access_token,
         "refresh_token": refresh_token,
         "token_type": "bearer",
         "expires_in": config.access_token_ttl.as_secs(),
+        "refresh_token_expires_in": config.refresh_token_ttl.as_secs(),
         "scope": scope,
     });
     let mut response = (StatusCode::OK, Json(body)).into_response();

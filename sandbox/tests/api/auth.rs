@@ -30,6 +30,7 @@ async fn password_grant_answers_a_bearer_token_pair() {
     assert_eq!(body["token_type"], "bearer");
     assert_eq!(body["scope"], "user");
     assert_eq!(body["expires_in"], 90 * 60);
+    assert_eq!(body["refresh_token_expires_in"], 365 * 24 * 60 * 60);
     let access = body["access_token"].as_str().unwrap();
     let refresh = body["refresh_token"].as_str().unwrap();
     assert!(access.len() >= 32 && refresh.len() >= 32);
@@ -293,6 +294,7 @@ async fn discovery_describes_user_version_and_libraries() {
         format!("{}/work/api/v2/customers/1", h.base())
     );
     assert_eq!(data["work"]["libraries"][0]["alias"], "ACTIVE");
+    assert_eq!(data["work"]["libraries"][1]["alias"], "BRANCH");
     assert_eq!(data["work"]["preferred_library"], "ACTIVE");
 }
 

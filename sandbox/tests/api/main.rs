@@ -10,6 +10,7 @@ mod errors;
 mod events;
 mod faults;
 mod folders;
+mod libraries;
 mod oauth;
 mod security;
 mod sync;

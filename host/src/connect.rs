@@ -1,0 +1,234 @@
+//! `matterlink connect`: an administrator's browser sign-in to iManage (OAuth authorization code
+//! with PKCE), with the redirect received on a loopback listener (RFC 8252 §7.3).
+//!
+//! The component does the OAuth work (`connect-begin` makes the state and PKCE verifier and keeps
+//! them in key-value; `connect-complete` checks the state and exchanges the code). The host only
+//! listens on `http://127.0.0.1:PORT/callback`, hands the browser's answer over and shows the
+//! outcome. The callback's query carries the authorization code: it is never logged or printed.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use anyhow::Result;
+use axum::extract::RawQuery;
+use axum::http::StatusCode;
+use axum::response::Html;
+use axum::routing::get;
+use axum::Router;
+use serde::Serialize;
+use tokio::net::TcpListener;
+use tokio::sync::{mpsc, oneshot};
+
+use crate::calls::TypedError;
+use crate::runtime::Runtime;
+
+/// The path iManage redirects to; register `http://127.0.0.1:PORT/callback` with the application.
+pub const CALLBACK_PATH: &str = "/callback";
+/// How long the listener lets the browser fetch the result page once the sign-in is done.
+const PAGE_GRACE: Duration = Duration::from_secs(5);
+
+/// The start of a sign-in, as `connect-begin` returns it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ConnectRequest {
+    pub authorize_url: String,
+    pub state: String,
+    pub expires_in: u64,
+}
+
+impl Runtime {
+    /// `connect-begin`: the URL to send the administrator's browser to.
+    pub async fn connect_begin(
+        &self,
+        redirect_uri: &str,
+    ) -> Result<std::result::Result<ConnectRequest, TypedError>> {
+        let (mut store, plugin) = self.instantiate().await?;
+        let answer = plugin
+            .matterlink_imanage_integration()
+            .call_connect_begin(&mut store, redirect_uri)
+            .await?;
+        Ok(answer
+            .map(|r| ConnectRequest {
+                authorize_url: r.authorize_url,
+                state: r.state,
+                expires_in: r.expires_in,
+            })
+            .map_err(TypedError::from))
+    }
+
+    /// `connect-complete`: the account that connected.
+    pub async fn connect_complete(
+        &self,
+        code: &str,
+        state: &str,
+        redirect_uri: &str,
+    ) -> Result<std::result::Result<String, TypedError>> {
+        let (mut store, plugin) = self.instantiate().await?;
+        let answer = plugin
+            .matterlink_imanage_integration()
+            .call_connect_complete(&mut store, code, state, redirect_uri)
+            .await?;
+        Ok(answer.map_err(TypedError::from))
+    }
+}
+
+fn not_connected(message: String) -> TypedError {
+    TypedError {
+        kind: "not-connected".into(),
+        message,
+    }
+}
+
+/// The redirect URI for a listener bound on the loopback interface.
+pub fn redirect_uri(listener: &TcpListener) -> Result<String> {
+    Ok(format!("http://{}{CALLBACK_PATH}", listener.local_addr()?))
+}
+
+type Callback = (Option<String>, oneshot::Sender<(StatusCode, String)>);
+
+/// Runs one sign-in: begins it, shows the URL (`show`), waits up to `timeout` for iManage's
+/// redirect on `listener`, completes it, and answers the browser with the outcome. Returns the
+/// account that connected, or why not.
+pub async fn run(
+    runtime: &Runtime,
+    listener: TcpListener,
+    timeout: Duration,
+    show: impl FnOnce(&ConnectRequest),
+) -> Result<std::result::Result<String, TypedError>> {
+    let redirect_uri = redirect_uri(&listener)?;
+    let request = match runtime.connect_begin(&redirect_uri).await? {
+        Ok(r) => r,
+        Err(e) => return Ok(Err(e)),
+    };
+    show(&request);
+
+    let (calls, mut callbacks) = mpsc::channel::<Callback>(4);
+    let app = Router::new().route(
+        CALLBACK_PATH,
+        get(move |RawQuery(query): RawQuery| {
+            let calls = calls.clone();
+            async move {
+                let (reply, answer) = oneshot::channel();
+                if calls.send((query, reply)).await.is_err() {
+                    return (StatusCode::GONE, Html(page("This sign-in is over.", "")));
+                }
+                match answer.await {
+                    Ok((status, body)) => (status, Html(body)),
+                    Err(_) => (StatusCode::GONE, Html(page("This sign-in is over.", ""))),
+                }
+            }
+        }),
+    );
+    let (stop, stopped) = oneshot::channel::<()>();
+    let server = tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async {
+                let _ = stopped.await;
+            })
+            .await
+    });
+
+    let deadline = tokio::time::sleep(timeout);
+    tokio::pin!(deadline);
+    let outcome = loop {
+        tokio::select! {
+            () = &mut deadline => {
+                break Err(not_connected(format!(
+                    "no answer from iManage's sign-in page within {} seconds; run `matterlink connect` again",
+                    timeout.as_secs()
+                )));
+            }
+            received = callbacks.recv() => {
+                let Some((query, reply)) = received else {
+                    break Err(not_connected("the sign-in listener stopped".into()));
+                };
+                let params: HashMap<String, String> =
+                    url::form_urlencoded::parse(query.unwrap_or_default().as_bytes())
+                        .into_owned()
+                        .collect();
+                if let Some(error) = params.get("error") {
+                    // iManage's own words about a refused or cancelled sign-in.
+                    let description = params.get("error_description").cloned().unwrap_or_default();
+                    let e = not_connected(format!(
+                        "iManage did not complete the sign-in ({error}: {description}); run `matterlink connect` again"
+                    ));
+                    let _ = reply.send((StatusCode::OK, page("matterlink is not connected", &e.message)));
+                    break Err(e);
+                }
+                let (Some(code), Some(state)) = (params.get("code"), params.get("state")) else {
+                    // Not iManage's answer (a stray request): keep waiting for it.
+                    let _ = reply.send((
+                        StatusCode::BAD_REQUEST,
+                        page("Not a sign-in answer", "This address receives iManage's sign-in redirect."),
+                    ));
+                    continue;
+                };
+                if *state != request.state {
+                    // Another sign-in's answer, or a forged one: it must not end this one. (The
+                    // component checks the state too; this only keeps the listener waiting.)
+                    let _ = reply.send((
+                        StatusCode::BAD_REQUEST,
+                        page("Not this sign-in's answer", "Start again with `matterlink connect`."),
+                    ));
+                    continue;
+                }
+                let result = runtime.connect_complete(code, state, &redirect_uri).await?;
+                let shown = match &result {
+                    Ok(account) => page(
+                        "matterlink is connected to iManage",
+                        &format!("Signed in as {account}. You can close this window."),
+                    ),
+                    Err(e) => page("matterlink is not connected", &e.message),
+                };
+                let _ = reply.send((StatusCode::OK, shown));
+                break result;
+            }
+        }
+    };
+    let _ = stop.send(());
+    // Let the browser receive its page; a connection it keeps open must not hold us up.
+    let _ = tokio::time::timeout(PAGE_GRACE, server).await;
+    Ok(outcome)
+}
+
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+fn page(title: &str, text: &str) -> String {
+    format!(
+        "<!doctype html><html><head><meta charset=\"utf-8\"><title>{t}</title></head>\
+         <body style=\"font-family: sans-serif; margin: 3em\"><h1>{t}</h1><p>{x}</p></body></html>",
+        t = escape(title),
+        x = escape(text)
+    )
+}
+
+/// Opens `url` in the default browser; failure is fine (the URL is printed as well).
+pub fn open_browser(url: &str) {
+    let opener = if cfg!(target_os = "macos") {
+        "open"
+    } else {
+        "xdg-open"
+    };
+    let _ = std::process::Command::new(opener)
+        .arg(url)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pages_escape_what_they_show() {
+        let shown = page("a <b>", "x & \"y\"");
+        assert!(shown.contains("a &lt;b&gt;"));
+        assert!(shown.contains("x &amp; &quot;y&quot;"));
+    }
+}
