@@ -422,6 +422,23 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             match outcome {
                 Ok(account) => {
                     println!("connected as {account}");
+                    // Events that failed while disconnected were kept: now they can go through.
+                    match runtime
+                        .call(Function::ReplayEvents, Args::default())
+                        .await?
+                    {
+                        Ok(report) => {
+                            let replayed = report["replayed"].as_u64().unwrap_or(0);
+                            if replayed > 0 {
+                                println!(
+                                    "replayed {replayed} failed events: {} succeeded, {} still failing (see `matterlink replay --list`)",
+                                    report["succeeded"].as_u64().unwrap_or(0),
+                                    report["still_failing"].as_array().map_or(0, Vec::len),
+                                );
+                            }
+                        }
+                        Err(e) => eprintln!("warning: replaying failed events: {e}"),
+                    }
                     Ok(ExitCode::SUCCESS)
                 }
                 Err(e) => {

@@ -219,9 +219,22 @@ async fn an_expired_refresh_token_answers_not_connected_everywhere_until_reconne
     advance(&env, &[&rt], 366 * DAY);
     let mut renamed = matter.clone();
     renamed.title = "Smith v Jones (Appeal)".into();
-    let err = call(&rt, Function::OnMatterUpdated, &renamed)
+    // The rename arrives as an event while disconnected: refused, and kept for replay.
+    let update = matterlink_host::Event {
+        id: "evt-rename".into(),
+        kind: matterlink_host::EventType::Updated,
+        matter: renamed.clone(),
+    };
+    let err = rt
+        .call(Function::HandleEvent, update)
         .await
+        .unwrap()
         .unwrap_err();
+    let kept = env
+        .kv()
+        .get_json("event/dead/evt-rename")
+        .expect("the event is kept");
+    assert_eq!(kept["kind"], "not-connected");
     assert_eq!(err.kind, "not-connected");
     assert!(
         err.message.contains("matterlink connect"),
@@ -261,13 +274,21 @@ async fn an_expired_refresh_token_answers_not_connected_everywhere_until_reconne
         "nothing changed"
     );
 
-    // Reconnect; the update that failed goes through when it is replayed.
+    // Reconnect; the update that failed goes through when it is replayed, as `matterlink
+    // connect` does right after connecting.
     assert_eq!(connected(&env, &rt).await, "sandbox-admin");
-    let ws = call(&rt, Function::OnMatterUpdated, &renamed)
+    let report = rt
+        .call(Function::ReplayEvents, Args::default())
         .await
+        .unwrap()
         .unwrap();
-    assert_eq!(ws["name"], "Smith v Jones (Appeal)");
+    assert_eq!(
+        (report["replayed"].as_u64(), report["succeeded"].as_u64()),
+        (Some(1), Some(1))
+    );
     assert_eq!(state.workspaces()[0].name, "Smith v Jones (Appeal)");
+    assert!(env.kv().get_json("event/dead/evt-rename").is_none());
+    assert!(env.kv().get_json("event/done/evt-rename").is_some());
 }
 
 #[tokio::test]
