@@ -230,6 +230,21 @@ impl Platform for WasiPlatform {
     fn sleep_ms(&self, ms: u64) {
         std::thread::sleep(Duration::from_millis(ms));
     }
+
+    fn kv_keys(&self, prefix: &str) -> Result<Vec<String>> {
+        // wasi:keyvalue lists the whole bucket page by page; the prefix is ours to apply.
+        let bucket = self.bucket()?;
+        let mut keys = Vec::new();
+        let mut cursor = None;
+        loop {
+            let page = bucket.list_keys(cursor.as_deref()).map_err(kv_error)?;
+            keys.extend(page.keys.into_iter().filter(|k| k.starts_with(prefix)));
+            match page.cursor {
+                Some(next) => cursor = Some(next),
+                None => return Ok(keys),
+            }
+        }
+    }
 }
 
 fn matter_in(m: wit::Matter) -> model::Matter {

@@ -35,6 +35,8 @@ pub const CONFIG_KEYS: &[&str] = &[
     "webhook_secret",
     "actionstep_token",
     "actionstep_matter_types",
+    "change_source",
+    "push_team",
 ];
 
 /// Keys whose values are secrets: never echoed in messages or logs.

@@ -8,3 +8,4 @@ pub mod client;
 pub mod json;
 
 pub use client::Imanage;
+pub mod security;
