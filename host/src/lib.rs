@@ -13,6 +13,7 @@ pub mod runtime;
 pub mod serve;
 mod state;
 
+pub use calls::TeamMember;
 pub use calls::{Args, Event, EventType, Function, Matter, Outcome, TypedError};
 pub use config::ConfigStore;
 pub use runtime::{Runtime, RuntimeOptions, EMBEDDED_COMPONENT};
