@@ -279,3 +279,5 @@ pub fn signed(
         .header(signature::SIGNATURE_HEADER, sig)
         .body(body)
 }
+
+pub mod imanage;
