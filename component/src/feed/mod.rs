@@ -43,7 +43,7 @@ pub fn poll_changes(p: &dyn Platform, cursor: Option<&str>) -> Result<Batch> {
     let api = Imanage::new(p, &s);
     for _ in 0..MAX_ROUNDS {
         let (raw, stored) = state::load(p)?;
-        let mut st = stored.unwrap_or_else(FeedState::new);
+        let mut st = stored.unwrap_or_else(FeedState::start);
         if let Some(pending) = &st.pending {
             return Ok(pending.batch.clone());
         }

@@ -37,7 +37,8 @@ pub struct Pending {
 }
 
 impl FeedState {
-    pub fn new() -> FeedState {
+    /// A feed that starts now, with a fresh epoch.
+    pub fn start() -> FeedState {
         FeedState {
             epoch: format!("{:012x}", crate::random::u64() >> 16),
             acked: 0,
@@ -95,4 +96,43 @@ pub fn load(p: &dyn Platform) -> Result<(Option<Vec<u8>>, Option<FeedState>)> {
 /// Stores `state` if the record is still `expected`; `false` when another poll got there first.
 pub fn save(p: &dyn Platform, expected: Option<&[u8]>, state: &FeedState) -> Result<bool> {
     p.kv_compare_and_swap(keys::FEED_STATE, expected, &encode(state)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_name_delivered_batches_of_this_feed_only() {
+        let mut st = FeedState::start();
+        st.acked = 3;
+        assert_eq!(st.seq_of(&st.cursor(3)).unwrap(), 3);
+        assert_eq!(
+            st.seq_of(&st.cursor(1)).unwrap(),
+            1,
+            "older cursors are harmless"
+        );
+        for bad in [
+            st.cursor(4),
+            format!("other.{}", 3),
+            "3".into(),
+            format!("{}.x", st.epoch),
+        ] {
+            assert_eq!(st.seq_of(&bad).unwrap_err().kind(), "rejected", "{bad}");
+        }
+        st.pending = Some(Pending {
+            seq: 4,
+            batch: Batch {
+                changes: Vec::new(),
+                next_cursor: st.cursor(4),
+                source: Source::EventQueue,
+                notes: Vec::new(),
+            },
+            queue_position: None,
+            snapshots: Vec::new(),
+        });
+        assert_eq!(st.seq_of(&st.cursor(4)).unwrap(), 4);
+        assert!(st.seq_of(&st.cursor(5)).is_err());
+        assert_ne!(FeedState::start().epoch, FeedState::start().epoch);
+    }
 }
