@@ -230,6 +230,21 @@ impl Platform for WasiPlatform {
     fn sleep_ms(&self, ms: u64) {
         std::thread::sleep(Duration::from_millis(ms));
     }
+
+    fn kv_keys(&self, prefix: &str) -> Result<Vec<String>> {
+        // wasi:keyvalue lists the whole bucket page by page; the prefix is ours to apply.
+        let bucket = self.bucket()?;
+        let mut keys = Vec::new();
+        let mut cursor = None;
+        loop {
+            let page = bucket.list_keys(cursor.as_deref()).map_err(kv_error)?;
+            keys.extend(page.keys.into_iter().filter(|k| k.starts_with(prefix)));
+            match page.cursor {
+                Some(next) => cursor = Some(next),
+                None => return Ok(keys),
+            }
+        }
+    }
 }
 
 fn matter_in(m: wit::Matter) -> model::Matter {
@@ -497,6 +512,28 @@ impl Integration for Component {
         crate::connect_complete(&WasiPlatform::new(), &code, &state, &redirect_uri)
             .map_err(error_out)
     }
+
+    fn poll_changes(cursor: Option<String>) -> Result<wit::ChangeBatch, wit::Error> {
+        crate::poll_changes(&WasiPlatform::new(), cursor.as_deref())
+            .map(walls::batch_out)
+            .map_err(error_out)
+    }
+
+    fn apply_matter_team(
+        matter_id: String,
+        members: Vec<wit::TeamMember>,
+    ) -> Result<wit::TeamOutcome, wit::Error> {
+        let members: Vec<_> = members.into_iter().map(walls::member_in).collect();
+        crate::apply_matter_team(&WasiPlatform::new(), &matter_id, &members)
+            .map(walls::team_out)
+            .map_err(error_out)
+    }
+
+    fn import_workspaces(cursor: Option<String>) -> Result<wit::ImportPage, wit::Error> {
+        crate::import_workspaces(&WasiPlatform::new(), cursor.as_deref())
+            .map(walls::import_out)
+            .map_err(error_out)
+    }
 }
 
 impl IncomingHandler for Component {
@@ -581,6 +618,121 @@ fn read_body(request: &IncomingRequest, limit: usize) -> (Vec<u8>, bool) {
         }
     }
     (bytes, false)
+}
+
+/// One-to-one conversions for the change feed, the team push and the workspace import.
+mod walls {
+    use super::{matter_out, wit, workspace_out};
+    use crate::feed::{Batch, Change, ChangeKind, Source};
+    use crate::import::{ImportPage, WorkspaceImport};
+    use crate::security::{AccessLevel, Member, TrusteeType};
+    use crate::team::TeamOutcome;
+
+    fn trustee_type_out(t: TrusteeType) -> wit::TrusteeType {
+        match t {
+            TrusteeType::User => wit::TrusteeType::User,
+            TrusteeType::Group => wit::TrusteeType::Group,
+        }
+    }
+
+    fn level_out(l: AccessLevel) -> wit::AccessLevel {
+        match l {
+            AccessLevel::NoAccess => wit::AccessLevel::NoAccess,
+            AccessLevel::Read => wit::AccessLevel::Read,
+            AccessLevel::ReadWrite => wit::AccessLevel::ReadWrite,
+            AccessLevel::FullAccess => wit::AccessLevel::FullAccess,
+        }
+    }
+
+    fn change_out(c: Change) -> wit::SecurityChange {
+        wit::SecurityChange {
+            id: c.id,
+            matter_id: c.matter_id,
+            workspace_id: c.workspace_id,
+            kind: match c.kind {
+                ChangeKind::Added => wit::ChangeKind::Added,
+                ChangeKind::Removed => wit::ChangeKind::Removed,
+                ChangeKind::AccessChanged => wit::ChangeKind::AccessChanged,
+                ChangeKind::DefaultSecurityChanged => wit::ChangeKind::DefaultSecurityChanged,
+            },
+            trustee_id: c.trustee_id,
+            trustee_type: c.trustee_type.map(trustee_type_out),
+            access_level: c.access_level.map(level_out),
+            previous_access_level: c.previous_access_level.map(level_out),
+            default_security: c.default_security,
+            previous_default_security: c.previous_default_security,
+            occurred_at: c.occurred_at,
+            observed_at: c.observed_at,
+        }
+    }
+
+    pub fn batch_out(b: Batch) -> wit::ChangeBatch {
+        wit::ChangeBatch {
+            changes: b.changes.into_iter().map(change_out).collect(),
+            next_cursor: b.next_cursor,
+            source: match b.source {
+                Source::EventQueue => wit::ChangeSource::EventQueue,
+                Source::Sync => wit::ChangeSource::Sync,
+                Source::Polling => wit::ChangeSource::Polling,
+            },
+            notes: b.notes,
+        }
+    }
+
+    pub fn member_in(m: wit::TeamMember) -> Member {
+        Member {
+            id: m.id,
+            trustee_type: match m.trustee_type {
+                wit::TrusteeType::User => TrusteeType::User,
+                wit::TrusteeType::Group => TrusteeType::Group,
+            },
+            access_level: match m.access_level {
+                wit::AccessLevel::NoAccess => AccessLevel::NoAccess,
+                wit::AccessLevel::Read => AccessLevel::Read,
+                wit::AccessLevel::ReadWrite => AccessLevel::ReadWrite,
+                wit::AccessLevel::FullAccess => AccessLevel::FullAccess,
+            },
+        }
+    }
+
+    fn member_out(m: Member) -> wit::TeamMember {
+        wit::TeamMember {
+            id: m.id,
+            trustee_type: trustee_type_out(m.trustee_type),
+            access_level: level_out(m.access_level),
+        }
+    }
+
+    pub fn team_out(t: TeamOutcome) -> wit::TeamOutcome {
+        wit::TeamOutcome {
+            workspace: workspace_out(t.workspace),
+            included: t.included.into_iter().map(member_out).collect(),
+            removed: t.removed.into_iter().map(member_out).collect(),
+            unchanged: t.unchanged,
+        }
+    }
+
+    fn import_item_out(w: WorkspaceImport) -> wit::WorkspaceImport {
+        wit::WorkspaceImport {
+            workspace: workspace_out(w.workspace),
+            matter: matter_out(w.matter),
+            profile: w
+                .profile
+                .into_iter()
+                .map(|f| wit::ProfileField {
+                    name: f.name,
+                    value: f.value,
+                })
+                .collect(),
+        }
+    }
+
+    pub fn import_out(p: ImportPage) -> wit::ImportPage {
+        wit::ImportPage {
+            workspaces: p.workspaces.into_iter().map(import_item_out).collect(),
+            next_cursor: p.next_cursor,
+        }
+    }
 }
 
 export!(Component);

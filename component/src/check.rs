@@ -235,6 +235,10 @@ pub fn check_connection(p: &dyn Platform) -> Result<String> {
             );
         }
     }
+    match crate::feed::source::check(p, &api) {
+        Ok(line) => r.lines.push(line),
+        Err((e, fix)) => r.fail("change feed", e, &fix),
+    }
     finish(r)
 }
 

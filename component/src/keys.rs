@@ -58,3 +58,11 @@ pub fn dead_letter(event_id: &str) -> String {
 
 /// The ids of failed events, oldest first.
 pub const DEAD_LETTER_INDEX: &str = "event/dead-index";
+
+/// The change feed's acknowledged position, event-queue cursor and unacknowledged batch.
+pub const FEED_STATE: &str = "feed/state";
+
+/// The last known security of a linked workspace, which the change feed compares with.
+pub fn feed_security(workspace_id: &str) -> String {
+    format!("feed/security/{workspace_id}")
+}

@@ -28,6 +28,11 @@ pub mod validate;
 pub mod webhooks;
 pub mod workspace_url;
 
+pub mod feed;
+pub mod import;
+pub mod security;
+pub mod team;
+
 #[cfg(test)]
 pub mod testing;
 
@@ -53,3 +58,7 @@ pub fn map_metadata(p: &dyn Platform, m: &Matter) -> Result<Vec<ProfileField>> {
     let s = settings::Settings::load(p)?;
     Ok(mapping::profile(m, &s)?.as_profile_fields())
 }
+
+pub use feed::poll_changes;
+pub use import::import_workspaces;
+pub use team::apply_matter_team;

@@ -78,4 +78,7 @@ pub trait Platform {
     /// Seconds since the Unix epoch.
     fn now(&self) -> u64;
     fn sleep_ms(&self, ms: u64);
+
+    /// Every key that starts with `prefix`, in no particular order.
+    fn kv_keys(&self, prefix: &str) -> Result<Vec<String>>;
 }

@@ -40,6 +40,8 @@ pub const CONFIG_KEYS: &[&str] = &[
     "event_deadline_seconds",
     "claim_ttl_seconds",
     "library_routes",
+    "change_source",
+    "push_team",
 ];
 
 /// Keys whose values are secrets: never echoed in messages or logs.

@@ -120,4 +120,13 @@ impl Platform for FakePlatform {
     fn sleep_ms(&self, ms: u64) {
         self.clock.set(self.clock.get() + ms / 1000);
     }
+
+    fn kv_keys(&self, prefix: &str) -> Result<Vec<String>> {
+        let kv = self.kv.borrow();
+        Ok(kv
+            .keys()
+            .filter(|k| k.starts_with(prefix))
+            .cloned()
+            .collect())
+    }
 }

@@ -76,6 +76,9 @@ pub enum Function {
     ReplayEvents,
     FailedEvents,
     AuditLog,
+    PollChanges,
+    ApplyMatterTeam,
+    ImportWorkspaces,
 }
 
 /// Which audit records `audit-log` returns.
@@ -162,6 +165,37 @@ pub struct Args {
     pub event: Option<Event>,
     /// audit-log.
     pub audit: AuditQuery,
+    /// poll-changes (acknowledges the batch it names) and import-workspaces.
+    pub cursor: Option<String>,
+    /// apply-matter-team: the team as it should be on the workspace.
+    pub members: Option<Vec<TeamMember>>,
+}
+
+/// A member of a matter's team, as `apply-matter-team --members FILE` reads it:
+/// `{"id": "JSMITH", "trustee_type": "user", "access_level": "full_access"}` (`type` also
+/// accepted, as iManage spells it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TeamMember {
+    pub id: String,
+    #[serde(alias = "type")]
+    pub trustee_type: TrusteeType,
+    pub access_level: AccessLevel,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TrusteeType {
+    User,
+    Group,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AccessLevel {
+    NoAccess,
+    Read,
+    ReadWrite,
+    FullAccess,
 }
 
 impl From<Event> for Args {
@@ -191,7 +225,7 @@ impl Args {
 }
 
 impl Function {
-    pub const ALL: [Function; 14] = [
+    pub const ALL: [Function; 17] = [
         Function::OnMatterCreated,
         Function::OnMatterUpdated,
         Function::OnMatterClosed,
@@ -206,6 +240,9 @@ impl Function {
         Function::ReplayEvents,
         Function::FailedEvents,
         Function::AuditLog,
+        Function::PollChanges,
+        Function::ApplyMatterTeam,
+        Function::ImportWorkspaces,
     ];
 
     pub fn name(self) -> &'static str {
@@ -224,6 +261,9 @@ impl Function {
             Function::ReplayEvents => "replay-events",
             Function::FailedEvents => "failed-events",
             Function::AuditLog => "audit-log",
+            Function::PollChanges => "poll-changes",
+            Function::ApplyMatterTeam => "apply-matter-team",
+            Function::ImportWorkspaces => "import-workspaces",
         }
     }
 
@@ -239,6 +279,9 @@ impl Function {
                 | Function::ReplayEvents
                 | Function::FailedEvents
                 | Function::AuditLog
+                | Function::PollChanges
+                | Function::ApplyMatterTeam
+                | Function::ImportWorkspaces
         );
         if (self == Function::HandleEvent) != args.event.is_some() {
             return Err(match self {
@@ -246,7 +289,10 @@ impl Function {
                 _ => format!("{self} takes no --event"),
             });
         }
-        let by_id = matches!(self, Function::FileDocument | Function::ListFolders);
+        let by_id = matches!(
+            self,
+            Function::FileDocument | Function::ListFolders | Function::ApplyMatterTeam
+        );
         if takes_matter && args.matter.is_none() {
             return Err(format!("{self} needs --matter FILE"));
         }
@@ -271,6 +317,16 @@ impl Function {
             }
         } else if document {
             return Err(format!("{self} takes no --file, --name or --folder"));
+        }
+        let paged = matches!(self, Function::PollChanges | Function::ImportWorkspaces);
+        if !paged && args.cursor.is_some() {
+            return Err(format!("{self} takes no --cursor"));
+        }
+        if (self == Function::ApplyMatterTeam) != args.members.is_some() {
+            return Err(match self {
+                Function::ApplyMatterTeam => format!("{self} needs --members FILE"),
+                _ => format!("{self} takes no --members"),
+            });
         }
         Ok(())
     }
@@ -460,7 +516,149 @@ impl Runtime {
                     )
                 })
             }
+            Function::PollChanges => api
+                .call_poll_changes(s, args.cursor.as_deref())
+                .await?
+                .map(|b| walls::batch_json(&b)),
+            Function::ApplyMatterTeam => {
+                let members: Vec<types::TeamMember> = args
+                    .members
+                    .clone()
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(Into::into)
+                    .collect();
+                api.call_apply_matter_team(s, &id, &members)
+                    .await?
+                    .map(|t| walls::team_json(&t))
+            }
+            Function::ImportWorkspaces => api
+                .call_import_workspaces(s, args.cursor.as_deref())
+                .await?
+                .map(|p| walls::import_json(&p)),
         };
         Ok(outcome.map_err(TypedError::from))
+    }
+}
+
+/// JSON for the change feed, the team push and the workspace import: the WIT records with
+/// snake_case keys and values (`access_changed`, `read_write`, `event_queue`).
+mod walls {
+    use serde_json::{json, Value};
+
+    use super::{workspace_json, AccessLevel, TeamMember, TrusteeType};
+    use crate::bindings::types;
+
+    impl From<TeamMember> for types::TeamMember {
+        fn from(m: TeamMember) -> Self {
+            types::TeamMember {
+                id: m.id,
+                trustee_type: match m.trustee_type {
+                    TrusteeType::User => types::TrusteeType::User,
+                    TrusteeType::Group => types::TrusteeType::Group,
+                },
+                access_level: match m.access_level {
+                    AccessLevel::NoAccess => types::AccessLevel::NoAccess,
+                    AccessLevel::Read => types::AccessLevel::Read,
+                    AccessLevel::ReadWrite => types::AccessLevel::ReadWrite,
+                    AccessLevel::FullAccess => types::AccessLevel::FullAccess,
+                },
+            }
+        }
+    }
+
+    fn trustee_type(t: types::TrusteeType) -> &'static str {
+        match t {
+            types::TrusteeType::User => "user",
+            types::TrusteeType::Group => "group",
+        }
+    }
+
+    fn level(l: types::AccessLevel) -> &'static str {
+        match l {
+            types::AccessLevel::NoAccess => "no_access",
+            types::AccessLevel::Read => "read",
+            types::AccessLevel::ReadWrite => "read_write",
+            types::AccessLevel::FullAccess => "full_access",
+        }
+    }
+
+    fn change_json(c: &types::SecurityChange) -> Value {
+        let kind = match c.kind {
+            types::ChangeKind::Added => "added",
+            types::ChangeKind::Removed => "removed",
+            types::ChangeKind::AccessChanged => "access_changed",
+            types::ChangeKind::DefaultSecurityChanged => "default_security_changed",
+        };
+        json!({
+            "id": c.id,
+            "matter_id": c.matter_id,
+            "workspace_id": c.workspace_id,
+            "kind": kind,
+            "trustee_id": c.trustee_id,
+            "trustee_type": c.trustee_type.map(trustee_type),
+            "access_level": c.access_level.map(level),
+            "previous_access_level": c.previous_access_level.map(level),
+            "default_security": c.default_security,
+            "previous_default_security": c.previous_default_security,
+            "occurred_at": c.occurred_at,
+            "observed_at": c.observed_at,
+        })
+    }
+
+    pub fn batch_json(b: &types::ChangeBatch) -> Value {
+        let source = match b.source {
+            types::ChangeSource::EventQueue => "event_queue",
+            types::ChangeSource::Sync => "sync",
+            types::ChangeSource::Polling => "polling",
+        };
+        json!({
+            "changes": b.changes.iter().map(change_json).collect::<Vec<_>>(),
+            "next_cursor": b.next_cursor,
+            "source": source,
+            "notes": b.notes,
+        })
+    }
+
+    fn member_json(m: &types::TeamMember) -> Value {
+        json!({"id": m.id, "trustee_type": trustee_type(m.trustee_type), "access_level": level(m.access_level)})
+    }
+
+    pub fn team_json(t: &types::TeamOutcome) -> Value {
+        json!({
+            "workspace": workspace_json(&t.workspace),
+            "included": t.included.iter().map(member_json).collect::<Vec<_>>(),
+            "removed": t.removed.iter().map(member_json).collect::<Vec<_>>(),
+            "unchanged": t.unchanged,
+        })
+    }
+
+    fn matter_json(m: &types::Matter) -> Value {
+        json!({
+            "id": m.id,
+            "title": m.title,
+            "matter_type": m.matter_type,
+            "clients": m.clients.iter().map(|c| json!({"id": c.id, "name": c.name})).collect::<Vec<_>>(),
+            "file_reference": m.file_reference,
+            "assigned_to": m.assigned_to,
+            "priority": m.priority,
+            "status": m.status,
+            "acting_user": m.acting_user,
+        })
+    }
+
+    pub fn import_json(p: &types::ImportPage) -> Value {
+        let items: Vec<Value> = p
+            .workspaces
+            .iter()
+            .map(|w| {
+                json!({
+                    "workspace": workspace_json(&w.workspace),
+                    "matter": matter_json(&w.matter),
+                    "profile": w.profile.iter().map(|f| json!({"name": f.name, "value": f.value})).collect::<Vec<_>>(),
+                })
+            })
+            .collect();
+        json!({"workspaces": items, "next_cursor": p.next_cursor})
     }
 }

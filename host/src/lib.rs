@@ -15,6 +15,8 @@ pub mod runtime;
 pub mod serve;
 mod state;
 
-pub use calls::{Args, AuditQuery, Event, EventType, Function, Matter, Outcome, TypedError};
+pub use calls::{
+    Args, AuditQuery, Event, EventType, Function, Matter, Outcome, TeamMember, TypedError,
+};
 pub use config::ConfigStore;
 pub use runtime::{Runtime, RuntimeOptions, EMBEDDED_COMPONENT};

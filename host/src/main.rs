@@ -46,7 +46,8 @@ enum Command {
     Call {
         /// on-matter-created | on-matter-updated | on-matter-closed | on-matter-reopened |
         /// map-metadata | resolve-legacy | link-workspace | file-document | list-folders |
-        /// check-connection
+        /// check-connection | handle-event | replay-events | failed-events | poll-changes |
+        /// apply-matter-team | import-workspaces
         function: Function,
         /// The matter record as JSON (snake_case keys); `-` reads standard input.
         #[arg(long)]
@@ -73,6 +74,14 @@ enum Command {
         /// Print the result, or the typed error, as one line of JSON on stdout.
         #[arg(long)]
         json: bool,
+        /// The `next_cursor` of the previous poll-changes (acknowledges that batch) or
+        /// import-workspaces page.
+        #[arg(long)]
+        cursor: Option<String>,
+        /// apply-matter-team: the team as JSON, `[{"id": "JSMITH", "trustee_type": "user",
+        /// "access_level": "full_access"}, ...]`; `-` reads standard input.
+        #[arg(long)]
+        members: Option<PathBuf>,
     },
     /// Serve the component's HTTP routes (webhooks, health).
     Serve {
@@ -254,14 +263,27 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             folder,
             event,
             json,
+            cursor,
+            members,
         } => {
             let mut args = Args {
                 url: url.clone(),
                 matter_id: matter_id.clone(),
                 folder: folder.clone(),
                 name: name.clone(),
+                cursor: cursor.clone(),
                 ..Args::default()
             };
+            if let Some(path) = members {
+                match read_input(path).and_then(|b| {
+                    serde_json::from_slice(&b).map_err(|e| {
+                        format!("the members are not a JSON list of team members: {e}")
+                    })
+                }) {
+                    Ok(m) => args.members = Some(m),
+                    Err(e) => return Ok(usage(e)),
+                }
+            }
             if let Some(path) = matter {
                 match read_matter(path) {
                     Ok(m) => args.matter = Some(m),

@@ -384,3 +384,4 @@ async fn browser(authorize_url: &str, kv_path: &Path) -> SignIn {
     assert!(page.status().is_success(), "{}", page.status());
     seen
 }
+pub mod imanage;

@@ -11,3 +11,4 @@ pub mod json;
 pub mod once;
 
 pub use client::Imanage;
+pub mod security;

@@ -140,6 +140,15 @@ pub fn handle(p: &dyn Platform, req: &Request) -> Response {
             "method-not-allowed",
             &format!("{method} is not allowed on {}", req.path()),
         ),
+        (["v1", "changes"], "GET") => match authenticate(p, req) {
+            Err(refused) => refused,
+            Ok(()) => answer(200, crate::poll_changes(p, req.query("cursor").as_deref())),
+        },
+        (["v1", "changes"], _) => error(
+            405,
+            "method-not-allowed",
+            &format!("{method} is not allowed on {}", req.path()),
+        ),
         _ => error(404, "not-found", &format!("no route {}", req.path())),
     }
 }
@@ -367,6 +376,23 @@ mod tests {
         big.body_too_large = true;
         assert_eq!(handle(&p, &big).status, 413);
         assert!(p.kv.borrow().is_empty(), "refused requests change nothing");
+    }
+
+    #[test]
+    fn the_change_feed_route_is_signed_and_get_only() {
+        let p = FakePlatform::configured();
+        p.set_config("webhook_secret", "hook-secret");
+        assert_eq!(handle(&p, &req("GET", "/v1/changes", b"")).status, 401);
+        assert_eq!(handle(&p, &req("POST", "/v1/changes", b"")).status, 405);
+        let r = handle(&p, &signed(&p, "GET", "/v1/changes?cursor=nope.1", b""));
+        assert_eq!(
+            (r.status, r.body["error"]["kind"].as_str()),
+            (409, Some("rejected"))
+        );
+        assert!(
+            p.sent.borrow().is_empty(),
+            "a foreign cursor costs no request"
+        );
     }
 
     #[test]

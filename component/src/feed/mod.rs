@@ -1,0 +1,138 @@
+//! The change feed (poll-changes): security and membership changes on linked workspaces, each
+//! mapped to its matter, so that the matter system learns of a new ethical wall within seconds.
+//!
+//! Delivery: every poll returns a batch and a cursor. Passing that cursor to the next poll
+//! acknowledges the batch; until then every poll (without a cursor, or with an older one)
+//! returns the same batch again. So a caller that crashes before it has handled a batch loses
+//! nothing (at-least-once), and one that acknowledges what it handled sees each change exactly
+//! once. Everything lives in key-value, so this holds across host restarts.
+//!
+//! Sources (`change_source`): the event queue (`event_queue.rs`, the one module that knows its
+//! unconfirmed shape), the Sync API (`sync_crawl.rs`) and per-workspace polling (`polling.rs`);
+//! the last two compare with snapshots (`snapshot.rs`). `auto` reads the queue and falls back
+//! when it answers 403. One consumer per feed: two callers acknowledging in turn would each
+//! miss the other's batches.
+
+pub mod change;
+pub mod event_queue;
+pub mod linked;
+pub mod polling;
+pub mod read;
+pub mod snapshot;
+pub mod source;
+pub mod state;
+pub mod sync_crawl;
+
+use crate::imanage::Imanage;
+use crate::model::{Error, Result};
+use crate::platform::Platform;
+use crate::settings::Settings;
+
+pub use change::{Batch, Change, ChangeKind, Source};
+use state::{FeedState, Pending};
+
+/// Rounds of compare-and-swap before concurrent polls are reported as a failure.
+const MAX_ROUNDS: usize = 16;
+
+pub fn poll_changes(p: &dyn Platform, cursor: Option<&str>) -> Result<Batch> {
+    let s = Settings::load(p)?;
+    let mode = source::Mode::load(p)?;
+    if let Some(c) = cursor {
+        acknowledge(p, c)?;
+    }
+    let api = Imanage::new(p, &s);
+    for _ in 0..MAX_ROUNDS {
+        let (raw, stored) = state::load(p)?;
+        let mut st = stored.unwrap_or_else(FeedState::start);
+        if let Some(pending) = &st.pending {
+            return Ok(pending.batch.clone());
+        }
+        let reading = read::read(&api, mode, &st)?;
+        let observed_at = p.now();
+        st.last_source = Some(reading.source);
+        let changes: Vec<Change> = reading
+            .found
+            .into_iter()
+            .enumerate()
+            .map(|(n, f)| {
+                let mut c = Change::new(
+                    &f.matter_id,
+                    &f.workspace_id,
+                    f.delta,
+                    f.occurred_at,
+                    observed_at,
+                );
+                c.id = format!("{}.{}", st.cursor(st.acked + 1), n + 1);
+                c
+            })
+            .collect();
+        let batch = if changes.is_empty() {
+            // Nothing to lose: the feed moves on at once.
+            if let Some(position) = reading.queue_position {
+                st.queue_position = Some(position);
+            }
+            Batch {
+                changes,
+                next_cursor: st.cursor(st.acked),
+                source: reading.source,
+                notes: reading.notes,
+            }
+        } else {
+            let seq = st.acked + 1;
+            let batch = Batch {
+                changes,
+                next_cursor: st.cursor(seq),
+                source: reading.source,
+                notes: reading.notes,
+            };
+            st.pending = Some(Pending {
+                seq,
+                batch: batch.clone(),
+                queue_position: reading.queue_position,
+                snapshots: reading.snapshots.clone(),
+            });
+            batch
+        };
+        if !state::save(p, raw.as_deref(), &st)? {
+            continue; // another poll got there first; its batch is the one to deliver
+        }
+        // After the batch is safely recorded: should this fail half-way, acknowledging the batch
+        // stores its snapshots again.
+        for (ws, security) in reading.baselines.iter().chain(&reading.snapshots) {
+            snapshot::store(p, ws, security)?;
+        }
+        return Ok(batch);
+    }
+    Err(contended())
+}
+
+/// The caller holds the batch `cursor` names: make its snapshots and position the feed's own.
+fn acknowledge(p: &dyn Platform, cursor: &str) -> Result<()> {
+    for _ in 0..MAX_ROUNDS {
+        let (raw, stored) = state::load(p)?;
+        let Some(mut st) = stored else {
+            return Err(Error::Rejected(format!(
+                "{cursor:?} is not a cursor of this change feed, which has not started; poll without a cursor first"
+            )));
+        };
+        let seq = st.seq_of(cursor)?;
+        let Some(pending) = st.pending.take().filter(|pd| pd.seq == seq) else {
+            return Ok(()); // acknowledged before, or an older cursor: nothing to do
+        };
+        for (ws, security) in &pending.snapshots {
+            snapshot::store(p, ws, security)?;
+        }
+        st.acked = seq;
+        if let Some(position) = pending.queue_position {
+            st.queue_position = Some(position);
+        }
+        if state::save(p, raw.as_deref(), &st)? {
+            return Ok(());
+        }
+    }
+    Err(contended())
+}
+
+fn contended() -> Error {
+    Error::Unavailable("the change feed kept changing under concurrent polls; poll again".into())
+}

@@ -1,0 +1,292 @@
+//! One read of the configured source: the changes on linked workspaces since the feed's
+//! position, with the snapshots and queue position to keep once they are delivered. Reading
+//! writes nothing; `feed::poll_changes` decides what is kept.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use crate::feed::change::{Delta, Source};
+use crate::feed::event_queue::{self, QueueError};
+use crate::feed::source::{self, Mode};
+use crate::feed::state::FeedState;
+use crate::feed::sync_crawl::{self, SyncError};
+use crate::feed::{linked, polling, snapshot};
+use crate::imanage::Imanage;
+use crate::links;
+use crate::model::{Error, Result};
+use crate::security::Security;
+
+/// Changes per batch at most; more wait for the next poll. Keeps the pending record small.
+pub const MAX_CHANGES: usize = 500;
+
+pub struct Found {
+    pub matter_id: String,
+    pub workspace_id: String,
+    pub delta: Delta,
+    pub occurred_at: Option<String>,
+}
+
+pub struct Reading {
+    pub source: Source,
+    pub found: Vec<Found>,
+    /// New snapshots of workspaces with changes: kept when the batch is acknowledged.
+    pub snapshots: Vec<(String, Security)>,
+    /// First snapshots of workspaces seen for the first time: they report nothing, so they are
+    /// kept at once.
+    pub baselines: Vec<(String, Security)>,
+    pub queue_position: Option<String>,
+    pub notes: Vec<String>,
+}
+
+impl Reading {
+    fn empty(source: Source) -> Reading {
+        Reading {
+            source,
+            found: Vec::new(),
+            snapshots: Vec::new(),
+            baselines: Vec::new(),
+            queue_position: None,
+            notes: Vec::new(),
+        }
+    }
+}
+
+pub fn read(api: &Imanage<'_>, mode: Mode, st: &FeedState) -> Result<Reading> {
+    match mode {
+        Mode::Polling => snapshots(api, Source::Polling).map_err(sync_error),
+        Mode::Sync => snapshots(api, Source::Sync).map_err(sync_error),
+        Mode::EventQueue => queue(api, st, false).map_err(queue_error),
+        Mode::Auto => match queue(api, st, true) {
+            Ok(r) => Ok(r),
+            Err(QueueError::Refused(why)) => {
+                let mut r = fallback(api)?;
+                r.notes.insert(
+                    0,
+                    format!(
+                        "event queue refused ({why}); falling back to {}",
+                        r.source.label()
+                    ),
+                );
+                Ok(r)
+            }
+            Err(e) => Err(queue_error(e)),
+        },
+    }
+}
+
+fn queue_error(e: QueueError) -> Error {
+    match e {
+        QueueError::Refused(why) => Error::NotConnected(format!(
+            "the change-event queue is refused ({why}); add the service account to NRTADMIN or set change_source = auto"
+        )),
+        QueueError::CursorGone(why) => Error::Unavailable(format!("change-event queue: {why}")),
+        QueueError::Failed(e) => e,
+    }
+}
+
+fn sync_error(e: SyncError) -> Error {
+    match e {
+        SyncError::Refused(why) => Error::NotConnected(format!(
+            "the Sync API is refused ({why}); set change_source = auto or polling"
+        )),
+        SyncError::Failed(e) => e,
+    }
+}
+
+/// The Sync API, or polling when the Sync API is refused.
+fn fallback(api: &Imanage<'_>) -> Result<Reading> {
+    let (source, refused) = source::fallback(api)?;
+    let mut r = snapshots(api, source).map_err(sync_error)?;
+    if let Some(why) = refused {
+        r.notes.insert(
+            0,
+            format!("the Sync API is refused ({why}); polling each workspace"),
+        );
+    }
+    Ok(r)
+}
+
+/// The event queue from the feed's position. Without a usable position (the feed starts, the
+/// queue forgot the cursor, or the feed comes back from a fallback) the position is taken anew;
+/// in `auto`, a snapshot pass then reports what happened meanwhile.
+fn queue(api: &Imanage<'_>, st: &FeedState, auto: bool) -> Result<Reading, QueueError> {
+    let back_from_fallback = auto && st.last_source.is_some_and(|s| s != Source::EventQueue);
+    let position = match (&st.queue_position, back_from_fallback) {
+        (Some(position), false) => position.clone(),
+        (None, _) => {
+            return restart(
+                api,
+                auto,
+                "change feed started: changes from now on are reported",
+            )
+        }
+        (Some(_), true) => {
+            return restart(
+                api,
+                auto,
+                "the event queue answers again; changes meanwhile were compared with snapshots",
+            )
+        }
+    };
+    match from_queue(api, &position) {
+        Err(QueueError::CursorGone(why)) if auto => restart(
+            api,
+            true,
+            &format!("the event queue no longer knows the feed's position ({why}); changes meanwhile were compared with snapshots"),
+        ),
+        Err(QueueError::CursorGone(why)) => {
+            // Events after a forgotten cursor were dropped (or the queue was reset): everything
+            // it still holds is newer than our position, so reading it all repeats nothing.
+            let mut r = from_queue_start(api)?;
+            r.notes.insert(0, format!(
+                "the event queue no longer knows the feed's position ({why}); changes in between may be missing — set change_source = auto to compare with snapshots"
+            ));
+            Ok(r)
+        }
+        other => other,
+    }
+}
+
+fn restart(api: &Imanage<'_>, auto: bool, note: &str) -> Result<Reading, QueueError> {
+    // The position first: a change between it and the snapshot pass is then reported twice
+    // (harmless) rather than not at all.
+    let position = event_queue::end(api)?;
+    let mut r = if auto {
+        let mut r = fallback(api)?;
+        r.source = Source::EventQueue;
+        r
+    } else {
+        Reading::empty(Source::EventQueue)
+    };
+    r.queue_position = Some(position);
+    r.notes.insert(0, note.to_string());
+    Ok(r)
+}
+
+fn from_queue_start(api: &Imanage<'_>) -> Result<Reading, QueueError> {
+    from_queue_at(api, None)
+}
+
+fn from_queue(api: &Imanage<'_>, position: &str) -> Result<Reading, QueueError> {
+    from_queue_at(api, Some(position))
+}
+
+/// Queue pages until a short one (or a full batch). Changes on unlinked workspaces are passed
+/// over but the position still moves past them.
+fn from_queue_at(api: &Imanage<'_>, position: Option<&str>) -> Result<Reading, QueueError> {
+    let p = api.p();
+    let mut r = Reading::empty(Source::EventQueue);
+    let mut owners: HashMap<String, Option<String>> = HashMap::new();
+    // Loaded on first use; `None` inside: the workspace has no snapshot.
+    let mut known: BTreeMap<String, Option<Security>> = BTreeMap::new();
+    let mut touched: BTreeSet<String> = BTreeSet::new();
+    let mut cursor = position.map(String::from);
+    let mut unreadable = 0;
+    loop {
+        let page = event_queue::read(api, cursor.as_deref(), event_queue::PAGE)?;
+        unreadable += page.unreadable;
+        for event in page.events {
+            let ws = event.workspace_id;
+            if !owners.contains_key(&ws) {
+                owners.insert(ws.clone(), links::owner_of(p, &ws)?);
+            }
+            let Some(matter_id) = owners[&ws].clone() else {
+                continue;
+            };
+            if !known.contains_key(&ws) {
+                known.insert(ws.clone(), snapshot::load(p, &ws)?);
+            }
+            for delta in event.deltas {
+                let delta = match known.get_mut(&ws).and_then(Option::as_mut) {
+                    Some(security) => {
+                        touched.insert(ws.clone());
+                        snapshot::apply(security, delta)
+                    }
+                    None => delta,
+                };
+                r.found.push(Found {
+                    matter_id: matter_id.clone(),
+                    workspace_id: ws.clone(),
+                    delta,
+                    occurred_at: event.occurred_at.clone(),
+                });
+            }
+        }
+        cursor = Some(page.cursor);
+        if page.read < event_queue::PAGE {
+            break;
+        }
+        if r.found.len() >= MAX_CHANGES {
+            r.notes
+                .push("more changes wait in the event queue: poll again".into());
+            break;
+        }
+    }
+    if unreadable > 0 {
+        r.notes.push(unreadable_note(unreadable));
+    }
+    r.snapshots = touched
+        .into_iter()
+        .filter_map(|ws| known.remove(&ws).flatten().map(|s| (ws, s)))
+        .collect();
+    r.queue_position = cursor;
+    Ok(r)
+}
+
+fn unreadable_note(n: usize) -> String {
+    format!("{n} security entries named an access level or trustee type matterlink does not know, and were passed over")
+}
+
+/// Every linked workspace's security now, compared with its snapshot.
+fn snapshots(api: &Imanage<'_>, source: Source) -> Result<Reading, SyncError> {
+    let p = api.p();
+    let linked = linked::workspaces(p)?;
+    let (current, unreadable) = match source {
+        Source::Sync => {
+            let ids: BTreeSet<String> = linked.keys().cloned().collect();
+            sync_crawl::security_of(api, &ids)?
+        }
+        _ => polling::security_of(api, linked.keys())?,
+    };
+    let mut r = Reading::empty(source);
+    let (mut gone, mut deferred) = (0, 0);
+    for (ws, matter_id) in &linked {
+        let Some(now) = current.get(ws) else {
+            gone += 1;
+            continue;
+        };
+        let Some(before) = snapshot::load(p, ws)? else {
+            r.baselines.push((ws.clone(), now.clone()));
+            continue;
+        };
+        let deltas = snapshot::diff(&before, now);
+        if deltas.is_empty() {
+            continue;
+        }
+        // A workspace's changes go whole or wait whole, with its snapshot.
+        if r.found.len() >= MAX_CHANGES {
+            deferred += 1;
+            continue;
+        }
+        r.found.extend(deltas.into_iter().map(|delta| Found {
+            matter_id: matter_id.clone(),
+            workspace_id: ws.clone(),
+            delta,
+            occurred_at: None,
+        }));
+        r.snapshots.push((ws.clone(), now.clone()));
+    }
+    if deferred > 0 {
+        r.notes.push(format!(
+            "changes on {deferred} more workspaces wait for the next poll"
+        ));
+    }
+    if gone > 0 {
+        r.notes.push(format!(
+            "{gone} linked workspaces were not found in iManage"
+        ));
+    }
+    if unreadable > 0 {
+        r.notes.push(unreadable_note(unreadable));
+    }
+    Ok(r)
+}

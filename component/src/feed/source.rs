@@ -1,0 +1,84 @@
+//! Which source the change feed reads (`change_source`), and the check-connection line that
+//! says which one it can use and why.
+
+use crate::feed::change::Source;
+use crate::feed::event_queue::{self, QueueError};
+use crate::feed::sync_crawl::{self, SyncError};
+use crate::imanage::Imanage;
+use crate::model::{Error, Result};
+use crate::platform::Platform;
+
+/// `change_source`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// The event queue; when it answers 403, the Sync API, and when that is refused too, polling.
+    Auto,
+    EventQueue,
+    Sync,
+    Polling,
+}
+
+impl Mode {
+    pub fn load(p: &dyn Platform) -> Result<Mode> {
+        let value = p.config("change_source")?.map(|v| v.trim().to_string());
+        match value.as_deref() {
+            None | Some("") | Some("auto") => Ok(Mode::Auto),
+            Some("event_queue") => Ok(Mode::EventQueue),
+            Some("sync") => Ok(Mode::Sync),
+            Some("polling") => Ok(Mode::Polling),
+            Some(other) => Err(Error::NotConfigured(format!(
+                "`change_source` must be auto, event_queue, sync or polling, not {other:?}"
+            ))),
+        }
+    }
+}
+
+/// The snapshot source to fall back on: the Sync API unless it is refused.
+pub fn fallback(api: &Imanage<'_>) -> Result<(Source, Option<String>)> {
+    match sync_crawl::probe(api) {
+        Ok(()) => Ok((Source::Sync, None)),
+        Err(SyncError::Refused(why)) => Ok((Source::Polling, Some(why))),
+        Err(SyncError::Failed(e)) => Err(e),
+    }
+}
+
+/// One check-connection line: `Ok(line)` for ✓ and ⚠ (a working fallback), `Err` for ✗.
+pub fn check(p: &dyn Platform, api: &Imanage<'_>) -> std::result::Result<String, (Error, String)> {
+    let fix_config = "set `change_source` to auto, event_queue, sync or polling".to_string();
+    let mode = Mode::load(p).map_err(|e| (e, fix_config))?;
+    let polling = "per-workspace polling (one request per linked workspace per poll)";
+    match mode {
+        Mode::Polling => Ok(format!("✓ change feed: {polling}, as `change_source` says")),
+        Mode::Sync => match sync_crawl::probe(api) {
+            Ok(()) => Ok("✓ change feed: Sync API crawl".into()),
+            Err(SyncError::Refused(why)) => Err((
+                Error::NotConnected(format!("the Sync API refused the account ({why})")),
+                "give the service account Sync API access, or set change_source = auto".into(),
+            )),
+            Err(SyncError::Failed(e)) => Err((e, "check that iManage is up".into())),
+        },
+        Mode::EventQueue | Mode::Auto => match event_queue::read(api, None, 1) {
+            Ok(_) => Ok("✓ change feed: event queue".into()),
+            Err(QueueError::Refused(why)) if mode == Mode::Auto => {
+                let then = match fallback(api) {
+                    Ok((Source::Sync, _)) => Source::Sync.label().to_string(),
+                    Ok((_, sync_why)) => format!(
+                        "{polling}, since the Sync API is refused too ({})",
+                        sync_why.unwrap_or_default()
+                    ),
+                    Err(e) => return Err((e, "check that iManage is up".into())),
+                };
+                Ok(format!(
+                    "⚠ change feed: event queue refused ({why}); falling back to {then} — add the service account to the library's NRTADMIN group for changes within seconds"
+                ))
+            }
+            Err(QueueError::Refused(why)) => Err((
+                Error::NotConnected(format!("event queue refused ({why})")),
+                "add the service account to the library's NRTADMIN group, or set change_source = auto".into(),
+            )),
+            // A fresh read has no cursor to lose.
+            Err(QueueError::CursorGone(why)) => Ok(format!("✓ change feed: event queue ({why})")),
+            Err(QueueError::Failed(e)) => Err((e, "check that iManage is up".into())),
+        },
+    }
+}

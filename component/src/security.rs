@@ -1,0 +1,219 @@
+//! iManage's security vocabulary as the change feed and the team push use it: trustees (users
+//! and groups), access levels, and one workspace's security (default security plus members).
+
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+use crate::imanage::json;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TrusteeType {
+    User,
+    Group,
+}
+
+impl TrusteeType {
+    pub fn parse(text: &str) -> Option<TrusteeType> {
+        match text.to_ascii_lowercase().as_str() {
+            "user" => Some(TrusteeType::User),
+            "group" => Some(TrusteeType::Group),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TrusteeType::User => "user",
+            TrusteeType::Group => "group",
+        }
+    }
+}
+
+/// `no_access` is how an ethical wall shuts a trustee out explicitly.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AccessLevel {
+    NoAccess,
+    Read,
+    ReadWrite,
+    FullAccess,
+}
+
+impl AccessLevel {
+    pub fn parse(text: &str) -> Option<AccessLevel> {
+        match text.to_ascii_lowercase().as_str() {
+            "no_access" => Some(AccessLevel::NoAccess),
+            "read" => Some(AccessLevel::Read),
+            "read_write" => Some(AccessLevel::ReadWrite),
+            "full_access" => Some(AccessLevel::FullAccess),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AccessLevel::NoAccess => "no_access",
+            AccessLevel::Read => "read",
+            AccessLevel::ReadWrite => "read_write",
+            AccessLevel::FullAccess => "full_access",
+        }
+    }
+}
+
+/// A user or group on a workspace's security list, at an access level.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Member {
+    pub id: String,
+    // `type` is how iManage spells it; accepted in input files too.
+    #[serde(alias = "type")]
+    pub trustee_type: TrusteeType,
+    pub access_level: AccessLevel,
+}
+
+impl Member {
+    /// iManage ids are case-insensitive (`jsmith` is `JSMITH`): compare through this.
+    pub fn same_trustee(&self, other: &Member) -> bool {
+        self.trustee_type == other.trustee_type && self.id.eq_ignore_ascii_case(&other.id)
+    }
+
+    fn sort_key(&self) -> (TrusteeType, String) {
+        (self.trustee_type, self.id.to_ascii_uppercase())
+    }
+
+    /// A member entry of `GET …/security`: `{"id", "type", "access_level"}`. `None` when the
+    /// entry is not one (no id, or a type or level outside iManage's documented vocabulary).
+    pub fn from_imanage(v: &Value) -> Option<Member> {
+        Some(Member {
+            id: json::str_field(v, "id")?.to_string(),
+            trustee_type: match json::str_field(v, "type") {
+                None => TrusteeType::User,
+                Some(t) => TrusteeType::parse(t)?,
+            },
+            access_level: AccessLevel::parse(json::str_field(v, "access_level")?)?,
+        })
+    }
+
+    /// The entry of a security post's `include` list.
+    pub fn to_imanage(&self) -> Value {
+        json!({"id": self.id, "type": self.trustee_type.as_str(), "access_level": self.access_level.as_str()})
+    }
+}
+
+/// A workspace's security at one moment: what the polling and Sync API sources observe and the
+/// change feed keeps as a snapshot to compare the next observation with.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Security {
+    pub default_security: Option<String>,
+    /// Sorted by type and id, one entry per trustee.
+    pub members: Vec<Member>,
+}
+
+impl Security {
+    pub fn new(default_security: Option<String>, members: Vec<Member>) -> Security {
+        let mut s = Security {
+            default_security,
+            members: Vec::new(),
+        };
+        for m in members {
+            s.set(m);
+        }
+        s
+    }
+
+    pub fn member(&self, like: &Member) -> Option<&Member> {
+        self.members.iter().find(|m| m.same_trustee(like))
+    }
+
+    /// Adds the member or changes its level; the list stays sorted.
+    pub fn set(&mut self, member: Member) {
+        match self.members.iter_mut().find(|m| m.same_trustee(&member)) {
+            Some(existing) => existing.access_level = member.access_level,
+            None => {
+                let at = self
+                    .members
+                    .partition_point(|m| m.sort_key() < member.sort_key());
+                self.members.insert(at, member);
+            }
+        }
+    }
+
+    pub fn remove(&mut self, member: &Member) {
+        self.members.retain(|m| !m.same_trustee(member));
+    }
+
+    /// `{"default_security", "members": [...]}` as `GET …/security` answers.
+    pub fn from_imanage(v: &Value) -> (Security, usize) {
+        let members: Vec<&Value> = v
+            .get("members")
+            .and_then(Value::as_array)
+            .map(|a| a.iter().collect())
+            .unwrap_or_default();
+        let parsed: Vec<Member> = members
+            .iter()
+            .filter_map(|m| Member::from_imanage(m))
+            .collect();
+        let unreadable = members.len() - parsed.len();
+        let security = Security::new(
+            json::str_field(v, "default_security").map(String::from),
+            parsed,
+        );
+        (security, unreadable)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn m(id: &str, t: TrusteeType, l: AccessLevel) -> Member {
+        Member {
+            id: id.into(),
+            trustee_type: t,
+            access_level: l,
+        }
+    }
+
+    #[test]
+    fn members_are_unique_sorted_and_case_insensitive() {
+        let mut s = Security::default();
+        s.set(m("LWONG", TrusteeType::User, AccessLevel::Read));
+        s.set(m("LITIGATION", TrusteeType::Group, AccessLevel::ReadWrite));
+        s.set(m("jsmith", TrusteeType::User, AccessLevel::Read));
+        s.set(m("JSMITH", TrusteeType::User, AccessLevel::NoAccess));
+        let ids: Vec<_> = s.members.iter().map(|m| m.id.as_str()).collect();
+        assert_eq!(ids, ["jsmith", "LWONG", "LITIGATION"]);
+        assert_eq!(s.members[0].access_level, AccessLevel::NoAccess);
+        s.remove(&m("Jsmith", TrusteeType::User, AccessLevel::Read));
+        assert_eq!(s.members.len(), 2);
+    }
+
+    #[test]
+    fn reads_imanage_security_and_counts_what_it_cannot() {
+        let v = json!({"default_security": "private", "members": [
+            {"id": "JSMITH", "type": "user", "access_level": "full_access"},
+            {"id": "LITIGATION", "type": "group", "access_level": "read"},
+            {"id": "ODD", "type": "user", "access_level": "owner"},
+        ]});
+        let (s, unreadable) = Security::from_imanage(&v);
+        assert_eq!(s.default_security.as_deref(), Some("private"));
+        assert_eq!(s.members.len(), 2);
+        assert_eq!(unreadable, 1);
+        assert_eq!(
+            s.members[0].to_imanage(),
+            json!({"id": "JSMITH", "type": "user", "access_level": "full_access"})
+        );
+    }
+
+    #[test]
+    fn member_json_accepts_imanage_spelling() {
+        let member: Member =
+            serde_json::from_str(r#"{"id": "JSMITH", "type": "user", "access_level": "read"}"#)
+                .unwrap();
+        assert_eq!(member.trustee_type, TrusteeType::User);
+        assert!(serde_json::from_str::<Member>(
+            r#"{"id": "JSMITH", "trustee_type": "user", "access_level": "owner"}"#
+        )
+        .is_err());
+    }
+}

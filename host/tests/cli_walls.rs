@@ -1,0 +1,157 @@
+//! The change feed, the team push and the workspace import from the command line: `--cursor`,
+//! `--members`, their usage errors, and the JSON a script reads.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use imanage_sandbox::{Sandbox, SandboxConfig};
+use serde_json::{json, Value};
+use tokio::process::Command;
+
+const BIN: &str = env!("CARGO_BIN_EXE_matterlink");
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../tests/fixtures")
+        .join(name)
+}
+
+struct Setup {
+    sandbox: Sandbox,
+    data: tempfile::TempDir,
+}
+
+impl Setup {
+    async fn new() -> Setup {
+        Setup {
+            sandbox: Sandbox::start(
+                SocketAddr::from(([127, 0, 0, 1], 0)),
+                SandboxConfig::default(),
+            )
+            .await
+            .unwrap(),
+            data: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    fn cmd(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(BIN);
+        c.env_clear()
+            .env("MATTERLINK_DATA_DIR", self.data.path().join("data"))
+            .env("MATTERLINK_IMANAGE_BASE_URL", self.sandbox.base_url())
+            .env("MATTERLINK_IMANAGE_LIBRARY", imanage_sandbox::LIBRARY)
+            .env("MATTERLINK_IMANAGE_CLIENT_ID", imanage_sandbox::CLIENT_ID)
+            .env(
+                "MATTERLINK_IMANAGE_CLIENT_SECRET",
+                imanage_sandbox::CLIENT_SECRET,
+            )
+            .env("MATTERLINK_IMANAGE_USERNAME", imanage_sandbox::SERVICE_USER)
+            .env(
+                "MATTERLINK_IMANAGE_PASSWORD",
+                imanage_sandbox::SERVICE_PASSWORD,
+            )
+            .env("MATTERLINK_TEMPLATES", r#"{"Litigation": "ACTIVE!100"}"#)
+            .env("MATTERLINK_PUSH_TEAM", "true")
+            .args(["call"])
+            .args(args)
+            .kill_on_drop(true);
+        c
+    }
+
+    async fn run(&self, args: &[&str]) -> (i32, String, String) {
+        let out = self.cmd(args).output().await.unwrap();
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+
+    async fn json(&self, args: &[&str]) -> Value {
+        let (code, stdout, stderr) = self.run(args).await;
+        assert_eq!(code, 0, "{args:?}: {stderr}{stdout}");
+        serde_json::from_str(&stdout).unwrap()
+    }
+
+    fn file(&self, name: &str, content: &str) -> String {
+        let path = self.data.path().join(name);
+        std::fs::write(&path, content).unwrap();
+        path.to_string_lossy().into_owned()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn feed_team_and_import_from_the_command_line() {
+    let s = Setup::new().await;
+    let matter = fixture("matter-basic.json");
+    let matter = matter.to_str().unwrap();
+    s.json(&["on-matter-created", "--matter", matter, "--json"])
+        .await;
+
+    let start = s.json(&["poll-changes", "--json"]).await;
+    assert_eq!(start["changes"], json!([]));
+    assert_eq!(start["source"], "event_queue");
+    let cursor = start["next_cursor"].as_str().unwrap().to_string();
+
+    let team = s.file(
+        "team.json",
+        r#"[{"id": "JSMITH", "type": "user", "access_level": "full_access"},
+            {"id": "LWONG", "trustee_type": "user", "access_level": "no_access"}]"#,
+    );
+    let args = [
+        "apply-matter-team",
+        "--matter-id",
+        "1042",
+        "--members",
+        &team,
+        "--json",
+    ];
+    let applied = s.json(&args).await;
+    assert_eq!(applied["unchanged"], false);
+    assert_eq!(
+        applied["included"],
+        json!([{"id": "LWONG", "trustee_type": "user", "access_level": "no_access"}])
+    );
+    assert_eq!(s.json(&args).await["unchanged"], true);
+
+    let batch = s
+        .json(&["poll-changes", "--cursor", &cursor, "--json"])
+        .await;
+    let walled = batch["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["trustee_id"] == "LWONG")
+        .expect("the wall is in the feed");
+    assert_eq!(walled["kind"], "added");
+    assert_eq!(walled["access_level"], "no_access");
+    assert_eq!(walled["matter_id"], "1042");
+
+    let imports = s.json(&["import-workspaces", "--json"]).await;
+    assert_eq!(imports, json!({"workspaces": [], "next_cursor": null}));
+
+    for bad in [
+        vec!["poll-changes", "--members", team.as_str()],
+        vec!["apply-matter-team", "--matter-id", "1042"],
+        vec!["apply-matter-team", "--members", team.as_str()],
+        vec!["check-connection", "--cursor", "x"],
+    ] {
+        let (code, _, stderr) = s.run(&bad).await;
+        assert_eq!(code, 2, "{bad:?}: {stderr}");
+    }
+    let broken = s.file(
+        "broken.json",
+        r#"[{"id": "JSMITH", "access_level": "owner"}]"#,
+    );
+    let (code, _, stderr) = s
+        .run(&[
+            "apply-matter-team",
+            "--matter-id",
+            "1042",
+            "--members",
+            &broken,
+        ])
+        .await;
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("team members"), "{stderr}");
+}
