@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use crate::feed::change::{Delta, Source};
 use crate::feed::event_queue::{self, QueueError};
-use crate::feed::source::{self, Mode};
+use crate::feed::source::Mode;
 use crate::feed::state::FeedState;
 use crate::feed::sync_crawl::{self, SyncError};
 use crate::feed::{linked, polling, snapshot};
@@ -92,17 +92,20 @@ fn sync_error(e: SyncError) -> Error {
     }
 }
 
-/// The Sync API, or polling when the Sync API is refused.
+/// The Sync API, or polling when the Sync API is refused. Tried rather than probed: a refusal
+/// comes on the first request, before anything was read.
 fn fallback(api: &Imanage<'_>) -> Result<Reading> {
-    let (source, refused) = source::fallback(api)?;
-    let mut r = snapshots(api, source).map_err(sync_error)?;
-    if let Some(why) = refused {
-        r.notes.insert(
-            0,
-            format!("the Sync API is refused ({why}); polling each workspace"),
-        );
+    match snapshots(api, Source::Sync) {
+        Err(SyncError::Refused(why)) => {
+            let mut r = snapshots(api, Source::Polling).map_err(sync_error)?;
+            r.notes.insert(
+                0,
+                format!("the Sync API is refused ({why}); polling each workspace"),
+            );
+            Ok(r)
+        }
+        other => other.map_err(sync_error),
     }
-    Ok(r)
 }
 
 /// The event queue from the feed's position. Without a usable position (the feed starts, the
