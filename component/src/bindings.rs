@@ -605,15 +605,11 @@ fn read_body(request: &IncomingRequest, limit: usize) -> (Vec<u8>, bool) {
     };
     let mut bytes = Vec::new();
     if let Ok(stream) = incoming.stream() {
-        loop {
-            match stream.blocking_read(64 * 1024) {
-                Ok(chunk) => {
-                    bytes.extend_from_slice(&chunk);
-                    if bytes.len() > limit {
-                        return (Vec::new(), true);
-                    }
-                }
-                Err(_) => break,
+        // Ends at the stream's close (or a failure, which leaves what arrived).
+        while let Ok(chunk) = stream.blocking_read(64 * 1024) {
+            bytes.extend_from_slice(&chunk);
+            if bytes.len() > limit {
+                return (Vec::new(), true);
             }
         }
     }
