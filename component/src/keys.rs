@@ -49,3 +49,13 @@ pub fn dead_letter(event_id: &str) -> String {
 
 /// The ids of failed events, oldest first.
 pub const DEAD_LETTER_INDEX: &str = "event/dead-index";
+
+/// A lookup value known to exist in iManage (`field` = `custom1`, …; `parent` for custom2).
+pub fn lookup(library: &str, field: &str, parent: Option<&str>, id: &str) -> String {
+    // The id comes last and only custom2/custom30 have parents (matter and client ids, which
+    // hold no `/`), so whatever a value holds cannot make two keys the same.
+    format!(
+        "cache/lookup/{library}/{field}/{}/{id}",
+        parent.unwrap_or("-")
+    )
+}
