@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use crate::bindings::types;
+use crate::dry_run::PlannedRequest;
 use crate::runtime::Runtime;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -76,6 +77,8 @@ pub enum Function {
     ReplayEvents,
     FailedEvents,
     AuditLog,
+    BackfillMatter,
+    Drift,
 }
 
 /// Which audit records `audit-log` returns.
@@ -162,6 +165,10 @@ pub struct Args {
     pub event: Option<Event>,
     /// audit-log.
     pub audit: AuditQuery,
+    /// backfill-matter: provision matters that have no workspace yet.
+    pub create_missing: bool,
+    /// drift: repair what differs.
+    pub fix: bool,
 }
 
 impl From<Event> for Args {
@@ -191,7 +198,7 @@ impl Args {
 }
 
 impl Function {
-    pub const ALL: [Function; 14] = [
+    pub const ALL: [Function; 16] = [
         Function::OnMatterCreated,
         Function::OnMatterUpdated,
         Function::OnMatterClosed,
@@ -206,6 +213,8 @@ impl Function {
         Function::ReplayEvents,
         Function::FailedEvents,
         Function::AuditLog,
+        Function::BackfillMatter,
+        Function::Drift,
     ];
 
     pub fn name(self) -> &'static str {
@@ -224,6 +233,8 @@ impl Function {
             Function::ReplayEvents => "replay-events",
             Function::FailedEvents => "failed-events",
             Function::AuditLog => "audit-log",
+            Function::BackfillMatter => "backfill-matter",
+            Function::Drift => "drift",
         }
     }
 
@@ -271,6 +282,12 @@ impl Function {
             }
         } else if document {
             return Err(format!("{self} takes no --file, --name or --folder"));
+        }
+        if args.create_missing && self != Function::BackfillMatter {
+            return Err(format!("{self} takes no --create-missing"));
+        }
+        if args.fix && self != Function::Drift {
+            return Err(format!("{self} takes no --fix"));
         }
         Ok(())
     }
@@ -346,6 +363,16 @@ impl Runtime {
     /// Calls `function` once in a fresh instance. Arguments the function needs must be present
     /// (`Function::check_args`); a missing one is a host error here, not a typed error.
     pub async fn call(&self, function: Function, args: impl Into<Args>) -> Result<Outcome> {
+        Ok(self.call_planned(function, args).await?.0)
+    }
+
+    /// `call`, also returning the iManage requests a dry run planned instead of sending
+    /// (always empty outside a dry run).
+    pub async fn call_planned(
+        &self,
+        function: Function,
+        args: impl Into<Args>,
+    ) -> Result<(Outcome, Vec<PlannedRequest>)> {
         let args = args.into();
         function.check_args(&args).map_err(anyhow::Error::msg)?;
         let (mut store, plugin) = self.instantiate().await?;
@@ -460,7 +487,50 @@ impl Runtime {
                     )
                 })
             }
+            Function::BackfillMatter => api
+                .call_backfill_matter(s, m(), args.create_missing)
+                .await?
+                .map(|o| backfill_json(&o)),
+            Function::Drift => api
+                .call_drift(s, m(), args.fix)
+                .await?
+                .map(|r| drift_json(&r)),
         };
-        Ok(outcome.map_err(TypedError::from))
+        let plan = store
+            .data()
+            .hooks
+            .dry_run
+            .as_ref()
+            .map(|d| d.take_plan())
+            .unwrap_or_default();
+        Ok((outcome.map_err(TypedError::from), plan))
     }
+}
+
+/// `{"kind": "linked", "workspace": …}`, `{"kind": "needs-url", "candidates": […]}`, …
+pub fn backfill_json(o: &types::BackfillOutcome) -> Value {
+    let with =
+        |kind: &str, w: &types::Workspace| json!({"kind": kind, "workspace": workspace_json(w)});
+    match o {
+        types::BackfillOutcome::AlreadyLinked(w) => with("already-linked", w),
+        types::BackfillOutcome::Linked(w) => with("linked", w),
+        types::BackfillOutcome::Created(w) => with("created", w),
+        types::BackfillOutcome::NeedsUrl(ws) => json!({
+            "kind": "needs-url",
+            "candidates": ws.iter().map(workspace_json).collect::<Vec<_>>(),
+        }),
+    }
+}
+
+pub fn drift_json(r: &types::DriftReport) -> Value {
+    let list = |ds: &[types::Difference]| {
+        ds.iter()
+            .map(|d| json!({"field": d.field, "expected": d.expected, "actual": d.actual}))
+            .collect::<Vec<_>>()
+    };
+    json!({
+        "differences": list(&r.differences),
+        "fixed": r.fixed,
+        "remaining": list(&r.remaining),
+    })
 }

@@ -7,11 +7,17 @@ mod bindings;
 pub mod calls;
 pub mod config;
 pub mod demo;
+pub mod dry_run;
 pub mod http;
 pub mod keyvalue;
 pub mod runtime;
 pub mod serve;
 mod state;
+// Operations at firm scale (issue 8).
+pub mod backfill;
+pub mod batch;
+pub mod drift;
+pub mod matters_file;
 
 pub use calls::{Args, AuditQuery, Event, EventType, Function, Matter, Outcome, TypedError};
 pub use config::ConfigStore;

@@ -41,6 +41,23 @@ impl Sqlite {
         })
     }
 
+    /// An existing store opened for reading only (dry runs): every write fails, so nothing can
+    /// reach the file by mistake, and nothing is created when the file is absent.
+    pub fn open_read_only(path: &Path) -> Result<Sqlite> {
+        use rusqlite::OpenFlags;
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY
+                | OpenFlags::SQLITE_OPEN_URI
+                | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .with_context(|| format!("opening key-value database {} read-only", path.display()))?;
+        conn.busy_timeout(BUSY_TIMEOUT)?;
+        Ok(Sqlite {
+            conn: Mutex::new(conn),
+        })
+    }
+
     fn conn(&self) -> Result<std::sync::MutexGuard<'_, Connection>> {
         self.conn
             .lock()
