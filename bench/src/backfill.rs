@@ -76,7 +76,7 @@ pub async fn measure(matters: usize, concurrency: usize, latency_ms: u64) -> Res
         show_progress: false,
     };
     let t = Instant::now();
-    let outcome = backfill::run(rt, &opts).await?;
+    let outcome = backfill::run(rt, &opts, std::future::pending()).await?;
     let elapsed = t.elapsed();
     let requests = sandbox.state().request_count();
     setup::set_latency(&sandbox, 0);

@@ -37,6 +37,10 @@ struct Cli {
     /// Latency added to every sandbox request in the backfill run.
     #[arg(long, default_value_t = 20)]
     latency_ms: u64,
+    /// Measure only these figures (comma-separated): per-event, instantiation, requests,
+    /// backfill, size, memory.
+    #[arg(long, value_delimiter = ',')]
+    only: Vec<String>,
     #[command(subcommand)]
     child: Option<Child>,
 }
@@ -80,14 +84,16 @@ async fn main() -> Result<()> {
     };
     println!("{}", machine());
     let mut figs = Vec::new();
+    let wanted = |name: &str| cli.only.is_empty() || cli.only.iter().any(|o| o == name);
 
-    eprintln!("per-event cost: {events} events each, wasm and native ...");
-    let pe = per_event::measure(events).await?;
-    let (wasm, native) = (
-        pe.wasm.as_secs_f64() * 1e3 / pe.events as f64,
-        pe.native.as_secs_f64() * 1e3 / pe.events as f64,
-    );
-    figs.push(Figure {
+    if wanted("per-event") {
+        eprintln!("per-event cost: {events} events each, wasm and native ...");
+        let pe = per_event::measure(events).await?;
+        let (wasm, native) = (
+            pe.wasm.as_secs_f64() * 1e3 / pe.events as f64,
+            pe.native.as_secs_f64() * 1e3 / pe.events as f64,
+        );
+        figs.push(Figure {
         name: "per-event cost, on-matter-created (wasm)".into(),
         value: ms(wasm),
         baseline: format!("{} native", ms(native)),
@@ -101,18 +107,20 @@ async fn main() -> Result<()> {
             pe.events, pe.requests_per_event, pe.native_requests_per_event
         ),
     });
+    }
 
-    eprintln!("instantiation: {instantiations} each, ours and a minimal component ...");
-    let dir = tempfile::tempdir()?;
-    let sandbox = setup::sandbox().await?;
-    let rt = setup::runtime(&sandbox, dir.path())?;
-    let inst = instantiation::measure(&rt, instantiations).await?;
-    drop(rt);
-    let (ours, minimal) = (
-        inst.ours.as_secs_f64() * 1e6,
-        inst.minimal.as_secs_f64() * 1e6,
-    );
-    figs.push(Figure {
+    if wanted("instantiation") {
+        eprintln!("instantiation: {instantiations} each, ours and a minimal component ...");
+        let dir = tempfile::tempdir()?;
+        let sandbox = setup::sandbox().await?;
+        let rt = setup::runtime(&sandbox, dir.path())?;
+        let inst = instantiation::measure(&rt, instantiations).await?;
+        drop(rt);
+        let (ours, minimal) = (
+            inst.ours.as_secs_f64() * 1e6,
+            inst.minimal.as_secs_f64() * 1e6,
+        );
+        figs.push(Figure {
         name: "instantiation per event (InstancePre, pooling)".into(),
         value: us(ours),
         baseline: format!("{} minimal component", us(minimal)),
@@ -125,72 +133,80 @@ async fn main() -> Result<()> {
             ours / INSTANTIATION_REFERENCE_US
         ),
     });
+    }
 
-    eprintln!("requests per provisioning ...");
-    let req = requests::measure().await?;
-    let writes = req
-        .writes
-        .iter()
-        .map(|(w, n)| format!("{n} {w}"))
-        .collect::<Vec<_>>()
-        .join(", ");
-    figs.push(Figure {
-        name: "iManage requests per provisioning".into(),
-        value: req.total.to_string(),
-        baseline: format!("{} floor (1 create + {} folders)", req.floor(), req.folders),
-        ratio: req.total as f64 / req.floor() as f64,
-        target: "= floor".into(),
-        met: req.total == req.floor(),
-        note: format!(
+    if wanted("requests") {
+        eprintln!("requests per provisioning ...");
+        let req = requests::measure().await?;
+        let writes = req
+            .writes
+            .iter()
+            .map(|(w, n)| format!("{n} {w}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        figs.push(Figure {
+            name: "iManage requests per provisioning".into(),
+            value: req.total.to_string(),
+            baseline: format!("{} floor (1 create + {} folders)", req.floor(), req.folders),
+            ratio: req.total as f64 / req.floor() as f64,
+            target: "= floor".into(),
+            met: req.total == req.floor(),
+            note: format!(
             "Litigation template cached, client and type known; {} writes ({writes}) and {} reads",
             req.write_count(),
             req.total.saturating_sub(req.write_count())
         ),
-    });
+        });
+    }
 
-    eprintln!(
-        "backfill: {matters} legacy matters, {} ms latency, concurrency {} ...",
-        cli.latency_ms, cli.concurrency
-    );
-    let bf = backfill::measure(matters, cli.concurrency, cli.latency_ms).await?;
-    let ratio = bf.achieved() / bf.limit();
-    figs.push(Figure {
-        name: format!(
-            "backfill {matters} @ {} ms, concurrency {}",
-            bf.latency_ms, bf.concurrency
-        ),
-        value: format!("{:.0} /s", bf.achieved()),
-        baseline: format!("{:.0} /s concurrency-bound", bf.limit()),
-        ratio,
-        target: format!("≥ {THROUGHPUT_TARGET:.2}×"),
-        met: ratio >= THROUGHPUT_TARGET,
-        note: format!(
-            "{} linked in {:.1} s, {:.2} requests per matter; limit = {} / ({:.2} × {} ms); \
+    if wanted("backfill") {
+        eprintln!(
+            "backfill: {matters} legacy matters, {} ms latency, concurrency {} ...",
+            cli.latency_ms, cli.concurrency
+        );
+        let bf = backfill::measure(matters, cli.concurrency, cli.latency_ms).await?;
+        let ratio = bf.achieved() / bf.limit();
+        figs.push(Figure {
+            name: format!(
+                "backfill {matters} @ {} ms, concurrency {}",
+                bf.latency_ms, bf.concurrency
+            ),
+            value: format!("{:.0} /s", bf.achieved()),
+            baseline: format!("{:.0} /s concurrency-bound", bf.limit()),
+            ratio,
+            target: format!("≥ {THROUGHPUT_TARGET:.2}×"),
+            met: ratio >= THROUGHPUT_TARGET,
+            note: format!(
+                "{} linked in {:.1} s, {:.2} requests per matter; limit = {} / ({:.2} × {} ms); \
              seeding the legacy workspaces took {:.1} s (not timed)",
-            bf.summary.linked,
-            bf.elapsed.as_secs_f64(),
-            bf.requests_per_matter(),
-            bf.concurrency,
-            bf.requests_per_matter(),
-            bf.latency_ms,
-            bf.seeding.as_secs_f64()
-        ),
-    });
+                bf.summary.linked,
+                bf.elapsed.as_secs_f64(),
+                bf.requests_per_matter(),
+                bf.concurrency,
+                bf.requests_per_matter(),
+                bf.latency_ms,
+                bf.seeding.as_secs_f64()
+            ),
+        });
+    }
 
-    let size = matterlink_host::EMBEDDED_COMPONENT.len() as f64;
-    figs.push(Figure {
-        name: "component size".into(),
-        value: format!("{:.0} KiB", size / 1024.0),
-        baseline: "1 MiB".into(),
-        ratio: size / SIZE_LIMIT,
-        target: "≤ 1.00×".into(),
-        met: size <= SIZE_LIMIT,
-        note: "the release .wasm embedded in the host (opt-level s, LTO, stripped)".into(),
-    });
+    if wanted("size") {
+        let size = matterlink_host::EMBEDDED_COMPONENT.len() as f64;
+        figs.push(Figure {
+            name: "component size".into(),
+            value: format!("{:.0} KiB", size / 1024.0),
+            baseline: "1 MiB".into(),
+            ratio: size / SIZE_LIMIT,
+            target: "≤ 1.00×".into(),
+            met: size <= SIZE_LIMIT,
+            note: "the release .wasm embedded in the host (opt-level s, LTO, stripped)".into(),
+        });
+    }
 
-    eprintln!("peak memory: {CONCURRENT_EVENTS} concurrent events in a child process ...");
-    let mem = memory::measure(CONCURRENT_EVENTS, 100).await?;
-    figs.push(Figure {
+    if wanted("memory") {
+        eprintln!("peak memory: {CONCURRENT_EVENTS} concurrent events in a child process ...");
+        let mem = memory::measure(CONCURRENT_EVENTS, 100).await?;
+        figs.push(Figure {
         name: format!("host peak memory, {} concurrent events", mem.events),
         value: mib(mem.peak as f64),
         baseline: "64 MiB".into(),
@@ -204,6 +220,7 @@ async fn main() -> Result<()> {
             mib(mem.loaded as f64)
         ),
     });
+    }
 
     println!("{}", figures::table(&figs));
     Ok(())
@@ -220,8 +237,12 @@ fn machine() -> String {
         })
         .unwrap_or_else(|| "unknown CPU".into());
     let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    // The load says how much of the machine others were using: figures are only as quiet as it.
+    let load = std::fs::read_to_string("/proc/loadavg")
+        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|_| "?".into());
     format!(
-        "matterlink benchmark on {cores} cores of {cpu} ({} {})",
+        "matterlink benchmark on {cores} cores of {cpu} ({} {}), load average {load} at start",
         std::env::consts::OS,
         std::env::consts::ARCH
     )

@@ -1,7 +1,9 @@
 //! Running many matters through the component, as `backfill` and `drift` do: tokio tasks, at
 //! most `concurrency` at once (a semaphore), started no faster than `rate` per second (an
-//! interval), with progress shown as it goes. Ctrl-C stops starting new matters; those already
-//! running finish, so nothing is left half done and a rerun resumes cleanly.
+//! interval), with progress shown as it goes. When `stop` resolves (the CLI passes Ctrl-C) no
+//! new matter starts; those already running finish, so nothing is left half done and a rerun
+//! resumes cleanly. The library never installs a signal handler itself: that is the embedder's
+//! call.
 //!
 //! Progress: an indicatif bar with rate and ETA when stdout is a terminal; otherwise plain
 //! lines on stderr every few seconds, so that stdout stays clean for the summary or `--json`.
@@ -124,24 +126,27 @@ impl Progress {
         )
     }
 
+    /// Clears the bar: the summary printed next says it all.
     pub fn finish(&self) {
         if let Some(bar) = &self.bar {
-            bar.finish();
+            bar.finish_and_clear();
         }
     }
 }
 
-/// What a batch ran: each job's result by its index, and whether Ctrl-C cut it short.
+/// What a batch ran: each job's result by its index, and whether `stop` cut it short.
 pub struct Ran<T> {
     pub results: Vec<(usize, T)>,
     pub interrupted: bool,
 }
 
-/// Runs `work` on every job. `work` returns its result and the label progress counts it under.
+/// Runs `work` on every job until `stop` resolves. `work` returns its result and the label
+/// progress counts it under.
 pub async fn run<J, T, F, Fut>(
     jobs: Vec<(usize, J)>,
     opts: &Options,
     progress: Arc<Progress>,
+    stop: impl Future<Output = ()>,
     work: F,
 ) -> Ran<T>
 where
@@ -160,8 +165,7 @@ where
     });
     let mut tasks = tokio::task::JoinSet::new();
     let mut interrupted = false;
-    let ctrl_c = tokio::signal::ctrl_c();
-    tokio::pin!(ctrl_c);
+    tokio::pin!(stop);
     for (index, job) in jobs {
         let start = async {
             if let Some(t) = ticker.as_mut() {
@@ -171,7 +175,7 @@ where
         };
         let permit = tokio::select! {
             p = start => p,
-            _ = &mut ctrl_c => {
+            () = &mut stop => {
                 interrupted = true;
                 break;
             }
@@ -219,6 +223,7 @@ mod tests {
                 rate: None,
             },
             Arc::new(Progress::hidden(20)),
+            std::future::pending(),
             move |n| {
                 let (r, p) = (r.clone(), p.clone());
                 async move {

@@ -111,7 +111,12 @@ pub struct Outcome {
     pub interrupted: bool,
 }
 
-pub async fn run(runtime: Arc<Runtime>, opts: &Options) -> Result<Outcome> {
+/// Compares (and repairs) every matter; when `stop` resolves no further matter starts.
+pub async fn run(
+    runtime: Arc<Runtime>,
+    opts: &Options,
+    stop: impl std::future::Future<Output = ()>,
+) -> Result<Outcome> {
     let file = matters_file::read(&opts.file)?;
     let mut entries = Vec::new();
     let mut jobs = Vec::new();
@@ -138,6 +143,7 @@ pub async fn run(runtime: Arc<Runtime>, opts: &Options) -> Result<Outcome> {
         jobs.into_iter().enumerate().collect(),
         &opts.batch,
         progress,
+        stop,
         move |(line, m)| {
             let rt = rt.clone();
             async move {

@@ -481,7 +481,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                 report: report.clone(),
                 show_progress: true,
             };
-            match backfill::run(runtime, &opts).await {
+            match backfill::run(runtime, &opts, interrupted()).await {
                 Ok(outcome) => ops::print_backfill(&outcome, &opts, *json),
                 // An unreadable file or header is the caller's to fix.
                 Err(e) => Ok(usage(format!("{e:#}"))),
@@ -504,7 +504,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                 },
                 show_progress: true,
             };
-            match drift::run(runtime, &opts).await {
+            match drift::run(runtime, &opts, interrupted()).await {
                 Ok(outcome) => ops::print_drift(&outcome, *fix, *json),
                 Err(e) => Ok(usage(format!("{e:#}"))),
             }
@@ -532,6 +532,21 @@ fn print_outcome(outcome: matterlink_host::Outcome, json: bool) -> Result<ExitCo
             Ok(ExitCode::from(1))
         }
     }
+}
+
+/// Ctrl-C: a batch stops starting matters and finishes those in flight; a second Ctrl-C stops
+/// at once (what was done is recorded as each matter finishes, so a rerun still resumes).
+async fn interrupted() {
+    if tokio::signal::ctrl_c().await.is_err() {
+        // No signal handling here: never interrupted.
+        std::future::pending::<()>().await;
+    }
+    eprintln!("interrupted: finishing the matters in flight (Ctrl-C again to stop at once)");
+    tokio::spawn(async {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            std::process::exit(130);
+        }
+    });
 }
 
 async fn shutdown_signal() {

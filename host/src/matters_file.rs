@@ -1,7 +1,8 @@
 //! Files of matters for `backfill` and `drift`: JSON Lines or CSV, chosen by the extension.
 //!
-//! JSONL (`.jsonl`, `.ndjson`, `.json`): one matter record per line, the same snake_case JSON as
-//! `matterlink call --matter`; blank lines are skipped.
+//! JSONL (`.jsonl`, `.ndjson`): one matter record per line, the same snake_case JSON as
+//! `matterlink call --matter`; blank lines are skipped. (Not `.json`: a JSON array of matters
+//! would be read line by line and fail confusingly.)
 //!
 //! CSV (`.csv`) with a header naming the columns: `id`, `title`, `matter_type` (required),
 //! `client_id`, `client_name`, `file_reference`, `assigned_to`, `priority`, `status`,
@@ -48,7 +49,7 @@ pub fn read(path: &Path) -> Result<MattersFile> {
         .to_ascii_lowercase();
     let mut rows = match ext.as_str() {
         "csv" => csv_rows(&bytes)?,
-        "jsonl" | "ndjson" | "json" => jsonl_rows(&bytes),
+        "jsonl" | "ndjson" => jsonl_rows(&bytes),
         _ => bail!(
             "{} must end in .csv or .jsonl (one matter record per line)",
             path.display()

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 use matterlink_host::backfill;
+use matterlink_host::backfill::report::Kind;
 use matterlink_host::drift;
 use matterlink_host::dry_run::PlannedRequest;
 use serde_json::json;
@@ -101,7 +102,7 @@ pub fn print_backfill(
         let candidates: usize = report
             .entries
             .iter()
-            .filter(|e| e.kind.label() == "needs a URL")
+            .filter(|e| e.kind == Kind::NeedsUrl)
             .map(|e| e.candidates.len())
             .sum();
         for (label, n, note) in [

@@ -41,7 +41,12 @@ pub struct Outcome {
     pub interrupted: bool,
 }
 
-pub async fn run(runtime: Arc<Runtime>, opts: &Options) -> Result<Outcome> {
+/// Runs the backfill; when `stop` resolves (Ctrl-C in the CLI) no further matter starts.
+pub async fn run(
+    runtime: Arc<Runtime>,
+    opts: &Options,
+    stop: impl std::future::Future<Output = ()>,
+) -> Result<Outcome> {
     let file = matters_file::read(&opts.file)?;
     let resume = Resume::new(runtime.key_value(), &file.identity);
     let mut entries = Vec::new();
@@ -76,6 +81,7 @@ pub async fn run(runtime: Arc<Runtime>, opts: &Options) -> Result<Outcome> {
         jobs.into_iter().enumerate().collect(),
         &opts.batch,
         progress,
+        stop,
         move |(line, m)| {
             let (rt, store) = (rt.clone(), store.clone());
             async move {
