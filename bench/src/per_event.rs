@@ -1,6 +1,8 @@
 //! Per-event cost of on-matter-created, sandbox at zero latency: the `.wasm` in the host against
 //! the same logic compiled natively. Each side has its own sandbox and store and provisions the
-//! same matters, in alternating rounds so that neither gets the quieter moments of the machine.
+//! same matters, in alternating rounds so that neither gets the quieter moments of the machine;
+//! the figures are the medians over rounds, so a burst of another process's work on this shared
+//! machine moves one round, not the result.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -13,8 +15,11 @@ use crate::setup;
 
 pub struct PerEvent {
     pub events: usize,
+    /// Median per-event time over the rounds.
     pub wasm: Duration,
     pub native: Duration,
+    /// Median over the rounds of the round's wasm ÷ native.
+    pub ratio: f64,
     /// iManage requests per event, as the sandbox counted them (the same on both sides).
     pub requests_per_event: f64,
     /// The same count on the native side: equal, or the two did not run the same logic.
@@ -51,7 +56,7 @@ pub async fn measure(events: usize) -> Result<PerEvent> {
     }
 
     let ids: Vec<String> = (0..events).map(|i| format!("E-{i}")).collect();
-    let (mut wasm, mut native_time) = (Duration::ZERO, Duration::ZERO);
+    let (mut wasm_rounds, mut native_rounds, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
     wasm_sandbox.state().reset_request_count();
     native_sandbox.state().reset_request_count();
     for round in ids.chunks(ROUND) {
@@ -64,9 +69,9 @@ pub async fn measure(events: usize) -> Result<PerEvent> {
                 bail!("wasm event {id} failed: {e}");
             }
         }
-        wasm += t.elapsed();
+        let wasm = t.elapsed() / round.len() as u32;
 
-        let (n, round) = (native.clone(), round.to_vec());
+        let (n, round, count) = (native.clone(), round.to_vec(), round.len() as u32);
         let t = Instant::now();
         tokio::task::spawn_blocking(move || -> Result<()> {
             for id in &round {
@@ -77,14 +82,23 @@ pub async fn measure(events: usize) -> Result<PerEvent> {
             Ok(())
         })
         .await??;
-        native_time += t.elapsed();
+        let native = t.elapsed() / count;
+        ratios.push(wasm.as_secs_f64() / native.as_secs_f64());
+        wasm_rounds.push(wasm);
+        native_rounds.push(native);
     }
     let per_event = |n: u64| n as f64 / events as f64;
     Ok(PerEvent {
         events,
-        wasm,
-        native: native_time,
+        wasm: median(&mut wasm_rounds),
+        native: median(&mut native_rounds),
+        ratio: median(&mut ratios),
         requests_per_event: per_event(wasm_sandbox.state().request_count()),
         native_requests_per_event: per_event(native_sandbox.state().request_count()),
     })
+}
+
+fn median<T: PartialOrd + Copy>(v: &mut [T]) -> T {
+    v.sort_by(|a, b| a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal));
+    v[v.len() / 2]
 }
