@@ -50,7 +50,8 @@ enum Command {
     Call {
         /// on-matter-created | on-matter-updated | on-matter-closed | on-matter-reopened |
         /// map-metadata | resolve-legacy | link-workspace | file-document | list-folders |
-        /// check-connection
+        /// check-connection | backfill-matter | drift (and handle-event, replay-events,
+        /// failed-events, audit-log)
         function: Function,
         /// The matter record as JSON (snake_case keys); `-` reads standard input.
         #[arg(long)]
