@@ -534,6 +534,48 @@ impl Integration for Component {
             .map(walls::import_out)
             .map_err(error_out)
     }
+
+    fn backfill_matter(
+        m: wit::Matter,
+        create_missing: bool,
+    ) -> Result<wit::BackfillOutcome, wit::Error> {
+        use crate::backfill::Outcome;
+        crate::backfill_matter(&WasiPlatform::new(), &matter_in(m), create_missing)
+            .map(|o| match o {
+                Outcome::AlreadyLinked { workspace } => {
+                    wit::BackfillOutcome::AlreadyLinked(workspace_out(workspace))
+                }
+                Outcome::Linked { workspace } => {
+                    wit::BackfillOutcome::Linked(workspace_out(workspace))
+                }
+                Outcome::Created { workspace } => {
+                    wit::BackfillOutcome::Created(workspace_out(workspace))
+                }
+                Outcome::NeedsUrl { candidates } => wit::BackfillOutcome::NeedsUrl(
+                    candidates.into_iter().map(workspace_out).collect(),
+                ),
+            })
+            .map_err(error_out)
+    }
+
+    fn drift(m: wit::Matter, fix: bool) -> Result<wit::DriftReport, wit::Error> {
+        let out = |ds: Vec<crate::drift::Difference>| {
+            ds.into_iter()
+                .map(|d| wit::Difference {
+                    field: d.field,
+                    expected: d.expected,
+                    actual: d.actual,
+                })
+                .collect()
+        };
+        crate::drift(&WasiPlatform::new(), &matter_in(m), fix)
+            .map(|r| wit::DriftReport {
+                differences: out(r.differences),
+                fixed: r.fixed,
+                remaining: out(r.remaining),
+            })
+            .map_err(error_out)
+    }
 }
 
 impl IncomingHandler for Component {

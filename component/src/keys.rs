@@ -66,3 +66,13 @@ pub const FEED_STATE: &str = "feed/state";
 pub fn feed_security(workspace_id: &str) -> String {
     format!("feed/security/{workspace_id}")
 }
+
+/// A lookup value known to exist in iManage (`field` = `custom1`, …; `parent` for custom2).
+pub fn lookup(library: &str, field: &str, parent: Option<&str>, id: &str) -> String {
+    // The id comes last and only custom2/custom30 have parents (matter and client ids, which
+    // hold no `/`), so whatever a value holds cannot make two keys the same.
+    format!(
+        "cache/lookup/{library}/{field}/{}/{id}",
+        parent.unwrap_or("-")
+    )
+}

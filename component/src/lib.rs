@@ -27,6 +27,9 @@ pub mod updating;
 pub mod validate;
 pub mod webhooks;
 pub mod workspace_url;
+// Operations at firm scale (issue 8).
+pub mod backfill;
+pub mod drift;
 
 pub mod feed;
 pub mod import;
@@ -39,9 +42,11 @@ pub mod testing;
 #[cfg(target_arch = "wasm32")]
 mod bindings;
 
+pub use backfill::backfill_matter;
 pub use check::check_connection;
 pub use closing::{on_matter_closed, on_matter_reopened};
 pub use documents::{file_document, list_folders};
+pub use drift::drift;
 pub use legacy::resolve_legacy;
 pub use linking::link_workspace;
 pub use provision::on_matter_created;

@@ -1,12 +1,14 @@
 //! on-matter-created: provision the matter's workspace, exactly once.
 //!
 //! validate → already linked? → claim → lookups → adopt a workspace with custom2 = matter id
-//! (recovers a crash between create and link) or create one → folders → link → audit.
+//! (recovers a crash between create and link; looked for only when the matter's custom2 value
+//! existed already) or create one → folders → link → audit.
 
 use serde_json::{json, Value};
 
 use crate::claim::{self, Attempt};
-use crate::imanage::api::{FolderNode, Parent, Template};
+use crate::fields::CustomField;
+use crate::imanage::api::{Created, FolderNode, Parent, Template};
 use crate::imanage::{once, Imanage};
 use crate::links::{self, Link};
 use crate::mapping::{self, Profile};
@@ -114,10 +116,24 @@ fn provision(
         None => api.account()?,
     };
     let owner = owner.as_str();
+    let mut fresh_matter_value = false;
     for l in &profile.lookups {
-        api.ensure_custom(l.field, &l.id, &l.description, l.parent.as_deref())?;
+        if l.field == CustomField::MATTER {
+            let made = api.create_custom(l.field, &l.id, &l.description, l.parent.as_deref())?;
+            fresh_matter_value = made == Created::Yes;
+        } else {
+            api.ensure_custom(l.field, &l.id, &l.description, l.parent.as_deref())?;
+        }
     }
-    let (ws, how) = match find_existing(&api, m)? {
+    // A workspace can name only lookup values that exist, so when the matter's value was made
+    // just now, no earlier attempt (nor anyone before matterlink) can have left a workspace for
+    // it: the search for one would be a request that always finds nothing.
+    let existing = if fresh_matter_value {
+        None
+    } else {
+        find_existing(&api, m)?
+    };
+    let (ws, how) = match existing {
         Some(ws) => (ws, "adopted"),
         None => (
             create(&api, m, profile, owner, template.as_ref())?,
@@ -159,7 +175,19 @@ fn create(
         api,
         || api.create_workspace(&body),
         || find_existing(api, m),
-    )?;
+    )
+    .inspect_err(|e| {
+        if matches!(e, Error::Rejected(_)) {
+            // The profile was refused: perhaps a remembered lookup value is gone. Check them
+            // again next time rather than fail the same way forever.
+            let values: Vec<_> = profile
+                .lookups
+                .iter()
+                .map(|l| (l.field, l.id.as_str(), l.parent.as_deref()))
+                .collect();
+            let _ = api.forget_customs(&values);
+        }
+    })?;
     if let Some(t) = template {
         if !t.members.is_empty() {
             let id = ws.get("id").and_then(Value::as_str).unwrap_or_default();

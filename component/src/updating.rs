@@ -12,6 +12,12 @@ use crate::settings::Settings;
 use crate::{audit, links, mapping, validate};
 
 pub fn on_matter_updated(p: &dyn Platform, m: &Matter) -> Result<Option<Workspace>> {
+    update(p, m, false)
+}
+
+/// on-matter-updated; `all_fields` writes every mapped field even without
+/// `sync_fields_on_update` (drift repair asks for that).
+pub(crate) fn update(p: &dyn Platform, m: &Matter, all_fields: bool) -> Result<Option<Workspace>> {
     validate::matter(m, true)?;
     let s = Settings::load(p)?;
     s.check_scope(m)?;
@@ -42,7 +48,7 @@ pub fn on_matter_updated(p: &dyn Platform, m: &Matter) -> Result<Option<Workspac
             )?;
         }
     }
-    if s.sync_fields_on_update {
+    if s.sync_fields_on_update || all_fields {
         for l in profile
             .lookups
             .iter()

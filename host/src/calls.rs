@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use crate::bindings::types;
+use crate::dry_run::PlannedRequest;
 use crate::runtime::Runtime;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -79,6 +80,8 @@ pub enum Function {
     PollChanges,
     ApplyMatterTeam,
     ImportWorkspaces,
+    BackfillMatter,
+    Drift,
 }
 
 /// Which audit records `audit-log` returns.
@@ -165,6 +168,10 @@ pub struct Args {
     pub event: Option<Event>,
     /// audit-log.
     pub audit: AuditQuery,
+    /// backfill-matter: provision matters that have no workspace yet.
+    pub create_missing: bool,
+    /// drift: repair what differs.
+    pub fix: bool,
     /// poll-changes (acknowledges the batch it names) and import-workspaces.
     pub cursor: Option<String>,
     /// apply-matter-team: the team as it should be on the workspace.
@@ -225,7 +232,7 @@ impl Args {
 }
 
 impl Function {
-    pub const ALL: [Function; 17] = [
+    pub const ALL: [Function; 19] = [
         Function::OnMatterCreated,
         Function::OnMatterUpdated,
         Function::OnMatterClosed,
@@ -243,6 +250,8 @@ impl Function {
         Function::PollChanges,
         Function::ApplyMatterTeam,
         Function::ImportWorkspaces,
+        Function::BackfillMatter,
+        Function::Drift,
     ];
 
     pub fn name(self) -> &'static str {
@@ -264,6 +273,8 @@ impl Function {
             Function::PollChanges => "poll-changes",
             Function::ApplyMatterTeam => "apply-matter-team",
             Function::ImportWorkspaces => "import-workspaces",
+            Function::BackfillMatter => "backfill-matter",
+            Function::Drift => "drift",
         }
     }
 
@@ -327,6 +338,12 @@ impl Function {
                 Function::ApplyMatterTeam => format!("{self} needs --members FILE"),
                 _ => format!("{self} takes no --members"),
             });
+        }
+        if args.create_missing && self != Function::BackfillMatter {
+            return Err(format!("{self} takes no --create-missing"));
+        }
+        if args.fix && self != Function::Drift {
+            return Err(format!("{self} takes no --fix"));
         }
         Ok(())
     }
@@ -402,6 +419,16 @@ impl Runtime {
     /// Calls `function` once in a fresh instance. Arguments the function needs must be present
     /// (`Function::check_args`); a missing one is a host error here, not a typed error.
     pub async fn call(&self, function: Function, args: impl Into<Args>) -> Result<Outcome> {
+        Ok(self.call_planned(function, args).await?.0)
+    }
+
+    /// `call`, also returning the iManage requests a dry run planned instead of sending
+    /// (always empty outside a dry run).
+    pub async fn call_planned(
+        &self,
+        function: Function,
+        args: impl Into<Args>,
+    ) -> Result<(Outcome, Vec<PlannedRequest>)> {
         let args = args.into();
         function.check_args(&args).map_err(anyhow::Error::msg)?;
         let (mut store, plugin) = self.instantiate().await?;
@@ -536,8 +563,23 @@ impl Runtime {
                 .call_import_workspaces(s, args.cursor.as_deref())
                 .await?
                 .map(|p| walls::import_json(&p)),
+            Function::BackfillMatter => api
+                .call_backfill_matter(s, m(), args.create_missing)
+                .await?
+                .map(|o| backfill_json(&o)),
+            Function::Drift => api
+                .call_drift(s, m(), args.fix)
+                .await?
+                .map(|r| drift_json(&r)),
         };
-        Ok(outcome.map_err(TypedError::from))
+        let plan = store
+            .data()
+            .hooks
+            .dry_run
+            .as_ref()
+            .map(|d| d.take_plan())
+            .unwrap_or_default();
+        Ok((outcome.map_err(TypedError::from), plan))
     }
 }
 
@@ -661,4 +703,31 @@ mod walls {
             .collect();
         json!({"workspaces": items, "next_cursor": p.next_cursor})
     }
+}
+/// `{"kind": "linked", "workspace": …}`, `{"kind": "needs-url", "candidates": […]}`, …
+pub fn backfill_json(o: &types::BackfillOutcome) -> Value {
+    let with =
+        |kind: &str, w: &types::Workspace| json!({"kind": kind, "workspace": workspace_json(w)});
+    match o {
+        types::BackfillOutcome::AlreadyLinked(w) => with("already-linked", w),
+        types::BackfillOutcome::Linked(w) => with("linked", w),
+        types::BackfillOutcome::Created(w) => with("created", w),
+        types::BackfillOutcome::NeedsUrl(ws) => json!({
+            "kind": "needs-url",
+            "candidates": ws.iter().map(workspace_json).collect::<Vec<_>>(),
+        }),
+    }
+}
+
+pub fn drift_json(r: &types::DriftReport) -> Value {
+    let list = |ds: &[types::Difference]| {
+        ds.iter()
+            .map(|d| json!({"field": d.field, "expected": d.expected, "actual": d.actual}))
+            .collect::<Vec<_>>()
+    };
+    json!({
+        "differences": list(&r.differences),
+        "fixed": r.fixed,
+        "remaining": list(&r.remaining),
+    })
 }

@@ -51,6 +51,8 @@ fn authority_with_port(uri: &hyper::Uri) -> Option<String> {
 /// The `WasiHttpHooks` of one store.
 pub struct Hooks {
     pub allow: AllowList,
+    /// In a dry run, the session that plans changing requests instead of sending them.
+    pub dry_run: Option<crate::dry_run::Session>,
 }
 
 /// Largest single write into an outgoing body. Hosts may buffer one chunk only (wasm-notes.md),
@@ -77,6 +79,12 @@ impl WasiHttpHooks for Hooks {
                 "refused outgoing request: not the configured iManage base URL"
             );
             return Box::new(async { Err(wasmtime_wasi_http::Error::HttpRequestDenied) });
+        }
+        if let Some(session) = &self.dry_run {
+            if !crate::dry_run::is_read(request.method(), request.uri().path()) {
+                tracing::debug!(method = %request.method(), path = request.uri().path(), "planned, not sent (dry run)");
+                return session.intercept(request);
+            }
         }
         tracing::debug!(method = %request.method(), path = request.uri().path(), "outgoing request");
         Box::new(async move {

@@ -9,11 +9,17 @@ pub mod clock;
 pub mod config;
 pub mod connect;
 pub mod demo;
+pub mod dry_run;
 pub mod http;
 pub mod keyvalue;
 pub mod runtime;
 pub mod serve;
 mod state;
+// Operations at firm scale (issue 8).
+pub mod backfill;
+pub mod batch;
+pub mod drift;
+pub mod matters_file;
 
 pub use calls::{
     Args, AuditQuery, Event, EventType, Function, Matter, Outcome, TeamMember, TypedError,

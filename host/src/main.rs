@@ -12,10 +12,14 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
+use matterlink_host::{backfill, batch, drift};
 use matterlink_host::{
     demo, serve, Args, AuditQuery, ConfigStore, Function, Matter, Runtime, RuntimeOptions,
     EMBEDDED_COMPONENT,
 };
+
+/// What `backfill`, `drift` and dry runs print.
+mod ops;
 
 #[derive(Parser)]
 #[command(
@@ -46,8 +50,8 @@ enum Command {
     Call {
         /// on-matter-created | on-matter-updated | on-matter-closed | on-matter-reopened |
         /// map-metadata | resolve-legacy | link-workspace | file-document | list-folders |
-        /// check-connection | handle-event | replay-events | failed-events | poll-changes |
-        /// apply-matter-team | import-workspaces
+        /// check-connection | handle-event | replay-events | failed-events | audit-log |
+        /// poll-changes | apply-matter-team | import-workspaces | backfill-matter | drift
         function: Function,
         /// The matter record as JSON (snake_case keys); `-` reads standard input.
         #[arg(long)]
@@ -82,6 +86,16 @@ enum Command {
         /// "access_level": "full_access"}, ...]`; `-` reads standard input.
         #[arg(long)]
         members: Option<PathBuf>,
+        /// Change nothing: print the iManage requests that would be made (reads go through),
+        /// keep key-value writes in memory.
+        #[arg(long)]
+        dry_run: bool,
+        /// backfill-matter: provision the matter when no workspace is found.
+        #[arg(long)]
+        create_missing: bool,
+        /// drift: repair the differences through the normal paths.
+        #[arg(long)]
+        fix: bool,
     },
     /// Serve the component's HTTP routes (webhooks, health).
     Serve {
@@ -143,6 +157,47 @@ enum Command {
     /// Verify the setup: connection, token lifetimes, libraries, templates, fields, each ✓ or ✗
     /// with its fix. Exits 0 when everything is ✓, 1 otherwise.
     Check,
+    /// Link (or, with --create-missing, provision) every legacy matter of a file; resumable.
+    Backfill {
+        /// Matters as CSV (with a header) or JSON Lines (one matter record per line).
+        file: PathBuf,
+        /// Provision matters that have no workspace instead of reporting them.
+        #[arg(long)]
+        create_missing: bool,
+        /// Matters in flight at once.
+        #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=1024))]
+        concurrency: u16,
+        /// At most this many matters started per second.
+        #[arg(long)]
+        rate: Option<f64>,
+        /// Run at most this many matters now; a rerun continues.
+        #[arg(long)]
+        limit: Option<usize>,
+        /// Write the report here: `.json` or `.csv`.
+        #[arg(long)]
+        report: Option<PathBuf>,
+        /// Change nothing: print each matter's planned iManage requests.
+        #[arg(long)]
+        dry_run: bool,
+        /// Print the report as JSON on stdout instead of the summary.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Compare every matter of a file with its workspace; --fix repairs the differences.
+    Drift {
+        /// Matters as CSV (with a header) or JSON Lines.
+        file: PathBuf,
+        /// Repair through on-matter-updated / on-matter-closed / on-matter-reopened.
+        #[arg(long)]
+        fix: bool,
+        #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=1024))]
+        concurrency: u16,
+        /// Change nothing: with --fix, print the repairs' planned iManage requests.
+        #[arg(long)]
+        dry_run: bool,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 fn main() -> ExitCode {
@@ -201,15 +256,25 @@ fn component_bytes(path: Option<&Path>) -> Result<std::borrow::Cow<'static, [u8]
 }
 
 fn load_runtime(cli: &Cli) -> Result<Runtime> {
+    load_runtime_for(cli, false)
+}
+
+/// The runtime, or a dry-run one that changes nothing (`Runtime::new_dry_run`).
+fn load_runtime_for(cli: &Cli, dry_run: bool) -> Result<Runtime> {
     let config = ConfigStore::load(cli.config.as_deref(), std::env::vars())?;
     let data_dir = cli.data_dir.clone().unwrap_or_else(default_data_dir);
     let component = component_bytes(cli.component.as_deref())?;
-    Runtime::new(RuntimeOptions {
+    let opts = RuntimeOptions {
         component: &component,
         data_dir: &data_dir,
         config,
         allowed_base_url: None,
-    })
+    };
+    if dry_run {
+        Runtime::new_dry_run(opts)
+    } else {
+        Runtime::new(opts)
+    }
 }
 
 /// A point in time as Unix seconds: RFC 3339, a bare date (midnight UTC), or an age before now
@@ -265,6 +330,9 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             json,
             cursor,
             members,
+            dry_run,
+            create_missing,
+            fix,
         } => {
             let mut args = Args {
                 url: url.clone(),
@@ -272,6 +340,8 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                 folder: folder.clone(),
                 name: name.clone(),
                 cursor: cursor.clone(),
+                create_missing: *create_missing,
+                fix: *fix,
                 ..Args::default()
             };
             if let Some(path) = members {
@@ -310,6 +380,11 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             }
             if let Err(e) = function.check_args(&args) {
                 return Ok(usage(e));
+            }
+            if *dry_run {
+                let runtime = load_runtime_for(&cli, true)?;
+                let (outcome, plan) = runtime.call_planned(*function, args).await?;
+                return ops::print_dry_call(outcome, &plan, *json);
             }
             let runtime = load_runtime(&cli)?;
             print_outcome(runtime.call(*function, args).await?, *json)
@@ -486,6 +561,64 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                 }
             }
         }
+        Command::Backfill {
+            file,
+            create_missing,
+            concurrency,
+            rate,
+            limit,
+            report,
+            dry_run,
+            json,
+        } => {
+            if let Some(Err(e)) = report.as_deref().map(backfill::check_report_path) {
+                return Ok(usage(e));
+            }
+            if rate.is_some_and(|r| !(r > 0.0 && r.is_finite())) {
+                return Ok(usage(
+                    "--rate must be a positive number of matters per second",
+                ));
+            }
+            let runtime = Arc::new(load_runtime_for(&cli, *dry_run)?);
+            let opts = backfill::Options {
+                file: file.clone(),
+                create_missing: *create_missing,
+                batch: batch::Options {
+                    concurrency: usize::from(*concurrency),
+                    rate: *rate,
+                },
+                limit: *limit,
+                report: report.clone(),
+                show_progress: true,
+            };
+            match backfill::run(runtime, &opts, interrupted()).await {
+                Ok(outcome) => ops::print_backfill(&outcome, &opts, *json),
+                // An unreadable file or header is the caller's to fix.
+                Err(e) => Ok(usage(format!("{e:#}"))),
+            }
+        }
+        Command::Drift {
+            file,
+            fix,
+            concurrency,
+            dry_run,
+            json,
+        } => {
+            let runtime = Arc::new(load_runtime_for(&cli, *dry_run)?);
+            let opts = drift::Options {
+                file: file.clone(),
+                fix: *fix,
+                batch: batch::Options {
+                    concurrency: usize::from(*concurrency),
+                    rate: None,
+                },
+                show_progress: true,
+            };
+            match drift::run(runtime, &opts, interrupted()).await {
+                Ok(outcome) => ops::print_drift(&outcome, *fix, *json),
+                Err(e) => Ok(usage(format!("{e:#}"))),
+            }
+        }
     }
 }
 
@@ -509,6 +642,21 @@ fn print_outcome(outcome: matterlink_host::Outcome, json: bool) -> Result<ExitCo
             Ok(ExitCode::from(1))
         }
     }
+}
+
+/// Ctrl-C: a batch stops starting matters and finishes those in flight; a second Ctrl-C stops
+/// at once (what was done is recorded as each matter finishes, so a rerun still resumes).
+async fn interrupted() {
+    if tokio::signal::ctrl_c().await.is_err() {
+        // No signal handling here: never interrupted.
+        std::future::pending::<()>().await;
+    }
+    eprintln!("interrupted: finishing the matters in flight (Ctrl-C again to stop at once)");
+    tokio::spawn(async {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            std::process::exit(130);
+        }
+    });
 }
 
 async fn shutdown_signal() {

@@ -19,9 +19,12 @@ use wasmtime_wasi_http::WasiHttpCtx;
 use crate::bindings::{Plugin, PluginPre};
 use crate::clock::ClockOffset;
 use crate::config::ConfigStore;
+use crate::dry_run::DryRun;
 use crate::http::{AllowList, Hooks};
 use crate::keyvalue::host::KeyValueCtx;
+use crate::keyvalue::overlay::Overlay;
 use crate::keyvalue::sqlite::Sqlite;
+use crate::keyvalue::Backend;
 use crate::state::State;
 
 /// The component built from this repository, embedded by build.rs.
@@ -31,8 +34,15 @@ pub const EMBEDDED_COMPONENT: &[u8] = include_bytes!(env!("MATTERLINK_WASM"));
 const MAX_MEMORY: usize = 256 << 20;
 /// Instances alive at once (concurrent requests in `serve`).
 const MAX_INSTANCES: u32 = 256;
+/// Freed instance slots decommitted together.
+const DECOMMIT_BATCH: usize = 16;
+/// Bytes of each freed memory and table reset with memset instead of madvise.
+const KEEP_RESIDENT: usize = 64 << 10;
 /// The SQLite file of the key-value store, inside the data directory.
 pub const KEY_VALUE_FILE: &str = "keyvalue.sqlite3";
+/// The store label of the host's own records in the key-value backend (backfill progress);
+/// the component may open only `default`.
+pub const HOST_STORE: &str = "matterlink-host";
 
 pub struct RuntimeOptions<'a> {
     pub component: &'a [u8],
@@ -52,20 +62,46 @@ pub struct Runtime {
     allow: AllowList,
     data_dir: PathBuf,
     clock: ClockOffset,
+    /// Set for a dry run (`Runtime::new_dry_run`).
+    dry_run: Option<Arc<DryRun>>,
 }
 
 impl Runtime {
     pub fn new(opts: RuntimeOptions<'_>) -> Result<Runtime> {
-        prepare_data_dir(opts.data_dir)?;
+        Runtime::build(opts, None)
+    }
+
+    /// A runtime that changes nothing anywhere (see `dry_run`): changing iManage requests are
+    /// planned, not sent; key-value writes stay in memory over the store opened read-only; the
+    /// data directory is neither created nor written (not even the compiled-code cache).
+    pub fn new_dry_run(opts: RuntimeOptions<'_>) -> Result<Runtime> {
+        Runtime::build(opts, Some(Arc::default()))
+    }
+
+    fn build(opts: RuntimeOptions<'_>, dry_run: Option<Arc<DryRun>>) -> Result<Runtime> {
+        let writable = dry_run.is_none();
+        if writable {
+            prepare_data_dir(opts.data_dir)?;
+        }
         let engine = engine()?;
-        let component = load_component(&engine, opts.component, opts.data_dir)?;
+        let component = load_component(&engine, opts.component, opts.data_dir, writable)?;
         let mut linker: Linker<State> = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
         wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
         crate::keyvalue::host::add_to_linker(&mut linker, State::keyvalue_view)?;
         crate::config::add_to_linker(&mut linker)?;
         let pre = PluginPre::new(linker.instantiate_pre(&component)?)?;
-        let backend = Sqlite::open(&opts.data_dir.join(KEY_VALUE_FILE))?;
+        let kv_file = opts.data_dir.join(KEY_VALUE_FILE);
+        let backend: Arc<dyn Backend> = if writable {
+            Arc::new(Sqlite::open(&kv_file)?)
+        } else {
+            let base: Option<Arc<dyn Backend>> = if kv_file.exists() {
+                Some(Arc::new(Sqlite::open_read_only(&kv_file)?))
+            } else {
+                None
+            };
+            Arc::new(Overlay::over(base))
+        };
         let allow = AllowList::for_base_url(
             opts.allowed_base_url
                 .as_deref()
@@ -75,14 +111,26 @@ impl Runtime {
             engine,
             pre,
             keyvalue: Arc::new(KeyValueCtx {
-                backend: Arc::new(backend),
+                backend,
                 stores: vec!["default".into()],
             }),
             config: Arc::new(opts.config),
             allow,
             data_dir: opts.data_dir.to_path_buf(),
             clock: ClockOffset::default(),
+            dry_run,
         })
+    }
+
+    pub fn is_dry_run(&self) -> bool {
+        self.dry_run.is_some()
+    }
+
+    /// The key-value backend (in a dry run, the in-memory overlay). The component sees only
+    /// the `default` store; the host keeps its own records (backfill progress) under
+    /// `HOST_STORE` in the same backend, out of the component's reach.
+    pub fn key_value(&self) -> Arc<dyn Backend> {
+        self.keyvalue.backend.clone()
     }
 
     pub fn data_dir(&self) -> &Path {
@@ -118,6 +166,7 @@ impl Runtime {
             http: WasiHttpCtx::new(),
             hooks: Hooks {
                 allow: self.allow.clone(),
+                dry_run: self.dry_run.as_ref().map(|d| d.session()),
             },
             keyvalue: self.keyvalue.clone(),
             config: self.config.clone(),
@@ -142,7 +191,13 @@ fn engine() -> Result<Engine> {
         .total_core_instances(MAX_INSTANCES * 4)
         .total_memories(MAX_INSTANCES * 2)
         .total_tables(MAX_INSTANCES * 4)
-        .max_memory_size(MAX_MEMORY);
+        .max_memory_size(MAX_MEMORY)
+        // Instances live for one call: freeing their slots in batches (and resetting small
+        // tables and the first pages of memories with memset) spares an madvise, and the TLB
+        // shootdown it brings, per slot per call.
+        .decommit_batch_size(DECOMMIT_BATCH)
+        .table_keep_resident(KEEP_RESIDENT)
+        .linear_memory_keep_resident(KEEP_RESIDENT);
     let mut config = Config::new();
     config
         .wasm_component_model(true)
@@ -166,8 +221,14 @@ fn prepare_data_dir(dir: &Path) -> Result<()> {
 
 /// Compiling the component takes seconds; a compiled copy in the data directory makes every
 /// later `matterlink call` start in milliseconds. The key covers the component bytes and the
-/// engine's configuration, so a different build never loads a stale artifact.
-fn load_component(engine: &Engine, bytes: &[u8], data_dir: &Path) -> Result<Component> {
+/// engine's configuration, so a different build never loads a stale artifact. Without
+/// `write_cache` (dry runs) a cached copy is used but none is written.
+fn load_component(
+    engine: &Engine,
+    bytes: &[u8],
+    data_dir: &Path,
+    write_cache: bool,
+) -> Result<Component> {
     let mut hasher = Sha256::new();
     hasher.update(bytes);
     hasher.update(env!("CARGO_PKG_VERSION"));
@@ -187,6 +248,9 @@ fn load_component(engine: &Engine, bytes: &[u8], data_dir: &Path) -> Result<Comp
     }
     let component = Component::new(engine, bytes)
         .map_err(|e| anyhow::Error::from(e).context("compiling the component"))?;
+    if !write_cache {
+        return Ok(component);
+    }
     let compiled = component.serialize()?;
     std::fs::create_dir_all(&cache_dir)?;
     // Write then rename, so a concurrent process never reads half a file.

@@ -518,3 +518,399 @@ async fn connect_refuses_a_service_account_setup_and_check_passes_for_it() {
     assert!(r.stdout.contains("✗ token"), "{}", r.stdout);
     assert!(!r.stdout.contains("wrong"), "the password is not echoed");
 }
+
+// ---- Operations at firm scale: backfill, dry run, drift -------------------------------------
+
+/// The sandbox as another system (or a person) changes it: signed in as the service account.
+struct Imanage {
+    http: reqwest::Client,
+    lib: String,
+    token: String,
+}
+
+impl Imanage {
+    async fn sign_in(base: &str) -> Imanage {
+        let http = reqwest::Client::new();
+        let form = format!(
+            "grant_type=password&username={}&password={}&client_id={}&client_secret={}",
+            imanage_sandbox::SERVICE_USER,
+            imanage_sandbox::SERVICE_PASSWORD,
+            imanage_sandbox::CLIENT_ID,
+            imanage_sandbox::CLIENT_SECRET
+        );
+        let grant: serde_json::Value = http
+            .post(format!("{base}/auth/oauth2/token"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(form)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        Imanage {
+            http,
+            lib: format!(
+                "{base}/work/api/v2/customers/{}/libraries/{}",
+                imanage_sandbox::CUSTOMER_ID,
+                imanage_sandbox::LIBRARY
+            ),
+            token: grant["access_token"].as_str().unwrap().to_string(),
+        }
+    }
+
+    async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: serde_json::Value,
+    ) -> serde_json::Value {
+        let r = self
+            .http
+            .request(method, format!("{}{path}", self.lib))
+            .header("x-auth-token", &self.token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            r.status().is_success() || r.status() == 409,
+            "{path}: {}",
+            r.status()
+        );
+        r.json().await.unwrap_or_default()
+    }
+
+    /// A workspace made before matterlink: client C-1, matter `matter_id`, maybe a file reference.
+    async fn legacy_workspace(
+        &self,
+        name: &str,
+        matter_id: &str,
+        reference: Option<&str>,
+    ) -> String {
+        use reqwest::Method;
+        let c1 = serde_json::json!({"id": "C-1", "description": "Client One", "enabled": true});
+        self.send(Method::POST, "/customs/custom1", c1).await;
+        let c2 = serde_json::json!({"id": matter_id, "description": name, "enabled": true, "parent": {"id": "C-1"}});
+        self.send(Method::POST, "/customs/custom2", c2).await;
+        let mut ws = serde_json::json!({"name": name, "custom1": "C-1", "custom2": matter_id});
+        if let Some(r) = reference {
+            ws["custom13"] = serde_json::json!(r);
+        }
+        let made = self.send(Method::POST, "/workspaces", ws).await;
+        made["data"]["id"].as_str().unwrap().to_string()
+    }
+}
+
+/// Everything the sandbox holds that matterlink could change.
+fn sandbox_snapshot(s: &Setup) -> serde_json::Value {
+    let state = s.sandbox.state();
+    let workspaces = state.workspaces();
+    let folders: Vec<_> = workspaces
+        .iter()
+        .map(|w| serde_json::to_value(state.folders_of(&w.id)).unwrap())
+        .collect();
+    let customs: Vec<_> = ["custom1", "custom2", "custom3"]
+        .iter()
+        .map(|f| serde_json::to_value(state.custom_values(f)).unwrap())
+        .collect();
+    serde_json::json!({"workspaces": workspaces, "folders": folders, "customs": customs})
+}
+
+/// Every key and value of both stores of the data directory (empty when there is none).
+fn kv_snapshot(dir: &Path) -> Vec<(String, String, Vec<u8>)> {
+    use matterlink_host::keyvalue::Backend;
+    let file = dir.join(matterlink_host::runtime::KEY_VALUE_FILE);
+    if !file.exists() {
+        return Vec::new();
+    }
+    let kv = matterlink_host::keyvalue::sqlite::Sqlite::open(&file).unwrap();
+    let mut all = Vec::new();
+    for store in ["default", matterlink_host::runtime::HOST_STORE] {
+        let (keys, _) = kv.list_keys(store, None, 100_000).unwrap();
+        for k in keys {
+            let v = kv.get(store, &k).unwrap().unwrap().value;
+            all.push((store.to_string(), k, v));
+        }
+    }
+    all
+}
+
+const FIELD_MAP: &str = r#"{"File Reference": "custom13"}"#;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn backfill_links_creates_reports_and_resumes() {
+    let s = Setup::new().await;
+    let imanage = Imanage::sign_in(&s.sandbox.base_url()).await;
+    let legacy = imanage.legacy_workspace("Acme v Legacy", "L-1", None).await;
+    let dup1 = imanage
+        .legacy_workspace("Dup one", "X-1", Some("REF-9"))
+        .await;
+    let dup2 = imanage
+        .legacy_workspace("Dup two", "X-2", Some("REF-9"))
+        .await;
+    let before = s.sandbox.state().workspaces().len();
+    let file = s.data.path().join("matters.csv");
+    std::fs::write(
+        &file,
+        "id,title,matter_type,client_id,client_name,file_reference\n\
+         L-1,Acme v Legacy,Litigation,C-1,Client One,\n\
+         L-2,Two candidates,Litigation,C-1,Client One,REF-9\n\
+         L-3,Brand new,Litigation,C-1,Client One,\n\
+         ,no id,Litigation,C-1,Client One,\n\
+         ../x,Hostile,Litigation,C-1,Client One,\n",
+    )
+    .unwrap();
+
+    // A first run cut short after one matter (as an interrupted one would be).
+    let first = s.data.path().join("first.json");
+    let mut c = s.cmd();
+    c.env("MATTERLINK_FIELD_MAP", FIELD_MAP)
+        .args(["backfill", "--create-missing", "--limit", "1", "--report"])
+        .arg(&first)
+        .arg(&file);
+    let r = run(c).await;
+    assert_eq!(
+        r.code, 1,
+        "a bad row is a failure: {}{}",
+        r.stdout, r.stderr
+    );
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&first).unwrap()).unwrap();
+    assert_eq!(report["summary"]["linked"], 1, "{report}");
+    assert_eq!(report["summary"]["not_run"], 3, "{report}");
+    assert_eq!(report["linked"][0]["workspace"]["id"], legacy.as_str());
+    assert_eq!(report["failed"][0]["line"], 5);
+
+    // The rerun skips L-1 and does the rest.
+    let second = s.data.path().join("second.csv");
+    let mut c = s.cmd();
+    c.env("MATTERLINK_FIELD_MAP", FIELD_MAP)
+        .args([
+            "backfill",
+            "--create-missing",
+            "--concurrency",
+            "4",
+            "--report",
+        ])
+        .arg(&second)
+        .arg(&file);
+    let r = run(c).await;
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stdout
+            .contains("already done by an earlier run (skipped): 1"),
+        "{}",
+        r.stdout
+    );
+    let mut csv = csv::Reader::from_path(&second).unwrap();
+    let rows: Vec<csv::StringRecord> = csv.records().map(|r| r.unwrap()).collect();
+    let row = |id: &str| rows.iter().find(|r| &r[1] == id).unwrap().clone();
+    assert_eq!((&row("L-1")[2], &row("L-1")[9]), ("linked", "true"));
+    assert_eq!(&row("L-2")[2], "needs-url");
+    for dup in [&dup1, &dup2] {
+        assert!(
+            row("L-2")[6].contains(dup.as_str()),
+            "candidate {dup}: {:?}",
+            row("L-2")
+        );
+    }
+    assert_eq!(&row("L-3")[2], "created");
+    assert_eq!(&row("../x")[2], "failed");
+    assert_eq!(&row("../x")[7], "invalid-matter");
+    assert_eq!(&row("")[7], "invalid-row");
+    assert_eq!(
+        s.sandbox.state().workspaces().len(),
+        before + 1,
+        "only L-3 was provisioned"
+    );
+
+    // Each backfilled matter is audited as such.
+    let mut c = s.cmd();
+    c.args(["log", "--json"]);
+    let log: Vec<serde_json::Value> = serde_json::from_str(run(c).await.stdout.trim()).unwrap();
+    let backfill: Vec<(&str, &str)> = log
+        .iter()
+        .filter(|r| r["action"] == "backfill")
+        .map(|r| {
+            (
+                r["matter_id"].as_str().unwrap(),
+                r["outcome"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    for expected in [("L-1", "ok"), ("L-2", "several"), ("L-3", "ok")] {
+        assert!(backfill.contains(&expected), "{expected:?} in {backfill:?}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn dry_run_changes_nothing_and_prints_the_plan() {
+    let s = Setup::new().await;
+    let sandbox_before = sandbox_snapshot(&s);
+    let mut c = s.cmd();
+    c.args([
+        "call",
+        "on-matter-created",
+        "--dry-run",
+        "--json",
+        "--matter",
+    ])
+    .arg(fixture("matter-basic.json"));
+    let r = run(c).await;
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let out: serde_json::Value = serde_json::from_str(r.stdout.trim()).unwrap();
+    let plan = out["plan"].as_array().unwrap();
+    let posts = |suffix: &str| {
+        plan.iter()
+            .filter(|p| p["method"] == "POST" && p["path"].as_str().unwrap().ends_with(suffix))
+            .count()
+    };
+    assert_eq!(posts("/workspaces"), 1, "{plan:?}");
+    // Litigation: Correspondence, Pleadings/{Filed, Drafts}, Evidence, Documents/Generated Documents.
+    assert_eq!(posts("/folders") + posts("/subfolders"), 7, "{plan:?}");
+    let create = plan
+        .iter()
+        .find(|p| p["path"].as_str().unwrap().ends_with("/workspaces"))
+        .unwrap();
+    assert_eq!(create["body"]["name"], "Smith v Jones");
+    assert_eq!(create["body"]["custom2"], "1042");
+    assert!(out["result"]["id"].as_str().unwrap().contains("dry-run"));
+    assert!(!r.stdout.contains("oauth2") && !r.stdout.contains(imanage_sandbox::SERVICE_PASSWORD));
+    assert_eq!(
+        sandbox_snapshot(&s),
+        sandbox_before,
+        "the sandbox is unchanged"
+    );
+    assert!(
+        std::fs::read_dir(s.data.path()).unwrap().next().is_none(),
+        "not even the data directory was written"
+    );
+
+    // On an installation with history: closing and a backfill are planned, and nothing moves.
+    let mut c = s.cmd();
+    c.args(["call", "on-matter-created", "--matter"])
+        .arg(fixture("matter-basic.json"));
+    assert_eq!(run(c).await.code, 0);
+    let (sandbox_before, kv_before) = (sandbox_snapshot(&s), kv_snapshot(s.data.path()));
+    s.sandbox.state().reset_request_count();
+    let mut c = s.cmd();
+    c.args(["call", "on-matter-closed", "--dry-run", "--matter"])
+        .arg(fixture("matter-basic.json"));
+    let r = run(c).await;
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stdout.contains(r#""name":"CLOSED - Smith v Jones""#),
+        "{}",
+        r.stdout
+    );
+    assert!(s.sandbox.state().request_count() > 0, "reads went through");
+
+    let file = s.data.path().join("new.jsonl");
+    std::fs::write(
+        &file,
+        std::fs::read_to_string(fixture("matter-legacy.json"))
+            .unwrap()
+            .replace('\n', " ")
+            + "\n",
+    )
+    .unwrap();
+    let mut c = s.cmd();
+    c.args(["backfill", "--dry-run", "--create-missing"])
+        .arg(&file);
+    let r = run(c).await;
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stdout.contains("matter 88231 (line 1): would be created"),
+        "{}",
+        r.stdout
+    );
+    assert!(r.stdout.contains("POST   /workspaces  {"), "{}", r.stdout);
+    assert_eq!(
+        sandbox_snapshot(&s),
+        sandbox_before,
+        "the sandbox is unchanged"
+    );
+    assert_eq!(
+        kv_snapshot(s.data.path()),
+        kv_before,
+        "key-value is unchanged"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn drift_lists_a_renamed_workspace_and_a_changed_field_and_fix_repairs_them() {
+    let s = Setup::new().await;
+    let mut c = s.cmd();
+    c.env("MATTERLINK_FIELD_MAP", FIELD_MAP)
+        .args(["call", "on-matter-created", "--json", "--matter"])
+        .arg(fixture("matter-basic.json"));
+    let r = run(c).await;
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let id = serde_json::from_str::<serde_json::Value>(r.stdout.trim()).unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // Someone renames the workspace in iManage, and the matter's file reference changes.
+    let imanage = Imanage::sign_in(&s.sandbox.base_url()).await;
+    imanage
+        .send(
+            reqwest::Method::PATCH,
+            &format!("/workspaces/{id}"),
+            serde_json::json!({"name": "Smith v Jones (renamed in iManage)"}),
+        )
+        .await;
+    let file = s.data.path().join("matters.jsonl");
+    let matter = std::fs::read_to_string(fixture("matter-basic.json"))
+        .unwrap()
+        .replace("LIT-2026-0042", "LIT-2026-0099")
+        .replace('\n', " ");
+    std::fs::write(&file, matter + "\n").unwrap();
+
+    let mut c = s.cmd();
+    c.env("MATTERLINK_FIELD_MAP", FIELD_MAP)
+        .arg("drift")
+        .arg(&file);
+    let r = run(c).await;
+    assert_eq!(r.code, 1, "drift is a difference: {}", r.stderr);
+    let lines: Vec<&str> = r.stdout.lines().filter(|l| l.starts_with("1042")).collect();
+    assert_eq!(lines.len(), 2, "{}", r.stdout);
+    assert!(
+        lines[0].contains("name")
+            && lines[0].contains(r#"actual "Smith v Jones (renamed in iManage)""#),
+        "{}",
+        lines[0]
+    );
+    assert!(
+        lines[1].contains("custom13") && lines[1].contains(r#"expected "LIT-2026-0099""#),
+        "{}",
+        lines[1]
+    );
+
+    let mut c = s.cmd();
+    c.env("MATTERLINK_FIELD_MAP", FIELD_MAP)
+        .args(["drift", "--fix"])
+        .arg(&file);
+    let r = run(c).await;
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains("1 fixed"), "{}", r.stdout);
+    let ws = s.sandbox.state().workspace(&id).unwrap();
+    assert_eq!(ws.name, "Smith v Jones");
+    assert_eq!(ws.custom["custom13"], "LIT-2026-0099");
+
+    let mut c = s.cmd();
+    c.env("MATTERLINK_FIELD_MAP", FIELD_MAP)
+        .args(["drift", "--json"])
+        .arg(&file);
+    let r = run(c).await;
+    assert_eq!(r.code, 0, "{}", r.stdout);
+    let out: serde_json::Value = serde_json::from_str(r.stdout.trim()).unwrap();
+    assert_eq!(out["entries"][0]["state"], "in-step");
+    let mut c = s.cmd();
+    c.args(["log", "--matter", "1042", "--json"]);
+    let log: Vec<serde_json::Value> = serde_json::from_str(run(c).await.stdout.trim()).unwrap();
+    assert_eq!(
+        (log[0]["action"].as_str(), log[0]["outcome"].as_str()),
+        (Some("drift-fix"), Some("ok"))
+    );
+}

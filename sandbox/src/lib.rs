@@ -28,6 +28,7 @@ mod auth;
 mod change_events;
 mod clock;
 mod cursor;
+mod custom_index;
 mod customs;
 mod discovery;
 mod documents;

@@ -210,5 +210,7 @@ pub(crate) fn seed() -> Inner {
         documents: BTreeMap::new(),
         next_number: FIRST_NEW_NUMBER,
         events: EventQueue::new(DEFAULT_EVENT_RETENTION),
+        // The seeded templates carry no custom values.
+        custom_index: Default::default(),
     }
 }

@@ -70,6 +70,8 @@ pub(crate) struct Inner {
     pub documents: BTreeMap<u64, Document>,
     pub next_number: u64,
     pub events: EventQueue,
+    /// Workspaces by custom value, for searches (kept with every create, update and delete).
+    pub custom_index: crate::custom_index::CustomIndex,
 }
 
 impl Inner {

@@ -244,6 +244,7 @@ pub async fn create(lib: Lib, body: JsonBody) -> ApiResult<(StatusCode, Json<Val
     apply(&mut ws, changes);
     let rendered = render(&inner, &ws, lib.base());
     change_events::workspace_created(&mut inner, &ws, &now);
+    inner.custom_index.add(number, &ws);
     inner.workspaces.insert(number, ws);
     Ok((StatusCode::CREATED, Json(data(rendered))))
 }
@@ -278,6 +279,8 @@ pub async fn update(lib: Lib, body: JsonBody) -> ApiResult<Json<Value>> {
     apply(ws, changes);
     ws.edit_date = now.clone();
     let ws = ws.clone();
+    inner.custom_index.remove(number, &before);
+    inner.custom_index.add(number, &ws);
     change_events::workspace_updated(&mut inner, &before, &ws, &now);
     Ok(Json(data(render(&inner, &ws, lib.base()))))
 }
@@ -303,7 +306,9 @@ pub async fn delete(lib: Lib) -> ApiResult<StatusCode> {
     // Anything left pointing at the workspace (a broken tree) goes too.
     inner.folders.retain(|_, f| f.workspace_id != id);
     inner.documents.retain(|_, d| d.workspace_id != id);
-    inner.workspaces.remove(&number);
+    if let Some(gone) = inner.workspaces.remove(&number) {
+        inner.custom_index.remove(number, &gone);
+    }
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -389,11 +394,19 @@ fn value_matches(field: &str, kind: FieldKind, stored: &Value, wanted: &str) -> 
 
 fn search(inner: &Inner, lib: &Lib, filters: &Filters, paging: Paging) -> Value {
     let base = lib.base();
-    let items = inner
-        .workspaces
-        .values()
+    // With an exact text criterion, only the workspaces the index names can match.
+    let by_index = filters
+        .custom
+        .iter()
+        .find(|(field, _, _)| crate::custom_index::indexed(field))
+        .map(|(field, _, wanted)| inner.custom_index.get(field, wanted));
+    let candidates: Box<dyn Iterator<Item = &Workspace>> = match by_index {
+        Some(numbers) => Box::new(numbers.into_iter().filter_map(|n| inner.workspaces.get(&n))),
+        None => Box::new(inner.workspaces.values()),
+    };
+    let items = candidates
         .filter(|ws| !ws.is_template && in_library(&ws.id, lib) && filters.matches(ws))
-        .map(|ws| render(inner, ws, base))
+        .map(|ws| render(inner, ws, &base))
         .collect();
     paging.page(items)
 }

@@ -253,3 +253,46 @@ async fn the_most_verbose_logs_carry_no_secret() {
     let token = token["access_token"].as_str().unwrap();
     assert!(!logged.contains(token), "the access token reached the log");
 }
+
+#[tokio::test]
+async fn a_matter_of_a_known_client_costs_its_writes_and_nothing_more() {
+    let env = Env::start().await;
+    let rt = env.runtime();
+    call(
+        &rt,
+        Function::OnMatterCreated,
+        &fixture("matter-basic.json"),
+    )
+    .await
+    .unwrap();
+    let mut next = fixture("matter-basic.json");
+    next.id = "1043".into();
+    next.title = "Smith v Jones (No 2)".into();
+    let state = env.state();
+    state.reset_request_count();
+    let ws = call(&rt, Function::OnMatterCreated, &next).await.unwrap();
+    let folders = state.folders_of(ws["id"].as_str().unwrap()).len() as u64;
+    assert_eq!(folders, 7);
+    // The matter's custom2 value, the workspace, the template's members, one per folder: the
+    // client's and type's values are remembered, and a workspace for a matter whose value was
+    // only just made cannot exist, so nothing is looked up.
+    assert_eq!(state.request_count(), 1 + 1 + 1 + folders);
+
+    // A legacy matter's value exists already: then its workspace is looked for, and adopted.
+    let mut legacy = fixture("matter-basic.json");
+    legacy.id = "1044".into();
+    let other = tempfile::tempdir().unwrap();
+    let first = call(
+        &runtime_at(other.path(), env.config(), None),
+        Function::OnMatterCreated,
+        &legacy,
+    )
+    .await
+    .unwrap();
+    let again = call(&rt, Function::OnMatterCreated, &legacy).await.unwrap();
+    assert_eq!(again["id"], first["id"], "adopted, not created twice");
+    assert_eq!(
+        env.kv().get_json("link/matter/1044").unwrap()["how"],
+        "adopted"
+    );
+}

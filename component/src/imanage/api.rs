@@ -51,6 +51,13 @@ pub struct Template {
     pub folders: Vec<FolderNode>,
 }
 
+/// Whether a create made the object or found it there already.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Created {
+    Yes,
+    No,
+}
+
 pub enum Parent<'a> {
     Workspace(&'a str),
     Folder(&'a str),
@@ -75,7 +82,9 @@ impl Imanage<'_> {
         })
     }
 
-    /// Makes sure a lookup value exists (iManage refuses profiles naming unknown values).
+    /// Makes sure a lookup value exists (iManage refuses profiles naming unknown values). Values
+    /// known to exist are remembered in key-value: a firm's clients and matter types recur with
+    /// every matter, and asking iManage each time would cost a request per value per matter.
     pub fn ensure_custom(
         &self,
         field: CustomField,
@@ -83,26 +92,57 @@ impl Imanage<'_> {
         description: &str,
         parent: Option<&str>,
     ) -> Result<()> {
+        let known = keys::lookup(&self.settings().library, &field.name(), parent, id);
+        if self.p().kv_get(&known)?.is_some() {
+            return Ok(());
+        }
         let mut path = format!("/customs/{}/{}", field.name(), seg(id));
         if let Some(p) = parent {
             path.push('?');
             path.push_str(&query(&[("parent_alias", p)]));
         }
         match self.call(Method::Get, &path, None, Retry::Safe)? {
-            Answer::Ok(_) => return Ok(()),
-            Answer::Status(404, _) => {}
+            Answer::Ok(_) => {}
+            Answer::Status(404, _) => {
+                self.create_custom(field, id, description, parent)?;
+            }
             Answer::Status(s, why) => return Err(status_error(Method::Get, &path, s, &why)),
         }
+        self.p().kv_set(&known, b"1")
+    }
+
+    /// Creates a lookup value without asking first; `Created::No` when it existed already.
+    /// For the matter's own value (custom2), which is new with nearly every matter: asking first
+    /// would cost a request that answers 404.
+    pub fn create_custom(
+        &self,
+        field: CustomField,
+        id: &str,
+        description: &str,
+        parent: Option<&str>,
+    ) -> Result<Created> {
         let mut body = json!({"id": id, "description": description, "enabled": true});
         if let Some(p) = parent {
             body["parent"] = json!({"id": p});
         }
         let create = format!("/customs/{}", field.name());
         match self.call(Method::Post, &create, Some(&body), Retry::Safe)? {
-            // 409: created meanwhile by a concurrent delivery, or by our own earlier attempt.
-            Answer::Ok(_) | Answer::Status(409, _) => Ok(()),
+            Answer::Ok(_) => Ok(Created::Yes),
+            // 409: there already, made by a concurrent delivery, an earlier attempt, or before
+            // matterlink (a legacy matter).
+            Answer::Status(409, _) => Ok(Created::No),
             Answer::Status(s, why) => Err(status_error(Method::Post, &create, s, &why)),
         }
+    }
+
+    /// Forgets that these lookup values exist, after iManage refused a profile naming them
+    /// (an administrator may have removed one): the next attempt checks them again.
+    pub fn forget_customs(&self, values: &[(CustomField, &str, Option<&str>)]) -> Result<()> {
+        for (field, id, parent) in values {
+            let known = keys::lookup(&self.settings().library, &field.name(), *parent, id);
+            self.p().kv_delete(&known)?;
+        }
+        Ok(())
     }
 
     /// Changes a lookup value (its description, or whether it is enabled).

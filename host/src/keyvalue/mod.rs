@@ -5,6 +5,7 @@
 //! processes on one data directory. A shared backend (Redis) would implement the same trait.
 
 pub(crate) mod host;
+pub mod overlay;
 pub mod sqlite;
 
 use anyhow::Result;

@@ -319,3 +319,36 @@ async fn search_by_custom_fields_and_name() {
         .await;
     expect_envelope(bad, StatusCode::BAD_REQUEST).await;
 }
+
+#[tokio::test]
+async fn searches_follow_changes_and_deletions() {
+    let h = with_client_and_matter().await;
+    h.add_lookup("custom2", "M-2000", "Other", Some("C001"))
+        .await;
+    let ws = create(
+        &h,
+        json!({"name": "Acme v Widget", "custom1": "C001", "custom2": "M-1042"}),
+    )
+    .await;
+    let id = ws["id"].as_str().unwrap();
+    async fn count(h: &Harness, query: &str) -> usize {
+        let found = h.get_ok(&h.lib(&format!("/workspaces?{query}"))).await;
+        found["results"].as_array().unwrap().len()
+    }
+    assert_eq!(count(&h, "custom2=M-1042").await, 1);
+    expect_data(
+        h.patch(
+            &h.lib(&format!("/workspaces/{id}")),
+            &json!({"custom1": "C001", "custom2": "M-2000"}),
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(count(&h, "custom2=M-1042").await, 0, "the old value");
+    assert_eq!(count(&h, "custom2=M-2000").await, 1, "the new value");
+    assert_eq!(count(&h, "custom1=C001&custom2=M-2000").await, 1);
+    let gone = h.delete(&h.lib(&format!("/workspaces/{id}"))).await;
+    assert_eq!(gone.status(), StatusCode::NO_CONTENT);
+    assert_eq!(count(&h, "custom2=M-2000").await, 0, "deleted");
+}

@@ -1,0 +1,92 @@
+//! Backfill throughput: legacy matters, each with its workspace already in iManage, linked by
+//! `backfill` at a given concurrency with latency added to every sandbox request. The limit is
+//! what the concurrency allows when each request takes exactly the added latency:
+//! concurrency / (requests per matter × latency); the achieved rate is measured against it.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Result};
+use matterlink_host::backfill::{self, report::Summary};
+use matterlink_host::{batch, Function};
+
+use crate::setup;
+
+pub struct Backfill {
+    pub matters: usize,
+    pub concurrency: usize,
+    pub latency_ms: u64,
+    pub elapsed: Duration,
+    pub requests: u64,
+    pub summary: Summary,
+    pub seeding: Duration,
+}
+
+impl Backfill {
+    pub fn requests_per_matter(&self) -> f64 {
+        self.requests as f64 / self.matters as f64
+    }
+
+    pub fn achieved(&self) -> f64 {
+        self.matters as f64 / self.elapsed.as_secs_f64()
+    }
+
+    pub fn limit(&self) -> f64 {
+        self.concurrency as f64 / (self.requests_per_matter() * self.latency_ms as f64 / 1000.0)
+    }
+}
+
+pub async fn measure(matters: usize, concurrency: usize, latency_ms: u64) -> Result<Backfill> {
+    let sandbox = setup::sandbox().await?;
+    let ids: Vec<String> = (0..matters).map(|i| format!("L-{i}")).collect();
+    let t = Instant::now();
+    let base = sandbox.base_url();
+    let seed_ids = ids.clone();
+    tokio::task::spawn_blocking(move || setup::seed_legacy(&base, &seed_ids, 4)).await??;
+    let seeding = t.elapsed();
+
+    let dir = tempfile::tempdir()?;
+    let file = dir.path().join("matters.jsonl");
+    let mut lines = String::new();
+    for id in &ids {
+        lines.push_str(&serde_json::to_string(&setup::matter(id))?);
+        lines.push('\n');
+    }
+    std::fs::write(&file, lines)?;
+    let rt = Arc::new(setup::runtime(&sandbox, &dir.path().join("data"))?);
+    // Signed in before the clock starts, as a running installation is.
+    if let Err(e) = rt
+        .call(Function::CheckConnection, matterlink_host::Args::default())
+        .await?
+    {
+        bail!("check-connection failed: {e}");
+    }
+
+    setup::set_latency(&sandbox, latency_ms);
+    sandbox.state().reset_request_count();
+    let opts = backfill::Options {
+        file,
+        create_missing: false,
+        batch: batch::Options {
+            concurrency,
+            rate: None,
+        },
+        limit: None,
+        report: None,
+        show_progress: false,
+    };
+    let t = Instant::now();
+    let outcome = backfill::run(rt, &opts, std::future::pending()).await?;
+    let elapsed = t.elapsed();
+    let requests = sandbox.state().request_count();
+    setup::set_latency(&sandbox, 0);
+    Ok(Backfill {
+        matters,
+        concurrency,
+        latency_ms,
+        elapsed,
+        requests,
+        summary: outcome.report.summary,
+        seeding,
+    })
+}

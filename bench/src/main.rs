@@ -1,0 +1,246 @@
+//! matterlink's performance benchmark. Every figure is printed with the baseline it is measured
+//! against in the same run and their ratio, and the issue's target beside it:
+//!
+//! ```sh
+//! cargo run --profile host -p matterlink-bench            # full run, a few minutes
+//! cargo run --profile host -p matterlink-bench -- --quick # smaller counts, under a minute
+//! ```
+//!
+//! Not part of `cargo test`: nothing here asserts on time. The figures in README.md come from it.
+
+mod backfill;
+mod figures;
+mod instantiation;
+mod memory;
+mod native;
+mod per_event;
+mod requests;
+mod setup;
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+use figures::{mib, ms, us, Figure};
+
+#[derive(Parser)]
+#[command(about = "matterlink's performance benchmark: figures and ratios to same-run baselines")]
+struct Cli {
+    /// Smaller counts (1,000-matter backfill, fewer events): a quick look, not the README's figures.
+    #[arg(long)]
+    quick: bool,
+    /// Matters in the backfill run (default 10,000; 1,000 with --quick).
+    #[arg(long)]
+    matters: Option<usize>,
+    #[arg(long, default_value_t = 32)]
+    concurrency: usize,
+    /// Latency added to every sandbox request in the backfill run.
+    #[arg(long, default_value_t = 20)]
+    latency_ms: u64,
+    /// Measure only these figures (comma-separated): per-event, instantiation, requests,
+    /// backfill, size, memory.
+    #[arg(long, value_delimiter = ',')]
+    only: Vec<String>,
+    #[command(subcommand)]
+    child: Option<Child>,
+}
+
+#[derive(Subcommand)]
+enum Child {
+    /// (internal) The measured process of the peak-memory figure.
+    #[command(hide = true)]
+    ChildMemory {
+        base_url: String,
+        data_dir: PathBuf,
+        events: usize,
+    },
+}
+
+/// The issue's targets.
+const PER_EVENT_TARGET: f64 = 1.3;
+const INSTANTIATION_TARGET_US: f64 = 25.0;
+/// A minimal wasi:http component instantiates in about this long with pooling on these machines.
+const INSTANTIATION_REFERENCE_US: f64 = 8.0;
+const THROUGHPUT_TARGET: f64 = 0.9;
+const SIZE_LIMIT: f64 = 1024.0 * 1024.0;
+const MEMORY_LIMIT: f64 = 64.0 * 1024.0 * 1024.0;
+const CONCURRENT_EVENTS: usize = 100;
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    let cli = Cli::parse();
+    if let Some(Child::ChildMemory {
+        base_url,
+        data_dir,
+        events,
+    }) = &cli.child
+    {
+        return memory::child(base_url, data_dir, *events).await;
+    }
+    let (events, instantiations, matters) = if cli.quick {
+        (60, 5_000, cli.matters.unwrap_or(1_000))
+    } else {
+        (600, 50_000, cli.matters.unwrap_or(10_000))
+    };
+    println!("{}", machine());
+    let mut figs = Vec::new();
+    let wanted = |name: &str| cli.only.is_empty() || cli.only.iter().any(|o| o == name);
+
+    if wanted("per-event") {
+        eprintln!("per-event cost: {events} events each, wasm and native ...");
+        let pe = per_event::measure(events).await?;
+        let (wasm, native) = (pe.wasm.as_secs_f64() * 1e3, pe.native.as_secs_f64() * 1e3);
+        figs.push(Figure {
+        name: "per-event cost, on-matter-created (wasm)".into(),
+        value: ms(wasm),
+        baseline: format!("{} native", ms(native)),
+        ratio: pe.ratio,
+        target: format!("≤ {PER_EVENT_TARGET:.2}×"),
+        met: pe.ratio <= PER_EVENT_TARGET,
+        note: format!(
+            "{} events each in rounds of 20, medians over rounds, sandbox at zero latency, {:.1} iManage requests per event (native: {:.1}); \
+             the .wasm in the host (instantiation included) vs the component's Rust compiled natively \
+             with the same SQLite store and a fresh HTTP connection per request on both sides",
+            pe.events, pe.requests_per_event, pe.native_requests_per_event
+        ),
+    });
+    }
+
+    if wanted("instantiation") {
+        eprintln!("instantiation: {instantiations} each, ours and a minimal component ...");
+        let dir = tempfile::tempdir()?;
+        let sandbox = setup::sandbox().await?;
+        let rt = setup::runtime(&sandbox, dir.path())?;
+        let inst = instantiation::measure(&rt, instantiations).await?;
+        drop(rt);
+        let (ours, minimal) = (
+            inst.ours.as_secs_f64() * 1e6,
+            inst.minimal.as_secs_f64() * 1e6,
+        );
+        figs.push(Figure {
+        name: "instantiation per event (InstancePre, pooling)".into(),
+        value: us(ours),
+        baseline: format!("{} minimal component", us(minimal)),
+        ratio: ours / minimal,
+        target: format!("≤ {INSTANTIATION_TARGET_US:.0} µs"),
+        met: ours <= INSTANTIATION_TARGET_US,
+        note: format!(
+            "mean of {instantiations} fresh Store + instance each, alternating blocks; against the \
+             {INSTANTIATION_REFERENCE_US:.0} µs of a minimal wasi:http component with pooling: {:.2}×",
+            ours / INSTANTIATION_REFERENCE_US
+        ),
+    });
+    }
+
+    if wanted("requests") {
+        eprintln!("requests per provisioning ...");
+        let req = requests::measure().await?;
+        let writes = req
+            .writes
+            .iter()
+            .map(|(w, n)| format!("{n} {w}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        figs.push(Figure {
+            name: "iManage requests per provisioning".into(),
+            value: req.total.to_string(),
+            baseline: format!("{} floor (1 create + {} folders)", req.floor(), req.folders),
+            ratio: req.total as f64 / req.floor() as f64,
+            target: "= floor".into(),
+            met: req.total == req.floor(),
+            note: format!(
+            "Litigation template cached, client and type known; {} writes ({writes}) and {} reads",
+            req.write_count(),
+            req.total.saturating_sub(req.write_count())
+        ),
+        });
+    }
+
+    if wanted("backfill") {
+        eprintln!(
+            "backfill: {matters} legacy matters, {} ms latency, concurrency {} ...",
+            cli.latency_ms, cli.concurrency
+        );
+        let bf = backfill::measure(matters, cli.concurrency, cli.latency_ms).await?;
+        let ratio = bf.achieved() / bf.limit();
+        figs.push(Figure {
+            name: format!(
+                "backfill {matters} @ {} ms, concurrency {}",
+                bf.latency_ms, bf.concurrency
+            ),
+            value: format!("{:.0} /s", bf.achieved()),
+            baseline: format!("{:.0} /s concurrency-bound", bf.limit()),
+            ratio,
+            target: format!("≥ {THROUGHPUT_TARGET:.2}×"),
+            met: ratio >= THROUGHPUT_TARGET,
+            note: format!(
+                "{} linked in {:.1} s, {:.2} requests per matter; limit = {} / ({:.2} × {} ms); \
+             seeding the legacy workspaces took {:.1} s (not timed)",
+                bf.summary.linked,
+                bf.elapsed.as_secs_f64(),
+                bf.requests_per_matter(),
+                bf.concurrency,
+                bf.requests_per_matter(),
+                bf.latency_ms,
+                bf.seeding.as_secs_f64()
+            ),
+        });
+    }
+
+    if wanted("size") {
+        let size = matterlink_host::EMBEDDED_COMPONENT.len() as f64;
+        figs.push(Figure {
+            name: "component size".into(),
+            value: format!("{:.0} KiB", size / 1024.0),
+            baseline: "1 MiB".into(),
+            ratio: size / SIZE_LIMIT,
+            target: "≤ 1.00×".into(),
+            met: size <= SIZE_LIMIT,
+            note: "the release .wasm embedded in the host (opt-level s, LTO, stripped)".into(),
+        });
+    }
+
+    if wanted("memory") {
+        eprintln!("peak memory: {CONCURRENT_EVENTS} concurrent events in a child process ...");
+        let mem = memory::measure(CONCURRENT_EVENTS, 100).await?;
+        figs.push(Figure {
+        name: format!("host peak memory, {} concurrent events", mem.events),
+        value: mib(mem.peak as f64),
+        baseline: "64 MiB".into(),
+        ratio: mem.peak as f64 / MEMORY_LIMIT,
+        target: "≤ 1.00×".into(),
+        met: mem.peak as f64 <= MEMORY_LIMIT,
+        note: format!(
+            "VmHWM of a host process running {} on-matter-created at once (100 ms sandbox latency); \
+             {} of it with the runtime loaded, before any event",
+            mem.events,
+            mib(mem.loaded as f64)
+        ),
+    });
+    }
+
+    println!("{}", figures::table(&figs));
+    Ok(())
+}
+
+/// Where the figures come from.
+fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|c| {
+            c.lines()
+                .find_map(|l| l.strip_prefix("model name"))
+                .map(|m| m.trim_start_matches([' ', '\t', ':']).to_string())
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    // The load says how much of the machine others were using: figures are only as quiet as it.
+    let load = std::fs::read_to_string("/proc/loadavg")
+        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|_| "?".into());
+    format!(
+        "matterlink benchmark on {cores} cores of {cpu} ({} {}), load average {load} at start",
+        std::env::consts::OS,
+        std::env::consts::ARCH
+    )
+}

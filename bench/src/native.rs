@@ -1,0 +1,132 @@
+//! The component's domain logic compiled natively, on a native `Platform`: the baseline that the
+//! `.wasm` in the host is measured against. Everything but the WebAssembly boundary is kept
+//! alike, so the ratio is the cost of running as a component:
+//! - key-value: the host's own SQLite backend, on its own file;
+//! - HTTP: a blocking client opening a fresh connection per request, as wasmtime-wasi-http's
+//!   default sender does for the component (and without a timeout, the cheapest it can be);
+//! - configuration: the same `ConfigStore` values.
+
+use std::path::Path;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use matterlink_component::model::{Error, Result};
+use matterlink_component::platform::{HttpRequest, HttpResponse, Platform, TransportError};
+use matterlink_host::keyvalue::sqlite::Sqlite;
+use matterlink_host::keyvalue::Backend;
+use matterlink_host::ConfigStore;
+
+const STORE: &str = "default";
+
+pub struct NativePlatform {
+    http: ureq::Agent,
+    kv: Sqlite,
+    config: ConfigStore,
+}
+
+impl NativePlatform {
+    pub fn new(config: ConfigStore, data_dir: &Path) -> anyhow::Result<NativePlatform> {
+        let http = ureq::Agent::config_builder()
+            // iManage's statuses are the component's to interpret, as they are over wasi:http.
+            .http_status_as_error(false)
+            .max_idle_connections(0)
+            .max_idle_connections_per_host(0)
+            // No timeout: ureq enforces one with a resolver thread per request, which would
+            // make the baseline slower than the plain client it stands for (the sandbox is
+            // loopback and answers).
+            .build()
+            .into();
+        Ok(NativePlatform {
+            http,
+            kv: Sqlite::open(&data_dir.join("native.sqlite3"))?,
+            config,
+        })
+    }
+}
+
+fn kv_error(e: anyhow::Error) -> Error {
+    Error::Unavailable(format!("key-value: {e}"))
+}
+
+impl Platform for NativePlatform {
+    fn send(&self, req: &HttpRequest) -> Result<HttpResponse, TransportError> {
+        let mut builder = ureq::http::Request::builder()
+            .method(req.method.as_str())
+            .uri(&req.url);
+        for (k, v) in &req.headers {
+            builder = builder.header(k, v);
+        }
+        let failed = |e: &dyn std::fmt::Display| TransportError::Failed(e.to_string());
+        let result = if req.body.is_empty() {
+            let request = builder.body(()).map_err(|e| failed(&e))?;
+            self.http.run(request)
+        } else {
+            let request = builder.body(req.body.clone()).map_err(|e| failed(&e))?;
+            self.http.run(request)
+        };
+        let mut response = result.map_err(|e| failed(&e))?;
+        let headers = response
+            .headers()
+            .iter()
+            .map(|(k, v)| {
+                (
+                    k.as_str().to_string(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                )
+            })
+            .collect();
+        let status = response.status().as_u16();
+        let body = response
+            .body_mut()
+            .with_config()
+            .limit(32 << 20)
+            .read_to_vec()
+            .map_err(|e| failed(&e))?;
+        Ok(HttpResponse {
+            status,
+            headers,
+            body,
+        })
+    }
+
+    fn kv_get(&self, key: &str) -> Result<Option<Vec<u8>>> {
+        Ok(self.kv.get(STORE, key).map_err(kv_error)?.map(|v| v.value))
+    }
+
+    fn kv_set(&self, key: &str, value: &[u8]) -> Result<()> {
+        self.kv.set(STORE, key, value).map_err(kv_error)
+    }
+
+    fn kv_delete(&self, key: &str) -> Result<()> {
+        self.kv.delete(STORE, key).map_err(kv_error)
+    }
+
+    fn kv_compare_and_swap(&self, key: &str, expected: Option<&[u8]>, new: &[u8]) -> Result<bool> {
+        // As the host's wasi:keyvalue binding does: compare the value seen, swap on its version.
+        let seen = self.kv.get(STORE, key).map_err(kv_error)?;
+        if seen.as_ref().map(|v| v.value.as_slice()) != expected {
+            return Ok(false);
+        }
+        self.kv
+            .swap(STORE, key, seen.map(|v| v.version), new)
+            .map_err(kv_error)
+    }
+
+    fn kv_increment(&self, key: &str, delta: i64) -> Result<i64> {
+        self.kv.increment(STORE, key, delta).map_err(kv_error)
+    }
+
+    fn config(&self, key: &str) -> Result<Option<String>> {
+        Ok(self.config.get(key).map(String::from))
+    }
+
+    fn now(&self) -> u64 {
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0)
+    }
+
+    fn sleep_ms(&self, ms: u64) {
+        std::thread::sleep(Duration::from_millis(ms));
+    }
+}

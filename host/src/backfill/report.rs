@@ -1,0 +1,293 @@
+//! The backfill report: every matter of the file with what happened to it, as JSON (grouped
+//! by outcome, with a summary) or CSV (one row per matter), chosen by the file's extension.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Kind {
+    AlreadyLinked,
+    Linked,
+    Created,
+    NeedsUrl,
+    Skipped,
+    Failed,
+}
+
+impl Kind {
+    /// Done matters are skipped by a rerun; the others are tried again.
+    pub fn is_done(self) -> bool {
+        matches!(self, Kind::AlreadyLinked | Kind::Linked | Kind::Created)
+    }
+
+    /// The label progress counts it under.
+    pub fn label(self) -> &'static str {
+        match self {
+            Kind::AlreadyLinked | Kind::Linked => "linked",
+            Kind::Created => "created",
+            Kind::NeedsUrl => "needs a URL",
+            Kind::Skipped => "skipped",
+            Kind::Failed => "failed",
+        }
+    }
+
+    fn as_str(self) -> &'static str {
+        match self {
+            Kind::AlreadyLinked => "already-linked",
+            Kind::Linked => "linked",
+            Kind::Created => "created",
+            Kind::NeedsUrl => "needs-url",
+            Kind::Skipped => "skipped",
+            Kind::Failed => "failed",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WorkspaceRef {
+    pub id: String,
+    pub name: String,
+    pub url: String,
+}
+
+/// One matter's line of the report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Entry {
+    pub line: u64,
+    pub matter_id: String,
+    pub kind: Kind,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workspace: Option<WorkspaceRef>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub candidates: Vec<WorkspaceRef>,
+    /// The error kind of a failure (`unavailable`, `invalid-matter`, `invalid-row`, …).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// Done by an earlier run of the same file, so skipped by this one.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub earlier_run: bool,
+}
+
+impl Entry {
+    pub fn new(line: u64, matter_id: &str, kind: Kind) -> Entry {
+        Entry {
+            line,
+            matter_id: matter_id.to_string(),
+            kind,
+            workspace: None,
+            candidates: Vec::new(),
+            error: None,
+            reason: None,
+            earlier_run: false,
+        }
+    }
+
+    pub fn failed(line: u64, matter_id: &str, error: &str, reason: String) -> Entry {
+        let mut e = Entry::new(line, matter_id, Kind::Failed);
+        e.error = Some(error.to_string());
+        e.reason = Some(reason);
+        e
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Summary {
+    pub matters: usize,
+    /// Linked now or before (`already-linked` included).
+    pub linked: usize,
+    pub created: usize,
+    pub needs_url: usize,
+    pub skipped: usize,
+    pub failed: usize,
+    /// Done by an earlier run and skipped now (counted in linked/created too).
+    pub done_before: usize,
+    /// Not run this time (`--limit`, or Ctrl-C): a rerun takes them.
+    pub not_run: usize,
+}
+
+pub struct Report {
+    pub file: PathBuf,
+    pub dry_run: bool,
+    pub entries: Vec<Entry>,
+    pub summary: Summary,
+}
+
+impl Report {
+    pub fn new(file: &Path, dry_run: bool, entries: Vec<Entry>, not_run: usize) -> Report {
+        let mut s = Summary {
+            matters: entries.len() + not_run,
+            not_run,
+            ..Summary::default()
+        };
+        for e in &entries {
+            match e.kind {
+                Kind::AlreadyLinked | Kind::Linked => s.linked += 1,
+                Kind::Created => s.created += 1,
+                Kind::NeedsUrl => s.needs_url += 1,
+                Kind::Skipped => s.skipped += 1,
+                Kind::Failed => s.failed += 1,
+            }
+            s.done_before += usize::from(e.earlier_run);
+        }
+        Report {
+            file: file.to_path_buf(),
+            dry_run,
+            entries,
+            summary: s,
+        }
+    }
+
+    fn group(&self, kinds: &[Kind]) -> Vec<&Entry> {
+        self.entries
+            .iter()
+            .filter(|e| kinds.contains(&e.kind))
+            .collect()
+    }
+
+    pub fn to_json(&self) -> serde_json::Value {
+        json!({
+            "file": self.file.display().to_string(),
+            "dry_run": self.dry_run,
+            "summary": self.summary,
+            "linked": self.group(&[Kind::Linked, Kind::AlreadyLinked]),
+            "created": self.group(&[Kind::Created]),
+            "needs_url": self.group(&[Kind::NeedsUrl]),
+            "skipped": self.group(&[Kind::Skipped]),
+            "failed": self.group(&[Kind::Failed]),
+        })
+    }
+
+    pub fn write(&self, path: &Path) -> Result<()> {
+        let bytes = match Format::of(path).map_err(anyhow::Error::msg)? {
+            Format::Json => serde_json::to_vec_pretty(&self.to_json())?,
+            Format::Csv => self.csv()?,
+        };
+        // Write then rename: an interrupted write never leaves half a report behind.
+        let tmp = path.with_extension("partial");
+        std::fs::write(&tmp, bytes).with_context(|| format!("writing {}", tmp.display()))?;
+        std::fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))?;
+        Ok(())
+    }
+
+    fn csv(&self) -> Result<Vec<u8>> {
+        let mut w = csv::Writer::from_writer(Vec::new());
+        w.write_record([
+            "line",
+            "matter_id",
+            "outcome",
+            "workspace_id",
+            "workspace_name",
+            "workspace_url",
+            "candidates",
+            "error",
+            "reason",
+            "earlier_run",
+        ])?;
+        for e in &self.entries {
+            let ws = e.workspace.as_ref();
+            // Each candidate as `name <url>`: what a person needs to pick one and paste it.
+            let candidates = e
+                .candidates
+                .iter()
+                .map(|c| format!("{} <{}>", c.name, c.url))
+                .collect::<Vec<_>>()
+                .join("; ");
+            w.write_record([
+                e.line.to_string().as_str(),
+                &e.matter_id,
+                e.kind.as_str(),
+                ws.map_or("", |w| w.id.as_str()),
+                ws.map_or("", |w| w.name.as_str()),
+                ws.map_or("", |w| w.url.as_str()),
+                &candidates,
+                e.error.as_deref().unwrap_or(""),
+                e.reason.as_deref().unwrap_or(""),
+                if e.earlier_run { "true" } else { "false" },
+            ])?;
+        }
+        w.into_inner().map_err(|e| anyhow::anyhow!("{e}"))
+    }
+}
+
+pub enum Format {
+    Json,
+    Csv,
+}
+
+impl Format {
+    pub fn of(path: &Path) -> Result<Format, String> {
+        match path
+            .extension()
+            .and_then(|e| e.to_str())
+            .map(str::to_ascii_lowercase)
+            .as_deref()
+        {
+            Some("json") => Ok(Format::Json),
+            Some("csv") => Ok(Format::Csv),
+            _ => Err(format!(
+                "the report file {} must end in .json or .csv",
+                path.display()
+            )),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> Report {
+        let mut linked = Entry::new(2, "1", Kind::Linked);
+        linked.workspace = Some(WorkspaceRef {
+            id: "A!1".into(),
+            name: "One".into(),
+            url: "http://x/w/A!1".into(),
+        });
+        let mut needs = Entry::new(3, "2", Kind::NeedsUrl);
+        needs.candidates = vec![
+            WorkspaceRef {
+                id: "A!2".into(),
+                name: "Two".into(),
+                url: "http://x/w/A!2".into(),
+            },
+            WorkspaceRef {
+                id: "A!3".into(),
+                name: "Two, again".into(),
+                url: "http://x/w/A!3".into(),
+            },
+        ];
+        let failed = Entry::failed(4, "3", "unavailable", "iManage is down".into());
+        Report::new(Path::new("m.csv"), false, vec![linked, needs, failed], 1)
+    }
+
+    #[test]
+    fn json_groups_by_outcome() {
+        let v = sample().to_json();
+        assert_eq!(v["summary"]["matters"], 4);
+        assert_eq!(v["summary"]["not_run"], 1);
+        assert_eq!(v["linked"][0]["workspace"]["id"], "A!1");
+        assert_eq!(v["needs_url"][0]["candidates"][1]["name"], "Two, again");
+        assert_eq!(v["failed"][0]["error"], "unavailable");
+        assert_eq!(v["failed"][0]["line"], 4);
+    }
+
+    #[test]
+    fn csv_has_one_row_per_matter() {
+        let text = String::from_utf8(sample().csv().unwrap()).unwrap();
+        let mut r = csv::Reader::from_reader(text.as_bytes());
+        let rows: Vec<csv::StringRecord> = r.records().map(|r| r.unwrap()).collect();
+        assert_eq!(rows.len(), 3);
+        assert_eq!(&rows[1][2], "needs-url");
+        assert_eq!(
+            &rows[1][6],
+            "Two <http://x/w/A!2>; Two, again <http://x/w/A!3>"
+        );
+        assert_eq!(&rows[2][8], "iManage is down");
+    }
+}
