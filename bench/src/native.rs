@@ -115,6 +115,23 @@ impl Platform for NativePlatform {
         self.kv.increment(STORE, key, delta).map_err(kv_error)
     }
 
+    fn kv_keys(&self, prefix: &str) -> Result<Vec<String>> {
+        // Pages through the store as the host's `list-keys` binding does, keeping the prefix.
+        let mut keys = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let (page, next) = self
+                .kv
+                .list_keys(STORE, cursor.as_deref(), 1000)
+                .map_err(kv_error)?;
+            keys.extend(page.into_iter().filter(|k| k.starts_with(prefix)));
+            match next {
+                Some(c) => cursor = Some(c),
+                None => return Ok(keys),
+            }
+        }
+    }
+
     fn config(&self, key: &str) -> Result<Option<String>> {
         Ok(self.config.get(key).map(String::from))
     }

@@ -406,7 +406,7 @@ fn search(inner: &Inner, lib: &Lib, filters: &Filters, paging: Paging) -> Value 
     };
     let items = candidates
         .filter(|ws| !ws.is_template && in_library(&ws.id, lib) && filters.matches(ws))
-        .map(|ws| render(inner, ws, &base))
+        .map(|ws| render(inner, ws, base))
         .collect();
     paging.page(items)
 }
