@@ -92,7 +92,7 @@ impl Imanage<'_> {
         description: &str,
         parent: Option<&str>,
     ) -> Result<()> {
-        let known = keys::lookup(&self.settings().library, &field.name(), parent, id);
+        let known = keys::lookup(self.library(), &field.name(), parent, id);
         if self.p().kv_get(&known)?.is_some() {
             return Ok(());
         }
@@ -139,7 +139,7 @@ impl Imanage<'_> {
     /// (an administrator may have removed one): the next attempt checks them again.
     pub fn forget_customs(&self, values: &[(CustomField, &str, Option<&str>)]) -> Result<()> {
         for (field, id, parent) in values {
-            let known = keys::lookup(&self.settings().library, &field.name(), *parent, id);
+            let known = keys::lookup(self.library(), &field.name(), *parent, id);
             self.p().kv_delete(&known)?;
         }
         Ok(())
