@@ -16,10 +16,10 @@ use imanage_sandbox::{Faults, RateLimitBurst, Sandbox, SandboxConfig};
 use matterlink_component::webhooks::signature;
 use serde_json::{json, Value};
 use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
+use tokio::process::Child;
 use tokio::sync::RwLock;
 
-const BIN: &str = env!("CARGO_BIN_EXE_matterlink");
+mod common;
 const SECRET: &str = "chaos-secret";
 
 /// A small deterministic generator, so a failing run can be repeated.
@@ -55,23 +55,8 @@ fn faults() -> Faults {
 }
 
 async fn start_server(sandbox: &Sandbox, data: &Path) -> (Child, String) {
-    let mut c = Command::new(BIN);
-    c.env_clear()
-        .env("MATTERLINK_DATA_DIR", data)
-        .env("MATTERLINK_IMANAGE_BASE_URL", sandbox.base_url())
-        .env("MATTERLINK_IMANAGE_LIBRARY", imanage_sandbox::LIBRARY)
-        .env("MATTERLINK_IMANAGE_CLIENT_ID", imanage_sandbox::CLIENT_ID)
-        .env(
-            "MATTERLINK_IMANAGE_CLIENT_SECRET",
-            imanage_sandbox::CLIENT_SECRET,
-        )
-        .env("MATTERLINK_IMANAGE_USERNAME", imanage_sandbox::SERVICE_USER)
-        .env(
-            "MATTERLINK_IMANAGE_PASSWORD",
-            imanage_sandbox::SERVICE_PASSWORD,
-        )
-        .env("MATTERLINK_TEMPLATES", r#"{"Litigation": "ACTIVE!100"}"#)
-        .env("MATTERLINK_WEBHOOK_SECRET", SECRET)
+    let mut c = common::matterlink(sandbox, data);
+    c.env("MATTERLINK_WEBHOOK_SECRET", SECRET)
         // Short limits keep the run bounded: a hung request fails after 1 s, and a claim left
         // by the killed process is taken over after 3 s.
         .env("MATTERLINK_IMANAGE_TIMEOUT_SECONDS", "1")
@@ -257,22 +242,7 @@ async fn every_matter_gets_exactly_one_workspace_under_faults_and_a_crash() {
     let mut replays = 0;
     loop {
         replays += 1;
-        let out = Command::new(BIN)
-            .env_clear()
-            .env("MATTERLINK_DATA_DIR", data.path())
-            .env("MATTERLINK_IMANAGE_BASE_URL", sandbox.base_url())
-            .env("MATTERLINK_IMANAGE_LIBRARY", imanage_sandbox::LIBRARY)
-            .env("MATTERLINK_IMANAGE_CLIENT_ID", imanage_sandbox::CLIENT_ID)
-            .env(
-                "MATTERLINK_IMANAGE_CLIENT_SECRET",
-                imanage_sandbox::CLIENT_SECRET,
-            )
-            .env("MATTERLINK_IMANAGE_USERNAME", imanage_sandbox::SERVICE_USER)
-            .env(
-                "MATTERLINK_IMANAGE_PASSWORD",
-                imanage_sandbox::SERVICE_PASSWORD,
-            )
-            .env("MATTERLINK_TEMPLATES", r#"{"Litigation": "ACTIVE!100"}"#)
+        let out = common::matterlink(&sandbox, data.path())
             .env("MATTERLINK_CLAIM_TTL_SECONDS", "3")
             .args(["replay", "--json"])
             .output()

@@ -3,20 +3,16 @@
 //! directory.
 
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Stdio;
 
 use imanage_sandbox::{Sandbox, SandboxConfig};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::process::Command;
 
-const BIN: &str = env!("CARGO_BIN_EXE_matterlink");
+mod common;
 
-fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../tests/fixtures")
-        .join(name)
-}
+use common::{fixture, BIN};
 
 struct Setup {
     sandbox: Sandbox,
@@ -38,24 +34,8 @@ impl Setup {
 
     /// `matterlink` configured entirely through the environment, as a deployment would.
     fn cmd(&self) -> Command {
-        let mut c = Command::new(BIN);
-        c.env_clear()
-            .env("MATTERLINK_DATA_DIR", self.data.path())
-            .env("MATTERLINK_IMANAGE_BASE_URL", self.sandbox.base_url())
-            .env("MATTERLINK_IMANAGE_LIBRARY", imanage_sandbox::LIBRARY)
-            .env("MATTERLINK_IMANAGE_CLIENT_ID", imanage_sandbox::CLIENT_ID)
-            .env(
-                "MATTERLINK_IMANAGE_CLIENT_SECRET",
-                imanage_sandbox::CLIENT_SECRET,
-            )
-            .env("MATTERLINK_IMANAGE_USERNAME", imanage_sandbox::SERVICE_USER)
-            .env(
-                "MATTERLINK_IMANAGE_PASSWORD",
-                imanage_sandbox::SERVICE_PASSWORD,
-            )
-            .env("MATTERLINK_TEMPLATES", r#"{"Litigation": "ACTIVE!100"}"#)
-            .env("MATTERLINK_WEBHOOK_SECRET", "cli-secret")
-            .kill_on_drop(true);
+        let mut c = common::matterlink(&self.sandbox, self.data.path());
+        c.env("MATTERLINK_WEBHOOK_SECRET", "cli-secret");
         c
     }
 }

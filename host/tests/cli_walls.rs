@@ -2,19 +2,14 @@
 //! `--members`, their usage errors, and the JSON a script reads.
 
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
 
 use imanage_sandbox::{Sandbox, SandboxConfig};
 use serde_json::{json, Value};
 use tokio::process::Command;
 
-const BIN: &str = env!("CARGO_BIN_EXE_matterlink");
+mod common;
 
-fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../tests/fixtures")
-        .join(name)
-}
+use common::fixture;
 
 struct Setup {
     sandbox: Sandbox,
@@ -35,26 +30,8 @@ impl Setup {
     }
 
     fn cmd(&self, args: &[&str]) -> Command {
-        let mut c = Command::new(BIN);
-        c.env_clear()
-            .env("MATTERLINK_DATA_DIR", self.data.path().join("data"))
-            .env("MATTERLINK_IMANAGE_BASE_URL", self.sandbox.base_url())
-            .env("MATTERLINK_IMANAGE_LIBRARY", imanage_sandbox::LIBRARY)
-            .env("MATTERLINK_IMANAGE_CLIENT_ID", imanage_sandbox::CLIENT_ID)
-            .env(
-                "MATTERLINK_IMANAGE_CLIENT_SECRET",
-                imanage_sandbox::CLIENT_SECRET,
-            )
-            .env("MATTERLINK_IMANAGE_USERNAME", imanage_sandbox::SERVICE_USER)
-            .env(
-                "MATTERLINK_IMANAGE_PASSWORD",
-                imanage_sandbox::SERVICE_PASSWORD,
-            )
-            .env("MATTERLINK_TEMPLATES", r#"{"Litigation": "ACTIVE!100"}"#)
-            .env("MATTERLINK_PUSH_TEAM", "true")
-            .args(["call"])
-            .args(args)
-            .kill_on_drop(true);
+        let mut c = common::matterlink(&self.sandbox, &self.data.path().join("data"));
+        c.env("MATTERLINK_PUSH_TEAM", "true").arg("call").args(args);
         c
     }
 
