@@ -2,36 +2,17 @@
 //! file and `MATTERLINK_<KEY>` variables, standard input, and several processes on one data
 //! directory.
 
-use std::net::SocketAddr;
 use std::path::Path;
 use std::process::Stdio;
 
-use imanage_sandbox::{Sandbox, SandboxConfig};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::process::Command;
 
 mod common;
 
-use common::{fixture, BIN};
-
-struct Setup {
-    sandbox: Sandbox,
-    data: tempfile::TempDir,
-}
+use common::{fixture, Setup, BIN};
 
 impl Setup {
-    async fn new() -> Setup {
-        Setup {
-            sandbox: Sandbox::start(
-                SocketAddr::from(([127, 0, 0, 1], 0)),
-                SandboxConfig::default(),
-            )
-            .await
-            .unwrap(),
-            data: tempfile::tempdir().unwrap(),
-        }
-    }
-
     /// `matterlink` configured entirely through the environment, as a deployment would.
     fn cmd(&self) -> Command {
         let mut c = common::matterlink(&self.sandbox, self.data.path());

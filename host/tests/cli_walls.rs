@@ -1,34 +1,14 @@
 //! The change feed, the team push and the workspace import from the command line: `--cursor`,
 //! `--members`, their usage errors, and the JSON a script reads.
 
-use std::net::SocketAddr;
-
-use imanage_sandbox::{Sandbox, SandboxConfig};
 use serde_json::{json, Value};
 use tokio::process::Command;
 
 mod common;
 
-use common::fixture;
-
-struct Setup {
-    sandbox: Sandbox,
-    data: tempfile::TempDir,
-}
+use common::{fixture, Setup};
 
 impl Setup {
-    async fn new() -> Setup {
-        Setup {
-            sandbox: Sandbox::start(
-                SocketAddr::from(([127, 0, 0, 1], 0)),
-                SandboxConfig::default(),
-            )
-            .await
-            .unwrap(),
-            data: tempfile::tempdir().unwrap(),
-        }
-    }
-
     fn cmd(&self, args: &[&str]) -> Command {
         let mut c = common::matterlink(&self.sandbox, &self.data.path().join("data"));
         c.env("MATTERLINK_PUSH_TEAM", "true").arg("call").args(args);

@@ -3,9 +3,10 @@
 // Each test binary uses a different part of this module.
 #![allow(dead_code)]
 
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-use imanage_sandbox::Sandbox;
+use imanage_sandbox::{Sandbox, SandboxConfig};
 use tokio::process::Command;
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_matterlink");
@@ -37,4 +38,24 @@ pub fn matterlink(sandbox: &Sandbox, data_dir: &Path) -> Command {
         .env("MATTERLINK_TEMPLATES", r#"{"Litigation": "ACTIVE!100"}"#)
         .kill_on_drop(true);
     c
+}
+
+/// A sandbox on a loopback port and a data directory of its own, for one test.
+pub struct Setup {
+    pub sandbox: Sandbox,
+    pub data: tempfile::TempDir,
+}
+
+impl Setup {
+    pub async fn new() -> Setup {
+        Setup {
+            sandbox: Sandbox::start(
+                SocketAddr::from(([127, 0, 0, 1], 0)),
+                SandboxConfig::default(),
+            )
+            .await
+            .unwrap(),
+            data: tempfile::tempdir().unwrap(),
+        }
+    }
 }
