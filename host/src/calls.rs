@@ -12,30 +12,10 @@ use crate::bindings::types;
 use crate::dry_run::PlannedRequest;
 use crate::runtime::Runtime;
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Client {
-    pub id: String,
-    pub name: String,
-}
-
-/// The WIT `matter` record in JSON.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Matter {
-    pub id: String,
-    pub title: String,
-    pub matter_type: String,
-    pub clients: Vec<Client>,
-    #[serde(default)]
-    pub file_reference: Option<String>,
-    #[serde(default)]
-    pub assigned_to: Option<String>,
-    #[serde(default)]
-    pub priority: Option<String>,
-    #[serde(default)]
-    pub status: Option<String>,
-    #[serde(default)]
-    pub acting_user: Option<String>,
-}
+/// An event as `POST /v1/events` and `matterlink call handle-event --event FILE` take it.
+pub use matterlink_component::events::{Event, EventType};
+/// The WIT `matter` record in JSON (snake_case keys), as the component itself reads it.
+pub use matterlink_component::model::{Client, Matter};
 
 impl From<Matter> for types::Matter {
     fn from(m: Matter) -> Self {
@@ -92,27 +72,6 @@ pub struct AuditQuery {
     pub since: Option<u64>,
     pub until: Option<u64>,
     pub limit: u32,
-}
-
-/// An event as `POST /v1/events` and `matterlink call handle-event --event FILE` take it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Event {
-    pub id: String,
-    #[serde(rename = "type")]
-    pub kind: EventType,
-    pub matter: Matter,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum EventType {
-    #[serde(rename = "matter.created")]
-    Created,
-    #[serde(rename = "matter.updated")]
-    Updated,
-    #[serde(rename = "matter.closed")]
-    Closed,
-    #[serde(rename = "matter.reopened")]
-    Reopened,
 }
 
 impl From<Event> for types::Event {
