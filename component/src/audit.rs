@@ -39,7 +39,7 @@ pub fn record(
     p.kv_set(&keys::audit(seq), &raw)
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Query {
     pub matter_id: Option<String>,
     pub outcome: Option<String>,

@@ -67,17 +67,52 @@ pub struct ConnectRequest {
     pub expires_in: u64,
 }
 
+/// What `resolve-legacy` found. In JSON: `{"kind": "linked", "workspace": {…}}`,
+/// `{"kind": "none"}` or `{"kind": "several", "workspaces": […]}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", content = "workspaces", rename_all = "snake_case")]
+#[serde(into = "LegacyMatchJson", from = "LegacyMatchJson")]
 pub enum LegacyMatch {
+    /// Exactly one workspace matched, and the matter is now linked to it.
     Linked(Workspace),
+    /// No workspace matched: nothing was linked.
     None,
+    /// Several workspaces matched: nothing was linked; a person chooses.
     Several(Vec<Workspace>),
 }
 
+/// The JSON shape of [`LegacyMatch`]: tagged by `kind`, each case naming its payload.
+#[derive(Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+enum LegacyMatchJson {
+    Linked { workspace: Workspace },
+    None,
+    Several { workspaces: Vec<Workspace> },
+}
+
+impl From<LegacyMatch> for LegacyMatchJson {
+    fn from(m: LegacyMatch) -> Self {
+        match m {
+            LegacyMatch::Linked(workspace) => LegacyMatchJson::Linked { workspace },
+            LegacyMatch::None => LegacyMatchJson::None,
+            LegacyMatch::Several(workspaces) => LegacyMatchJson::Several { workspaces },
+        }
+    }
+}
+
+impl From<LegacyMatchJson> for LegacyMatch {
+    fn from(m: LegacyMatchJson) -> Self {
+        match m {
+            LegacyMatchJson::Linked { workspace } => LegacyMatch::Linked(workspace),
+            LegacyMatchJson::None => LegacyMatch::None,
+            LegacyMatchJson::Several { workspaces } => LegacyMatch::Several(workspaces),
+        }
+    }
+}
+
 /// The typed error of every exported function. The variant is the contract; the message is for
-/// people and must never carry a secret.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// people and must never carry a secret. In JSON: `{"kind": "invalid-matter", "message": "…"}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "message", rename_all = "kebab-case")]
 pub enum Error {
     InvalidMatter(String),
     NotConfigured(String),
@@ -127,3 +162,42 @@ impl std::fmt::Display for Error {
 impl std::error::Error for Error {}
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod json_shapes {
+    use super::*;
+    use serde_json::json;
+
+    fn ws() -> Workspace {
+        Workspace {
+            id: "ACTIVE!1".into(),
+            name: "N".into(),
+            url: "u".into(),
+            library: "ACTIVE".into(),
+        }
+    }
+
+    #[test]
+    fn legacy_match_names_its_payload() {
+        let linked = serde_json::to_value(LegacyMatch::Linked(ws())).unwrap();
+        assert_eq!(linked["kind"], "linked");
+        assert_eq!(linked["workspace"]["id"], "ACTIVE!1");
+        assert_eq!(
+            serde_json::to_value(LegacyMatch::None).unwrap(),
+            json!({"kind": "none"})
+        );
+        let several = LegacyMatch::Several(vec![ws(), ws()]);
+        let v = serde_json::to_value(&several).unwrap();
+        assert_eq!(v["workspaces"].as_array().unwrap().len(), 2);
+        assert_eq!(serde_json::from_value::<LegacyMatch>(v).unwrap(), several);
+    }
+
+    #[test]
+    fn error_is_kind_and_message() {
+        let e = Error::InvalidMatter("no client".into());
+        let v = serde_json::to_value(&e).unwrap();
+        assert_eq!(v, json!({"kind": "invalid-matter", "message": "no client"}));
+        assert_eq!(v["kind"], e.kind());
+        assert_eq!(serde_json::from_value::<Error>(v).unwrap(), e);
+    }
+}
