@@ -49,7 +49,7 @@ pub async fn measure(events: usize) -> Result<PerEvent> {
         }
         let n = native.clone();
         tokio::task::spawn_blocking(move || {
-            matterlink_component::on_matter_created(&*n, &setup::native_matter(&setup::matter(&id)))
+            matterlink_component::on_matter_created(&*n, &setup::matter(&id))
         })
         .await?
         .map_err(|e| anyhow::anyhow!("native warm-up failed: {e}"))?;
@@ -75,7 +75,7 @@ pub async fn measure(events: usize) -> Result<PerEvent> {
         let t = Instant::now();
         tokio::task::spawn_blocking(move || -> Result<()> {
             for id in &round {
-                let m = setup::native_matter(&setup::matter(id));
+                let m = setup::matter(id);
                 matterlink_component::on_matter_created(&*n, &m)
                     .map_err(|e| anyhow::anyhow!("native event {id} failed: {e}"))?;
             }

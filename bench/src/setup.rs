@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use imanage_sandbox::{Faults, Sandbox, SandboxConfig};
-use matterlink_host::calls::Client;
-use matterlink_host::{ConfigStore, Matter, Runtime, RuntimeOptions, EMBEDDED_COMPONENT};
+use matterlink_host::domain::{Client, Matter};
+use matterlink_host::{ConfigStore, Runtime, RuntimeOptions, EMBEDDED_COMPONENT};
 
 pub async fn sandbox() -> Result<Sandbox> {
     Sandbox::start(
@@ -56,11 +56,6 @@ pub fn matter(id: &str) -> Matter {
         status: Some("Active".into()),
         acting_user: Some("JSMITH".into()),
     }
-}
-
-pub fn native_matter(m: &Matter) -> matterlink_component::model::Matter {
-    serde_json::from_value(serde_json::to_value(m).expect("a matter is JSON"))
-        .expect("the host's matter is the component's")
 }
 
 /// Workspaces that predate matterlink, one per matter id (custom1 = C-BENCH, custom2 = id), made

@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use tokio::sync::Semaphore;
 
+/// How a batch schedules its jobs.
 #[derive(Debug, Clone)]
 pub struct Options {
     /// Matters in flight at once (at least 1).
@@ -136,7 +137,9 @@ impl Progress {
 
 /// What a batch ran: each job's result by its index, and whether `stop` cut it short.
 pub struct Ran<T> {
+    /// Each job's result, by the job's index.
     pub results: Vec<(usize, T)>,
+    /// Whether `stop` cut the batch short.
     pub interrupted: bool,
 }
 

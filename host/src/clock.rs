@@ -14,6 +14,7 @@ use wasmtime_wasi::HostWallClock;
 pub struct ClockOffset(Arc<AtomicU64>);
 
 impl ClockOffset {
+    /// Moves the clock forward by `by` for every later call.
     pub fn advance(&self, by: Duration) {
         let millis = u64::try_from(by.as_millis()).unwrap_or(u64::MAX);
         // fetch_update never fails with a closure that always returns Some.
@@ -24,6 +25,7 @@ impl ClockOffset {
             });
     }
 
+    /// How far the clock has been moved so far.
     pub fn offset(&self) -> Duration {
         Duration::from_millis(self.0.load(Ordering::Relaxed))
     }

@@ -11,7 +11,6 @@ use std::path::Path;
 use wasmtime::component::{HasData, Linker};
 
 use crate::bindings::wasi::config::store;
-use crate::state::State;
 
 /// Environment variables of the host itself, not configuration of the component.
 pub const HOST_ENV: &[&str] = &[
@@ -22,6 +21,7 @@ pub const HOST_ENV: &[&str] = &[
 ];
 const ENV_PREFIX: &str = "MATTERLINK_";
 
+/// The component's configuration: flat snake_case keys with text values.
 #[derive(Clone, Default)]
 pub struct ConfigStore {
     values: BTreeMap<String, String>,
@@ -91,15 +91,18 @@ impl ConfigStore {
         Ok(ConfigStore { values })
     }
 
+    /// Sets one key (an embedding platform's own values, or a test's).
     pub fn set(&mut self, key: &str, value: impl Into<String>) {
         self.values.insert(key.to_string(), value.into());
     }
 
+    /// A key's value, `None` when unset.
     pub fn get(&self, key: &str) -> Option<&str> {
         self.values.get(key).map(String::as_str)
     }
 }
 
+/// The configuration as one store's `wasi:config` implementation sees it.
 pub struct ConfigView<'a>(pub &'a ConfigStore);
 
 struct Config;
@@ -118,17 +121,23 @@ impl store::Host for ConfigView<'_> {
     }
 }
 
-pub(crate) fn add_to_linker(linker: &mut Linker<State>) -> wasmtime::Result<()> {
-    store::add_to_linker::<State, Config>(linker, |s| ConfigView(&s.config))?;
+/// Registers `wasi:config` under both version names for stores whose data holds a
+/// [`ConfigStore`]; `get` views it. Generic over the store's data so this capability does not
+/// depend on the host's `State` (layers point down).
+pub(crate) fn add_to_linker<T: Send + 'static>(
+    linker: &mut Linker<T>,
+    get: fn(&mut T) -> ConfigView<'_>,
+) -> wasmtime::Result<()> {
+    store::add_to_linker::<T, Config>(linker, get)?;
     let mut rc1 = linker.instance("wasi:config/store@0.2.0-rc.1")?;
-    rc1.func_wrap("get", |cx, (key,): (String,)| {
+    rc1.func_wrap("get", move |mut cx, (key,): (String,)| {
         let value: Result<Option<String>, store::Error> =
-            Ok(cx.data().config.get(&key).map(String::from));
+            Ok(get(cx.data_mut()).0.get(&key).map(String::from));
         Ok((value,))
     })?;
-    rc1.func_wrap("get-all", |cx, (): ()| {
+    rc1.func_wrap("get-all", move |mut cx, (): ()| {
         let all: Result<Vec<(String, String)>, store::Error> =
-            Ok(cx.data().config.values.clone().into_iter().collect());
+            Ok(get(cx.data_mut()).0.values.clone().into_iter().collect());
         Ok((all,))
     })?;
     Ok(())

@@ -15,11 +15,12 @@ use axum::http::StatusCode;
 use axum::response::Html;
 use axum::routing::get;
 use axum::Router;
-use serde::Serialize;
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, oneshot};
 
-use crate::calls::TypedError;
+use matterlink_component::model::{ConnectRequest, Error};
+
+use crate::api::Answer;
 use crate::runtime::Runtime;
 
 /// The path iManage redirects to; register `http://127.0.0.1:PORT/callback` with the application.
@@ -27,55 +28,8 @@ pub const CALLBACK_PATH: &str = "/callback";
 /// How long the listener lets the browser fetch the result page once the sign-in is done.
 const PAGE_GRACE: Duration = Duration::from_secs(5);
 
-/// The start of a sign-in, as `connect-begin` returns it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct ConnectRequest {
-    pub authorize_url: String,
-    pub state: String,
-    pub expires_in: u64,
-}
-
-impl Runtime {
-    /// `connect-begin`: the URL to send the administrator's browser to.
-    pub async fn connect_begin(
-        &self,
-        redirect_uri: &str,
-    ) -> Result<std::result::Result<ConnectRequest, TypedError>> {
-        let (mut store, plugin) = self.instantiate().await?;
-        let answer = plugin
-            .matterlink_imanage_integration()
-            .call_connect_begin(&mut store, redirect_uri)
-            .await?;
-        Ok(answer
-            .map(|r| ConnectRequest {
-                authorize_url: r.authorize_url,
-                state: r.state,
-                expires_in: r.expires_in,
-            })
-            .map_err(TypedError::from))
-    }
-
-    /// `connect-complete`: the account that connected.
-    pub async fn connect_complete(
-        &self,
-        code: &str,
-        state: &str,
-        redirect_uri: &str,
-    ) -> Result<std::result::Result<String, TypedError>> {
-        let (mut store, plugin) = self.instantiate().await?;
-        let answer = plugin
-            .matterlink_imanage_integration()
-            .call_connect_complete(&mut store, code, state, redirect_uri)
-            .await?;
-        Ok(answer.map_err(TypedError::from))
-    }
-}
-
-fn not_connected(message: String) -> TypedError {
-    TypedError {
-        kind: "not-connected".into(),
-        message,
-    }
+fn not_connected(message: String) -> Error {
+    Error::NotConnected(message)
 }
 
 /// The redirect URI for a listener bound on the loopback interface.
@@ -93,7 +47,7 @@ pub async fn run(
     listener: TcpListener,
     timeout: Duration,
     show: impl FnOnce(&ConnectRequest),
-) -> Result<std::result::Result<String, TypedError>> {
+) -> Result<Answer<String>> {
     let redirect_uri = redirect_uri(&listener)?;
     let request = match runtime.connect_begin(&redirect_uri).await? {
         Ok(r) => r,
@@ -151,7 +105,7 @@ pub async fn run(
                     let e = not_connected(format!(
                         "iManage did not complete the sign-in ({error}: {description}); run `matterlink connect` again"
                     ));
-                    let _ = reply.send((StatusCode::OK, page("matterlink is not connected", &e.message)));
+                    let _ = reply.send((StatusCode::OK, page("matterlink is not connected", e.message())));
                     break Err(e);
                 }
                 let (Some(code), Some(state)) = (params.get("code"), params.get("state")) else {
@@ -177,7 +131,7 @@ pub async fn run(
                         "matterlink is connected to iManage",
                         &format!("Signed in as {account}. You can close this window."),
                     ),
-                    Err(e) => page("matterlink is not connected", &e.message),
+                    Err(e) => page("matterlink is not connected", e.message()),
                 };
                 let _ = reply.send((StatusCode::OK, shown));
                 break result;

@@ -8,9 +8,9 @@ use std::path::Path;
 
 use anyhow::{bail, Result};
 use imanage_sandbox::{Sandbox, SandboxConfig};
+use matterlink_component::model::Matter;
 use serde_json::Value;
 
-use crate::calls::{Function, Matter};
 use crate::config::ConfigStore;
 use crate::runtime::{Runtime, RuntimeOptions};
 
@@ -37,6 +37,8 @@ pub fn sandbox_config(base_url: &str) -> ConfigStore {
     c
 }
 
+/// Runs the demo: a sandbox in-process, the sample matter provisioned twice (the second time
+/// changes nothing), and what iManage then holds, written to `out`.
 pub async fn run(component: &[u8], data_dir: &Path, out: &mut impl Write) -> Result<()> {
     let sandbox = Sandbox::start(
         SocketAddr::from(([127, 0, 0, 1], 0)),
@@ -70,25 +72,18 @@ pub async fn run(component: &[u8], data_dir: &Path, out: &mut impl Write) -> Res
 
     let state = sandbox.state();
     state.reset_request_count();
-    let created = match runtime
-        .call(Function::OnMatterCreated, matter.clone())
-        .await?
-    {
+    let created = match runtime.on_matter_created(&matter).await? {
         Ok(ws) => ws,
         Err(e) => bail!("on-matter-created failed: {e}"),
     };
     let requests = state.request_count();
-    let id = created["id"].as_str().unwrap_or_default().to_string();
+    let id = created.id.clone();
     writeln!(
         out,
         "on-matter-created -> workspace {id} {:?}",
-        created["name"].as_str().unwrap_or_default()
+        created.name
     )?;
-    writeln!(
-        out,
-        "  link      {}",
-        created["url"].as_str().unwrap_or_default()
-    )?;
+    writeln!(out, "  link      {}", created.url)?;
     if let Some(ws) = state.workspace(&id) {
         let ws = serde_json::to_value(ws)?;
         writeln!(
@@ -125,15 +120,15 @@ pub async fn run(component: &[u8], data_dir: &Path, out: &mut impl Write) -> Res
     writeln!(out, "  iManage requests: {requests}\n")?;
 
     state.reset_request_count();
-    let again = match runtime.call(Function::OnMatterCreated, matter).await? {
+    let again = match runtime.on_matter_created(&matter).await? {
         Ok(ws) => ws,
         Err(e) => bail!("second on-matter-created failed: {e}"),
     };
     writeln!(
         out,
         "same event delivered again -> workspace {} (same: {}), iManage requests: {}",
-        again["id"].as_str().unwrap_or_default(),
-        again["id"] == created["id"],
+        again.id,
+        again.id == created.id,
         state.request_count()
     )?;
     writeln!(

@@ -6,23 +6,29 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::Result;
+use matterlink_component::drift::{Difference, Report as DriftReport};
+use matterlink_component::model::Error;
 use serde::Serialize;
-use serde_json::Value;
 
 use crate::batch::{self, Progress};
-use crate::calls::{Args, Function};
 use crate::dry_run::PlannedRequest;
 use crate::matters_file;
 use crate::runtime::Runtime;
 
+/// How to run a drift comparison.
 #[derive(Debug, Clone)]
 pub struct Options {
+    /// The matters file (CSV with a header, or JSON Lines).
     pub file: PathBuf,
+    /// Repair the differences through the normal paths.
     pub fix: bool,
+    /// Concurrency.
     pub batch: batch::Options,
+    /// Show a progress bar or lines.
     pub show_progress: bool,
 }
 
+/// Where one matter stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum State {
@@ -32,12 +38,16 @@ pub enum State {
     Drift,
     /// Every difference was repaired.
     Fixed,
+    /// The matter has no workspace linked.
     NotLinked,
+    /// The integration does not apply to it.
     Skipped,
+    /// The comparison failed; `error` and `reason` say why.
     Failed,
 }
 
 impl State {
+    /// The label progress and the summary count it under.
     pub fn label(self) -> &'static str {
         match self {
             State::InStep => "in step",
@@ -50,18 +60,25 @@ impl State {
     }
 }
 
+/// One matter's line of the result.
 #[derive(Debug, Clone, Serialize)]
 pub struct Entry {
+    /// The line of the file the matter came from.
     pub line: u64,
+    /// The matter's id.
     pub matter_id: String,
+    /// Where it stands.
     pub state: State,
+    /// What differs (before any repair).
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub differences: Vec<Value>,
+    pub differences: Vec<Difference>,
     /// After `--fix`, what still differs.
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub remaining: Vec<Value>,
+    pub remaining: Vec<Difference>,
+    /// The error kind of a failure.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// Why it failed or was skipped, for people.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
 }
@@ -86,28 +103,40 @@ impl Entry {
         e
     }
 
-    fn from_report(line: u64, matter_id: &str, v: &Value) -> Entry {
-        let list = |k: &str| v[k].as_array().cloned().unwrap_or_default();
-        let (differences, remaining) = (list("differences"), list("remaining"));
-        let state = match (differences.is_empty(), remaining.is_empty()) {
+    fn from_report(line: u64, matter_id: &str, report: DriftReport) -> Entry {
+        let state = match (report.differences.is_empty(), report.remaining.is_empty()) {
             (true, _) => State::InStep,
             (false, true) => State::Fixed,
             (false, false) => State::Drift,
         };
         let mut e = Entry::new(line, matter_id, state);
-        e.differences = differences;
-        if v["fixed"].as_bool() == Some(true) {
-            e.remaining = remaining;
+        e.differences = report.differences;
+        if report.fixed {
+            e.remaining = report.remaining;
         }
         e
     }
+
+    fn from_error(line: u64, matter_id: &str, error: Error) -> Entry {
+        let state = match error {
+            Error::NotLinked(_) => State::NotLinked,
+            Error::Skipped(_) => State::Skipped,
+            _ => State::Failed,
+        };
+        let reason = error.message().to_string();
+        Entry::failed(line, matter_id, state, error.kind(), reason)
+    }
 }
 
+/// What a drift run found (and repaired).
 pub struct Outcome {
+    /// Whether nothing was changed.
     pub dry_run: bool,
+    /// Every matter, in file order.
     pub entries: Vec<Entry>,
     /// In a dry run: the requests each matter would have made (input order).
     pub plans: Vec<(String, Vec<PlannedRequest>)>,
+    /// Whether `stop` cut the run short.
     pub interrupted: bool,
 }
 
@@ -148,21 +177,13 @@ pub async fn run(
             let rt = rt.clone();
             async move {
                 let id = m.id.clone();
-                let args = Args {
-                    matter: Some(m),
-                    fix,
-                    ..Args::default()
+                let ran = match rt.instance().await {
+                    Ok(mut call) => call.drift(&m, fix).await.map(|a| (a, call.plan())),
+                    Err(e) => Err(e),
                 };
-                let (entry, plan) = match rt.call_planned(Function::Drift, args).await {
-                    Ok((Ok(v), plan)) => (Entry::from_report(line, &id, &v), plan),
-                    Ok((Err(e), plan)) => {
-                        let state = match e.kind.as_str() {
-                            "not-linked" => State::NotLinked,
-                            "skipped" => State::Skipped,
-                            _ => State::Failed,
-                        };
-                        (Entry::failed(line, &id, state, &e.kind, e.message), plan)
-                    }
+                let (entry, plan) = match ran {
+                    Ok((Ok(report), plan)) => (Entry::from_report(line, &id, report), plan),
+                    Ok((Err(e), plan)) => (Entry::from_error(line, &id, e), plan),
                     Err(e) => (
                         Entry::failed(line, &id, State::Failed, "host-error", format!("{e:#}")),
                         Vec::new(),

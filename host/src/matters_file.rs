@@ -20,7 +20,7 @@ use std::path::Path;
 use anyhow::{bail, Context, Result};
 use sha2::{Digest, Sha256};
 
-use crate::calls::{Client, Matter};
+use matterlink_component::model::{Client, Matter};
 
 /// One matter of the file, or why its line could not be read.
 #[derive(Debug, Clone)]
@@ -29,16 +29,20 @@ pub struct Row {
     pub line: u64,
     /// The matter id, when it could be read even if the rest could not.
     pub matter_id: Option<String>,
+    /// The matter, or why the line is not one.
     pub matter: Result<Matter, String>,
 }
 
+/// A matters file as read: its rows and its identity.
 #[derive(Debug)]
 pub struct MattersFile {
+    /// Every record, in file order.
     pub rows: Vec<Row>,
     /// Hex digest of the file's content: its identity for resuming a backfill.
     pub identity: String,
 }
 
+/// Reads a matters file: CSV (with a header) or JSON Lines, by its extension.
 pub fn read(path: &Path) -> Result<MattersFile> {
     let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
     let identity = hex(&Sha256::digest(&bytes));

@@ -44,9 +44,13 @@ pub const KEY_VALUE_FILE: &str = "keyvalue.sqlite3";
 /// the component may open only `default`.
 pub const HOST_STORE: &str = "matterlink-host";
 
+/// What a [`Runtime`] is made from.
 pub struct RuntimeOptions<'a> {
+    /// The component's bytes (usually [`EMBEDDED_COMPONENT`]).
     pub component: &'a [u8],
+    /// Where the key-value store and the compiled-component cache live (made mode 0700).
     pub data_dir: &'a Path,
+    /// The component's configuration, as `wasi:config` hands it out.
     pub config: ConfigStore,
     /// The one base URL outgoing requests may go to. `None`: the configured
     /// `imanage_base_url`. A platform embedding the host sets it to pin the destination
@@ -54,6 +58,9 @@ pub struct RuntimeOptions<'a> {
     pub allowed_base_url: Option<String>,
 }
 
+/// The component loaded once (compiled, linked, pre-instantiated), ready for many calls: the
+/// typed methods ([`crate::api`]) and the JSON ones ([`crate::functions`]) each run in a fresh
+/// instance. Share it behind an `Arc`; it is `Send + Sync`.
 pub struct Runtime {
     engine: Engine,
     pre: PluginPre<State>,
@@ -67,6 +74,7 @@ pub struct Runtime {
 }
 
 impl Runtime {
+    /// Compiles (or loads from the cache) and links the component; opens the key-value store.
     pub fn new(opts: RuntimeOptions<'_>) -> Result<Runtime> {
         Runtime::build(opts, None)
     }
@@ -89,7 +97,9 @@ impl Runtime {
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
         wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
         crate::keyvalue::host::add_to_linker(&mut linker, State::keyvalue_view)?;
-        crate::config::add_to_linker(&mut linker)?;
+        crate::config::add_to_linker(&mut linker, |s: &mut State| {
+            crate::config::ConfigView(&s.config)
+        })?;
         let pre = PluginPre::new(linker.instantiate_pre(&component)?)?;
         let kv_file = opts.data_dir.join(KEY_VALUE_FILE);
         let backend: Arc<dyn Backend> = if writable {
@@ -122,6 +132,7 @@ impl Runtime {
         })
     }
 
+    /// Whether this runtime plans instead of changing anything.
     pub fn is_dry_run(&self) -> bool {
         self.dry_run.is_some()
     }
@@ -133,14 +144,17 @@ impl Runtime {
         self.keyvalue.backend.clone()
     }
 
+    /// The data directory.
     pub fn data_dir(&self) -> &Path {
         &self.data_dir
     }
 
+    /// The wasmtime engine (pooling allocator), for embedders that measure or extend it.
     pub fn engine(&self) -> &Engine {
         &self.engine
     }
 
+    /// The configuration the component reads.
     pub fn config(&self) -> &ConfigStore {
         &self.config
     }
@@ -151,10 +165,24 @@ impl Runtime {
         self.clock.advance(by);
     }
 
+    /// In a dry run, the iManage requests the call in `store` planned instead of sending (and
+    /// forgets them); empty otherwise.
+    pub fn take_plan(&self, store: &Store<State>) -> Vec<crate::dry_run::PlannedRequest> {
+        store
+            .data()
+            .hooks
+            .dry_run
+            .as_ref()
+            .map(|d| d.take_plan())
+            .unwrap_or_default()
+    }
+
     pub(crate) fn pre(&self) -> &PluginPre<State> {
         &self.pre
     }
 
+    /// A fresh store holding one instance's capabilities: WASI with the (movable) wall clock and
+    /// stderr only, the allow-listed HTTP hooks, the key-value stores and the configuration.
     pub fn new_store(&self) -> Store<State> {
         let mut wasi = WasiCtx::builder();
         // The component's own diagnostics go to our stderr; it has no files, env or args.

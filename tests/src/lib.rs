@@ -149,7 +149,7 @@ pub fn folder_paths(state: &SharedState, workspace_id: &str) -> Vec<String> {
     paths
 }
 
-/// Interfaces the component may import (DESIGN.md, "One artifact, three homes"): what Spin ≥ 3.1
+/// Interfaces the component may import (ARCHITECTURE.md, "Portability"): what Spin ≥ 3.1
 /// and the bundled host both provide. Anything else fails the portability test.
 pub fn import_allowed(name: &str) -> bool {
     const EXACT: &[&str] = &[
@@ -327,10 +327,7 @@ pub struct SignIn {
 /// `matterlink connect` as the host library runs it: the loopback listener, iManage's sign-in
 /// page (the sandbox must auto-approve), the redirect followed by hand to the listener. Returns
 /// the outcome and what the browser carried.
-pub async fn connect(
-    env: &Env,
-    rt: &Runtime,
-) -> (Result<String, matterlink_host::TypedError>, SignIn) {
+pub async fn connect(env: &Env, rt: &Runtime) -> (Result<String, matterlink_host::Error>, SignIn) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("loopback port");

@@ -53,11 +53,11 @@ async fn the_code_flow_connects_and_the_account_that_signed_in_owns_workspaces()
     let err = call(&rt, Function::OnMatterCreated, &matter)
         .await
         .unwrap_err();
-    assert_eq!(err.kind, "not-connected");
+    assert_eq!(err.kind(), "not-connected");
     assert!(
-        err.message.contains("matterlink connect"),
+        err.message().contains("matterlink connect"),
         "{}",
-        err.message
+        err.message()
     );
     assert_eq!(env.state().request_count(), 0);
 
@@ -90,7 +90,7 @@ async fn the_code_flow_connects_and_the_account_that_signed_in_owns_workspaces()
         .await
         .unwrap()
         .unwrap_err();
-    assert_eq!(replay.kind, "not-connected");
+    assert_eq!(replay.kind(), "not-connected");
     assert_eq!(tokens(&env)["access_token"], record["access_token"]);
 }
 
@@ -235,13 +235,13 @@ async fn an_expired_refresh_token_answers_not_connected_everywhere_until_reconne
         .get_json("event/dead/evt-rename")
         .expect("the event is kept");
     assert_eq!(kept["kind"], "not-connected");
-    assert_eq!(err.kind, "not-connected");
+    assert_eq!(err.kind(), "not-connected");
     assert!(
-        err.message.contains("matterlink connect"),
+        err.message().contains("matterlink connect"),
         "{}",
-        err.message
+        err.message()
     );
-    assert!(err.message.contains("expired"), "{}", err.message);
+    assert!(err.message().contains("expired"), "{}", err.message());
     let record = tokens(&env);
     assert!(record["ended"].is_object(), "{record}");
     assert!(record["access_token"] == "" && record["refresh_token"].is_null());
@@ -264,8 +264,8 @@ async fn an_expired_refresh_token_answers_not_connected_everywhere_until_reconne
             .unwrap(),
     ] {
         let e = outcome.unwrap_err();
-        assert_eq!(e.kind, "not-connected", "{e}");
-        assert!(e.message.contains("matterlink connect"), "{e}");
+        assert_eq!(e.kind(), "not-connected", "{e}");
+        assert!(e.message().contains("matterlink connect"), "{e}");
     }
     assert_eq!(state.request_count(), 0);
     assert_eq!(
@@ -304,11 +304,11 @@ async fn revoked_tokens_end_an_oauth_connection_but_not_a_service_account() {
     let err = call(&oauth, Function::OnMatterClosed, &matter)
         .await
         .unwrap_err();
-    assert_eq!(err.kind, "not-connected");
+    assert_eq!(err.kind(), "not-connected");
     assert!(
-        err.message.contains("matterlink connect"),
+        err.message().contains("matterlink connect"),
         "{}",
-        err.message
+        err.message()
     );
 
     // A service account signs in again with its password when its refresh token is refused.
@@ -335,11 +335,11 @@ async fn check_reports_the_connection_and_the_token_lifetimes_as_reported() {
         .await
         .unwrap()
         .unwrap_err();
-    assert_eq!(before.kind, "not-connected");
+    assert_eq!(before.kind(), "not-connected");
     assert!(
-        before.message.contains("✗ connected") && before.message.contains("matterlink connect"),
+        before.message().contains("✗ connected") && before.message().contains("matterlink connect"),
         "{}",
-        before.message
+        before.message()
     );
     connected(&env, &rt).await;
     let report = rt
@@ -460,13 +460,13 @@ async fn a_library_the_account_does_not_see_is_a_clear_error() {
     )
     .await
     .unwrap_err();
-    assert_eq!(err.kind, "not-configured");
+    assert_eq!(err.kind(), "not-configured");
     assert!(
-        err.message.contains("`imanage_library`")
-            && err.message.contains("NOPE")
-            && err.message.contains("ACTIVE, BRANCH"),
+        err.message().contains("`imanage_library`")
+            && err.message().contains("NOPE")
+            && err.message().contains("ACTIVE, BRANCH"),
         "{}",
-        err.message
+        err.message()
     );
     assert!(env.state().workspaces().is_empty());
 }

@@ -57,7 +57,7 @@ async fn the_most_verbose_logs_of_a_whole_oauth_run_carry_no_secret() {
     let err = call(&rt, Function::OnMatterClosed, &matter)
         .await
         .unwrap_err();
-    assert_eq!(err.kind, "not-connected");
+    assert_eq!(err.kind(), "not-connected");
     connect(&env, &rt).await.0.unwrap();
     keep(&mut secrets, &env);
     call(&rt, Function::OnMatterClosed, &matter).await.unwrap();
@@ -79,7 +79,7 @@ async fn the_most_verbose_logs_of_a_whole_oauth_run_carry_no_secret() {
             "a secret reached the log"
         );
         assert!(
-            !err.message.contains(secret.as_str()),
+            !err.message().contains(secret.as_str()),
             "a secret reached an error"
         );
     }

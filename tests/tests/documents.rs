@@ -109,7 +109,7 @@ async fn documents_are_refused_for_unlinked_matters_foreign_folders_and_bad_name
         .await
         .unwrap()
         .unwrap_err();
-    assert_eq!(err.kind, "not-linked");
+    assert_eq!(err.kind(), "not-linked");
 
     call(
         &rt,
@@ -136,11 +136,11 @@ async fn documents_are_refused_for_unlinked_matters_foreign_folders_and_bad_name
         .await
         .unwrap()
         .unwrap_err();
-    assert_eq!(err.kind, "rejected");
+    assert_eq!(err.kind(), "rejected");
     assert!(
-        err.message.contains("not in matter 1042"),
+        err.message().contains("not in matter 1042"),
         "{}",
-        err.message
+        err.message()
     );
 
     for bad in [
@@ -153,7 +153,7 @@ async fn documents_are_refused_for_unlinked_matters_foreign_folders_and_bad_name
             .await
             .unwrap()
             .unwrap_err();
-        assert_eq!(err.kind, "invalid-matter", "{bad:?}");
+        assert_eq!(err.kind(), "invalid-matter", "{bad:?}");
     }
     let all_docs: usize = env
         .state()
@@ -182,9 +182,12 @@ async fn check_connection_reports_each_check() {
     let mut wrong = env.config();
     wrong.set("imanage_password", "wrong");
     let err = call_check(&env, wrong).await.unwrap_err();
-    assert_eq!(err.kind, "not-connected");
-    assert!(err.message.contains("✗ token"), "{}", err.message);
-    assert!(!err.message.contains("wrong"), "the password is not echoed");
+    assert_eq!(err.kind(), "not-connected");
+    assert!(err.message().contains("✗ token"), "{}", err.message());
+    assert!(
+        !err.message().contains("wrong"),
+        "the password is not echoed"
+    );
 
     let mut missing = env.config();
     missing.set(
@@ -193,28 +196,28 @@ async fn check_connection_reports_each_check() {
     );
     missing.set("field_map", r#"{"Title": "custom17"}"#);
     let err = call_check(&env, missing).await.unwrap_err();
-    assert_eq!(err.kind, "not-configured");
+    assert_eq!(err.kind(), "not-configured");
     assert!(
-        err.message.contains("✓ template Litigation"),
+        err.message().contains("✓ template Litigation"),
         "{}",
-        err.message
+        err.message()
     );
     assert!(
-        err.message.contains("✗ template Probate: ACTIVE!999"),
+        err.message().contains("✗ template Probate: ACTIVE!999"),
         "{}",
-        err.message
+        err.message()
     );
     assert!(
-        err.message.contains("✗ field Title: custom17"),
+        err.message().contains("✗ field Title: custom17"),
         "{}",
-        err.message
+        err.message()
     );
 }
 
 async fn call_check(
     env: &Env,
     config: matterlink_host::ConfigStore,
-) -> Result<String, matterlink_host::TypedError> {
+) -> Result<String, matterlink_host::Error> {
     env.runtime_with(config)
         .call(Function::CheckConnection, Args::default())
         .await

@@ -37,7 +37,7 @@ async fn closing_prefixes_the_title_once() {
     let err = call(&rt, Function::OnMatterClosed, &matter)
         .await
         .unwrap_err();
-    assert_eq!(err.kind, "not-linked");
+    assert_eq!(err.kind(), "not-linked");
 
     let ws = call(&rt, Function::OnMatterCreated, &matter).await.unwrap();
     let id = ws["id"].as_str().unwrap();

@@ -81,7 +81,7 @@ async fn the_corpus_is_refused_cleanly_and_changes_nothing() {
                 .await
                 .unwrap_or_else(|e| panic!("{name}: host failure {e:#}"));
             let err = outcome.expect_err(name);
-            assert_eq!(err.kind, "invalid-matter", "{name}: {err}");
+            assert_eq!(err.kind(), "invalid-matter", "{name}: {err}");
         }
     }
     // Over HTTP, every body.
@@ -127,7 +127,7 @@ async fn the_corpus_is_refused_cleanly_and_changes_nothing() {
             .await
             .unwrap()
             .expect_err(url);
-        assert_eq!(err.kind, "invalid-url", "{url:?}: {err}");
+        assert_eq!(err.kind(), "invalid-url", "{url:?}: {err}");
         let body = serde_json::to_vec(&serde_json::json!({"matter": legacy, "url": url})).unwrap();
         let r = signed(
             &client,

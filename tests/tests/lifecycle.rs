@@ -28,11 +28,11 @@ async fn map_metadata_checks_kinds_cleans_values_and_keeps_every_client() {
     )
     .await
     .unwrap_err();
-    assert_eq!(err.kind, "not-configured");
+    assert_eq!(err.kind(), "not-configured");
     assert!(
-        err.message.contains("custom17") && err.message.contains("Title"),
+        err.message().contains("custom17") && err.message().contains("Title"),
         "{}",
-        err.message
+        err.message()
     );
 
     let mut config = env.config();
@@ -79,8 +79,8 @@ async fn auto_create_off_and_types_outside_the_allow_list_are_skipped_with_nothi
     )
     .await
     .unwrap_err();
-    assert_eq!(err.kind, "skipped");
-    assert!(err.message.contains("auto_create"));
+    assert_eq!(err.kind(), "skipped");
+    assert!(err.message().contains("auto_create"));
 
     let mut scoped = env.config();
     scoped.set("matter_types", r#"["Conveyancing"]"#);
@@ -92,8 +92,8 @@ async fn auto_create_off_and_types_outside_the_allow_list_are_skipped_with_nothi
     )
     .await
     .unwrap_err();
-    assert_eq!(err.kind, "skipped");
-    assert!(err.message.contains("Litigation"), "{}", err.message);
+    assert_eq!(err.kind(), "skipped");
+    assert!(err.message().contains("Litigation"), "{}", err.message());
     assert_eq!(state.request_count(), 0);
     assert!(state.workspaces().is_empty());
     assert!(env.kv().get_json("link/matter/1042").is_none());
@@ -110,8 +110,8 @@ async fn templates_by_type_owner_policies_and_folder_names() {
 
     let mut m = fixture("matter-multi-client.json"); // Conveyancing → ACTIVE!200, no acting_user
     let err = call(&rt, Function::OnMatterCreated, &m).await.unwrap_err();
-    assert_eq!(err.kind, "invalid-matter");
-    assert!(err.message.contains("acting_user"));
+    assert_eq!(err.kind(), "invalid-matter");
+    assert!(err.message().contains("acting_user"));
     assert!(env.state().workspaces().is_empty());
 
     m.acting_user = Some("APATEL".into());
@@ -150,8 +150,8 @@ async fn require_template_refuses_a_type_without_one() {
     )
     .await
     .unwrap_err();
-    assert_eq!(err.kind, "not-configured");
-    assert!(err.message.contains("Probate"));
+    assert_eq!(err.kind(), "not-configured");
+    assert!(err.message().contains("Probate"));
     assert!(env.state().workspaces().is_empty());
 }
 
@@ -168,8 +168,8 @@ async fn workspace_name_template_on_create_and_rename_and_refused_when_unknown()
     )
     .await
     .unwrap_err();
-    assert_eq!(err.kind, "not-configured");
-    assert!(err.message.contains("{colour}"));
+    assert_eq!(err.kind(), "not-configured");
+    assert!(err.message().contains("{colour}"));
     assert_eq!(
         env.state().request_count(),
         0,

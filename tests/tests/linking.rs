@@ -146,11 +146,11 @@ async fn link_workspace_refuses_what_cannot_be_this_matters_workspace() {
             .await
             .unwrap()
             .unwrap_err();
-        assert_eq!(err.kind, "invalid-url", "{url}: {err}");
+        assert_eq!(err.kind(), "invalid-url", "{url}: {err}");
         assert!(
-            err.message.contains(says),
+            err.message().contains(says),
             "{url}: {:?} should mention {says:?}",
-            err.message
+            err.message()
         );
     }
     assert!(

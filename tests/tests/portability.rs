@@ -1,5 +1,5 @@
 //! The component imports only what Spin ≥ 3.1 and the bundled host both provide, and exports
-//! the contract (DESIGN.md: "the component imports only standard interfaces...").
+//! the contract: the portable set that lets one `.wasm` run in every home (ARCHITECTURE.md).
 
 use matterlink_e2e::{component_imports_and_exports, import_allowed};
 
@@ -9,7 +9,7 @@ fn imports_stay_inside_the_allowed_list() {
     let refused: Vec<_> = imports.iter().filter(|i| !import_allowed(i)).collect();
     assert!(
         refused.is_empty(),
-        "imports outside DESIGN.md's list: {refused:?}"
+        "imports outside the portable list: {refused:?}"
     );
     for needed in [
         "wasi:http/outgoing-handler@0.2.12",

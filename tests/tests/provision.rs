@@ -147,8 +147,8 @@ async fn a_matter_without_client_is_refused_and_nothing_is_written() {
     )
     .await
     .unwrap_err();
-    assert_eq!(err.kind, "invalid-matter");
-    assert!(err.message.contains("no client"), "{}", err.message);
+    assert_eq!(err.kind(), "invalid-matter");
+    assert!(err.message().contains("no client"), "{}", err.message());
     assert_eq!(state.request_count(), 0, "iManage was not called");
     assert!(state.workspaces().is_empty());
     assert!(
@@ -221,8 +221,8 @@ async fn outgoing_requests_to_other_hosts_are_refused_and_seen_by_the_component(
     )
     .await
     .unwrap_err();
-    assert_eq!(err.kind, "not-configured", "{}", err.message);
-    assert!(err.message.contains("refused"), "{}", err.message);
+    assert_eq!(err.kind(), "not-configured", "{}", err.message());
+    assert!(err.message().contains("refused"), "{}", err.message());
     assert_eq!(state.request_count(), 0, "nothing reached the sandbox");
     let logged = logs.text();
     assert!(logged.contains("refused outgoing request"), "{logged}");

@@ -12,22 +12,28 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::Result;
+use matterlink_component::backfill::Outcome as BackfillOutcome;
+use matterlink_component::model::Error;
 
 use crate::batch::{self, Progress};
-use crate::calls::{Args, Function};
 use crate::dry_run::PlannedRequest;
 use crate::matters_file;
 use crate::runtime::Runtime;
 use report::{Entry, Kind, Report, WorkspaceRef};
 use resume::Resume;
 
+/// How to run a backfill.
 #[derive(Debug, Clone)]
 pub struct Options {
+    /// The matters file (CSV with a header, or JSON Lines).
     pub file: PathBuf,
+    /// Provision matters that have no workspace.
     pub create_missing: bool,
+    /// Concurrency and rate.
     pub batch: batch::Options,
     /// Run at most this many matters now (the rest wait for a rerun).
     pub limit: Option<usize>,
+    /// Where to write the report (`.json` or `.csv`).
     pub report: Option<PathBuf>,
     /// Show a progress bar or lines.
     pub show_progress: bool,
@@ -35,9 +41,11 @@ pub struct Options {
 
 /// What a backfill did.
 pub struct Outcome {
+    /// The report: every matter and what happened to it.
     pub report: Report,
     /// In a dry run: each matter run (input order) with the requests it would have made.
     pub plans: Vec<(Entry, Vec<PlannedRequest>)>,
+    /// Whether `stop` cut the run short.
     pub interrupted: bool,
 }
 
@@ -86,14 +94,16 @@ pub async fn run(
             let (rt, store) = (rt.clone(), store.clone());
             async move {
                 let id = m.id.clone();
-                let args = Args {
-                    matter: Some(m),
-                    create_missing,
-                    ..Args::default()
+                let ran = match rt.instance().await {
+                    Ok(mut call) => call
+                        .backfill_matter(&m, create_missing)
+                        .await
+                        .map(|answer| (answer, call.plan())),
+                    Err(e) => Err(e),
                 };
-                let (entry, plan) = match rt.call_planned(Function::BackfillMatter, args).await {
-                    Ok((Ok(v), plan)) => (Entry::from_outcome(line, &id, &v), plan),
-                    Ok((Err(e), plan)) => (Entry::from_error(line, &id, &e.kind, e.message), plan),
+                let (entry, plan) = match ran {
+                    Ok((Ok(outcome), plan)) => (Entry::from_outcome(line, &id, outcome), plan),
+                    Ok((Err(e), plan)) => (Entry::from_error(line, &id, e), plan),
                     // The host itself failed (a trap): reported, and the others carry on.
                     Err(e) => (
                         Entry::failed(line, &id, "host-error", format!("{e:#}")),
@@ -141,32 +151,24 @@ pub fn check_report_path(path: &Path) -> Result<(), String> {
 }
 
 impl Entry {
-    fn from_outcome(line: u64, id: &str, v: &serde_json::Value) -> Entry {
-        let ws = |v: &serde_json::Value| WorkspaceRef {
-            id: v["id"].as_str().unwrap_or_default().into(),
-            name: v["name"].as_str().unwrap_or_default().into(),
-            url: v["url"].as_str().unwrap_or_default().into(),
-        };
-        let kind = match v["kind"].as_str() {
-            Some("already-linked") => Kind::AlreadyLinked,
-            Some("linked") => Kind::Linked,
-            Some("created") => Kind::Created,
-            _ => Kind::NeedsUrl,
+    fn from_outcome(line: u64, id: &str, outcome: BackfillOutcome) -> Entry {
+        let (kind, workspace, candidates) = match outcome {
+            BackfillOutcome::AlreadyLinked { workspace } => {
+                (Kind::AlreadyLinked, Some(workspace), vec![])
+            }
+            BackfillOutcome::Linked { workspace } => (Kind::Linked, Some(workspace), vec![]),
+            BackfillOutcome::Created { workspace } => (Kind::Created, Some(workspace), vec![]),
+            BackfillOutcome::NeedsUrl { candidates } => (Kind::NeedsUrl, None, candidates),
         };
         let mut e = Entry::new(line, id, kind);
-        if kind == Kind::NeedsUrl {
-            e.candidates = v["candidates"]
-                .as_array()
-                .map(|c| c.iter().map(ws).collect())
-                .unwrap_or_default();
-        } else {
-            e.workspace = Some(ws(&v["workspace"]));
-        }
+        e.workspace = workspace.map(WorkspaceRef::from);
+        e.candidates = candidates.into_iter().map(WorkspaceRef::from).collect();
         e
     }
 
-    fn from_error(line: u64, id: &str, kind: &str, reason: String) -> Entry {
-        if kind == "skipped" {
+    fn from_error(line: u64, id: &str, error: Error) -> Entry {
+        let (kind, reason) = (error.kind(), error.message().to_string());
+        if let Error::Skipped(_) = error {
             let mut e = Entry::new(line, id, Kind::Skipped);
             e.reason = Some(reason);
             return e;

@@ -7,14 +7,21 @@ use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
+/// What happened to one matter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Kind {
+    /// Linked before this run (by an event, a pasted link or an earlier run).
     AlreadyLinked,
+    /// Its one existing workspace was linked.
     Linked,
+    /// A workspace was provisioned (`--create-missing`).
     Created,
+    /// No single workspace matched: a person pastes its link.
     NeedsUrl,
+    /// The integration does not apply to it (type not enabled, `auto_create` off).
     Skipped,
+    /// It failed; `error` and `reason` say why.
     Failed,
 }
 
@@ -47,26 +54,46 @@ impl Kind {
     }
 }
 
+/// A workspace as the report names it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WorkspaceRef {
+    /// The workspace id, e.g. `ACTIVE!1000`.
     pub id: String,
+    /// Its name.
     pub name: String,
+    /// Its link in iManage Work.
     pub url: String,
+}
+
+impl From<matterlink_component::model::Workspace> for WorkspaceRef {
+    fn from(w: matterlink_component::model::Workspace) -> Self {
+        WorkspaceRef {
+            id: w.id,
+            name: w.name,
+            url: w.url,
+        }
+    }
 }
 
 /// One matter's line of the report.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Entry {
+    /// The line of the file the matter came from.
     pub line: u64,
+    /// The matter's id.
     pub matter_id: String,
+    /// What happened.
     pub kind: Kind,
+    /// The workspace linked or created.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub workspace: Option<WorkspaceRef>,
+    /// For `needs-url`: the workspaces to choose from (empty when none matched).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub candidates: Vec<WorkspaceRef>,
     /// The error kind of a failure (`unavailable`, `invalid-matter`, `invalid-row`, …).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// Why it failed or was skipped, for people.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
     /// Done by an earlier run of the same file, so skipped by this one.
@@ -75,6 +102,7 @@ pub struct Entry {
 }
 
 impl Entry {
+    /// An entry with nothing but its outcome.
     pub fn new(line: u64, matter_id: &str, kind: Kind) -> Entry {
         Entry {
             line,
@@ -88,6 +116,7 @@ impl Entry {
         }
     }
 
+    /// A failed entry with its error kind and reason.
     pub fn failed(line: u64, matter_id: &str, error: &str, reason: String) -> Entry {
         let mut e = Entry::new(line, matter_id, Kind::Failed);
         e.error = Some(error.to_string());
@@ -96,14 +125,20 @@ impl Entry {
     }
 }
 
+/// Counts over the whole file.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Summary {
+    /// Every matter of the file, run or not.
     pub matters: usize,
     /// Linked now or before (`already-linked` included).
     pub linked: usize,
+    /// Provisioned now.
     pub created: usize,
+    /// Waiting for a person to paste a link.
     pub needs_url: usize,
+    /// Left alone by the integration's settings.
     pub skipped: usize,
+    /// Failed (rerun to retry).
     pub failed: usize,
     /// Done by an earlier run and skipped now (counted in linked/created too).
     pub done_before: usize,
@@ -111,14 +146,20 @@ pub struct Summary {
     pub not_run: usize,
 }
 
+/// The report of one backfill run.
 pub struct Report {
+    /// The matters file.
     pub file: PathBuf,
+    /// Whether nothing was changed.
     pub dry_run: bool,
+    /// Every matter run or done before, in file order.
     pub entries: Vec<Entry>,
+    /// The counts.
     pub summary: Summary,
 }
 
 impl Report {
+    /// The report of `entries`, with `not_run` matters left for a rerun.
     pub fn new(file: &Path, dry_run: bool, entries: Vec<Entry>, not_run: usize) -> Report {
         let mut s = Summary {
             matters: entries.len() + not_run,
@@ -150,6 +191,7 @@ impl Report {
             .collect()
     }
 
+    /// The report as JSON: the summary and the entries grouped by outcome.
     pub fn to_json(&self) -> serde_json::Value {
         json!({
             "file": self.file.display().to_string(),
@@ -163,6 +205,7 @@ impl Report {
         })
     }
 
+    /// Writes the report as JSON or CSV, by the file's extension.
     pub fn write(&self, path: &Path) -> Result<()> {
         let bytes = match Format::of(path).map_err(anyhow::Error::msg)? {
             Format::Json => serde_json::to_vec_pretty(&self.to_json())?,
@@ -215,12 +258,16 @@ impl Report {
     }
 }
 
+/// A report file's format.
 pub enum Format {
+    /// `.json`
     Json,
+    /// `.csv`
     Csv,
 }
 
 impl Format {
+    /// The format a path's extension asks for, or why it is not one.
     pub fn of(path: &Path) -> Result<Format, String> {
         match path
             .extension()

@@ -1,4 +1,4 @@
-//! (Part of the `matterlink` binary, not the library.) How `backfill`, `drift` and dry runs
+//! How `backfill`, `drift` and dry runs
 //! print their results: a readable summary, or JSON with `--json`. Exit codes follow `call`'s:
 //! 0 all went through; 1 something failed or still differs; 2 usage; 3 the host failed.
 
@@ -24,7 +24,7 @@ fn print_plan(plan: &[PlannedRequest], indent: &str) {
 }
 
 /// `matterlink call --dry-run`: the plan, then the (simulated) result as `call` prints it.
-pub fn print_dry_call(
+pub fn dry_call(
     outcome: matterlink_host::Outcome,
     plan: &[PlannedRequest],
     as_json: bool,
@@ -34,7 +34,7 @@ pub fn print_dry_call(
         let mut v = json!({"dry_run": true, "plan": plan});
         match outcome {
             Ok(result) => v["result"] = result,
-            Err(e) => v["error"] = e.to_json()["error"].clone(),
+            Err(e) => v["error"] = serde_json::to_value(&e)?,
         }
         println!("{v}");
     } else {
@@ -56,7 +56,7 @@ pub fn print_dry_call(
     })
 }
 
-pub fn print_backfill(
+pub fn backfill(
     outcome: &backfill::Outcome,
     opts: &backfill::Options,
     as_json: bool,
@@ -155,7 +155,7 @@ pub fn print_backfill(
     })
 }
 
-pub fn print_drift(outcome: &drift::Outcome, fix: bool, as_json: bool) -> Result<ExitCode> {
+pub fn drift(outcome: &drift::Outcome, fix: bool, as_json: bool) -> Result<ExitCode> {
     let counts = drift::counts(&outcome.entries);
     let bad = outcome.interrupted
         || outcome.entries.iter().any(|e| {
@@ -190,13 +190,13 @@ pub fn print_drift(outcome: &drift::Outcome, fix: bool, as_json: bool) -> Result
         for d in &e.differences {
             // A dry run changed nothing, so it repaired nothing: its plan says what would be.
             let repaired =
-                fix && !outcome.dry_run && !e.remaining.iter().any(|r| r["field"] == d["field"]);
+                fix && !outcome.dry_run && !e.remaining.iter().any(|r| r.field == d.field);
             println!(
                 "{:<12} {:<18} expected {:?}  actual {:?}{}",
                 e.matter_id,
-                d["field"].as_str().unwrap_or_default(),
-                d["expected"].as_str().unwrap_or_default(),
-                d["actual"].as_str().unwrap_or_default(),
+                d.field,
+                d.expected,
+                d.actual,
                 if repaired { "  (repaired)" } else { "" }
             );
         }

@@ -1,0 +1,329 @@
+//! The typed embedding API: one method per function the component exports, taking and
+//! returning the component's own domain types.
+//!
+//! Every method answers `anyhow::Result<Answer<T>>`: the outer error is the host's (the component
+//! did not load, trapped, or the data directory is unusable); the inner [`Answer`] is what the
+//! component said: its value, or its typed [`Error`]. A platform written in Rust embeds the host
+//! through these methods; the CLI's JSON is produced only where it prints
+//! ([`crate::functions`]).
+//!
+//! Each call runs in a fresh instance ([`Runtime::instance`]): instances are cheap (a pooled slot
+//! and copy-on-write memory), and a fresh one shares nothing with the call before it.
+
+use anyhow::Result;
+use matterlink_component::audit::{Query as AuditQuery, Record as AuditRecord};
+use matterlink_component::backfill::Outcome as BackfillOutcome;
+use matterlink_component::drift::Report as DriftReport;
+use matterlink_component::events::{DeadLetter, Event, Outcome as EventOutcome, ReplayReport};
+use matterlink_component::feed::Batch;
+use matterlink_component::import::ImportPage;
+use matterlink_component::model::{
+    ConnectRequest, Error, Folder, LegacyMatch, Matter, ProfileField, Workspace,
+};
+use matterlink_component::security::Member;
+use matterlink_component::team::TeamOutcome;
+use wasmtime::Store;
+
+use crate::bindings::exports::matterlink::imanage::integration::Guest;
+use crate::bindings::{types as wit, Plugin};
+use crate::dry_run::PlannedRequest;
+use crate::runtime::Runtime;
+use crate::state::State;
+
+/// What an exported function answered: its value, or the component's typed error.
+pub type Answer<T> = std::result::Result<T, Error>;
+
+/// One instance of the component in its own store, for one call.
+pub struct Instance<'r> {
+    runtime: &'r Runtime,
+    store: Store<State>,
+    plugin: Plugin,
+}
+
+/// Converts the component's answer into domain types.
+fn answer<W, T: From<W>>(raw: std::result::Result<W, wit::Error>) -> Answer<T> {
+    raw.map(T::from).map_err(Error::from)
+}
+
+impl Runtime {
+    /// A fresh instance for one call; [`Instance::plan`] then tells what a dry run planned.
+    pub async fn instance(&self) -> Result<Instance<'_>> {
+        let (store, plugin) = self.instantiate().await?;
+        Ok(Instance {
+            runtime: self,
+            store,
+            plugin,
+        })
+    }
+}
+
+impl Instance<'_> {
+    fn parts(&mut self) -> (&mut Store<State>, &Guest) {
+        (
+            &mut self.store,
+            self.plugin.matterlink_imanage_integration(),
+        )
+    }
+
+    /// In a dry run, the iManage requests this instance planned instead of sending (and
+    /// forgets them); empty otherwise.
+    pub fn plan(&self) -> Vec<PlannedRequest> {
+        self.runtime.take_plan(&self.store)
+    }
+
+    /// `on-matter-created`: provision the matter's workspace, or return the one linked.
+    pub async fn on_matter_created(&mut self, m: &Matter) -> Result<Answer<Workspace>> {
+        let (s, api) = self.parts();
+        Ok(answer(
+            api.call_on_matter_created(s, &m.clone().into()).await?,
+        ))
+    }
+
+    /// `on-matter-updated`: rename (and with `sync_fields_on_update` refresh) the workspace;
+    /// `None` when the matter has none.
+    pub async fn on_matter_updated(&mut self, m: &Matter) -> Result<Answer<Option<Workspace>>> {
+        let (s, api) = self.parts();
+        let raw = api.call_on_matter_updated(s, &m.clone().into()).await?;
+        Ok(raw.map(|w| w.map(Into::into)).map_err(Into::into))
+    }
+
+    /// `on-matter-closed`: mark the linked workspace closed.
+    pub async fn on_matter_closed(&mut self, m: &Matter) -> Result<Answer<Workspace>> {
+        let (s, api) = self.parts();
+        Ok(answer(
+            api.call_on_matter_closed(s, &m.clone().into()).await?,
+        ))
+    }
+
+    /// `on-matter-reopened`: undo exactly what closing did.
+    pub async fn on_matter_reopened(&mut self, m: &Matter) -> Result<Answer<Workspace>> {
+        let (s, api) = self.parts();
+        Ok(answer(
+            api.call_on_matter_reopened(s, &m.clone().into()).await?,
+        ))
+    }
+
+    /// `map-metadata`: the profile fields the matter maps to, without touching iManage.
+    pub async fn map_metadata(&mut self, m: &Matter) -> Result<Answer<Vec<ProfileField>>> {
+        let (s, api) = self.parts();
+        let raw = api.call_map_metadata(s, &m.clone().into()).await?;
+        Ok(raw.map(all).map_err(Into::into))
+    }
+
+    /// `resolve-legacy`: find (and link) the one existing workspace of a legacy matter.
+    pub async fn resolve_legacy(&mut self, m: &Matter) -> Result<Answer<LegacyMatch>> {
+        let (s, api) = self.parts();
+        Ok(answer(api.call_resolve_legacy(s, &m.clone().into()).await?))
+    }
+
+    /// `link-workspace`: link the matter to the workspace of a pasted link.
+    pub async fn link_workspace(&mut self, m: &Matter, url: &str) -> Result<Answer<Workspace>> {
+        let (s, api) = self.parts();
+        Ok(answer(
+            api.call_link_workspace(s, &m.clone().into(), url).await?,
+        ))
+    }
+
+    /// `file-document`: file `content` as `name` into the matter's document folder, or into
+    /// `folder`; answers the new document's id.
+    pub async fn file_document(
+        &mut self,
+        matter_id: &str,
+        folder: Option<&str>,
+        name: &str,
+        content: &[u8],
+    ) -> Result<Answer<String>> {
+        let (s, api) = self.parts();
+        let raw = api
+            .call_file_document(s, matter_id, folder, name, content)
+            .await?;
+        Ok(raw.map_err(Into::into))
+    }
+
+    /// `list-folders`: the folders of the matter's workspace.
+    pub async fn list_folders(&mut self, matter_id: &str) -> Result<Answer<Vec<Folder>>> {
+        let (s, api) = self.parts();
+        let raw = api.call_list_folders(s, matter_id).await?;
+        Ok(raw.map(all).map_err(Into::into))
+    }
+
+    /// `check-connection`: the ✓/✗ report; a failing check is the typed error's message.
+    pub async fn check_connection(&mut self) -> Result<Answer<String>> {
+        let (s, api) = self.parts();
+        Ok(api.call_check_connection(s).await?.map_err(Into::into))
+    }
+
+    /// `handle-event`: handle a delivery once; a redelivered id is answered from its record.
+    pub async fn handle_event(&mut self, e: &Event) -> Result<Answer<EventOutcome>> {
+        let (s, api) = self.parts();
+        Ok(answer(api.call_handle_event(s, &e.clone().into()).await?))
+    }
+
+    /// `replay-events`: run every failed event again, oldest first.
+    pub async fn replay_events(&mut self) -> Result<Answer<ReplayReport>> {
+        let (s, api) = self.parts();
+        Ok(answer(api.call_replay_events(s).await?))
+    }
+
+    /// `failed-events`: the failed events waiting for replay, oldest first.
+    pub async fn failed_events(&mut self) -> Result<Answer<Vec<DeadLetter>>> {
+        let (s, api) = self.parts();
+        Ok(api
+            .call_failed_events(s)
+            .await?
+            .map(all)
+            .map_err(Into::into))
+    }
+
+    /// `audit-log`: the audit records `q` selects, newest first.
+    pub async fn audit_log(&mut self, q: &AuditQuery) -> Result<Answer<Vec<AuditRecord>>> {
+        let (s, api) = self.parts();
+        let raw = api.call_audit_log(s, &q.clone().into()).await?;
+        Ok(raw.map(all).map_err(Into::into))
+    }
+
+    /// `connect-begin`: iManage's sign-in URL for a browser that will come back to
+    /// `redirect_uri`.
+    pub async fn connect_begin(&mut self, redirect_uri: &str) -> Result<Answer<ConnectRequest>> {
+        let (s, api) = self.parts();
+        Ok(answer(api.call_connect_begin(s, redirect_uri).await?))
+    }
+
+    /// `connect-complete`: finish signing in with the redirect's code and state; answers the
+    /// account that signed in.
+    pub async fn connect_complete(
+        &mut self,
+        code: &str,
+        state: &str,
+        redirect_uri: &str,
+    ) -> Result<Answer<String>> {
+        let (s, api) = self.parts();
+        let raw = api
+            .call_connect_complete(s, code, state, redirect_uri)
+            .await?;
+        Ok(raw.map_err(Into::into))
+    }
+
+    /// `poll-changes`: security changes since `cursor` (passing a batch's cursor acknowledges
+    /// it).
+    pub async fn poll_changes(&mut self, cursor: Option<&str>) -> Result<Answer<Batch>> {
+        let (s, api) = self.parts();
+        Ok(answer(api.call_poll_changes(s, cursor).await?))
+    }
+
+    /// `apply-matter-team`: make the linked workspace's members exactly `members`.
+    pub async fn apply_matter_team(
+        &mut self,
+        matter_id: &str,
+        members: &[Member],
+    ) -> Result<Answer<TeamOutcome>> {
+        let (s, api) = self.parts();
+        let members: Vec<wit::TeamMember> = members.iter().cloned().map(Into::into).collect();
+        Ok(answer(
+            api.call_apply_matter_team(s, matter_id, &members).await?,
+        ))
+    }
+
+    /// `import-workspaces`: a page of workspaces no matter is linked to yet.
+    pub async fn import_workspaces(&mut self, cursor: Option<&str>) -> Result<Answer<ImportPage>> {
+        let (s, api) = self.parts();
+        Ok(answer(api.call_import_workspaces(s, cursor).await?))
+    }
+
+    /// `backfill-matter`: link, report or (with `create_missing`) provision a legacy matter.
+    pub async fn backfill_matter(
+        &mut self,
+        m: &Matter,
+        create_missing: bool,
+    ) -> Result<Answer<BackfillOutcome>> {
+        let (s, api) = self.parts();
+        let raw = api
+            .call_backfill_matter(s, &m.clone().into(), create_missing)
+            .await?;
+        Ok(answer(raw))
+    }
+
+    /// `drift`: compare the matter with its workspace; with `fix`, repair what differs.
+    pub async fn drift(&mut self, m: &Matter, fix: bool) -> Result<Answer<DriftReport>> {
+        let (s, api) = self.parts();
+        Ok(answer(api.call_drift(s, &m.clone().into(), fix).await?))
+    }
+}
+
+fn all<A, B: From<A>>(items: Vec<A>) -> Vec<B> {
+    items.into_iter().map(B::from).collect()
+}
+
+/// The same functions on [`Runtime`] itself, each in a fresh [`Instance`]: what an embedding
+/// platform usually wants.
+macro_rules! one_call_each {
+    ($( $(#[$doc:meta])* fn $name:ident($($arg:ident: $ty:ty),*) -> $ret:ty; )*) => {
+        impl Runtime {
+            $(
+                $(#[$doc])*
+                pub async fn $name(&self $(, $arg: $ty)*) -> Result<Answer<$ret>> {
+                    self.instance().await?.$name($($arg),*).await
+                }
+            )*
+        }
+    };
+}
+
+one_call_each! {
+    /// [`Instance::on_matter_created`] in a fresh instance.
+    ///
+    /// ```no_run
+    /// # async fn example(runtime: &matterlink_host::Runtime) -> anyhow::Result<()> {
+    /// use matterlink_host::domain::Matter;
+    /// let matter: Matter = serde_json::from_str(
+    ///     r#"{"id": "1042", "title": "Smith v Jones", "matter_type": "Litigation",
+    ///         "clients": [{"id": "C-100", "name": "Smith Holdings"}]}"#,
+    /// )?;
+    /// match runtime.on_matter_created(&matter).await? {
+    ///     Ok(workspace) => println!("{} {}", workspace.id, workspace.url),
+    ///     Err(e) => eprintln!("{}: {}", e.kind(), e.message()),
+    /// }
+    /// # Ok(()) }
+    /// ```
+    fn on_matter_created(m: &Matter) -> Workspace;
+    /// [`Instance::on_matter_updated`] in a fresh instance.
+    fn on_matter_updated(m: &Matter) -> Option<Workspace>;
+    /// [`Instance::on_matter_closed`] in a fresh instance.
+    fn on_matter_closed(m: &Matter) -> Workspace;
+    /// [`Instance::on_matter_reopened`] in a fresh instance.
+    fn on_matter_reopened(m: &Matter) -> Workspace;
+    /// [`Instance::map_metadata`] in a fresh instance.
+    fn map_metadata(m: &Matter) -> Vec<ProfileField>;
+    /// [`Instance::resolve_legacy`] in a fresh instance.
+    fn resolve_legacy(m: &Matter) -> LegacyMatch;
+    /// [`Instance::link_workspace`] in a fresh instance.
+    fn link_workspace(m: &Matter, url: &str) -> Workspace;
+    /// [`Instance::file_document`] in a fresh instance.
+    fn file_document(matter_id: &str, folder: Option<&str>, name: &str, content: &[u8]) -> String;
+    /// [`Instance::list_folders`] in a fresh instance.
+    fn list_folders(matter_id: &str) -> Vec<Folder>;
+    /// [`Instance::check_connection`] in a fresh instance.
+    fn check_connection() -> String;
+    /// [`Instance::handle_event`] in a fresh instance.
+    fn handle_event(e: &Event) -> EventOutcome;
+    /// [`Instance::replay_events`] in a fresh instance.
+    fn replay_events() -> ReplayReport;
+    /// [`Instance::failed_events`] in a fresh instance.
+    fn failed_events() -> Vec<DeadLetter>;
+    /// [`Instance::audit_log`] in a fresh instance.
+    fn audit_log(q: &AuditQuery) -> Vec<AuditRecord>;
+    /// [`Instance::connect_begin`] in a fresh instance.
+    fn connect_begin(redirect_uri: &str) -> ConnectRequest;
+    /// [`Instance::connect_complete`] in a fresh instance.
+    fn connect_complete(code: &str, state: &str, redirect_uri: &str) -> String;
+    /// [`Instance::poll_changes`] in a fresh instance.
+    fn poll_changes(cursor: Option<&str>) -> Batch;
+    /// [`Instance::apply_matter_team`] in a fresh instance.
+    fn apply_matter_team(matter_id: &str, members: &[Member]) -> TeamOutcome;
+    /// [`Instance::import_workspaces`] in a fresh instance.
+    fn import_workspaces(cursor: Option<&str>) -> ImportPage;
+    /// [`Instance::backfill_matter`] in a fresh instance.
+    fn backfill_matter(m: &Matter, create_missing: bool) -> BackfillOutcome;
+    /// [`Instance::drift`] in a fresh instance.
+    fn drift(m: &Matter, fix: bool) -> DriftReport;
+}

@@ -1,0 +1,150 @@
+//! `matterlink call FUNCTION …`: one exported function, its result printed.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::Result;
+use matterlink_host::functions::{ArgsError, Input};
+use matterlink_host::Function;
+
+use super::{load_runtime_for, print, print_outcome, read_input, read_matter, usage, Global};
+
+/// `call`'s arguments: each function uses some of them.
+#[derive(clap::Args)]
+pub struct Args {
+    /// on-matter-created | on-matter-updated | on-matter-closed | on-matter-reopened |
+    /// map-metadata | resolve-legacy | link-workspace | file-document | list-folders |
+    /// check-connection | handle-event | replay-events | failed-events | audit-log |
+    /// poll-changes | apply-matter-team | import-workspaces | backfill-matter | drift
+    function: Function,
+    /// The matter record as JSON (snake_case keys); `-` reads standard input.
+    #[arg(long)]
+    matter: Option<PathBuf>,
+    /// A pasted workspace link (link-workspace).
+    #[arg(long)]
+    url: Option<String>,
+    /// The matter's id, for file-document and list-folders without a matter file.
+    #[arg(long)]
+    matter_id: Option<String>,
+    /// The document to file (file-document); `-` reads standard input.
+    #[arg(long)]
+    file: Option<PathBuf>,
+    /// The document's name with its extension; defaults to the file's name.
+    #[arg(long)]
+    name: Option<String>,
+    /// A folder id from list-folders; defaults to the matter's document folder.
+    #[arg(long)]
+    folder: Option<String>,
+    /// An event as JSON, `{"id", "type": "matter.created", "matter": {...}}` (handle-event);
+    /// `-` reads standard input.
+    #[arg(long)]
+    event: Option<PathBuf>,
+    /// Print the result, or the typed error, as one line of JSON on stdout.
+    #[arg(long)]
+    json: bool,
+    /// The `next_cursor` of the previous poll-changes (acknowledges that batch) or
+    /// import-workspaces page.
+    #[arg(long)]
+    cursor: Option<String>,
+    /// apply-matter-team: the team as JSON, `[{"id": "JSMITH", "trustee_type": "user",
+    /// "access_level": "full_access"}, ...]`; `-` reads standard input.
+    #[arg(long)]
+    members: Option<PathBuf>,
+    /// Change nothing: print the iManage requests that would be made (reads go through),
+    /// keep key-value writes in memory.
+    #[arg(long)]
+    dry_run: bool,
+    /// backfill-matter: provision the matter when no workspace is found.
+    #[arg(long)]
+    create_missing: bool,
+    /// drift: repair the differences through the normal paths.
+    #[arg(long)]
+    fix: bool,
+}
+
+/// How the CLI spells what a function is missing or would ignore.
+fn describe(function: Function, problem: ArgsError) -> String {
+    let f = function;
+    match problem {
+        ArgsError::Missing(input) => match input {
+            Input::Matter => format!("{f} needs --matter FILE"),
+            Input::MatterId => format!("{f} needs --matter-id ID (or --matter FILE)"),
+            Input::Url => format!("{f} needs --url URL"),
+            Input::Document => {
+                format!("{f} needs --file PATH (and --name when reading standard input)")
+            }
+            Input::Event => format!("{f} needs --event FILE"),
+            Input::Members => format!("{f} needs --members FILE"),
+            Input::Cursor => format!("{f} needs --cursor C"),
+            Input::CreateMissing => format!("{f} needs --create-missing"),
+            Input::Fix => format!("{f} needs --fix"),
+        },
+        ArgsError::Unexpected(input) => match input {
+            Input::Matter => format!("{f} takes no matter"),
+            Input::MatterId => format!("{f} takes no --matter-id"),
+            Input::Url => format!("{f} takes no --url"),
+            Input::Document => format!("{f} takes no --file, --name or --folder"),
+            Input::Event => format!("{f} takes no --event"),
+            Input::Members => format!("{f} takes no --members"),
+            Input::Cursor => format!("{f} takes no --cursor"),
+            Input::CreateMissing => format!("{f} takes no --create-missing"),
+            Input::Fix => format!("{f} takes no --fix"),
+        },
+    }
+}
+
+/// Reads a JSON input file into `T`, or says what is wrong with it.
+fn read_json<T: serde::de::DeserializeOwned>(path: &Path, what: &str) -> Result<T, String> {
+    let bytes = read_input(path)?;
+    serde_json::from_slice(&bytes).map_err(|e| format!("{what}: {e}"))
+}
+
+/// The function's arguments from the command line; a usage error says what is wrong.
+fn gather(a: &Args) -> Result<matterlink_host::Args, String> {
+    let mut args = matterlink_host::Args {
+        url: a.url.clone(),
+        matter_id: a.matter_id.clone(),
+        folder: a.folder.clone(),
+        name: a.name.clone(),
+        cursor: a.cursor.clone(),
+        create_missing: a.create_missing,
+        fix: a.fix,
+        ..Default::default()
+    };
+    if let Some(path) = &a.members {
+        args.members = Some(read_json(
+            path,
+            "the members are not a JSON list of team members",
+        )?);
+    }
+    if let Some(path) = &a.matter {
+        args.matter = Some(read_matter(path)?);
+    }
+    if let Some(path) = &a.event {
+        args.event = Some(read_json(path, "the event is not a valid event")?);
+    }
+    if let Some(path) = &a.file {
+        args.content = Some(read_input(path)?);
+        if args.name.is_none() && path != Path::new("-") {
+            args.name = path.file_name().map(|n| n.to_string_lossy().into_owned());
+        }
+    }
+    a.function
+        .check_args(&args)
+        .map_err(|e| describe(a.function, e))?;
+    Ok(args)
+}
+
+/// Runs `call`.
+pub async fn run(g: &Global, a: Args) -> Result<ExitCode> {
+    let args = match gather(&a) {
+        Ok(args) => args,
+        Err(e) => return Ok(usage(e)),
+    };
+    let runtime = load_runtime_for(g, a.dry_run)?;
+    if a.dry_run {
+        let (outcome, plan) = runtime.call_planned(a.function, args).await?;
+        return print::dry_call(outcome, &plan, a.json);
+    }
+    print_outcome(runtime.call(a.function, args).await?, a.json)
+}

@@ -1,0 +1,180 @@
+//! What every command shares: the global options, loading the runtime, reading input files,
+//! printing a call's outcome, and the signals that stop long commands.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use matterlink_host::domain::Matter;
+use matterlink_host::{ConfigStore, Outcome, Runtime, RuntimeOptions, EMBEDDED_COMPONENT};
+
+pub mod backfill;
+pub mod call;
+pub mod check;
+pub mod connect;
+#[cfg(feature = "sandbox")]
+pub mod demo;
+pub mod drift;
+pub mod log;
+pub mod print;
+pub mod replay;
+#[cfg(feature = "sandbox")]
+pub mod sandbox;
+pub mod serve;
+
+/// Options every command takes.
+#[derive(clap::Args)]
+pub struct Global {
+    /// Where key-value data (links, tokens, audit) and the compiled component live.
+    #[arg(long, global = true, env = "MATTERLINK_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// TOML file of configuration keys; each can be overridden by MATTERLINK_<KEY>.
+    #[arg(long, global = true, env = "MATTERLINK_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Run this component instead of the embedded one.
+    #[arg(long, global = true, env = "MATTERLINK_COMPONENT")]
+    pub component: Option<PathBuf>,
+    /// Log filter (tracing syntax, e.g. `debug` or `matterlink_host=trace`); logs go to stderr.
+    #[arg(long, global = true, env = "MATTERLINK_LOG", default_value = "warn")]
+    pub log: String,
+}
+
+/// Logs to stderr with the `--log` filter.
+pub fn init_logging(g: &Global) {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_new(&g.log).unwrap_or_else(|_| "warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+}
+
+/// A usage error: the message on stderr, exit 2.
+pub fn usage(message: impl std::fmt::Display) -> ExitCode {
+    eprintln!("error: {message}");
+    ExitCode::from(2)
+}
+
+fn default_data_dir() -> PathBuf {
+    if let Some(xdg) = std::env::var_os("XDG_DATA_HOME") {
+        return PathBuf::from(xdg).join("matterlink");
+    }
+    if let Some(home) = std::env::var_os("HOME") {
+        return PathBuf::from(home).join(".local/share/matterlink");
+    }
+    PathBuf::from(".matterlink")
+}
+
+/// The component to run: `--component`, else the embedded one.
+pub fn component_bytes(g: &Global) -> Result<std::borrow::Cow<'static, [u8]>> {
+    Ok(match &g.component {
+        Some(p) => std::fs::read(p)
+            .with_context(|| format!("reading component {}", p.display()))?
+            .into(),
+        None => EMBEDDED_COMPONENT.into(),
+    })
+}
+
+/// The runtime for the configured data directory.
+pub fn load_runtime(g: &Global) -> Result<Runtime> {
+    load_runtime_for(g, false)
+}
+
+/// The runtime, or a dry-run one that changes nothing (`Runtime::new_dry_run`).
+pub fn load_runtime_for(g: &Global, dry_run: bool) -> Result<Runtime> {
+    let config = ConfigStore::load(g.config.as_deref(), std::env::vars())?;
+    let data_dir = g.data_dir.clone().unwrap_or_else(default_data_dir);
+    let component = component_bytes(g)?;
+    let opts = RuntimeOptions {
+        component: &component,
+        data_dir: &data_dir,
+        config,
+        allowed_base_url: None,
+    };
+    if dry_run {
+        Runtime::new_dry_run(opts)
+    } else {
+        Runtime::new(opts)
+    }
+}
+
+/// A file's bytes, or standard input's for `-`.
+pub fn read_input(path: &Path) -> Result<Vec<u8>, String> {
+    if path == Path::new("-") {
+        let mut bytes = Vec::new();
+        std::io::stdin()
+            .read_to_end(&mut bytes)
+            .map_err(|e| format!("reading standard input: {e}"))?;
+        return Ok(bytes);
+    }
+    std::fs::read(path).map_err(|e| format!("reading {}: {e}", path.display()))
+}
+
+/// A matter record from a file or standard input.
+pub fn read_matter(path: &Path) -> Result<Matter, String> {
+    let bytes = read_input(path)?;
+    serde_json::from_slice(&bytes)
+        .map_err(|e| format!("the matter is not a valid matter record: {e}"))
+}
+
+/// Prints a call's result (exit 0) or typed error (exit 1) the way `call` documents it: text
+/// as it is, other values as pretty JSON; with `--json` one line of JSON, the error as
+/// `{"error": {"kind", "message"}}` on stdout.
+pub fn print_outcome(outcome: Outcome, json: bool) -> Result<ExitCode> {
+    match outcome {
+        Ok(value) => {
+            match (&value, json) {
+                (serde_json::Value::String(text), false) => println!("{text}"),
+                (_, true) => println!("{value}"),
+                (_, false) => println!("{}", serde_json::to_string_pretty(&value)?),
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => {
+            if json {
+                println!("{}", serde_json::json!({ "error": e }));
+            } else {
+                eprintln!("error: {e}");
+            }
+            Ok(ExitCode::from(1))
+        }
+    }
+}
+
+/// Ctrl-C: a batch stops starting matters and finishes those in flight; a second Ctrl-C stops
+/// at once (what was done is recorded as each matter finishes, so a rerun still resumes).
+pub async fn interrupted() {
+    if tokio::signal::ctrl_c().await.is_err() {
+        // No signal handling here: never interrupted.
+        std::future::pending::<()>().await;
+    }
+    eprintln!("interrupted: finishing the matters in flight (Ctrl-C again to stop at once)");
+    tokio::spawn(async {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            std::process::exit(130);
+        }
+    });
+}
+
+/// Ctrl-C or SIGTERM: a server stops accepting and drains.
+pub async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => {
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}
