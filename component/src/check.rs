@@ -4,11 +4,11 @@
 use crate::auth::record::TokenRecord;
 use crate::auth::session;
 use crate::fields::{FieldKind, MappableField};
-use crate::imanage::client::Retry;
 use crate::imanage::{json, Imanage};
 use crate::model::{Error, Result};
 use crate::platform::{Method, Platform};
 use crate::settings::{Auth, Settings};
+use crate::transport::Retry;
 
 struct Report {
     lines: Vec<String>,

@@ -5,13 +5,14 @@ use serde_json::{json, Value};
 
 use crate::fields::{clean, NAME_LIMIT};
 use crate::imanage::api::{seg, FolderNode, Parent};
-use crate::imanage::client::{status_error, Answer, Retry};
+use crate::imanage::client::Answer;
 use crate::imanage::{json as ijson, once, Imanage};
 use crate::links::{self, Link};
 use crate::model::{Error, Folder, Result};
 use crate::platform::Method;
 use crate::platform::Platform;
 use crate::settings::Settings;
+use crate::transport::{status_error, Retry};
 use crate::{audit, validate};
 
 /// Largest document accepted (iManage Cloud's own upload limit is far higher; this bounds the

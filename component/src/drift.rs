@@ -13,13 +13,14 @@ use serde_json::Value;
 use crate::closing::{closed_name, linked, on_matter_closed, on_matter_reopened};
 use crate::fields::CustomField;
 use crate::imanage::api::seg;
-use crate::imanage::client::{status_error, Answer, Retry};
+use crate::imanage::client::Answer;
 use crate::imanage::{json, Imanage};
 use crate::links::Link;
 use crate::mapping;
 use crate::model::{Matter, Result};
 use crate::platform::{Method, Platform};
 use crate::settings::{CloseAction, Settings};
+use crate::transport::{status_error, Retry};
 use crate::updating::update;
 use crate::{audit, validate};
 

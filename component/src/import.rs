@@ -7,12 +7,13 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use crate::fields::{CustomField, MappableField};
-use crate::imanage::client::{status_error, Answer, Retry};
+use crate::imanage::client::Answer;
 use crate::imanage::{json, Imanage};
 use crate::links;
 use crate::model::{Client, Error, Matter, ProfileField, Result, Workspace};
 use crate::platform::{Method, Platform};
 use crate::settings::Settings;
+use crate::transport::{status_error, Retry};
 
 /// Workspaces read per call; a page holds fewer candidates when some are linked already.
 pub const PAGE: usize = 100;

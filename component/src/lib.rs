@@ -7,6 +7,7 @@ pub mod auth;
 pub mod check;
 pub mod claim;
 pub mod closing;
+pub mod connect;
 pub mod documents;
 pub mod events;
 pub mod fields;
@@ -35,6 +36,7 @@ pub mod feed;
 pub mod import;
 pub mod security;
 pub mod team;
+pub mod transport;
 
 #[cfg(test)]
 pub mod testing;
@@ -52,7 +54,7 @@ pub use linking::link_workspace;
 pub use provision::on_matter_created;
 pub use updating::on_matter_updated;
 
-pub use auth::connect::{connect_begin, connect_complete};
+pub use connect::{connect_begin, connect_complete};
 
 use model::{Matter, ProfileField, Result};
 use platform::Platform;

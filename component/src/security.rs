@@ -2,9 +2,6 @@
 //! and groups), access levels, and one workspace's security (default security plus members).
 
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
-
-use crate::imanage::json;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -80,24 +77,6 @@ impl Member {
     fn sort_key(&self) -> (TrusteeType, String) {
         (self.trustee_type, self.id.to_ascii_uppercase())
     }
-
-    /// A member entry of `GET …/security`: `{"id", "type", "access_level"}`. `None` when the
-    /// entry is not one (no id, or a type or level outside iManage's documented vocabulary).
-    pub fn from_imanage(v: &Value) -> Option<Member> {
-        Some(Member {
-            id: json::str_field(v, "id")?.to_string(),
-            trustee_type: match json::str_field(v, "type") {
-                None => TrusteeType::User,
-                Some(t) => TrusteeType::parse(t)?,
-            },
-            access_level: AccessLevel::parse(json::str_field(v, "access_level")?)?,
-        })
-    }
-
-    /// The entry of a security post's `include` list.
-    pub fn to_imanage(&self) -> Value {
-        json!({"id": self.id, "type": self.trustee_type.as_str(), "access_level": self.access_level.as_str()})
-    }
 }
 
 /// A workspace's security at one moment: what the polling and Sync API sources observe and the
@@ -141,25 +120,6 @@ impl Security {
     pub fn remove(&mut self, member: &Member) {
         self.members.retain(|m| !m.same_trustee(member));
     }
-
-    /// `{"default_security", "members": [...]}` as `GET …/security` answers.
-    pub fn from_imanage(v: &Value) -> (Security, usize) {
-        let members: Vec<&Value> = v
-            .get("members")
-            .and_then(Value::as_array)
-            .map(|a| a.iter().collect())
-            .unwrap_or_default();
-        let parsed: Vec<Member> = members
-            .iter()
-            .filter_map(|m| Member::from_imanage(m))
-            .collect();
-        let unreadable = members.len() - parsed.len();
-        let security = Security::new(
-            json::str_field(v, "default_security").map(String::from),
-            parsed,
-        );
-        (security, unreadable)
-    }
 }
 
 #[cfg(test)]
@@ -186,23 +146,6 @@ mod tests {
         assert_eq!(s.members[0].access_level, AccessLevel::NoAccess);
         s.remove(&m("Jsmith", TrusteeType::User, AccessLevel::Read));
         assert_eq!(s.members.len(), 2);
-    }
-
-    #[test]
-    fn reads_imanage_security_and_counts_what_it_cannot() {
-        let v = json!({"default_security": "private", "members": [
-            {"id": "JSMITH", "type": "user", "access_level": "full_access"},
-            {"id": "LITIGATION", "type": "group", "access_level": "read"},
-            {"id": "ODD", "type": "user", "access_level": "owner"},
-        ]});
-        let (s, unreadable) = Security::from_imanage(&v);
-        assert_eq!(s.default_security.as_deref(), Some("private"));
-        assert_eq!(s.members.len(), 2);
-        assert_eq!(unreadable, 1);
-        assert_eq!(
-            s.members[0].to_imanage(),
-            json!({"id": "JSMITH", "type": "user", "access_level": "full_access"})
-        );
     }
 
     #[test]

@@ -3,11 +3,10 @@
 
 use serde::Deserialize;
 
-use crate::imanage::client::{deadline, send_with_retries, Retry};
-use crate::imanage::json;
 use crate::model::{Error, Result};
 use crate::platform::{HttpRequest, Method, Platform};
 use crate::settings::Settings;
+use crate::transport::{deadline, error_summary, send_with_retries, Retry};
 
 /// Assumed when iManage does not say how long an access token lives: short, so that a token is
 /// refreshed early rather than used after it died.
@@ -79,7 +78,7 @@ fn request(
     let response = send_with_retries(p, &request, retry, deadline(p, s))?;
     if !(200..300).contains(&response.status) {
         // iManage's words ("invalid_grant: ..."), never our form body.
-        let why = json::error_summary(&response.body);
+        let why = error_summary(&response.body);
         let code = serde_json::from_slice::<serde_json::Value>(&response.body)
             .ok()
             .and_then(|v| v.get("error").and_then(|e| e.as_str()).map(String::from));

@@ -12,11 +12,12 @@
 use serde_json::Value;
 
 use crate::feed::change::Delta;
-use crate::imanage::client::{status_error, Answer, Retry};
+use crate::imanage::client::Answer;
 use crate::imanage::{json, Imanage};
 use crate::model::Error;
 use crate::platform::Method;
 use crate::security::{AccessLevel, Member};
+use crate::transport::{status_error, Retry};
 
 /// Events per request; the API's documented default page size.
 pub const PAGE: usize = 500;

@@ -1,16 +1,17 @@
 //! The typed iManage operations the flows use. Each is one request (or a look-then-create pair
-//! where iManage has no "ensure"), and none retries a create blindly: see `client::Retry`.
+//! where iManage has no "ensure"), and none retries a create blindly: see `transport::Retry`.
 
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-use super::client::{status_error, Answer, Imanage, Retry};
+use super::client::{Answer, Imanage};
 use super::json;
 use crate::fields::CustomField;
 use crate::keys;
 use crate::model::{Error, Result, Workspace};
 use crate::platform::Method;
+use crate::transport::{status_error, Retry};
 
 /// Path-segment encoding that keeps `!`, as in iManage ids `ACTIVE!1042`.
 const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
