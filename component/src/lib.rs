@@ -11,6 +11,7 @@ pub mod connect;
 pub mod documents;
 pub mod events;
 pub mod fields;
+pub mod http_parts;
 pub mod imanage;
 pub mod keys;
 pub mod legacy;
@@ -42,7 +43,7 @@ pub mod transport;
 pub mod testing;
 
 #[cfg(target_arch = "wasm32")]
-mod bindings;
+mod wasi;
 
 pub use backfill::backfill_matter;
 pub use check::check_connection;
