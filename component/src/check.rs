@@ -1,5 +1,5 @@
 //! check-connection: each thing the integration needs, checked for real, with ✓/✗ and what
-//! to do about a ✗ — the "Verifying Your Integration Setup" table of the seed integration.
+//! to do about a ✗.
 
 use crate::auth::record::TokenRecord;
 use crate::auth::session;

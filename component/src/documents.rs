@@ -47,6 +47,7 @@ pub fn folder_tree(nodes: &[FolderNode], root: &str) -> Vec<Folder> {
     out
 }
 
+/// list-folders: the folders of the matter's workspace, with their paths from its root.
 pub fn list_folders(p: &dyn Platform, matter_id: &str) -> Result<Vec<Folder>> {
     let link = link_of(p, matter_id)?;
     let s = Settings::load(p)?;
@@ -57,6 +58,8 @@ pub fn list_folders(p: &dyn Platform, matter_id: &str) -> Result<Vec<Folder>> {
     ))
 }
 
+/// file-document: uploads a document into the matter's document folder, or into `folder`;
+/// returns the new document's id.
 pub fn file_document(
     p: &dyn Platform,
     matter_id: &str,
@@ -203,7 +206,7 @@ pub fn split_name(name: &str) -> Result<(String, String)> {
 }
 
 /// A multipart/form-data body with the `profile` JSON part and the `file` part, as
-/// imanage-api.md describes the upload.
+/// docs/imanage-api.md ("Documents") describes the upload.
 pub fn multipart(boundary: &str, profile: &Value, file_name: &str, content: &[u8]) -> Vec<u8> {
     let mut body = Vec::with_capacity(content.len() + 512);
     body.extend_from_slice(

@@ -18,8 +18,10 @@ use crate::transport::{status_error, Retry};
 /// Workspaces read per call; a page holds fewer candidates when some are linked already.
 pub const PAGE: usize = 100;
 
+/// A workspace no matter is linked to, with the matter its profile describes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WorkspaceImport {
+    /// The workspace.
     pub workspace: Workspace,
     /// The matter the profile describes. `id` is custom2, empty when the workspace has none (the
     /// matter system then numbers the matter itself); `title` is the mapped Title field, else the
@@ -29,13 +31,17 @@ pub struct WorkspaceImport {
     pub profile: Vec<ProfileField>,
 }
 
+/// One page of unlinked workspaces.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ImportPage {
+    /// The workspaces of this page.
     pub workspaces: Vec<WorkspaceImport>,
     /// Pass it to the next call; `None` when every workspace has been read.
     pub next_cursor: Option<String>,
 }
 
+/// import-workspaces: a page of workspaces no matter is linked to, with their profiles mapped
+/// back to matters.
 pub fn import_workspaces(p: &dyn Platform, cursor: Option<&str>) -> Result<ImportPage> {
     let s = Settings::load(p)?;
     let api = Imanage::new(p, &s);

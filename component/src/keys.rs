@@ -41,6 +41,7 @@ pub fn template(library: &str, template_id: &str) -> String {
 /// Monotonic sequence of audit records.
 pub const AUDIT_SEQ: &str = "audit/seq";
 
+/// The audit record numbered `seq`.
 pub fn audit(seq: i64) -> String {
     // Zero-padded so that listing keys returns records in order.
     format!("audit/record/{seq:012}")

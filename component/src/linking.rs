@@ -13,6 +13,8 @@ use crate::transport::{status_error, Retry};
 use crate::workspace_url::{self, LinkContext, LinkTarget};
 use crate::{audit, validate};
 
+/// link-workspace: links the matter to the workspace of a link a person pasted (a workspace or
+/// folder link).
 pub fn link_workspace(p: &dyn Platform, m: &Matter, url: &str) -> Result<Workspace> {
     validate::matter(m, false)?;
     let s = Settings::load(p)?;

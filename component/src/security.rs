@@ -3,14 +3,18 @@
 
 use serde::{Deserialize, Serialize};
 
+/// Who a security entry names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum TrusteeType {
+    /// One person.
     User,
+    /// A group of people.
     Group,
 }
 
 impl TrusteeType {
+    /// Reads `user` / `group` in any case; anything else is `None`.
     pub fn parse(text: &str) -> Option<TrusteeType> {
         match text.to_ascii_lowercase().as_str() {
             "user" => Some(TrusteeType::User),
@@ -19,6 +23,7 @@ impl TrusteeType {
         }
     }
 
+    /// The name iManage and the CLI use: `user` or `group`.
     pub fn as_str(self) -> &'static str {
         match self {
             TrusteeType::User => "user",
@@ -31,13 +36,18 @@ impl TrusteeType {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum AccessLevel {
+    /// Shut out explicitly: how an ethical wall keeps someone out.
     NoAccess,
+    /// May read.
     Read,
+    /// May read and write.
     ReadWrite,
+    /// May do anything, security included.
     FullAccess,
 }
 
 impl AccessLevel {
+    /// Reads iManage's spelling (`no_access`, `read`, `read_write`, `full_access`) in any case.
     pub fn parse(text: &str) -> Option<AccessLevel> {
         match text.to_ascii_lowercase().as_str() {
             "no_access" => Some(AccessLevel::NoAccess),
@@ -48,6 +58,7 @@ impl AccessLevel {
         }
     }
 
+    /// iManage's spelling of the level.
     pub fn as_str(self) -> &'static str {
         match self {
             AccessLevel::NoAccess => "no_access",
@@ -61,10 +72,13 @@ impl AccessLevel {
 /// A user or group on a workspace's security list, at an access level.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Member {
+    /// The user or group id.
     pub id: String,
     // `type` is how iManage spells it; accepted in input files too.
+    /// Whether `id` names a user or a group.
     #[serde(alias = "type")]
     pub trustee_type: TrusteeType,
+    /// The access the trustee has.
     pub access_level: AccessLevel,
 }
 
@@ -83,12 +97,14 @@ impl Member {
 /// change feed keeps as a snapshot to compare the next observation with.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Security {
+    /// `private`, `view` or `public`, when known.
     pub default_security: Option<String>,
     /// Sorted by type and id, one entry per trustee.
     pub members: Vec<Member>,
 }
 
 impl Security {
+    /// A security list with `members` deduplicated (the last of a trustee wins) and sorted.
     pub fn new(default_security: Option<String>, members: Vec<Member>) -> Security {
         let mut s = Security {
             default_security,
@@ -100,6 +116,7 @@ impl Security {
         s
     }
 
+    /// The member standing for the same trustee as `like`, at whatever level.
     pub fn member(&self, like: &Member) -> Option<&Member> {
         self.members.iter().find(|m| m.same_trustee(like))
     }
@@ -117,6 +134,7 @@ impl Security {
         }
     }
 
+    /// Takes the trustee off the list, at whatever level.
     pub fn remove(&mut self, member: &Member) {
         self.members.retain(|m| !m.same_trustee(member));
     }

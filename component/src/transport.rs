@@ -19,7 +19,9 @@ const RETRY_AFTER_CAP_S: u64 = 30;
 /// come after iManage committed, so the flows look before they create again.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Retry {
+    /// Reads and other requests that change nothing or set a state: repeat freely.
     Safe,
+    /// Requests that create or spend something (a token, a code): send once.
     Never,
 }
 

@@ -14,9 +14,13 @@ const DEFAULT_ACCESS_LIFETIME_S: u64 = 1800;
 
 /// A successful grant. Holds secrets: no `Debug`.
 pub struct Grant {
+    /// The token to send as `X-Auth-Token`.
     pub access_token: String,
+    /// The token that gets the next access token, when iManage issued one.
     pub refresh_token: Option<String>,
+    /// Seconds the access token lives (iManage's word, or a short default).
     pub expires_in: u64,
+    /// Seconds the refresh token lives, when iManage says.
     pub refresh_expires_in: Option<u64>,
 }
 

@@ -16,10 +16,12 @@ use crate::transport::{status_error, Retry};
 /// Items per request (the sandbox's and a sensible server's cap).
 pub const PAGE: usize = 1000;
 
+/// Why the Sync API could not be read.
 #[derive(Debug)]
 pub enum SyncError {
     /// This server or account has no Sync API (403, 404).
     Refused(String),
+    /// Anything else: a transport failure, an unexpected answer.
     Failed(Error),
 }
 

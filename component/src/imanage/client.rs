@@ -27,7 +27,9 @@ pub struct Imanage<'a> {
 
 /// Outcome of one request that got an HTTP answer.
 pub enum Answer {
+    /// A 2xx answer's JSON (`null` for an empty body).
     Ok(Value),
+    /// Any other status, with iManage's explanation.
     Status(u16, String),
 }
 
@@ -50,14 +52,17 @@ impl<'a> Imanage<'a> {
         }
     }
 
+    /// The settings this call runs with.
     pub fn settings(&self) -> &Settings {
         self.s
     }
 
+    /// The platform this call runs on.
     pub fn p(&self) -> &dyn Platform {
         self.p
     }
 
+    /// The library this handle calls.
     pub fn library(&self) -> &str {
         &self.library
     }
@@ -238,6 +243,7 @@ impl<'a> Imanage<'a> {
         fits(self.p, self.deadline, ms)
     }
 
+    /// How long to wait before attempt `attempt + 1` (see `transport::backoff_ms`).
     pub fn backoff_ms(&self, attempt: u32) -> u64 {
         backoff_ms(attempt)
     }

@@ -14,6 +14,7 @@ pub fn results(v: &Value) -> Vec<Value> {
     list.as_array().cloned().unwrap_or_default()
 }
 
+/// A string field of an object, `None` when absent or not a string.
 pub fn str_field<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
     v.get(key).and_then(Value::as_str)
 }

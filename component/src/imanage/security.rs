@@ -1,5 +1,5 @@
 //! A workspace's security: read it, and change it with `include`/`remove` lists (the post body
-//! seen working in public clients; see imanage-api.md, "Security").
+//! seen working in public clients; see docs/imanage-api.md, "Security").
 
 use serde_json::{json, Value};
 
