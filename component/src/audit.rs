@@ -15,7 +15,7 @@ pub struct Record {
     pub seq: u64,
     /// When it was taken, seconds since the Unix epoch.
     pub at: u64,
-    /// What was done, e.g. `provision`, `close`, `connect`.
+    /// What was done, e.g. `provision`, `update`, `connect`.
     pub action: String,
     /// The matter acted on (empty for actions on no matter, such as connecting).
     pub matter_id: String,

@@ -1,6 +1,6 @@
 //! The domain types of the contract (`wit/matterlink.wit`, interface `types`), as plain Rust.
 //!
-//! The binding layer converts these to and from the generated WIT types one-to-one; keeping them
+//! The `wasi` adapter converts these to and from the generated WIT types one-to-one; keeping them
 //! here lets the domain logic compile and be tested natively.
 
 use serde::{Deserialize, Serialize};

@@ -37,7 +37,7 @@ impl Default for NameTemplate {
 }
 
 impl NameTemplate {
-    /// Parses a template; an unknown placeholder or an unclosed brace is `not-configured`.
+    /// Parses a template; an unknown placeholder or a stray or unclosed brace is `not-configured`.
     pub fn parse(template: &str) -> Result<NameTemplate> {
         let bad = |why: String| Error::NotConfigured(format!("`workspace_name` {why}"));
         let mut parts = Vec::new();

@@ -1,7 +1,7 @@
 //! The capabilities the domain logic needs from whatever runs it.
 //!
 //! In the `.wasm` these are bound to `wasi:http`, `wasi:keyvalue` and `wasi:config`
-//! (see `bindings.rs`); native tests and benchmarks supply in-process implementations.
+//! (see the `wasi` adapter); native tests and benchmarks supply in-process implementations.
 
 use crate::model::Result;
 

@@ -159,9 +159,9 @@ pub struct Settings {
     pub close_prefix: String,
     /// Who owns new workspaces (`owner_policy`).
     pub owner_policy: OwnerPolicy,
-    /// The folder made at the top of a workspace without a template (`root_folder`).
+    /// The top-level folder every new workspace gets (`root_folder`).
     pub root_folder: String,
-    /// The folder documents are filed into (`document_folder`).
+    /// The folder beneath `root_folder` that documents are filed into (`document_folder`).
     pub document_folder: String,
     /// Matter type → template workspace id.
     pub templates: BTreeMap<String, String>,

@@ -146,7 +146,7 @@ impl std::error::Error for LinkError {}
 /// Where the link is checked against.
 pub struct LinkContext<'a> {
     /// The configured iManage base URL, e.g. `https://firm.cloudimanage.com` or
-    /// "http://127.0.0.1:8099".
+    /// `http://127.0.0.1:8099`.
     pub base_url: &'a str,
     /// Extra hosts that serve the same iManage (vanity hosts, e.g. "dms.firm.com", optionally
     /// with a `:port`), case-insensitive.

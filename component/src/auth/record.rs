@@ -34,7 +34,7 @@ pub struct Ended {
 /// secrets: its `Debug` prints none.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TokenRecord {
-    /// Bumped on every write, so a compare-and-swap notices a record that changed underneath.
+    /// Grows with every new record, so calls waiting for a renewal can tell that it happened.
     pub generation: u64,
     /// How the connection was made.
     pub origin: Origin,

@@ -25,7 +25,7 @@ pub struct Discovery {
 }
 
 impl Discovery {
-    /// Reads `GET /api`'s answer; an answer without a user or customer id is `unavailable`.
+    /// Reads `GET /api`'s answer; one naming no user or customer id is `unavailable`.
     pub fn parse(v: &Value) -> Result<Discovery> {
         let d = json::data(v);
         let customer_id = d

@@ -1,5 +1,5 @@
 //! The HTTP API of `wasi:http/incoming-handler` (Spin, `matterlink serve`), as plain Rust: the
-//! binding layer only moves bytes. JSON in and out, versioned under `/v1`; typed errors map to
+//! `wasi` adapter only moves bytes. JSON in and out, versioned under `/v1`; typed errors map to
 //! statuses with a body `{"error": {"kind", "message"}}`.
 
 pub mod actionstep;
@@ -107,7 +107,7 @@ fn parse<T: for<'de> Deserialize<'de>>(body: &[u8]) -> Result<T, Response> {
     })
 }
 
-/// Answers one webhook request: checks its route and signature, reads the event and handles it.
+/// Answers one request: routes it, checks the caller, and runs the operation it names.
 pub fn handle(p: &dyn Platform, req: &Request) -> Response {
     if req.body_too_large {
         return error(
