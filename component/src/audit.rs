@@ -7,18 +7,25 @@ use crate::keys;
 use crate::model::Result;
 use crate::platform::Platform;
 
+/// One action taken, as the audit trail keeps it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Record {
+    /// Its number: records are read back in this order, newest first.
     #[serde(default)]
     pub seq: u64,
+    /// When it was taken, seconds since the Unix epoch.
     pub at: u64,
+    /// What was done, e.g. `provision`, `update`, `connect`.
     pub action: String,
+    /// The matter acted on (empty for actions on no matter, such as connecting).
     pub matter_id: String,
     /// `ok`, `unchanged`, `none`, `several` or the error kind.
     pub outcome: String,
+    /// What happened, for people: ids, names, the error's message.
     pub detail: String,
 }
 
+/// Appends one record to the audit trail.
 pub fn record(
     p: &dyn Platform,
     action: &str,
@@ -39,12 +46,16 @@ pub fn record(
     p.kv_set(&keys::audit(seq), &raw)
 }
 
+/// Which audit records to read; every field that is set narrows the result.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Query {
+    /// Only this matter's records.
     pub matter_id: Option<String>,
+    /// Only records with this outcome (`ok`, `unchanged`, … or an error kind).
     pub outcome: Option<String>,
     /// Seconds since the epoch, inclusive.
     pub since: Option<u64>,
+    /// Seconds since the epoch, inclusive.
     pub until: Option<u64>,
     /// At most this many records (newest first); 0 means 100.
     pub limit: u32,

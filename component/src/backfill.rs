@@ -14,20 +14,36 @@ use crate::provision::on_matter_created;
 use crate::settings::Settings;
 use crate::{audit, links, validate};
 
+/// What `backfill_matter` did with one legacy matter. In JSON, tagged by `kind`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "kebab-case")]
 pub enum Outcome {
     /// Linked before this backfill (by an event, a paste or an earlier run): nothing was done.
-    AlreadyLinked { workspace: Workspace },
+    AlreadyLinked {
+        /// The workspace it was linked to.
+        workspace: Workspace,
+    },
     /// Exactly one existing workspace carried the matter's id or file reference; now linked.
-    Linked { workspace: Workspace },
+    Linked {
+        /// The workspace now linked.
+        workspace: Workspace,
+    },
     /// No workspace existed, so one was provisioned (`create_missing`).
-    Created { workspace: Workspace },
+    Created {
+        /// The workspace provisioned and linked.
+        workspace: Workspace,
+    },
     /// No single workspace was found. `candidates` are the workspaces to choose from (empty when
     /// none matched); a person links one with link-workspace.
-    NeedsUrl { candidates: Vec<Workspace> },
+    NeedsUrl {
+        /// The workspaces a person may choose from.
+        candidates: Vec<Workspace>,
+    },
 }
 
+/// backfill-matter: leaves a linked matter alone, links its one existing workspace, reports the
+/// candidates when there are several or none, or provisions it when `create_missing`. Audited
+/// as `backfill`.
 pub fn backfill_matter(p: &dyn Platform, m: &Matter, create_missing: bool) -> Result<Outcome> {
     // A client is needed only when the matter may be provisioned; linking needs none.
     validate::matter(m, create_missing)?;

@@ -1,14 +1,14 @@
 //! check-connection: each thing the integration needs, checked for real, with ✓/✗ and what
-//! to do about a ✗ — the "Verifying Your Integration Setup" table of the seed integration.
+//! to do about a ✗.
 
 use crate::auth::record::TokenRecord;
 use crate::auth::session;
 use crate::fields::{FieldKind, MappableField};
-use crate::imanage::client::Retry;
 use crate::imanage::{json, Imanage};
 use crate::model::{Error, Result};
 use crate::platform::{Method, Platform};
 use crate::settings::{Auth, Settings};
+use crate::transport::Retry;
 
 struct Report {
     lines: Vec<String>,

@@ -14,13 +14,16 @@ struct ClaimRecord {
     at: u64,
 }
 
+/// A claim this process holds; released by `release` (or taken over once it is stale).
 pub struct Claim<'a> {
     p: &'a dyn Platform,
     key: String,
     raw: Vec<u8>,
 }
 
+/// The result of trying to take a claim.
 pub enum Attempt<'a> {
+    /// The claim is ours.
     Taken(Claim<'a>),
     /// Another delivery holds a live claim.
     Busy,

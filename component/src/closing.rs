@@ -43,10 +43,13 @@ fn text<'v>(v: &'v Value, key: &str) -> &'v str {
     v.get(key).and_then(Value::as_str).unwrap_or_default()
 }
 
+/// on-matter-closed: marks the linked workspace closed (the close prefix on its name, once)
+/// and applies `close_action`.
 pub fn on_matter_closed(p: &dyn Platform, m: &Matter) -> Result<Workspace> {
     transition(p, m, true)
 }
 
+/// on-matter-reopened: undoes exactly what closing did.
 pub fn on_matter_reopened(p: &dyn Platform, m: &Matter) -> Result<Workspace> {
     transition(p, m, false)
 }

@@ -5,13 +5,14 @@ use serde_json::{json, Value};
 
 use crate::fields::{clean, NAME_LIMIT};
 use crate::imanage::api::{seg, FolderNode, Parent};
-use crate::imanage::client::{status_error, Answer, Retry};
+use crate::imanage::client::Answer;
 use crate::imanage::{json as ijson, once, Imanage};
 use crate::links::{self, Link};
 use crate::model::{Error, Folder, Result};
 use crate::platform::Method;
 use crate::platform::Platform;
 use crate::settings::Settings;
+use crate::transport::{status_error, Retry};
 use crate::{audit, validate};
 
 /// Largest document accepted (iManage Cloud's own upload limit is far higher; this bounds the
@@ -46,6 +47,7 @@ pub fn folder_tree(nodes: &[FolderNode], root: &str) -> Vec<Folder> {
     out
 }
 
+/// list-folders: the folders of the matter's workspace, with their paths from its root.
 pub fn list_folders(p: &dyn Platform, matter_id: &str) -> Result<Vec<Folder>> {
     let link = link_of(p, matter_id)?;
     let s = Settings::load(p)?;
@@ -56,6 +58,8 @@ pub fn list_folders(p: &dyn Platform, matter_id: &str) -> Result<Vec<Folder>> {
     ))
 }
 
+/// file-document: uploads a document into the matter's document folder, or into `folder`;
+/// returns the new document's id.
 pub fn file_document(
     p: &dyn Platform,
     matter_id: &str,
@@ -202,7 +206,7 @@ pub fn split_name(name: &str) -> Result<(String, String)> {
 }
 
 /// A multipart/form-data body with the `profile` JSON part and the `file` part, as
-/// imanage-api.md describes the upload.
+/// docs/imanage-api.md ("Documents") describes the upload.
 pub fn multipart(boundary: &str, profile: &Value, file_name: &str, content: &[u8]) -> Vec<u8> {
     let mut body = Vec::with_capacity(content.len() + 512);
     body.extend_from_slice(

@@ -13,20 +13,23 @@ use serde_json::Value;
 use crate::closing::{closed_name, linked, on_matter_closed, on_matter_reopened};
 use crate::fields::CustomField;
 use crate::imanage::api::seg;
-use crate::imanage::client::{status_error, Answer, Retry};
+use crate::imanage::client::Answer;
 use crate::imanage::{json, Imanage};
 use crate::links::Link;
 use crate::mapping;
 use crate::model::{Matter, Result};
 use crate::platform::{Method, Platform};
 use crate::settings::{CloseAction, Settings};
+use crate::transport::{status_error, Retry};
 use crate::updating::update;
 use crate::{audit, validate};
 
 /// The pseudo-field naming the matter's closed state.
 pub const CLOSED: &str = "closed";
+/// The pseudo-field naming the workspace's name.
 pub const NAME: &str = "name";
 
+/// One way a workspace differs from its matter.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Difference {
     /// `name`, `closed`, `default_security` or a custom field such as `custom13`.
@@ -37,6 +40,7 @@ pub struct Difference {
     pub actual: String,
 }
 
+/// What comparing a matter with its workspace found, and what was repaired.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Report {
     /// The differences found.
@@ -179,6 +183,8 @@ fn repairable(d: &Difference) -> bool {
     }
 }
 
+/// drift: compares the matter with its workspace; with `fix`, repairs what the normal paths
+/// can (closing, reopening, updating), audited as `drift-fix`.
 pub fn drift(p: &dyn Platform, m: &Matter, fix: bool) -> Result<Report> {
     validate::matter(m, true)?;
     let s = Settings::load(p)?;

@@ -9,31 +9,43 @@ use crate::model::{Error, Matter, Result, Workspace};
 use crate::platform::Platform;
 use crate::{keys, validate};
 
+/// What happened to a matter; in JSON `matter.created` and so on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum EventType {
+    /// A matter was opened.
     #[serde(rename = "matter.created")]
     Created,
+    /// A matter's details changed.
     #[serde(rename = "matter.updated")]
     Updated,
+    /// A matter was closed.
     #[serde(rename = "matter.closed")]
     Closed,
+    /// A closed matter was opened again.
     #[serde(rename = "matter.reopened")]
     Reopened,
 }
 
+/// One delivery from the matter system.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Event {
+    /// The delivery's id: a redelivery carries the same one, which makes it harmless.
     pub id: String,
+    /// What happened.
     #[serde(rename = "type")]
     pub kind: EventType,
+    /// The matter as it is now.
     pub matter: Matter,
 }
 
+/// What handling an event did.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Outcome {
+    /// The id of the event handled.
     pub event_id: String,
     /// The event had been handled before; nothing was done this time.
     pub duplicate: bool,
+    /// The matter's workspace, when it has one.
     pub workspace: Option<Workspace>,
     /// Why the integration left this matter alone (`skipped`), if it did.
     pub skipped: Option<String>,
@@ -42,11 +54,17 @@ pub struct Outcome {
 /// A failed event waiting for replay.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DeadLetter {
+    /// The event as it was delivered.
     pub event: Event,
+    /// The error kind of the last attempt, e.g. `unavailable`.
     pub kind: String,
+    /// The error message of the last attempt.
     pub reason: String,
+    /// How many times it has failed.
     pub attempts: u32,
+    /// When it first failed, seconds since the epoch.
     pub first_failed_at: u64,
+    /// When it last failed, seconds since the epoch.
     pub last_failed_at: u64,
 }
 
@@ -57,10 +75,14 @@ struct Done {
     skipped: Option<String>,
 }
 
+/// What one replay of the failed events did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReplayReport {
+    /// How many failed events were run again.
     pub replayed: u32,
+    /// How many of them went through.
     pub succeeded: u32,
+    /// The ones that failed again, oldest first.
     pub still_failing: Vec<DeadLetter>,
 }
 

@@ -5,13 +5,19 @@ use std::collections::BTreeMap;
 
 use crate::model::{Error, Result};
 
-/// The kinds of iManage's custom1..custom31 (see imanage-api.md, "Custom fields").
+/// The kinds of iManage's custom1..custom31 (see docs/imanage-api.md, "Custom fields and
+/// lookups").
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FieldKind {
+    /// Values come from the field's lookup list (custom1..custom12, custom29, custom30).
     Lookup,
+    /// Free text (custom13..custom16, custom31).
     Text,
+    /// A whole number (custom17..custom20).
     Integer,
+    /// A date and time (custom21..custom24).
     DateTime,
+    /// True or false (custom25..custom28).
     Boolean,
 }
 
@@ -20,19 +26,25 @@ pub enum FieldKind {
 pub struct CustomField(u8);
 
 impl CustomField {
+    /// The client the matter belongs to; always mapped.
     pub const CLIENT: CustomField = CustomField(1);
+    /// The matter id, under its client; always mapped, and how a workspace is found again.
     pub const MATTER: CustomField = CustomField(2);
+    /// The matter type; always mapped.
     pub const MATTER_TYPE: CustomField = CustomField(3);
 
+    /// `custom1`..`custom31`; anything else is `None`.
     pub fn parse(name: &str) -> Option<CustomField> {
         let n: u8 = name.strip_prefix("custom")?.parse().ok()?;
         (1..=31).contains(&n).then_some(CustomField(n))
     }
 
+    /// Its name as iManage spells it, e.g. `custom13`.
     pub fn name(self) -> String {
         format!("custom{}", self.0)
     }
 
+    /// What kind of values iManage keeps in it.
     pub fn kind(self) -> FieldKind {
         match self.0 {
             1..=12 | 29 | 30 => FieldKind::Lookup,
@@ -57,14 +69,20 @@ impl CustomField {
 /// The matter fields a firm may map onto a custom field of its choice.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum MappableField {
+    /// The matter's title.
     Title,
+    /// The firm's file reference.
     FileReference,
+    /// Who the matter is assigned to.
     AssignedTo,
+    /// The matter's priority.
     Priority,
+    /// The matter's status.
     Status,
 }
 
 impl MappableField {
+    /// Every mappable field, in the order settings and reports list them.
     pub const ALL: [MappableField; 5] = [
         MappableField::Title,
         MappableField::FileReference,
@@ -73,7 +91,7 @@ impl MappableField {
         MappableField::Status,
     ];
 
-    /// Accepts the seed's labels ("File Reference") and snake_case ("file_reference").
+    /// Accepts the labels people write ("File Reference") and snake_case ("file_reference").
     pub fn parse(label: &str) -> Option<MappableField> {
         let norm: String = label
             .chars()
@@ -90,6 +108,7 @@ impl MappableField {
         })
     }
 
+    /// How settings and reports name the field, e.g. `File Reference`.
     pub fn label(self) -> &'static str {
         match self {
             MappableField::Title => "Title",

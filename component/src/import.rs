@@ -7,18 +7,21 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use crate::fields::{CustomField, MappableField};
-use crate::imanage::client::{status_error, Answer, Retry};
+use crate::imanage::client::Answer;
 use crate::imanage::{json, Imanage};
 use crate::links;
 use crate::model::{Client, Error, Matter, ProfileField, Result, Workspace};
 use crate::platform::{Method, Platform};
 use crate::settings::Settings;
+use crate::transport::{status_error, Retry};
 
 /// Workspaces read per call; a page holds fewer candidates when some are linked already.
 pub const PAGE: usize = 100;
 
+/// A workspace no matter is linked to, with the matter its profile describes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WorkspaceImport {
+    /// The workspace.
     pub workspace: Workspace,
     /// The matter the profile describes. `id` is custom2, empty when the workspace has none (the
     /// matter system then numbers the matter itself); `title` is the mapped Title field, else the
@@ -28,13 +31,17 @@ pub struct WorkspaceImport {
     pub profile: Vec<ProfileField>,
 }
 
+/// One page of unlinked workspaces.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ImportPage {
+    /// The workspaces of this page.
     pub workspaces: Vec<WorkspaceImport>,
     /// Pass it to the next call; `None` when every workspace has been read.
     pub next_cursor: Option<String>,
 }
 
+/// import-workspaces: a page of workspaces no matter is linked to, with their profiles mapped
+/// back to matters.
 pub fn import_workspaces(p: &dyn Platform, cursor: Option<&str>) -> Result<ImportPage> {
     let s = Settings::load(p)?;
     let api = Imanage::new(p, &s);

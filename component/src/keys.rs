@@ -25,7 +25,7 @@ pub const TOKENS: &str = "auth/tokens";
 /// The single-flight claim on renewing the tokens (`claim` record, compare-and-swap).
 pub const TOKEN_RENEWAL_CLAIM: &str = "auth/renewal-claim";
 
-/// An authorization-code sign-in in progress (`auth::connect`): its `state`, PKCE verifier,
+/// An authorization-code sign-in in progress (`connect`): its `state`, PKCE verifier,
 /// redirect URI and expiry. One at a time; deleted when used.
 pub const CONNECT_PENDING: &str = "auth/connect-pending";
 
@@ -41,6 +41,7 @@ pub fn template(library: &str, template_id: &str) -> String {
 /// Monotonic sequence of audit records.
 pub const AUDIT_SEQ: &str = "audit/seq";
 
+/// The audit record numbered `seq`.
 pub fn audit(seq: i64) -> String {
     // Zero-padded so that listing keys returns records in order.
     format!("audit/record/{seq:012}")

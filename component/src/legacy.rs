@@ -8,6 +8,8 @@ use crate::platform::Platform;
 use crate::settings::Settings;
 use crate::{audit, validate};
 
+/// resolve-legacy: finds an existing workspace for a legacy matter, by matter id (custom2) and
+/// then file reference. Exactly one match is linked; none or several link nothing.
 pub fn resolve_legacy(p: &dyn Platform, m: &Matter) -> Result<LegacyMatch> {
     validate::matter(m, false)?;
     let s = Settings::load(p)?;

@@ -24,10 +24,15 @@ use crate::model::{Error, Matter, Result};
 /// An attribute of the matter a route can test.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Attribute {
+    /// The matter type.
     MatterType,
+    /// The matter's status.
     Status,
+    /// The matter's priority.
     Priority,
+    /// Who the matter is assigned to.
     AssignedTo,
+    /// The person acting on the matter.
     ActingUser,
     /// The primary client's id.
     ClientId,
@@ -68,8 +73,10 @@ impl Attribute {
     }
 }
 
+/// One route of `library_routes`: matters it takes go to its library.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LibraryRoute {
+    /// The library the matters it takes go to.
     pub library: String,
     /// Every condition must hold; each accepts any of its values.
     pub when: Vec<(Attribute, Vec<String>)>,
@@ -78,6 +85,7 @@ pub struct LibraryRoute {
 }
 
 impl LibraryRoute {
+    /// Whether every condition of the route holds for `m`.
     pub fn takes(&self, m: &Matter) -> bool {
         self.when
             .iter()
@@ -88,7 +96,9 @@ impl LibraryRoute {
 /// Where a matter's workspace lives and which templates apply there.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Destination<'s> {
+    /// The library the workspace lives in.
     pub library: &'s str,
+    /// Matter type → template workspace id in that library.
     pub templates: &'s BTreeMap<String, String>,
 }
 
@@ -113,6 +123,7 @@ pub fn valid_library(library: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
+/// Reads `library_routes` (a JSON list of routes); what is wrong is `not-configured`.
 pub fn parse(json: &str) -> Result<Vec<LibraryRoute>> {
     let raw: Vec<RawRoute> = serde_json::from_str(json).map_err(|e| {
         bad(format!(

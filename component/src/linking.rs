@@ -3,15 +3,18 @@
 use serde_json::Value;
 
 use crate::imanage::api::seg;
-use crate::imanage::client::{status_error, Answer, Retry};
+use crate::imanage::client::Answer;
 use crate::imanage::{json, Imanage};
 use crate::links::{self, Link};
 use crate::model::{Error, Matter, Result, Workspace};
 use crate::platform::{Method, Platform};
 use crate::settings::Settings;
+use crate::transport::{status_error, Retry};
 use crate::workspace_url::{self, LinkContext, LinkTarget};
 use crate::{audit, validate};
 
+/// link-workspace: links the matter to the workspace of a link a person pasted (a workspace or
+/// folder link).
 pub fn link_workspace(p: &dyn Platform, m: &Matter, url: &str) -> Result<Workspace> {
     validate::matter(m, false)?;
     let s = Settings::load(p)?;

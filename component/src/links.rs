@@ -8,9 +8,12 @@ use crate::model::{Error, Result, Workspace};
 use crate::platform::Platform;
 use crate::settings::Settings;
 
+/// What key-value remembers of a matter's workspace.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Link {
+    /// The matter linked.
     pub matter_id: String,
+    /// Its workspace.
     pub workspace: Workspace,
     /// Where generated documents are filed; absent for workspaces linked from legacy.
     pub document_folder_id: Option<String>,
@@ -28,6 +31,7 @@ pub struct Link {
 }
 
 impl Link {
+    /// A link made now, not closed.
     pub fn new(
         matter_id: &str,
         workspace: Workspace,
@@ -52,6 +56,7 @@ fn decode<T: for<'de> Deserialize<'de>>(key: &str, raw: &[u8]) -> Result<T> {
         .map_err(|e| Error::Unavailable(format!("key-value record {key} is unreadable: {e}")))
 }
 
+/// The matter's link, `None` when it has no workspace yet.
 pub fn get(p: &dyn Platform, matter_id: &str) -> Result<Option<Link>> {
     let key = keys::link(matter_id);
     p.kv_get(&key)?.map(|raw| decode(&key, &raw)).transpose()

@@ -3,26 +3,41 @@
 
 use crate::fields::{check_value, clean, CustomField, FieldKind, MappableField, NAME_LIMIT};
 use crate::model::{Error, Matter, ProfileField, Result};
+use crate::platform::Platform;
 use crate::settings::Settings;
-use crate::validate::ID_LIMIT;
+use crate::validate::{self, ID_LIMIT};
+
+/// map-metadata: the profile a matter maps to, without touching iManage.
+pub fn map_metadata(p: &dyn Platform, m: &Matter) -> Result<Vec<ProfileField>> {
+    validate::matter(m, true)?;
+    let s = Settings::load(p)?;
+    Ok(profile(m, &s)?.as_profile_fields())
+}
 
 /// A lookup value the profile needs to exist in iManage before the workspace names it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LookupValue {
+    /// The field the value belongs to.
     pub field: CustomField,
+    /// The value's id, as the profile names it.
     pub id: String,
+    /// Its description, as people see it in iManage.
     pub description: String,
+    /// The parent value it sits under (custom2 under its custom1), for fields that have one.
     pub parent: Option<String>,
 }
 
+/// The custom fields a matter maps to, and the lookup values they need.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Profile {
     /// In the order they are sent: custom1 before custom2, as iManage requires.
     pub fields: Vec<(CustomField, String)>,
+    /// The lookup values to make sure of before the workspace names them.
     pub lookups: Vec<LookupValue>,
 }
 
 impl Profile {
+    /// The profile as the contract's name/value pairs.
     pub fn as_profile_fields(&self) -> Vec<ProfileField> {
         self.fields
             .iter()

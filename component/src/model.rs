@@ -1,30 +1,43 @@
 //! The domain types of the contract (`wit/matterlink.wit`, interface `types`), as plain Rust.
 //!
-//! The binding layer converts these to and from the generated WIT types one-to-one; keeping them
+//! The `wasi` adapter converts these to and from the generated WIT types one-to-one; keeping them
 //! here lets the domain logic compile and be tested natively.
 
 use serde::{Deserialize, Serialize};
 
+/// A client of the firm. The first client of a matter is its primary client.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Client {
+    /// The matter system's id of the client (custom1).
     pub id: String,
+    /// The client's name, the description of its custom1 lookup value.
     pub name: String,
 }
 
+/// A matter as the matter-management system knows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Matter {
+    /// The matter system's id of the matter (custom2).
     pub id: String,
+    /// The matter's title.
     pub title: String,
+    /// The matter type, which picks the template and may be mapped (custom3).
     pub matter_type: String,
+    /// First = primary. Empty is refused with `invalid-matter` where a workspace may be made.
     pub clients: Vec<Client>,
+    /// The firm's file reference, when it has one.
     #[serde(default)]
     pub file_reference: Option<String>,
+    /// Who the matter is assigned to.
     #[serde(default)]
     pub assigned_to: Option<String>,
+    /// The matter's priority.
     #[serde(default)]
     pub priority: Option<String>,
+    /// The matter's status.
     #[serde(default)]
     pub status: Option<String>,
+    /// iManage user id of the person acting, used when `owner_policy = current_user`.
     #[serde(default)]
     pub acting_user: Option<String>,
 }
@@ -36,24 +49,36 @@ impl Matter {
     }
 }
 
+/// An iManage workspace linked to a matter.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Workspace {
+    /// iManage's id of the workspace, e.g. `ACTIVE!123`.
     pub id: String,
+    /// The workspace's name.
     pub name: String,
+    /// A link that opens the workspace in iManage Work.
     pub url: String,
+    /// The library the workspace lives in.
     pub library: String,
 }
 
+/// One profile field written to iManage, e.g. `custom2 = "1042"`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProfileField {
+    /// The field's name, e.g. `custom2`.
     pub name: String,
+    /// Its value.
     pub value: String,
 }
 
+/// A folder of a matter's workspace, for choosing where a document goes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Folder {
+    /// iManage's id of the folder.
     pub id: String,
+    /// The folder's name.
     pub name: String,
+    /// Names from the workspace root, joined with `/`, e.g. `Documents/Generated Documents`.
     pub path: String,
 }
 
@@ -61,7 +86,9 @@ pub struct Folder {
 /// `state` the answer must carry back.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ConnectRequest {
+    /// Where to send the administrator's browser: iManage's sign-in page.
     pub authorize_url: String,
+    /// What iManage's redirect must carry back.
     pub state: String,
     /// Seconds the sign-in may take.
     pub expires_in: u64,
@@ -114,13 +141,22 @@ impl From<LegacyMatchJson> for LegacyMatch {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", content = "message", rename_all = "kebab-case")]
 pub enum Error {
+    /// The matter record cannot be used (no client, empty id, ...). Nothing was written.
     InvalidMatter(String),
+    /// A setting is missing or wrong; the message names it.
     NotConfigured(String),
+    /// No usable iManage credentials; an administrator must connect.
     NotConnected(String),
+    /// The matter has no workspace linked yet.
     NotLinked(String),
+    /// A pasted workspace link cannot be used; the message says why.
     InvalidUrl(String),
+    /// iManage refused the request (4xx other than auth).
     Rejected(String),
+    /// iManage could not be reached or kept failing (5xx, timeouts) after retries.
     Unavailable(String),
+    /// The integration does not apply (matter type not enabled, `auto_create` off): nothing was
+    /// written anywhere.
     Skipped(String),
 }
 
@@ -139,6 +175,7 @@ impl Error {
         }
     }
 
+    /// The message for people, without the kind.
     pub fn message(&self) -> &str {
         match self {
             Error::InvalidMatter(m)
@@ -161,6 +198,7 @@ impl std::fmt::Display for Error {
 
 impl std::error::Error for Error {}
 
+/// A result whose error is the contract's [`Error`] unless said otherwise.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 #[cfg(test)]

@@ -16,9 +16,11 @@ enum Part {
     MatterType,
 }
 
+/// A parsed `workspace_name` template: literal text and `{placeholder}`s.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NameTemplate(Vec<Part>);
 
+/// The placeholders a template may use.
 pub const PLACEHOLDERS: &[&str] = &[
     "title",
     "matter_id",
@@ -35,6 +37,7 @@ impl Default for NameTemplate {
 }
 
 impl NameTemplate {
+    /// Parses a template; an unknown placeholder or a stray or unclosed brace is `not-configured`.
     pub fn parse(template: &str) -> Result<NameTemplate> {
         let bad = |why: String| Error::NotConfigured(format!("`workspace_name` {why}"));
         let mut parts = Vec::new();

@@ -1,19 +1,25 @@
 //! The capabilities the domain logic needs from whatever runs it.
 //!
 //! In the `.wasm` these are bound to `wasi:http`, `wasi:keyvalue` and `wasi:config`
-//! (see `bindings.rs`); native tests and benchmarks supply in-process implementations.
+//! (see the `wasi` adapter); native tests and benchmarks supply in-process implementations.
 
 use crate::model::Result;
 
+/// The HTTP methods matterlink sends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Method {
+    /// `GET`.
     Get,
+    /// `POST`.
     Post,
+    /// `PATCH`.
     Patch,
+    /// `DELETE`.
     Delete,
 }
 
 impl Method {
+    /// The method as HTTP spells it.
     pub fn as_str(self) -> &'static str {
         match self {
             Method::Get => "GET",
@@ -24,25 +30,34 @@ impl Method {
     }
 }
 
+/// An HTTP request to send.
 #[derive(Debug, Clone)]
 pub struct HttpRequest {
+    /// The method.
     pub method: Method,
     /// Absolute URL.
     pub url: String,
+    /// Header names and values.
     pub headers: Vec<(String, String)>,
+    /// The body, empty for none.
     pub body: Vec<u8>,
     /// How long to wait for the first byte of the answer (and between later bytes).
     pub timeout_ms: u64,
 }
 
+/// An HTTP answer.
 #[derive(Debug, Clone)]
 pub struct HttpResponse {
+    /// The status code.
     pub status: u16,
+    /// Header names (as the server sent them) and values.
     pub headers: Vec<(String, String)>,
+    /// The whole body.
     pub body: Vec<u8>,
 }
 
 impl HttpResponse {
+    /// The first value of header `name`, compared without case.
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers
             .iter()
@@ -60,11 +75,16 @@ pub enum TransportError {
     Failed(String),
 }
 
+/// What the domain logic needs from whatever runs it: HTTP, key-value, configuration and a clock.
 pub trait Platform {
+    /// Sends one request; an HTTP error status is a response, not an error.
     fn send(&self, request: &HttpRequest) -> Result<HttpResponse, TransportError>;
 
+    /// The value under `key`, `None` when absent.
     fn kv_get(&self, key: &str) -> Result<Option<Vec<u8>>>;
+    /// Sets `key` to `value`.
     fn kv_set(&self, key: &str, value: &[u8]) -> Result<()>;
+    /// Removes `key`; removing an absent key is not an error.
     fn kv_delete(&self, key: &str) -> Result<()>;
     /// Sets `key` to `new` only if its current value is `expected` (`None` = absent), atomically
     /// across every process sharing the store. Returns whether the swap happened.
@@ -77,6 +97,7 @@ pub trait Platform {
 
     /// Seconds since the Unix epoch.
     fn now(&self) -> u64;
+    /// Waits `ms` milliseconds.
     fn sleep_ms(&self, ms: u64);
 
     /// Every key that starts with `prefix`, in no particular order.

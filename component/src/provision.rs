@@ -21,6 +21,8 @@ use crate::{audit, validate};
 const WAIT_FOR_OTHER_MS: u64 = 15_000;
 const POLL_MS: u64 = 250;
 
+/// on-matter-created: provisions the matter's workspace, or returns the one already linked.
+/// Idempotent, and safe against concurrent deliveries of the same matter.
 pub fn on_matter_created(p: &dyn Platform, m: &Matter) -> Result<Workspace> {
     validate::matter(m, true)?;
     let s = Settings::load(p)?;

@@ -10,6 +10,7 @@ use base64::Engine;
 
 use crate::model::{Error, Result};
 
+/// A random number, for ids that must differ between runs but need not be secret.
 pub fn u64() -> u64 {
     let mut h = RandomState::new().build_hasher();
     h.write_u8(0);

@@ -2,18 +2,19 @@
 //! and groups), access levels, and one workspace's security (default security plus members).
 
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
 
-use crate::imanage::json;
-
+/// Who a security entry names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum TrusteeType {
+    /// One person.
     User,
+    /// A group of people.
     Group,
 }
 
 impl TrusteeType {
+    /// Reads `user` / `group` in any case; anything else is `None`.
     pub fn parse(text: &str) -> Option<TrusteeType> {
         match text.to_ascii_lowercase().as_str() {
             "user" => Some(TrusteeType::User),
@@ -22,6 +23,7 @@ impl TrusteeType {
         }
     }
 
+    /// The name iManage and the CLI use: `user` or `group`.
     pub fn as_str(self) -> &'static str {
         match self {
             TrusteeType::User => "user",
@@ -34,13 +36,18 @@ impl TrusteeType {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum AccessLevel {
+    /// Shut out explicitly: how an ethical wall keeps someone out.
     NoAccess,
+    /// May read.
     Read,
+    /// May read and write.
     ReadWrite,
+    /// May do anything, security included.
     FullAccess,
 }
 
 impl AccessLevel {
+    /// Reads iManage's spelling (`no_access`, `read`, `read_write`, `full_access`) in any case.
     pub fn parse(text: &str) -> Option<AccessLevel> {
         match text.to_ascii_lowercase().as_str() {
             "no_access" => Some(AccessLevel::NoAccess),
@@ -51,6 +58,7 @@ impl AccessLevel {
         }
     }
 
+    /// iManage's spelling of the level.
     pub fn as_str(self) -> &'static str {
         match self {
             AccessLevel::NoAccess => "no_access",
@@ -64,10 +72,13 @@ impl AccessLevel {
 /// A user or group on a workspace's security list, at an access level.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Member {
+    /// The user or group id.
     pub id: String,
     // `type` is how iManage spells it; accepted in input files too.
+    /// Whether `id` names a user or a group.
     #[serde(alias = "type")]
     pub trustee_type: TrusteeType,
+    /// The access the trustee has.
     pub access_level: AccessLevel,
 }
 
@@ -80,36 +91,20 @@ impl Member {
     fn sort_key(&self) -> (TrusteeType, String) {
         (self.trustee_type, self.id.to_ascii_uppercase())
     }
-
-    /// A member entry of `GET …/security`: `{"id", "type", "access_level"}`. `None` when the
-    /// entry is not one (no id, or a type or level outside iManage's documented vocabulary).
-    pub fn from_imanage(v: &Value) -> Option<Member> {
-        Some(Member {
-            id: json::str_field(v, "id")?.to_string(),
-            trustee_type: match json::str_field(v, "type") {
-                None => TrusteeType::User,
-                Some(t) => TrusteeType::parse(t)?,
-            },
-            access_level: AccessLevel::parse(json::str_field(v, "access_level")?)?,
-        })
-    }
-
-    /// The entry of a security post's `include` list.
-    pub fn to_imanage(&self) -> Value {
-        json!({"id": self.id, "type": self.trustee_type.as_str(), "access_level": self.access_level.as_str()})
-    }
 }
 
 /// A workspace's security at one moment: what the polling and Sync API sources observe and the
 /// change feed keeps as a snapshot to compare the next observation with.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Security {
+    /// `private`, `view` or `public`, when known.
     pub default_security: Option<String>,
     /// Sorted by type and id, one entry per trustee.
     pub members: Vec<Member>,
 }
 
 impl Security {
+    /// A security list with `members` deduplicated (the last of a trustee wins) and sorted.
     pub fn new(default_security: Option<String>, members: Vec<Member>) -> Security {
         let mut s = Security {
             default_security,
@@ -121,6 +116,7 @@ impl Security {
         s
     }
 
+    /// The member standing for the same trustee as `like`, at whatever level.
     pub fn member(&self, like: &Member) -> Option<&Member> {
         self.members.iter().find(|m| m.same_trustee(like))
     }
@@ -138,27 +134,9 @@ impl Security {
         }
     }
 
+    /// Takes the trustee off the list, at whatever level.
     pub fn remove(&mut self, member: &Member) {
         self.members.retain(|m| !m.same_trustee(member));
-    }
-
-    /// `{"default_security", "members": [...]}` as `GET …/security` answers.
-    pub fn from_imanage(v: &Value) -> (Security, usize) {
-        let members: Vec<&Value> = v
-            .get("members")
-            .and_then(Value::as_array)
-            .map(|a| a.iter().collect())
-            .unwrap_or_default();
-        let parsed: Vec<Member> = members
-            .iter()
-            .filter_map(|m| Member::from_imanage(m))
-            .collect();
-        let unreadable = members.len() - parsed.len();
-        let security = Security::new(
-            json::str_field(v, "default_security").map(String::from),
-            parsed,
-        );
-        (security, unreadable)
     }
 }
 
@@ -186,23 +164,6 @@ mod tests {
         assert_eq!(s.members[0].access_level, AccessLevel::NoAccess);
         s.remove(&m("Jsmith", TrusteeType::User, AccessLevel::Read));
         assert_eq!(s.members.len(), 2);
-    }
-
-    #[test]
-    fn reads_imanage_security_and_counts_what_it_cannot() {
-        let v = json!({"default_security": "private", "members": [
-            {"id": "JSMITH", "type": "user", "access_level": "full_access"},
-            {"id": "LITIGATION", "type": "group", "access_level": "read"},
-            {"id": "ODD", "type": "user", "access_level": "owner"},
-        ]});
-        let (s, unreadable) = Security::from_imanage(&v);
-        assert_eq!(s.default_security.as_deref(), Some("private"));
-        assert_eq!(s.members.len(), 2);
-        assert_eq!(unreadable, 1);
-        assert_eq!(
-            s.members[0].to_imanage(),
-            json!({"id": "JSMITH", "type": "user", "access_level": "full_access"})
-        );
     }
 
     #[test]

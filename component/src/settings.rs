@@ -57,13 +57,19 @@ pub const SECRET_KEYS: &[&str] = &[
 pub enum Auth {
     /// The password grant with a service account's credentials; its tokens are refreshed like
     /// any others, and the password signs in again when a refresh is refused.
-    ServiceAccount { username: String, password: String },
+    ServiceAccount {
+        /// The service account (`imanage_username`).
+        username: String,
+        /// Its password (`imanage_password`); never shown.
+        password: String,
+    },
     /// The authorization-code grant with PKCE: an administrator signs in once in a browser
     /// (`matterlink connect`) and the tokens are refreshed from then on.
     OAuth,
 }
 
 impl Auth {
+    /// How check-connection and messages name the way in.
     pub fn label(&self) -> &'static str {
         match self {
             Auth::ServiceAccount { .. } => "service account",
@@ -85,6 +91,7 @@ impl std::fmt::Debug for Auth {
     }
 }
 
+/// Who owns a new workspace (`owner_policy`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OwnerPolicy {
     /// The workspace is owned by the person acting in the matter system (`acting_user`).
@@ -96,6 +103,7 @@ pub enum OwnerPolicy {
 /// How closure is marked besides the title prefix.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CloseAction {
+    /// Nothing besides the title prefix.
     None,
     /// A boolean custom field (custom25..custom28) set to true.
     Flag(CustomField),
@@ -130,28 +138,42 @@ impl CloseAction {
     }
 }
 
+/// The configuration, read and checked once per call.
 #[derive(Clone)]
 pub struct Settings {
     /// Scheme + authority (+ optional path prefix) of the iManage server, without trailing `/`.
     pub base_url: String,
+    /// The customer id (`imanage_customer_id`); discovered when unset.
     pub customer_id: Option<String>,
+    /// The library workspaces are made in (`imanage_library`) unless a route says otherwise.
     pub library: String,
+    /// The OAuth client id (`imanage_client_id`).
     pub client_id: String,
+    /// The OAuth client secret (`imanage_client_secret`), for clients that have one.
     pub client_secret: Option<String>,
+    /// How matterlink signs in (`imanage_auth`).
     pub auth: Auth,
+    /// Whether on-matter-created provisions a workspace (`auto_create`).
     pub auto_create: bool,
+    /// Put before a closed matter's workspace name (`close_prefix`).
     pub close_prefix: String,
+    /// Who owns new workspaces (`owner_policy`).
     pub owner_policy: OwnerPolicy,
+    /// The top-level folder every new workspace gets (`root_folder`).
     pub root_folder: String,
+    /// The folder beneath `root_folder` that documents are filed into (`document_folder`).
     pub document_folder: String,
     /// Matter type → template workspace id.
     pub templates: BTreeMap<String, String>,
+    /// Which custom field each mappable matter field is written to (`field_map`).
     pub field_map: BTreeMap<MappableField, CustomField>,
     /// A matter type without a template is an error instead of a plain workspace.
     pub require_template: bool,
     /// On update, every mapped field is written, not only the name.
     pub sync_fields_on_update: bool,
+    /// How closure is marked besides the prefix (`close_action`).
     pub close_action: CloseAction,
+    /// How a workspace is named (`workspace_name`).
     pub workspace_name: NameTemplate,
     /// Matter types the integration applies to; `None`: all.
     pub matter_types: Option<Vec<String>>,
@@ -207,6 +229,7 @@ fn parse_bool(key: &str, value: &str) -> Result<bool> {
 }
 
 impl Settings {
+    /// Reads and checks every setting; the first missing or wrong one is `not-configured`, named.
     pub fn load(p: &dyn Platform) -> Result<Settings> {
         let base_url = parse_base_url(&require(p, "imanage_base_url")?)?;
         let library = require(p, "imanage_library")?;

@@ -12,8 +12,10 @@ use crate::security::{Member, Security, TrusteeType};
 use crate::settings::Settings;
 use crate::{audit, links, validate};
 
+/// What apply-matter-team did.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TeamOutcome {
+    /// The matter's workspace.
     pub workspace: Workspace,
     /// Trustees added or given another level.
     pub included: Vec<Member>,
@@ -59,6 +61,8 @@ fn check_members(matter_id: &str, members: &[Member]) -> Result<()> {
     Ok(())
 }
 
+/// apply-matter-team: makes the linked workspace's members exactly `members` (others
+/// removed, except the service account), sending only the differences; audited.
 pub fn apply_matter_team(
     p: &dyn Platform,
     matter_id: &str,

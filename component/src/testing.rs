@@ -9,7 +9,9 @@ use crate::platform::{HttpRequest, HttpResponse, Platform, TransportError};
 
 type Responder = Box<dyn Fn(&HttpRequest) -> HttpResponse>;
 
+/// The `Platform` of native tests.
 pub struct FakePlatform {
+    /// The key-value store, for tests to look into and tamper with.
     pub kv: RefCell<BTreeMap<String, Vec<u8>>>,
     /// Answers requests when a test scripted them; otherwise every request fails.
     responder: RefCell<Option<Responder>>,
@@ -42,10 +44,12 @@ impl FakePlatform {
         }
     }
 
+    /// Sets a configuration value.
     pub fn set_config(&self, key: &str, value: &str) {
         self.config.borrow_mut().insert(key.into(), value.into());
     }
 
+    /// Removes a configuration value.
     pub fn unset_config(&self, key: &str) {
         self.config.borrow_mut().remove(key);
     }
@@ -55,6 +59,7 @@ impl FakePlatform {
         *self.responder.borrow_mut() = Some(Box::new(f));
     }
 
+    /// Moves the clock forward.
     pub fn advance(&self, seconds: u64) {
         self.clock.set(self.clock.get() + seconds);
     }

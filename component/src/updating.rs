@@ -1,6 +1,6 @@
 //! on-matter-updated: a title change renames the workspace (keeping the closed prefix while
-//! the matter is closed). Other fields are written only with `sync_fields_on_update`, as the
-//! seed integration did.
+//! the matter is closed). Other fields are written only with `sync_fields_on_update` (off
+//! unless set).
 
 use serde_json::json;
 
@@ -11,6 +11,9 @@ use crate::platform::Platform;
 use crate::settings::Settings;
 use crate::{audit, links, mapping, validate};
 
+/// on-matter-updated: renames the workspace after a title change (and, with
+/// `sync_fields_on_update`, rewrites every mapped field); `None` when the matter has no
+/// workspace.
 pub fn on_matter_updated(p: &dyn Platform, m: &Matter) -> Result<Option<Workspace>> {
     update(p, m, false)
 }

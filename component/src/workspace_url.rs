@@ -27,9 +27,19 @@ const SHOWN: usize = 100;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LinkTarget {
     /// `id` like "ACTIVE!1042"; `library` is the id's prefix as written in the link.
-    Workspace { library: String, id: String },
+    Workspace {
+        /// The library as written in the link.
+        library: String,
+        /// The workspace id, e.g. `ACTIVE!1042`.
+        id: String,
+    },
     /// Must later be resolved to its workspace through the API.
-    Folder { library: String, id: String },
+    Folder {
+        /// The library as written in the link.
+        library: String,
+        /// The folder id, e.g. `ACTIVE!77`.
+        id: String,
+    },
 }
 
 impl LinkTarget {
@@ -57,17 +67,33 @@ pub enum LinkError {
     NotAUrl,
     /// The link is for another server. `host` is the link's `host[:port]` (prefixed with
     /// `http://` when only the insecure scheme is wrong); `expected` is the configured one.
-    ForeignHost { host: String, expected: String },
+    ForeignHost {
+        /// The link's host, as described above.
+        host: String,
+        /// The configured host.
+        expected: String,
+    },
     /// The id belongs to another library than the connected one.
-    OtherLibrary { library: String, expected: String },
+    OtherLibrary {
+        /// The link's library.
+        library: String,
+        /// The library the matter's workspace must be in.
+        expected: String,
+    },
     /// A link to a document, not a workspace.
-    DocumentLink { id: String },
+    DocumentLink {
+        /// The document's id, as written in the link.
+        id: String,
+    },
     /// A URL on the right host that is not one of the known forms (including a path library
     /// that disagrees with the id's library).
     NotAWorkspaceLink,
     /// The id does not match `^[^!]+![0-9]+$` after percent-decoding once
     /// (`^[^!]+![0-9]+(\.[0-9]+)?$` for documents).
-    BadId { id: String },
+    BadId {
+        /// The id as found (shortened when long).
+        id: String,
+    },
 }
 
 impl fmt::Display for LinkError {
@@ -119,8 +145,8 @@ impl std::error::Error for LinkError {}
 
 /// Where the link is checked against.
 pub struct LinkContext<'a> {
-    /// The configured iManage base URL, e.g. "https://firm.cloudimanage.com" or
-    /// "http://127.0.0.1:8099".
+    /// The configured iManage base URL, e.g. `https://firm.cloudimanage.com` or
+    /// `http://127.0.0.1:8099`.
     pub base_url: &'a str,
     /// Extra hosts that serve the same iManage (vanity hosts, e.g. "dms.firm.com", optionally
     /// with a `:port`), case-insensitive.

@@ -3,11 +3,10 @@
 
 use serde::Deserialize;
 
-use crate::imanage::client::{deadline, send_with_retries, Retry};
-use crate::imanage::json;
 use crate::model::{Error, Result};
 use crate::platform::{HttpRequest, Method, Platform};
 use crate::settings::Settings;
+use crate::transport::{deadline, error_summary, send_with_retries, Retry};
 
 /// Assumed when iManage does not say how long an access token lives: short, so that a token is
 /// refreshed early rather than used after it died.
@@ -15,9 +14,13 @@ const DEFAULT_ACCESS_LIFETIME_S: u64 = 1800;
 
 /// A successful grant. Holds secrets: no `Debug`.
 pub struct Grant {
+    /// The token to send as `X-Auth-Token`.
     pub access_token: String,
+    /// The token that gets the next access token, when iManage issued one.
     pub refresh_token: Option<String>,
+    /// Seconds the access token lives (iManage's word, or a short default).
     pub expires_in: u64,
+    /// Seconds the refresh token lives, when iManage says.
     pub refresh_expires_in: Option<u64>,
 }
 
@@ -79,7 +82,7 @@ fn request(
     let response = send_with_retries(p, &request, retry, deadline(p, s))?;
     if !(200..300).contains(&response.status) {
         // iManage's words ("invalid_grant: ..."), never our form body.
-        let why = json::error_summary(&response.body);
+        let why = error_summary(&response.body);
         let code = serde_json::from_slice::<serde_json::Value>(&response.body)
             .ok()
             .and_then(|v| v.get("error").and_then(|e| e.as_str()).map(String::from));

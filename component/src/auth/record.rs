@@ -24,28 +24,37 @@ pub enum Origin {
 /// Why and when a connection ended: iManage refused its refresh token.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Ended {
+    /// When iManage refused the refresh token, seconds since the epoch.
     pub at: u64,
     /// iManage's own words (`invalid_grant: the refresh token has expired`), never a token.
     pub reason: String,
 }
 
+/// The stored connection: tokens, their lifetimes, and whether the connection has ended. Holds
+/// secrets: its `Debug` prints none.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TokenRecord {
+    /// Grows with every new record, so calls waiting for a renewal can tell that it happened.
     pub generation: u64,
+    /// How the connection was made.
     pub origin: Origin,
     /// Empty once the connection has ended.
     pub access_token: String,
+    /// When the access token expires, seconds since the epoch.
     pub access_expires_at: u64,
+    /// The refresh token, when iManage issued one (none once the connection has ended).
     pub refresh_token: Option<String>,
     /// When iManage said how long the refresh token lives (`refresh_token_expires_in`).
     pub refresh_expires_at: Option<u64>,
     /// The lifetimes as iManage reported them at the last grant, for `check-connection`.
     pub access_lifetime_s: u64,
+    /// The refresh token's lifetime in seconds, when iManage reported it.
     pub refresh_lifetime_s: Option<u64>,
     /// When the current access token was issued.
     pub issued_at: u64,
     /// When this connection began (the sign-in that the refreshes descend from).
     pub connected_at: u64,
+    /// Set once iManage refused the refresh token: the connection is over until someone connects.
     #[serde(default)]
     pub ended: Option<Ended>,
 }
@@ -71,6 +80,7 @@ const SKEW_S: u64 = 5;
 const REFRESH_AHEAD_S: u64 = 300;
 
 impl TokenRecord {
+    /// The connection has not ended and holds an access token.
     pub fn is_live(&self) -> bool {
         self.ended.is_none() && !self.access_token.is_empty()
     }
@@ -101,10 +111,13 @@ impl TokenRecord {
 /// A record as read, with the bytes a compare-and-swap must expect.
 #[derive(Debug, Clone)]
 pub struct Loaded {
+    /// The stored bytes, exactly as read.
     pub raw: Vec<u8>,
+    /// The record they hold.
     pub record: TokenRecord,
 }
 
+/// The stored connection, `None` when there is none (or the record cannot be read).
 pub fn load(p: &dyn Platform) -> Result<Option<Loaded>> {
     Ok(p.kv_get(keys::TOKENS)?.and_then(|raw| {
         // An unreadable record (written by an older version, or damaged) is no connection:

@@ -4,12 +4,17 @@ use serde::{Deserialize, Serialize};
 
 use crate::security::{AccessLevel, Member, TrusteeType};
 
+/// The kinds of change the feed reports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ChangeKind {
+    /// A trustee was added to the workspace.
     Added,
+    /// A trustee was taken off the workspace.
     Removed,
+    /// A trustee's access level changed.
     AccessChanged,
+    /// The workspace's default security changed.
     DefaultSecurityChanged,
 }
 
@@ -26,6 +31,7 @@ pub enum Source {
 }
 
 impl Source {
+    /// How notes and messages name the source.
     pub fn label(self) -> &'static str {
         match self {
             Source::EventQueue => "event queue",
@@ -38,33 +44,48 @@ impl Source {
 /// One change to one workspace's security, before it is tied to a matter.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Delta {
+    /// The member as it is now on the workspace.
     Added(Member),
     /// The member as it was before it was removed.
     Removed(Member),
+    /// A member now has another access level.
     AccessChanged {
+        /// The member at its new level.
         member: Member,
+        /// The level it had before.
         previous: AccessLevel,
     },
+    /// The workspace's default security changed.
     DefaultSecurity {
+        /// What it was, when known.
         previous: Option<String>,
+        /// What it is now.
         now: String,
     },
 }
 
+/// One change to the security of a linked workspace, mapped to its matter.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Change {
     /// Unique per change and stable across re-deliveries: `{feed}.{batch}.{n}`.
     pub id: String,
+    /// The matter the workspace is linked to.
     pub matter_id: String,
+    /// The workspace whose security changed.
     pub workspace_id: String,
+    /// What kind of change this is.
     pub kind: ChangeKind,
+    /// The user or group concerned (added, removed, access-changed).
     pub trustee_id: Option<String>,
+    /// Whether `trustee_id` names a user or a group.
     pub trustee_type: Option<TrusteeType>,
     /// The level now (none once removed).
     pub access_level: Option<AccessLevel>,
     /// The level before (removed and access-changed, when known).
     pub previous_access_level: Option<AccessLevel>,
+    /// The default security now (default-security-changed).
     pub default_security: Option<String>,
+    /// The default security before (default-security-changed), when known.
     pub previous_default_security: Option<String>,
     /// When iManage says it happened, as iManage wrote it (event queue only).
     pub occurred_at: Option<String>,
@@ -73,6 +94,8 @@ pub struct Change {
 }
 
 impl Change {
+    /// The change a delta on one workspace makes, for the matter it is linked to; the id is
+    /// assigned when the batch is put together.
     pub fn new(
         matter_id: &str,
         workspace_id: &str,
@@ -127,9 +150,11 @@ impl Change {
 /// The answer of one poll.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Batch {
+    /// The changes, in the order they were observed.
     pub changes: Vec<Change>,
     /// Pass it to the next poll to acknowledge these changes.
     pub next_cursor: String,
+    /// Where this batch was read.
     pub source: Source,
     /// What the caller should know: a fallback and why, a restart of the feed, skipped entries.
     pub notes: Vec<String>,

@@ -1,4 +1,5 @@
-//! iManage's change-event queue, as `shared/imanage-api.md` assumes it until a real one is seen.
+//! iManage's change-event queue, as docs/imanage-api.md ("Change feed") assumes it until a real
+//! one is seen.
 //! Its endpoint, event names, detail fields and cursor rules are UNCONFIRMED: this module is the
 //! only code that knows them, so that meeting the real queue means replacing this file alone.
 //!
@@ -12,11 +13,12 @@
 use serde_json::Value;
 
 use crate::feed::change::Delta;
-use crate::imanage::client::{status_error, Answer, Retry};
+use crate::imanage::client::Answer;
 use crate::imanage::{json, Imanage};
 use crate::model::Error;
 use crate::platform::Method;
 use crate::security::{AccessLevel, Member};
+use crate::transport::{status_error, Retry};
 
 /// Events per request; the API's documented default page size.
 pub const PAGE: usize = 500;
@@ -24,11 +26,15 @@ pub const PAGE: usize = 500;
 /// One event about a workspace's security, in the domain's terms.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct QueueEvent {
+    /// The workspace the event is about.
     pub workspace_id: String,
+    /// When iManage says it happened, as iManage wrote it.
     pub occurred_at: Option<String>,
+    /// What it changed.
     pub deltas: Vec<Delta>,
 }
 
+/// One page of the event queue.
 #[derive(Debug)]
 pub struct Page {
     /// Security events only; other events (created, renamed) are passed over.
@@ -41,12 +47,14 @@ pub struct Page {
     pub unreadable: usize,
 }
 
+/// Why the event queue could not be read.
 #[derive(Debug)]
 pub enum QueueError {
     /// The queue is not available to this account (403: not in NRTADMIN) or this server (404).
     Refused(String),
     /// The queue no longer knows the cursor (410): events after it may be lost.
     CursorGone(String),
+    /// Anything else: a transport failure, an unexpected answer.
     Failed(Error),
 }
 

@@ -34,6 +34,8 @@ use state::{FeedState, Pending};
 /// Rounds of compare-and-swap before concurrent polls are reported as a failure.
 const MAX_ROUNDS: usize = 16;
 
+/// poll-changes: the security changes on linked workspaces since `cursor`. A batch's
+/// `next_cursor` acknowledges it; until then every poll answers the same batch again.
 pub fn poll_changes(p: &dyn Platform, cursor: Option<&str>) -> Result<Batch> {
     let s = Settings::load(p)?;
     let mode = source::Mode::load(p)?;

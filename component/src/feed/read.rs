@@ -18,22 +18,32 @@ use crate::security::Security;
 /// Changes per batch at most; more wait for the next poll. Keeps the pending record small.
 pub const MAX_CHANGES: usize = 500;
 
+/// A change found on a linked workspace.
 pub struct Found {
+    /// The matter the workspace is linked to.
     pub matter_id: String,
+    /// The workspace it was found on.
     pub workspace_id: String,
+    /// What changed.
     pub delta: Delta,
+    /// When iManage says it happened (event queue only).
     pub occurred_at: Option<String>,
 }
 
+/// What one read of the source found, and what to keep when the batch is acknowledged.
 pub struct Reading {
+    /// The source actually read (after any fallback).
     pub source: Source,
+    /// The changes found, at most `MAX_CHANGES`.
     pub found: Vec<Found>,
     /// New snapshots of workspaces with changes: kept when the batch is acknowledged.
     pub snapshots: Vec<(String, Security)>,
     /// First snapshots of workspaces seen for the first time: they report nothing, so they are
     /// kept at once.
     pub baselines: Vec<(String, Security)>,
+    /// The event queue's position after what was read (event queue only).
     pub queue_position: Option<String>,
+    /// What the caller should know: a fallback and why, entries passed over.
     pub notes: Vec<String>,
 }
 
@@ -50,6 +60,8 @@ impl Reading {
     }
 }
 
+/// Reads the source `mode` names (falling back as `Mode::Auto` allows), from where `st` says
+/// the feed stands.
 pub fn read(api: &Imanage<'_>, mode: Mode, st: &FeedState) -> Result<Reading> {
     match mode {
         Mode::Polling => snapshots(api, Source::Polling).map_err(sync_error),

@@ -8,6 +8,7 @@ use crate::model::{Error, Result};
 use crate::platform::Platform;
 use crate::security::{Member, Security};
 
+/// The last known security of a workspace, `None` before it was first observed.
 pub fn load(p: &dyn Platform, workspace_id: &str) -> Result<Option<Security>> {
     let key = keys::feed_security(workspace_id);
     p.kv_get(&key)?
@@ -19,6 +20,7 @@ pub fn load(p: &dyn Platform, workspace_id: &str) -> Result<Option<Security>> {
         .transpose()
 }
 
+/// Keeps `security` as the workspace's last known security.
 pub fn store(p: &dyn Platform, workspace_id: &str, security: &Security) -> Result<()> {
     let raw = serde_json::to_vec(security).map_err(|e| Error::Unavailable(e.to_string()))?;
     p.kv_set(&keys::feed_security(workspace_id), &raw)

@@ -13,12 +13,16 @@ use crate::platform::Platform;
 pub enum Mode {
     /// The event queue; when it answers 403, the Sync API, and when that is refused too, polling.
     Auto,
+    /// The event queue only.
     EventQueue,
+    /// The Sync API only.
     Sync,
+    /// Per-workspace polling only.
     Polling,
 }
 
 impl Mode {
+    /// The configured `change_source` (`auto` when unset); an unknown value is `not-configured`.
     pub fn load(p: &dyn Platform) -> Result<Mode> {
         let value = p.config("change_source")?.map(|v| v.trim().to_string());
         match value.as_deref() {

@@ -10,6 +10,7 @@ use crate::model::{Error, Result};
 use crate::platform::Platform;
 use crate::security::Security;
 
+/// The change feed's record in key-value.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct FeedState {
     /// Random per feed, so that a cursor from another installation (or a reset feed) is refused
@@ -21,13 +22,16 @@ pub struct FeedState {
     pub queue_position: Option<String>,
     /// The source of the last batch read, to notice a switch between sources.
     pub last_source: Option<Source>,
+    /// The batch delivered and not yet acknowledged, if any.
     pub pending: Option<Pending>,
 }
 
 /// A batch delivered and not yet acknowledged: delivered again, unchanged, until it is.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Pending {
+    /// Its number, which its cursor names.
     pub seq: u64,
+    /// The batch as it was delivered.
     pub batch: Batch,
     /// The event queue's position after this batch.
     pub queue_position: Option<String>,
@@ -48,6 +52,7 @@ impl FeedState {
         }
     }
 
+    /// The cursor naming batch `seq` of this feed.
     pub fn cursor(&self, seq: u64) -> String {
         format!("{}.{seq}", self.epoch)
     }

@@ -6,19 +6,22 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{json, Value};
 
-use crate::imanage::client::{status_error, Answer, Retry};
+use crate::imanage::client::Answer;
 use crate::imanage::{json, Imanage};
 use crate::model::{Error, Result};
 use crate::platform::Method;
 use crate::security::{Member, Security};
+use crate::transport::{status_error, Retry};
 
 /// Items per request (the sandbox's and a sensible server's cap).
 pub const PAGE: usize = 1000;
 
+/// Why the Sync API could not be read.
 #[derive(Debug)]
 pub enum SyncError {
     /// This server or account has no Sync API (403, 404).
     Refused(String),
+    /// Anything else: a transport failure, an unexpected answer.
     Failed(Error),
 }
 

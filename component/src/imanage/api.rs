@@ -1,16 +1,17 @@
 //! The typed iManage operations the flows use. Each is one request (or a look-then-create pair
-//! where iManage has no "ensure"), and none retries a create blindly: see `client::Retry`.
+//! where iManage has no "ensure"), and none retries a create blindly: see `transport::Retry`.
 
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-use super::client::{status_error, Answer, Imanage, Retry};
+use super::client::{Answer, Imanage};
 use super::json;
 use crate::fields::CustomField;
 use crate::keys;
 use crate::model::{Error, Result, Workspace};
 use crate::platform::Method;
+use crate::transport::{status_error, Retry};
 
 /// Path-segment encoding that keeps `!`, as in iManage ids `ACTIVE!1042`.
 const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
@@ -20,6 +21,7 @@ const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'~')
     .remove(b'!');
 
+/// `s` percent-encoded as one path segment, for the `path` arguments of `Imanage::call`.
 pub fn seg(s: &str) -> String {
     utf8_percent_encode(s, SEGMENT).to_string()
 }
@@ -35,9 +37,13 @@ fn query(pairs: &[(&str, &str)]) -> String {
 /// A folder of a workspace or template, flattened with its path from the workspace root.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FolderNode {
+    /// The folder's id.
     pub id: String,
+    /// The folder's name.
     pub name: String,
+    /// The id of the folder or workspace it is in.
     pub parent_id: String,
+    /// Whether provisioning may leave it out (the template marks it optional).
     #[serde(default)]
     pub optional: bool,
 }
@@ -45,25 +51,35 @@ pub struct FolderNode {
 /// What provisioning copies from a template.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Template {
+    /// The template workspace's id.
     pub id: String,
+    /// The default security a new workspace gets.
     pub default_security: Option<String>,
+    /// The security entries copied onto a new workspace, as iManage wrote them.
     pub members: Vec<Value>,
+    /// The folder tree to create in a new workspace.
     pub folders: Vec<FolderNode>,
 }
 
 /// Whether a create made the object or found it there already.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Created {
+    /// The object was created now.
     Yes,
+    /// It existed already; nothing was created.
     No,
 }
 
+/// Where a folder is created.
 pub enum Parent<'a> {
+    /// At the top of a workspace (its id).
     Workspace(&'a str),
+    /// Inside a folder (its id).
     Folder(&'a str),
 }
 
 impl Imanage<'_> {
+    /// A workspace as the contract returns it, read from iManage's answer in this library.
     pub fn workspace_from(&self, v: &Value) -> Result<Workspace> {
         let id = json::str_field(v, "id")
             .ok_or_else(|| Error::Unavailable("iManage returned a workspace without an id".into()))?
@@ -162,6 +178,7 @@ impl Imanage<'_> {
         Ok(())
     }
 
+    /// Workspaces of this library matching every `(field, value)` filter, at most 100.
     pub fn search_workspaces(&self, filters: &[(&str, &str)]) -> Result<Vec<Value>> {
         let mut pairs = filters.to_vec();
         pairs.push(("limit", "100"));
@@ -174,6 +191,7 @@ impl Imanage<'_> {
         )?))
     }
 
+    /// A workspace's profile, `None` when it does not exist.
     pub fn get_workspace(&self, id: &str) -> Result<Option<Value>> {
         let path = format!("/workspaces/{}", seg(id));
         match self.call(Method::Get, &path, None, Retry::Safe)? {
@@ -189,6 +207,7 @@ impl Imanage<'_> {
         Ok(json::data(&v).clone())
     }
 
+    /// Changes a workspace's profile (name, custom fields, ...); returns it as it is now.
     pub fn patch_workspace(&self, id: &str, body: &Value) -> Result<Value> {
         let path = format!("/workspaces/{}", seg(id));
         let v = self.call_ok(Method::Patch, &path, Some(body), Retry::Safe)?;
@@ -280,6 +299,7 @@ impl Imanage<'_> {
         Ok(template)
     }
 
+    /// Sets a workspace's default security (when given) and adds the `include` entries.
     pub fn set_security(
         &self,
         workspace_id: &str,

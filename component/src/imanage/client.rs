@@ -1,31 +1,18 @@
-//! Transport to iManage: the access token (see `auth::session`), the library base URL, retries
-//! and error mapping.
+//! One library of iManage as the flows call it: the access token (see `auth::session`), the
+//! library base URL, and JSON answers; retries and error mapping are `transport`'s.
 
 use std::cell::RefCell;
 
 use serde_json::Value;
 
 use super::discovery::{self, Discovery};
-use super::json;
 use crate::auth::session;
 use crate::model::{Error, Result};
-use crate::platform::{HttpRequest, HttpResponse, Method, Platform, TransportError};
+use crate::platform::{HttpRequest, Method, Platform};
 use crate::settings::Settings;
-
-/// Attempts per request when iManage answers 429/5xx or the connection fails.
-const MAX_ATTEMPTS: u32 = 4;
-const BACKOFF_BASE_MS: u64 = 200;
-const BACKOFF_CAP_MS: u64 = 5_000;
-/// A `Retry-After` longer than this is not waited for within one call.
-const RETRY_AFTER_CAP_S: u64 = 30;
-
-/// Whether a failed request may be sent again as it is. Creating requests are not: a 5xx may
-/// come after iManage committed, so the flows look before they create again.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Retry {
-    Safe,
-    Never,
-}
+use crate::transport::{
+    backoff_ms, deadline, error_summary, fits, redact_url, send_with_retries, status_error, Retry,
+};
 
 /// iManage as one library of it sees it: calls go to that library's paths.
 pub struct Imanage<'a> {
@@ -40,7 +27,9 @@ pub struct Imanage<'a> {
 
 /// Outcome of one request that got an HTTP answer.
 pub enum Answer {
+    /// A 2xx answer's JSON (`null` for an empty body).
     Ok(Value),
+    /// Any other status, with iManage's explanation.
     Status(u16, String),
 }
 
@@ -63,14 +52,17 @@ impl<'a> Imanage<'a> {
         }
     }
 
+    /// The settings this call runs with.
     pub fn settings(&self) -> &Settings {
         self.s
     }
 
+    /// The platform this call runs on.
     pub fn p(&self) -> &dyn Platform {
         self.p
     }
 
+    /// The library this handle calls.
     pub fn library(&self) -> &str {
         &self.library
     }
@@ -241,7 +233,7 @@ impl<'a> Imanage<'a> {
                             ))
                         });
                 }
-                s => return Ok(Answer::Status(s, json::error_summary(&response.body))),
+                s => return Ok(Answer::Status(s, error_summary(&response.body))),
             }
         }
     }
@@ -251,6 +243,7 @@ impl<'a> Imanage<'a> {
         fits(self.p, self.deadline, ms)
     }
 
+    /// How long to wait before attempt `attempt + 1` (see `transport::backoff_ms`).
     pub fn backoff_ms(&self, attempt: u32) -> u64 {
         backoff_ms(attempt)
     }
@@ -263,94 +256,5 @@ impl<'a> Imanage<'a> {
         let token = session::access_token(self.p, self.s)?;
         *self.token.borrow_mut() = Some(token.clone());
         Ok(token)
-    }
-}
-
-/// The moment an event that starts now must stop retrying (`event_deadline_seconds`).
-pub fn deadline(p: &dyn Platform, s: &Settings) -> u64 {
-    p.now() + s.event_deadline_s
-}
-
-fn fits(p: &dyn Platform, deadline: u64, wait_ms: u64) -> bool {
-    p.now() + wait_ms.div_ceil(1000) < deadline
-}
-
-/// Sends, retrying 429, 5xx and transport failures with capped exponential backoff and jitter
-/// (honouring `Retry-After`), when the request may be repeated and the wait fits before
-/// `deadline`.
-pub fn send_with_retries(
-    p: &dyn Platform,
-    request: &HttpRequest,
-    retry: Retry,
-    deadline: u64,
-) -> Result<HttpResponse> {
-    let mut attempt = 0;
-    loop {
-        attempt += 1;
-        let last = attempt >= MAX_ATTEMPTS || retry == Retry::Never;
-        match p.send(request) {
-            Ok(r) if r.status == 429 || r.status >= 500 => {
-                // A 429 was refused before any work was done, so it is always safe to repeat.
-                if (last && r.status != 429) || attempt >= MAX_ATTEMPTS {
-                    if r.status == 429 {
-                        return Err(Error::Unavailable(format!(
-                            "{} {}: iManage kept answering 429 (rate limited)",
-                            request.method.as_str(),
-                            redact_url(&request.url)
-                        )));
-                    }
-                    return Ok(r);
-                }
-                let wait = retry_after_ms(&r).unwrap_or_else(|| backoff_ms(attempt));
-                if !fits(p, deadline, wait) {
-                    return Ok(r);
-                }
-                p.sleep_ms(wait);
-            }
-            Ok(r) => return Ok(r),
-            Err(TransportError::Denied(why)) => {
-                return Err(Error::NotConfigured(format!(
-                "the host refused the request to {}: {why}; only `imanage_base_url` may be called",
-                redact_url(&request.url)
-            )))
-            }
-            Err(TransportError::Failed(why)) => {
-                let wait = backoff_ms(attempt);
-                if last || !fits(p, deadline, wait) {
-                    return Err(Error::Unavailable(format!(
-                        "{} {}: {why}",
-                        request.method.as_str(),
-                        redact_url(&request.url)
-                    )));
-                }
-                p.sleep_ms(wait);
-            }
-        }
-    }
-}
-
-fn backoff_ms(attempt: u32) -> u64 {
-    let ceiling = (BACKOFF_BASE_MS << attempt.min(10)).min(BACKOFF_CAP_MS);
-    // "Full jitter": a uniformly random wait up to the ceiling spreads retrying clients out.
-    crate::random::below(ceiling + 1)
-}
-
-fn retry_after_ms(r: &HttpResponse) -> Option<u64> {
-    let secs: u64 = r.header("retry-after")?.trim().parse().ok()?;
-    Some(secs.min(RETRY_AFTER_CAP_S) * 1000)
-}
-
-/// The URL without its query, which never holds secrets today but could one day.
-fn redact_url(url: &str) -> &str {
-    url.split('?').next().unwrap_or(url)
-}
-
-/// Maps an HTTP status that survived retries to the contract's error.
-pub fn status_error(method: Method, path: &str, status: u16, why: &str) -> Error {
-    let what = format!("{} {}: {status} {why}", method.as_str(), redact_url(path));
-    match status {
-        401 | 403 => Error::NotConnected(what),
-        429 | 500.. => Error::Unavailable(what),
-        _ => Error::Rejected(what),
     }
 }

@@ -9,18 +9,23 @@ use crate::keys;
 use crate::model::{Error, Result};
 use crate::platform::Platform;
 
+/// What `GET /api` says about the connection: who is connected and what they see.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Discovery {
     /// The connected account's user id (`data.user.id`): the integration's account, which
     /// owns workspaces under `owner_policy = service_account`.
     pub account: String,
+    /// The customer id that library paths carry.
     pub customer_id: String,
+    /// The libraries the account may use.
     pub libraries: Vec<String>,
+    /// The library iManage marks as the account's preferred one, when it does.
     #[serde(default)]
     pub preferred_library: Option<String>,
 }
 
 impl Discovery {
+    /// Reads `GET /api`'s answer; one naming no user or customer id is `unavailable`.
     pub fn parse(v: &Value) -> Result<Discovery> {
         let d = json::data(v);
         let customer_id = d
@@ -68,11 +73,13 @@ impl Discovery {
     }
 }
 
+/// Discovery as remembered for the current sign-in, `None` when not yet asked.
 pub fn cached(p: &dyn Platform) -> Result<Option<Discovery>> {
     Ok(p.kv_get(keys::DISCOVERY)?
         .and_then(|raw| serde_json::from_slice(&raw).ok()))
 }
 
+/// Remembers discovery for the current sign-in (cleared when someone connects again).
 pub fn store(p: &dyn Platform, d: &Discovery) -> Result<()> {
     let raw = serde_json::to_vec(d).map_err(|e| Error::Unavailable(e.to_string()))?;
     p.kv_set(keys::DISCOVERY, &raw)

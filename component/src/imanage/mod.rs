@@ -1,4 +1,4 @@
-//! Speaking the iManage Work API v2 (see ../shared/imanage-api.md).
+//! Speaking the iManage Work API v2 (see docs/imanage-api.md).
 //!
 //! `client` owns transport concerns (tokens, retries, envelopes); `api` the typed operations the
 //! flows use; `discovery` what `GET /api` says about the connection; `json` the tolerant readers

@@ -8,6 +8,9 @@ use crate::model::{Error, Result};
 /// Creating requests are tried this often, looking for the object between tries.
 pub const ATTEMPTS: u32 = 4;
 
+/// Runs `create`; after an `unavailable` failure (which may have come after iManage committed)
+/// asks `look` whether the object exists before trying again. Gives up after `ATTEMPTS` tries
+/// or when the wait would pass the event's deadline; other errors are returned at once.
 pub fn create_once<T>(
     api: &Imanage<'_>,
     mut create: impl FnMut() -> Result<T>,

@@ -11,33 +11,47 @@ use crate::links;
 use crate::model::{Client, Matter, Result};
 use crate::platform::Platform;
 
+/// One REST hook delivery: the actions it is about.
 #[derive(Deserialize)]
 pub struct Delivery {
+    /// The actions created or changed.
     pub actions: Vec<Action>,
 }
 
+/// An Actionstep action (a matter), as much of it as matterlink reads.
 #[derive(Deserialize)]
 pub struct Action {
+    /// Actionstep's id of the action, a number or a string.
     pub id: Value,
+    /// The action's name: the matter title.
     pub name: String,
+    /// The action's reference: the matter's file reference.
     #[serde(default)]
     pub reference: Option<String>,
+    /// Its priority, a number or a string.
     #[serde(default)]
     pub priority: Option<Value>,
+    /// Its status; `Closed` closes the matter.
     #[serde(default)]
     pub status: Option<String>,
+    /// When it last changed, as Actionstep wrote it.
     #[serde(default, rename = "modifiedTimestamp")]
     pub modified: Option<String>,
+    /// The records the action links to.
     #[serde(default)]
     pub links: Links,
 }
 
+/// The linked records of an action, by id.
 #[derive(Deserialize, Default)]
 pub struct Links {
+    /// The action type: the matter type.
     #[serde(default, rename = "actionType")]
     pub action_type: Option<Value>,
+    /// The participant it is assigned to.
     #[serde(default, rename = "assignedTo")]
     pub assigned_to: Option<Value>,
+    /// The primary participants: the matter's clients.
     #[serde(default, rename = "primaryParticipants")]
     pub primary_participants: Option<Vec<Value>>,
 }
@@ -52,6 +66,7 @@ fn id_text(v: &Value) -> Option<String> {
 }
 
 impl Action {
+    /// The action is closed (status `Closed`, in any case).
     pub fn is_closed(&self) -> bool {
         self.status
             .as_deref()

@@ -1,5 +1,5 @@
 //! The HTTP API of `wasi:http/incoming-handler` (Spin, `matterlink serve`), as plain Rust: the
-//! binding layer only moves bytes. JSON in and out, versioned under `/v1`; typed errors map to
+//! `wasi` adapter only moves bytes. JSON in and out, versioned under `/v1`; typed errors map to
 //! statuses with a body `{"error": {"kind", "message"}}`.
 
 pub mod actionstep;
@@ -18,11 +18,15 @@ use crate::settings::Settings;
 /// Largest JSON body accepted; matter records and events are a few kilobytes.
 pub const MAX_JSON_BODY: usize = 1 << 20;
 
+/// An incoming webhook request, as the HTTP adapter received it.
 pub struct Request {
+    /// The HTTP method, e.g. `POST`.
     pub method: String,
     /// Path and query, as received.
     pub target: String,
+    /// The headers, as received.
     pub headers: Vec<(String, String)>,
+    /// The body, empty when it was too large.
     pub body: Vec<u8>,
     /// The body was longer than `body_limit` allows; it was not read in full.
     pub body_too_large: bool,
@@ -48,8 +52,11 @@ impl Request {
     }
 }
 
+/// The answer to a webhook request: a status and a JSON body.
 pub struct Response {
+    /// The HTTP status.
     pub status: u16,
+    /// The JSON body.
     pub body: Value,
 }
 
@@ -100,6 +107,7 @@ fn parse<T: for<'de> Deserialize<'de>>(body: &[u8]) -> Result<T, Response> {
     })
 }
 
+/// Answers one request: routes it, checks the caller, and runs the operation it names.
 pub fn handle(p: &dyn Platform, req: &Request) -> Response {
     if req.body_too_large {
         return error(

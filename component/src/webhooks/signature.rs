@@ -5,20 +5,28 @@
 use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 
+/// The header carrying the Unix time the request was signed at.
 pub const TIMESTAMP_HEADER: &str = "x-matterlink-timestamp";
+/// The header carrying `sha256=<hex>` of the HMAC.
 pub const SIGNATURE_HEADER: &str = "x-matterlink-signature";
 /// How far a request's timestamp may be from our clock, either way.
 pub const TOLERANCE_S: u64 = 300;
 
+/// Why a request's signature was not accepted.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Refusal {
+    /// A header is missing.
     Missing,
+    /// The timestamp is not a number of seconds.
     BadTimestamp,
+    /// The timestamp is further from our clock than `TOLERANCE_S`.
     Stale,
+    /// The signature is not the HMAC of this timestamp and body.
     Mismatch,
 }
 
 impl Refusal {
+    /// The refusal as a sentence for the caller.
     pub fn message(&self) -> &'static str {
         match self {
             Refusal::Missing => {
@@ -50,6 +58,7 @@ pub fn sign(secret: &str, timestamp: &str, body: &[u8]) -> String {
     )
 }
 
+/// Accepts a request signed with `secret` within `TOLERANCE_S` of `now`, or says why not.
 pub fn verify(
     secret: &str,
     timestamp: Option<&str>,

@@ -63,6 +63,8 @@ fn check_redirect_uri(raw: &str) -> Result<()> {
     Ok(())
 }
 
+/// connect-begin: the authorize URL to send the administrator's browser to, with the `state`
+/// the redirect must carry back.
 pub fn connect_begin(p: &dyn Platform, redirect_uri: &str) -> Result<ConnectRequest> {
     let s = oauth_settings(p)?;
     check_redirect_uri(redirect_uri)?;

@@ -1,0 +1,263 @@
+//! The parts of speaking HTTP through `wasi:http` that need no WASI: splitting a URL into the
+//! pieces an outgoing request is built from, reading a body under a size limit, chunking writes,
+//! and header text. Plain Rust, so native tests cover what the wasm adapter (`wasi`) relies on.
+
+/// The largest slice written to a `wasi:http` output stream at once: hosts may buffer a single
+/// chunk only, and 4096 bytes is what every host accepts.
+pub const WRITE_CHUNK: usize = 4096;
+
+/// How much one blocking read of a body stream asks for.
+pub const READ_CHUNK: u64 = 64 * 1024;
+
+/// Whether an outgoing request goes over plain HTTP or TLS.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scheme {
+    /// `http://`: only ever a local sandbox or a loopback test server.
+    Http,
+    /// `https://`, and anything that is not `http://`.
+    Https,
+}
+
+/// An absolute URL split the way `wasi:http` wants an outgoing request described.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    /// `http` or (anything else) `https`.
+    pub scheme: Scheme,
+    /// The host, with `:port` when the URL names a port other than the scheme's default.
+    pub authority: String,
+    /// The path, with `?query` when there is one; the fragment never leaves the component.
+    pub path_with_query: String,
+}
+
+/// Splits an absolute URL into scheme, authority and path-with-query; the error says why the
+/// URL cannot be used.
+pub fn split_url(raw: &str) -> Result<Target, String> {
+    let url = url::Url::parse(raw).map_err(|e| format!("bad URL: {e}"))?;
+    let scheme = match url.scheme() {
+        "http" => Scheme::Http,
+        _ => Scheme::Https,
+    };
+    let host = url.host_str().unwrap_or_default();
+    // `Url::port` is `None` for the scheme's default port, which the authority then leaves out.
+    let authority = match url.port() {
+        Some(port) => format!("{host}:{port}"),
+        None => host.to_string(),
+    };
+    let path_with_query = match url.query() {
+        Some(q) => format!("{}?{q}", url.path()),
+        None => url.path().to_string(),
+    };
+    Ok(Target {
+        scheme,
+        authority,
+        path_with_query,
+    })
+}
+
+/// The slices a body is written in, none longer than [`WRITE_CHUNK`]; none for an empty body.
+pub fn write_chunks(body: &[u8]) -> std::slice::Chunks<'_, u8> {
+    body.chunks(WRITE_CHUNK)
+}
+
+/// A body read under a limit.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LimitedBody {
+    /// What was read; empty when the body was too large, so that nothing partial is used.
+    pub bytes: Vec<u8>,
+    /// The body was (or declared itself) larger than the limit.
+    pub too_large: bool,
+}
+
+impl LimitedBody {
+    fn too_large() -> LimitedBody {
+        LimitedBody {
+            bytes: Vec::new(),
+            too_large: true,
+        }
+    }
+}
+
+/// Whether a `content-length` header value declares more than `limit` bytes, so the body can be
+/// refused before any of it is read. A missing or unreadable value declares nothing.
+pub fn declared_too_large(content_length: Option<&[u8]>, limit: usize) -> bool {
+    content_length
+        .and_then(|v| std::str::from_utf8(v).ok()?.trim().parse::<usize>().ok())
+        .is_some_and(|n| n > limit)
+}
+
+/// Reads chunks until the source ends, stopping as soon as more than `limit` bytes arrived
+/// (the rest is never asked for). The first error from the source is returned as it is.
+pub fn read_limited<E>(
+    limit: usize,
+    chunks: impl IntoIterator<Item = Result<Vec<u8>, E>>,
+) -> Result<LimitedBody, E> {
+    let mut bytes = Vec::new();
+    for chunk in chunks {
+        bytes.extend_from_slice(&chunk?);
+        if bytes.len() > limit {
+            return Ok(LimitedBody::too_large());
+        }
+    }
+    Ok(LimitedBody {
+        bytes,
+        too_large: false,
+    })
+}
+
+/// A request body under `limit`: refused without reading when `content_length` declares more,
+/// otherwise read from `chunks` (opened only then) until it ends or passes the limit. A source
+/// that cannot be opened gives an empty body.
+pub fn read_request_body<I>(
+    content_length: Option<&[u8]>,
+    limit: usize,
+    open: impl FnOnce() -> Option<I>,
+) -> LimitedBody
+where
+    I: IntoIterator<Item = Vec<u8>>,
+{
+    if declared_too_large(content_length, limit) {
+        return LimitedBody::too_large();
+    }
+    let Some(chunks) = open() else {
+        return LimitedBody::default();
+    };
+    let read = read_limited(
+        limit,
+        chunks.into_iter().map(Ok::<_, std::convert::Infallible>),
+    );
+    match read {
+        Ok(body) => body,
+        Err(never) => match never {},
+    }
+}
+
+/// Header values as text; bytes that are not UTF-8 are replaced rather than refused.
+pub fn header_text(entries: Vec<(String, Vec<u8>)>) -> Vec<(String, String)> {
+    entries
+        .into_iter()
+        .map(|(k, v)| (k, String::from_utf8_lossy(&v).into_owned()))
+        .collect()
+}
+
+/// Header values as the bytes `wasi:http` fields hold.
+pub fn header_bytes(headers: &[(String, String)]) -> Vec<(String, Vec<u8>)> {
+    headers
+        .iter()
+        .map(|(k, v)| (k.clone(), v.as_bytes().to_vec()))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn splits_scheme_authority_and_path_with_query() {
+        let t =
+            split_url("https://imanage.example.com/work/api/v2/customers/1?limit=5#top").unwrap();
+        assert_eq!(t.scheme, Scheme::Https);
+        assert_eq!(t.authority, "imanage.example.com");
+        assert_eq!(t.path_with_query, "/work/api/v2/customers/1?limit=5");
+
+        let t = split_url("http://127.0.0.1:8089/api").unwrap();
+        assert_eq!(t.scheme, Scheme::Http);
+        assert_eq!(t.authority, "127.0.0.1:8089");
+        assert_eq!(t.path_with_query, "/api");
+    }
+
+    #[test]
+    fn default_ports_are_left_out_and_other_schemes_go_over_tls() {
+        assert_eq!(
+            split_url("https://host.example:443/x").unwrap().authority,
+            "host.example"
+        );
+        assert_eq!(
+            split_url("https://host.example:8443/x").unwrap().authority,
+            "host.example:8443"
+        );
+        assert_eq!(
+            split_url("ftp://host.example/").unwrap().scheme,
+            Scheme::Https
+        );
+        assert_eq!(
+            split_url("https://host.example").unwrap().path_with_query,
+            "/"
+        );
+    }
+
+    #[test]
+    fn unparseable_urls_say_so() {
+        let why = split_url("/relative/only").unwrap_err();
+        assert!(why.starts_with("bad URL: "), "{why}");
+    }
+
+    #[test]
+    fn writes_go_in_4096_byte_chunks() {
+        let body = vec![7u8; 2 * WRITE_CHUNK + 10];
+        let sizes: Vec<usize> = write_chunks(&body).map(<[u8]>::len).collect();
+        assert_eq!(sizes, [4096, 4096, 10]);
+        assert_eq!(write_chunks(&[]).count(), 0);
+    }
+
+    #[test]
+    fn a_declared_length_over_the_limit_is_refused_without_reading() {
+        let mut opened = false;
+        let body = read_request_body(Some(b" 101 "), 100, || {
+            opened = true;
+            Some(vec![vec![0u8; 10]])
+        });
+        assert_eq!(body, LimitedBody::too_large());
+        assert!(!opened, "the body must not be read");
+    }
+
+    #[test]
+    fn a_declared_length_within_the_limit_or_unreadable_is_read() {
+        for declared in [Some(&b"100"[..]), Some(b"many"), None] {
+            let body =
+                read_request_body(declared, 100, || Some(vec![b"ab".to_vec(), b"c".to_vec()]));
+            assert_eq!(body.bytes, b"abc");
+            assert!(!body.too_large);
+        }
+    }
+
+    #[test]
+    fn reading_stops_once_past_the_limit() {
+        let mut asked = 0;
+        let chunks = std::iter::from_fn(|| {
+            asked += 1;
+            Some(vec![1u8; 40])
+        });
+        // No content-length: only reading can find out.
+        let body = read_request_body(None, 100, || Some(chunks));
+        assert_eq!(body, LimitedBody::too_large());
+        assert_eq!(
+            asked, 3,
+            "120 bytes is past 100: the fourth chunk is never asked for"
+        );
+    }
+
+    #[test]
+    fn exactly_the_limit_is_accepted_and_an_unopenable_body_is_empty() {
+        let body = read_request_body(Some(b"4"), 4, || Some(vec![b"abcd".to_vec()]));
+        assert_eq!(body.bytes, b"abcd");
+        assert!(!body.too_large);
+        let none: Option<Vec<Vec<u8>>> = None;
+        assert_eq!(read_request_body(None, 4, || none), LimitedBody::default());
+    }
+
+    #[test]
+    fn read_errors_pass_through() {
+        let chunks = vec![Ok(b"ab".to_vec()), Err("reset"), Ok(b"cd".to_vec())];
+        assert_eq!(read_limited(100, chunks), Err("reset"));
+    }
+
+    #[test]
+    fn header_values_round_trip_and_bad_utf8_is_replaced() {
+        let headers = vec![("x-auth-token".to_string(), "t".to_string())];
+        assert_eq!(header_text(header_bytes(&headers)), headers);
+        assert_eq!(
+            header_text(vec![("k".into(), vec![b'a', 0xff])]),
+            [("k".to_string(), "a\u{fffd}".to_string())]
+        );
+    }
+}

@@ -1,0 +1,175 @@
+//! Sending requests to iManage reliably, beneath both `auth` (the token endpoint) and `imanage`
+//! (the API): which requests may be repeated, retries with backoff within an event's deadline,
+//! and how an HTTP answer that survived the retries becomes the contract's error.
+
+use serde_json::Value;
+
+use crate::model::{Error, Result};
+use crate::platform::{HttpRequest, HttpResponse, Method, Platform, TransportError};
+use crate::settings::Settings;
+
+/// Attempts per request when iManage answers 429/5xx or the connection fails.
+const MAX_ATTEMPTS: u32 = 4;
+const BACKOFF_BASE_MS: u64 = 200;
+const BACKOFF_CAP_MS: u64 = 5_000;
+/// A `Retry-After` longer than this is not waited for within one call.
+const RETRY_AFTER_CAP_S: u64 = 30;
+
+/// Whether a failed request may be sent again as it is. Creating requests are not: a 5xx may
+/// come after iManage committed, so the flows look before they create again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Retry {
+    /// Reads and other requests that change nothing or set a state: repeat freely.
+    Safe,
+    /// Requests that create or spend something (a token, a code): send once.
+    Never,
+}
+
+/// The moment an event that starts now must stop retrying (`event_deadline_seconds`).
+pub fn deadline(p: &dyn Platform, s: &Settings) -> u64 {
+    p.now() + s.event_deadline_s
+}
+
+/// Whether waiting `wait_ms` now still ends before `deadline`.
+pub fn fits(p: &dyn Platform, deadline: u64, wait_ms: u64) -> bool {
+    p.now() + wait_ms.div_ceil(1000) < deadline
+}
+
+/// Sends, retrying 429, 5xx and transport failures with capped exponential backoff and jitter
+/// (honouring `Retry-After`), when the request may be repeated and the wait fits before
+/// `deadline`.
+pub fn send_with_retries(
+    p: &dyn Platform,
+    request: &HttpRequest,
+    retry: Retry,
+    deadline: u64,
+) -> Result<HttpResponse> {
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let last = attempt >= MAX_ATTEMPTS || retry == Retry::Never;
+        match p.send(request) {
+            Ok(r) if r.status == 429 || r.status >= 500 => {
+                // A 429 was refused before any work was done, so it is always safe to repeat.
+                if (last && r.status != 429) || attempt >= MAX_ATTEMPTS {
+                    if r.status == 429 {
+                        return Err(Error::Unavailable(format!(
+                            "{} {}: iManage kept answering 429 (rate limited)",
+                            request.method.as_str(),
+                            redact_url(&request.url)
+                        )));
+                    }
+                    return Ok(r);
+                }
+                let wait = retry_after_ms(&r).unwrap_or_else(|| backoff_ms(attempt));
+                if !fits(p, deadline, wait) {
+                    return Ok(r);
+                }
+                p.sleep_ms(wait);
+            }
+            Ok(r) => return Ok(r),
+            Err(TransportError::Denied(why)) => {
+                return Err(Error::NotConfigured(format!(
+                "the host refused the request to {}: {why}; only `imanage_base_url` may be called",
+                redact_url(&request.url)
+            )))
+            }
+            Err(TransportError::Failed(why)) => {
+                let wait = backoff_ms(attempt);
+                if last || !fits(p, deadline, wait) {
+                    return Err(Error::Unavailable(format!(
+                        "{} {}: {why}",
+                        request.method.as_str(),
+                        redact_url(&request.url)
+                    )));
+                }
+                p.sleep_ms(wait);
+            }
+        }
+    }
+}
+
+/// How long to wait before attempt `attempt + 1`: capped exponential growth, jittered.
+pub fn backoff_ms(attempt: u32) -> u64 {
+    let ceiling = (BACKOFF_BASE_MS << attempt.min(10)).min(BACKOFF_CAP_MS);
+    // "Full jitter": a uniformly random wait up to the ceiling spreads retrying clients out.
+    crate::random::below(ceiling + 1)
+}
+
+fn retry_after_ms(r: &HttpResponse) -> Option<u64> {
+    let secs: u64 = r.header("retry-after")?.trim().parse().ok()?;
+    Some(secs.min(RETRY_AFTER_CAP_S) * 1000)
+}
+
+/// The URL without its query, which never holds secrets today but could one day.
+pub fn redact_url(url: &str) -> &str {
+    url.split('?').next().unwrap_or(url)
+}
+
+/// Maps an HTTP status that survived retries to the contract's error.
+pub fn status_error(method: Method, path: &str, status: u16, why: &str) -> Error {
+    let what = format!("{} {}: {status} {why}", method.as_str(), redact_url(path));
+    match status {
+        401 | 403 => Error::NotConnected(what),
+        429 | 500.. => Error::Unavailable(what),
+        _ => Error::Rejected(what),
+    }
+}
+
+/// The human part of an error envelope: `code_message` and each message's field and text.
+pub fn error_summary(body: &[u8]) -> String {
+    let Ok(v) = serde_json::from_slice::<Value>(body) else {
+        return String::from_utf8_lossy(&body[..body.len().min(200)]).into_owned();
+    };
+    if let Some(e) = v.get("error") {
+        if let Some(s) = e.as_str() {
+            // OAuth errors: {"error": "invalid_grant", "error_description": "..."}
+            return match str_field(&v, "error_description") {
+                Some(d) => format!("{s}: {d}"),
+                None => s.to_string(),
+            };
+        }
+        let mut out = str_field(e, "code_message").unwrap_or("error").to_string();
+        for m in e
+            .get("messages")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            let text = str_field(m, "code_message").unwrap_or("");
+            match str_field(m, "field") {
+                Some(f) => out.push_str(&format!("; {f}: {text}")),
+                None if !text.is_empty() => out.push_str(&format!("; {text}")),
+                None => {}
+            }
+        }
+        return out;
+    }
+    "unexpected answer".into()
+}
+
+fn str_field<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
+    v.get(key).and_then(Value::as_str)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn error_summaries() {
+        let body = json!({"error": {"code": 400, "code_message": "Invalid field",
+            "messages": [{"code": "X", "code_message": "requires custom1", "field": "custom2"}]}});
+        assert_eq!(
+            error_summary(body.to_string().as_bytes()),
+            "Invalid field; custom2: requires custom1"
+        );
+        let oauth = json!({"error": "invalid_grant", "error_description": "bad password"});
+        assert_eq!(
+            error_summary(oauth.to_string().as_bytes()),
+            "invalid_grant: bad password"
+        );
+        assert_eq!(error_summary(b"<html>"), "<html>");
+    }
+}

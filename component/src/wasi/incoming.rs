@@ -1,0 +1,63 @@
+//! The `wasi:http` incoming handler: matter-system webhooks (Spin, `matterlink serve`) handed to
+//! `webhooks`, and its answer written back as JSON.
+
+use super::bindings::exports::wasi::http::incoming_handler::Guest as IncomingHandler;
+use super::bindings::wasi::http::types::{
+    Fields, IncomingRequest, OutgoingBody, OutgoingResponse, ResponseOutparam,
+};
+use super::convert::method_name;
+use super::exports::Component;
+use super::WasiPlatform;
+use crate::http_parts::{self, header_text, read_request_body, LimitedBody, READ_CHUNK};
+use crate::webhooks;
+
+impl IncomingHandler for Component {
+    fn handle(request: IncomingRequest, response_out: ResponseOutparam) {
+        let method = method_name(request.method());
+        let target = request.path_with_query().unwrap_or_else(|| "/".into());
+        let headers = header_text(request.headers().entries());
+        let limit = webhooks::body_limit(&method, &target);
+        let body = read_body(&request, limit);
+        let answer = webhooks::handle(
+            &WasiPlatform::new(),
+            &webhooks::Request {
+                method,
+                target,
+                headers,
+                body: body.bytes,
+                body_too_large: body.too_large,
+            },
+        );
+        let body_bytes = serde_json::to_vec(&answer.body).unwrap_or_default();
+
+        let headers =
+            Fields::from_list(&[("content-type".to_string(), b"application/json".to_vec())])
+                .unwrap_or_else(|_| Fields::new());
+        let response = OutgoingResponse::new(headers);
+        let _ = response.set_status_code(answer.status);
+        let Ok(body) = response.body() else { return };
+        ResponseOutparam::set(response_out, Ok(response));
+        if let Ok(stream) = body.write() {
+            for chunk in http_parts::write_chunks(&body_bytes) {
+                if stream.blocking_write_and_flush(chunk).is_err() {
+                    break;
+                }
+            }
+        }
+        let _ = OutgoingBody::finish(body, None);
+    }
+}
+
+/// The request body under `limit` (see `http_parts::read_request_body`); a read failure ends
+/// the body with what arrived.
+fn read_body(request: &IncomingRequest, limit: usize) -> LimitedBody {
+    let content_length = request.headers().get("content-length").into_iter().next();
+    // Outlives the stream read from it: a WASI stream must be dropped before its body.
+    let mut incoming = None;
+    read_request_body(content_length.as_deref(), limit, || {
+        let stream = incoming.insert(request.consume().ok()?).stream().ok()?;
+        Some(std::iter::from_fn(move || {
+            stream.blocking_read(READ_CHUNK).ok()
+        }))
+    })
+}
