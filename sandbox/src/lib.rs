@@ -23,12 +23,13 @@
 //! | `POST /sandbox/admin/advance-clock` | `{"seconds": n}` → `{"now": "…"}` |
 //! | `PUT /sandbox/admin/auto-approve` | `{"user": "JSMITH"}` or `{"user": null}` |
 
-// Layers, each using only those below it (no module refers back up):
-// - pure pieces: error, clock, faults, pkce, fields, cursor, model, events, custom_index,
-//   config, tokens;
-// - the model behind the lock: store; the default data: seed; the shared state: state;
-// - per request: extract (authentication, path, body), objects (shared lookups and renderings),
-//   inject (the fault middleware);
+// Layers, each using only those below it (no module refers back up; `objects`, `seed` and the
+// handlers never call each other sideways either):
+// - plain pieces: error, clock, faults, pkce, cursor, fields, tokens, model, events,
+//   custom_index, config;
+// - the model behind the lock: store; over it, shared lookups and API forms (objects) and the
+//   default data (seed); then the shared state (state);
+// - per request: extract (authentication, path, body) and inject (the fault middleware);
 // - route handlers: auth, admin, discovery, customs, workspaces, folders, templates, security,
 //   documents, users, change_events, sync;
 // - this file, which wires the router and runs the server.
