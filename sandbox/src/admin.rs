@@ -1,9 +1,8 @@
 //! `/sandbox/admin/*`: the sandbox's own control surface, not part of iManage's API. It needs no
 //! iManage token and is never subject to faults, so that a test (or a firm admin trying
 //! matterlink) can always turn faults off and read what happened. The same controls exist as
-//! methods on [`SandboxState`] for in-process tests.
+//! methods on [`SandboxState`](crate::state::SandboxState) for in-process tests.
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use axum::body::Bytes;
@@ -12,71 +11,12 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::error::{ApiError, ApiResult};
-use crate::faults::{FaultCounts, Faults};
-use crate::state::{SandboxState, SharedState};
-
-/// What the sandbox has seen: `GET /sandbox/admin/stats`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Stats {
-    /// Requests outside `/sandbox/admin`, as [`SandboxState::request_count`].
-    pub requests: u64,
-    pub faults: FaultCounts,
-    /// Successful token grants by grant type.
-    pub token_grants: BTreeMap<String, u64>,
-    /// Change events recorded since start, and how many the queue still holds.
-    pub events_recorded: u64,
-    pub events_retained: u64,
-}
-
-impl SandboxState {
-    pub fn faults(&self) -> Faults {
-        self.injector().settings()
-    }
-
-    /// Replace the fault settings. A `seed` restarts the random sequence; the 429 burst cycle
-    /// starts again from its first request.
-    pub fn set_faults(&self, faults: Faults) {
-        self.injector().set(faults);
-    }
-
-    /// The change-event queue answers 403 while on (also `event_queue_forbidden` in [`Faults`]).
-    pub fn set_event_queue_forbidden(&self, forbidden: bool) {
-        self.injector().set_event_queue_forbidden(forbidden);
-    }
-
-    pub fn stats(&self) -> Stats {
-        // One lock at a time: the grant counter is never held together with the model.
-        let (events_recorded, events_retained) = {
-            let inner = self.read();
-            (inner.events.total(), inner.events.retained().count() as u64)
-        };
-        Stats {
-            requests: self.request_count(),
-            faults: self.injector().counts(),
-            token_grants: self
-                .grants
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .clone(),
-            events_recorded,
-            events_retained,
-        }
-    }
-
-    /// Zero the request, fault and grant counters (the event queue is data, and stays).
-    pub fn reset_counters(&self) {
-        self.reset_request_count();
-        self.injector().reset_counts();
-        self.grants
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clear();
-    }
-}
+use crate::faults::Faults;
+use crate::state::{SharedState, Stats};
 
 /// A JSON body of the admin endpoints, with 400 envelopes for what does not parse.
 fn body<T: DeserializeOwned>(body: Result<Bytes, BytesRejection>) -> ApiResult<T> {

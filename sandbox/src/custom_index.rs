@@ -11,7 +11,8 @@ use crate::model::Workspace;
 #[derive(Debug, Default)]
 pub(crate) struct CustomIndex(HashMap<(String, String), BTreeSet<u64>>);
 
-/// Fields a search compares as exact text (see `workspaces::value_matches`).
+/// Fields a search compares as exact text (lookup and text fields; integer, date and boolean
+/// fields compare by value, so the index cannot answer for them).
 pub(crate) fn indexed(field: &str) -> bool {
     matches!(
         custom_kind(field),

@@ -9,7 +9,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::extract::{results, Fields, JsonBody, Lib};
 use crate::fields::{has_lookup_table, lookup_parent};
 use crate::model::CustomValue;
-use crate::state::custom_table;
+use crate::store::custom_table;
 
 pub fn render(value: &CustomValue) -> Value {
     let mut out =

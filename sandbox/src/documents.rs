@@ -8,9 +8,9 @@ use serde_json::{json, Map, Value};
 
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{check_name, data, results, Fields, Lib};
-use crate::folders;
 use crate::model::{DefaultSecurity, Document};
-use crate::state::{library_of, same_library, Inner};
+use crate::objects::{find_folder, folder_writable};
+use crate::store::{library_of, same_library, Inner};
 
 /// Upload size limit: big enough for real documents, small enough for a sandbox in memory.
 pub const MAX_UPLOAD_BYTES: usize = 64 * 1024 * 1024;
@@ -109,13 +109,13 @@ pub async fn upload(
     // Refuse before reading up to 64 MiB for a folder that is not there.
     {
         let inner = lib.state().lock()?;
-        let number = folders::find(&inner, lib.param("id")?)?;
+        let number = find_folder(&inner, lib.param("id")?)?;
         let workspace_id = inner
             .folders
             .get(&number)
             .map(|f| f.workspace_id.clone())
             .unwrap_or_default();
-        folders::ensure_writable(&inner, &workspace_id)?;
+        folder_writable(&inner, &workspace_id)?;
     }
     let upload = read_upload(multipart).await?;
     // `doc_profile` is the documented wrapper; a bare profile object is taken too.
@@ -157,7 +157,7 @@ pub async fn upload(
     let now = lib.state().clock().now_rfc3339();
     let mut inner = lib.state().lock()?;
     // The folder may have gone while the body was read.
-    let folder_number = folders::find(&inner, lib.param("id")?)?;
+    let folder_number = find_folder(&inner, lib.param("id")?)?;
     let folder = inner
         .folders
         .get(&folder_number)
@@ -240,7 +240,7 @@ pub async fn download(lib: Lib) -> ApiResult<Response> {
 /// `GET /folders/{id}/documents`.
 pub async fn list_in_folder(lib: Lib) -> ApiResult<Json<Value>> {
     let inner = lib.state().lock()?;
-    let number = folders::find(&inner, lib.param("id")?)?;
+    let number = find_folder(&inner, lib.param("id")?)?;
     let id = inner
         .folders
         .get(&number)

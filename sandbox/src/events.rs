@@ -1,11 +1,14 @@
 //! The change-event queue: what happened to workspaces, in order, for clients that enforce ethical
-//! walls. Its HTTP shape is an assumption (see "Reacting to security changes" in
-//! `shared/imanage-api.md`); `change_events.rs` serves it and nothing else knows the wire form.
+//! walls, and the vocabulary of events (which change records which events), kept here in one place
+//! so that the handlers that change workspaces only say what changed. Its HTTP shape is an
+//! assumption (see "Change feed" in `docs/imanage-api.md`); `change_events.rs` serves it.
 
 use std::collections::VecDeque;
 
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde_json::{json, Value};
+
+use crate::model::{SecurityMember, Workspace};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -137,6 +140,116 @@ impl EventQueue {
             page.into_iter().map(|(_, e)| e).collect(),
             self.cursor(next),
         ))
+    }
+}
+
+/// Which workspace changes become which events.
+impl EventQueue {
+    pub fn workspace_created(&mut self, ws: &Workspace, timestamp: &str) {
+        let mut details = json!({
+            "name": ws.name,
+            "owner": ws.owner,
+            "default_security": ws.default_security.as_str(),
+            "members": ws.members.iter().map(SecurityMember::to_json).collect::<Vec<_>>(),
+        });
+        // The client and matter ids tell a listener which matter the workspace belongs to.
+        for field in ["custom1", "custom2"] {
+            if let Some(value) = ws.custom.get(field) {
+                details[field] = value.clone();
+            }
+        }
+        self.push(
+            ChangeEventType::WorkspaceCreated,
+            &ws.id,
+            timestamp,
+            details,
+        );
+    }
+
+    /// A PATCH: always `workspace_updated` (naming the changed fields), and `security_changed` too
+    /// when it changed the default security, since that is a security change whatever the route.
+    pub fn workspace_updated(&mut self, before: &Workspace, after: &Workspace, timestamp: &str) {
+        let mut changed: Vec<String> = [
+            ("name", before.name != after.name),
+            ("description", before.description != after.description),
+            ("owner", before.owner != after.owner),
+            (
+                "default_security",
+                before.default_security != after.default_security,
+            ),
+            ("subclass", before.subclass != after.subclass),
+        ]
+        .into_iter()
+        .filter(|(_, differs)| *differs)
+        .map(|(name, _)| name.to_owned())
+        .collect();
+        let custom_keys = before.custom.keys().chain(after.custom.keys());
+        let mut custom: Vec<String> = custom_keys
+            .filter(|k| before.custom.get(*k) != after.custom.get(*k))
+            .cloned()
+            .collect();
+        custom.sort();
+        custom.dedup();
+        changed.extend(custom);
+        self.push(
+            ChangeEventType::WorkspaceUpdated,
+            &after.id,
+            timestamp,
+            json!({"name": after.name, "changed": changed}),
+        );
+        self.security_changed(before, after, timestamp);
+    }
+
+    fn security_changed(&mut self, before: &Workspace, after: &Workspace, timestamp: &str) {
+        if before.default_security != after.default_security {
+            self.push(
+                ChangeEventType::SecurityChanged,
+                &after.id,
+                timestamp,
+                json!({
+                    "default_security": after.default_security.as_str(),
+                    "previous": before.default_security.as_str(),
+                }),
+            );
+        }
+    }
+
+    /// A security POST: one event per kind of change that actually happened, in the order the
+    /// change was applied (default security, removals, additions). A no-op post records nothing.
+    pub fn security_posted(&mut self, before: &Workspace, after: &Workspace, timestamp: &str) {
+        self.security_changed(before, after, timestamp);
+        let same =
+            |a: &SecurityMember, b: &SecurityMember| a.id == b.id && a.member_type == b.member_type;
+        let removed: Vec<Value> = before
+            .members
+            .iter()
+            .filter(|old| !after.members.iter().any(|new| same(old, new)))
+            .map(SecurityMember::to_json)
+            .collect();
+        if !removed.is_empty() {
+            self.push(
+                ChangeEventType::MembersRemoved,
+                &after.id,
+                timestamp,
+                json!({"members": removed}),
+            );
+        }
+        // A changed access level counts as added at the new level: what a wall listener must
+        // apply.
+        let added: Vec<Value> = after
+            .members
+            .iter()
+            .filter(|new| !before.members.iter().any(|old| old == *new))
+            .map(SecurityMember::to_json)
+            .collect();
+        if !added.is_empty() {
+            self.push(
+                ChangeEventType::MembersAdded,
+                &after.id,
+                timestamp,
+                json!({"members": added}),
+            );
+        }
     }
 }
 

@@ -1,5 +1,6 @@
 //! Request extractors that fail with the API's error envelope instead of axum's plain-text
-//! rejections: the caller's token, the customer/library of the path, the JSON body, the query.
+//! rejections: the caller's token (checked here, for every API call), the customer/library of the
+//! path, the JSON body, the query; and the envelope helpers the handlers answer with.
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, RawPathParams, Request};
@@ -10,6 +11,7 @@ use serde_json::{Map, Value};
 
 use crate::error::{ApiError, ApiResult};
 use crate::state::SharedState;
+use crate::store::{library_of, same_library};
 
 /// The access token of a request: `X-Auth-Token`, which every iManage client sends, or a bearer
 /// token.
@@ -24,6 +26,26 @@ pub fn token_from_headers(headers: &HeaderMap) -> Option<String> {
     let (scheme, token) = value.split_once(' ')?;
     let token = token.trim();
     (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then(|| token.to_owned())
+}
+
+/// The user a live access token belongs to. An expired token is forgotten as it is refused.
+pub fn authenticate(state: &SharedState, token: &str) -> ApiResult<String> {
+    let now = state.now();
+    let mut inner = state.lock()?;
+    let Some(found) = inner.access_tokens.get(token) else {
+        return Err(ApiError::unauthorized(
+            "Unauthorized",
+            "the access token is not valid",
+        ));
+    };
+    if found.expires_at <= now {
+        inner.access_tokens.remove(token);
+        return Err(ApiError::unauthorized(
+            "Token expired",
+            "the access token has expired",
+        ));
+    }
+    Ok(found.user.clone())
 }
 
 /// The base URL to put in links: the host the client addressed, so that links work from wherever
@@ -58,7 +80,7 @@ impl FromRequestParts<SharedState> for Caller {
         let token = token_from_headers(&parts.headers).ok_or_else(|| {
             ApiError::unauthorized("Unauthorized", "an access token is required (X-Auth-Token)")
         })?;
-        let user = crate::auth::authenticate(state, &token)?;
+        let user = authenticate(state, &token)?;
         Ok(Caller {
             state: state.clone(),
             user,
@@ -102,6 +124,11 @@ impl Lib {
             .find(|(k, _)| k == name)
             .map(|(_, v)| v.as_str())
             .ok_or_else(|| ApiError::internal(format!("route has no parameter {name}")))
+    }
+
+    /// Whether an object id belongs to the library of the request's path.
+    pub fn in_library(&self, id: &str) -> bool {
+        same_library(id, &format!("{}!", self.library))
     }
 
     /// The first value of a query parameter.
@@ -153,7 +180,7 @@ impl FromRequestParts<SharedState> for Lib {
         // An object id in the path belongs to the path's library: `BRANCH!300` is not found
         // under `/libraries/ACTIVE`. (Lookup routes name a `{field}`; their `{id}` is a value.)
         if let (Some(id), None) = (get("id"), get("field")) {
-            if id.contains('!') && !crate::state::library_of(id).eq_ignore_ascii_case(&library) {
+            if id.contains('!') && !library_of(id).eq_ignore_ascii_case(&library) {
                 return Err(ApiError::not_found(format!(
                     "{id} is not in library {library}"
                 )));

@@ -89,7 +89,7 @@ impl Faults {
 }
 
 /// Rates compare by their bits, which makes equality reflexive (a NaN equals itself) and lets
-/// [`crate::SandboxConfig`] stay `Eq`.
+/// `SandboxConfig`, which holds the faults, stay `Eq`.
 impl PartialEq for Faults {
     fn eq(&self, other: &Self) -> bool {
         let bits = |f: &Faults| f.rates().map(|(_, r)| r.to_bits());

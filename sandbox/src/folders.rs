@@ -1,87 +1,20 @@
 //! Folders: root folders of a workspace, subfolders, reads, updates, deletes and listings.
 //! Duplicate names under one parent are allowed, as iManage allows them.
 
-use std::collections::HashSet;
-
 use axum::http::StatusCode;
 use axum::Json;
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{data, results, Fields, JsonBody, Lib};
 use crate::model::{DefaultSecurity, Folder, ViewType};
-use crate::state::{library_of, Inner};
-use crate::workspaces;
+use crate::objects::{
+    find_folder as find, find_workspace, folder_writable as ensure_writable,
+    render_folder as render, render_one_folder as render_one, workspace_writable, FolderIndex,
+};
+use crate::store::{library_of, Inner};
 
 const NAME_MAX: usize = 254;
-
-/// Which folders have subfolders or documents, computed once per listing rather than per folder.
-pub struct FolderIndex {
-    with_subfolders: HashSet<String>,
-    with_documents: HashSet<String>,
-}
-
-impl FolderIndex {
-    pub fn new(inner: &Inner) -> FolderIndex {
-        FolderIndex {
-            with_subfolders: inner
-                .folders
-                .values()
-                .map(|f| f.parent_id.clone())
-                .collect(),
-            with_documents: inner
-                .documents
-                .values()
-                .map(|d| d.folder_id.clone())
-                .collect(),
-        }
-    }
-}
-
-pub fn render(index: &FolderIndex, folder: &Folder) -> Value {
-    let mut out = json!({
-        "id": folder.id,
-        "wstype": "folder",
-        "database": library_of(&folder.id),
-        "name": folder.name,
-        "description": folder.description,
-        "parent_id": folder.parent_id,
-        "workspace_id": folder.workspace_id,
-        "default_security": folder.default_security.as_str(),
-        "view_type": folder.view_type.as_str(),
-        "has_documents": index.with_documents.contains(&folder.id),
-        "has_subfolders": index.with_subfolders.contains(&folder.id),
-        "optional": folder.optional,
-        "create_date": folder.create_date,
-        "edit_date": folder.edit_date,
-    });
-    if let Some(profile) = &folder.profile {
-        out["profile"] = profile.clone();
-    }
-    out
-}
-
-fn render_one(inner: &Inner, folder: &Folder) -> Value {
-    render(&FolderIndex::new(inner), folder)
-}
-
-/// The folder number for a path id, or 404.
-pub fn find(inner: &Inner, id: &str) -> ApiResult<u64> {
-    inner
-        .folder_number(id)
-        .ok_or_else(|| ApiError::not_found(format!("folder {id} not found")))
-}
-
-/// 403 when the folder's workspace is a template.
-pub fn ensure_writable(inner: &Inner, workspace_id: &str) -> ApiResult<()> {
-    match inner
-        .workspace_number(workspace_id)
-        .and_then(|n| inner.workspaces.get(&n))
-    {
-        Some(ws) => workspaces::ensure_writable(ws),
-        None => Ok(()),
-    }
-}
 
 #[derive(Default)]
 struct Changes {
@@ -177,12 +110,12 @@ fn insert(
 pub async fn create_root(lib: Lib, body: JsonBody) -> ApiResult<(StatusCode, Json<Value>)> {
     let body = body.object()?;
     let mut inner = lib.state().lock()?;
-    let number = workspaces::find(&inner, lib.param("id")?)?;
+    let number = find_workspace(&inner, lib.param("id")?)?;
     let ws = inner
         .workspaces
         .get(&number)
         .ok_or_else(|| ApiError::internal("workspace vanished"))?;
-    workspaces::ensure_writable(ws)?;
+    workspace_writable(ws)?;
     let id = ws.id.clone();
     let rendered = insert(&lib, &mut inner, id.clone(), id, &body)?;
     Ok((StatusCode::CREATED, Json(data(rendered))))
@@ -274,12 +207,12 @@ pub async fn list(lib: Lib) -> ApiResult<Json<Value>> {
     let inner = lib.state().lock()?;
     let container = match lib.query("container_id").filter(|c| !c.is_empty()) {
         Some(id) => {
-            let number = workspaces::find(&inner, id)?;
+            let number = find_workspace(&inner, id)?;
             let ws = inner
                 .workspaces
                 .get(&number)
                 .ok_or_else(|| ApiError::internal("workspace vanished"))?;
-            if !workspaces::in_library(&ws.id, &lib) {
+            if !lib.in_library(&ws.id) {
                 return Err(ApiError::not_found(format!(
                     "workspace {id} is not in library {}",
                     lib.library()
@@ -293,7 +226,7 @@ pub async fn list(lib: Lib) -> ApiResult<Json<Value>> {
     let items = inner
         .folders
         .values()
-        .filter(|f| workspaces::in_library(&f.id, &lib))
+        .filter(|f| lib.in_library(&f.id))
         .filter(|f| container.as_deref().is_none_or(|c| f.workspace_id == c))
         .map(|f| render(&index, f))
         .collect();

@@ -1,5 +1,5 @@
 //! The iManage sandbox: an in-memory emulator of the iManage Work API v2 (see
-//! `shared/imanage-api.md`). Law-firm admins try matterlink against it, and the end-to-end tests
+//! `docs/imanage-api.md`). Law-firm admins try matterlink against it, and the end-to-end tests
 //! use it as their iManage.
 //!
 //! Seed: customer [`CUSTOMER_ID`], library [`LIBRARY`], the service account [`SERVICE_USER`] /
@@ -23,10 +23,21 @@
 //! | `POST /sandbox/admin/advance-clock` | `{"seconds": n}` → `{"now": "…"}` |
 //! | `PUT /sandbox/admin/auto-approve` | `{"user": "JSMITH"}` or `{"user": null}` |
 
+// Layers, each using only those below it (no module refers back up; `objects`, `seed` and the
+// handlers never call each other sideways either):
+// - plain pieces: error, clock, faults, pkce, cursor, fields, tokens, model, events,
+//   custom_index, config;
+// - the model behind the lock: store; over it, shared lookups and API forms (objects) and the
+//   default data (seed); then the shared state (state);
+// - per request: extract (authentication, path, body) and inject (the fault middleware);
+// - route handlers: auth, admin, discovery, customs, workspaces, folders, templates, security,
+//   documents, users, change_events, sync;
+// - this file, which wires the router and runs the server.
 mod admin;
 mod auth;
 mod change_events;
 mod clock;
+mod config;
 mod cursor;
 mod custom_index;
 mod customs;
@@ -40,11 +51,15 @@ mod fields;
 mod folders;
 mod inject;
 mod model;
+mod objects;
+mod pkce;
 mod security;
 mod seed;
 mod state;
+mod store;
 mod sync;
 mod templates;
+mod tokens;
 mod users;
 mod workspaces;
 
@@ -62,8 +77,11 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use tower_http::catch_panic::CatchPanicLayer;
 
-pub use admin::Stats;
 pub use clock::Clock;
+pub use config::{
+    SandboxConfig, BRANCH_LIBRARY, CLIENT_ID, CLIENT_SECRET, CUSTOMER_ID, LIBRARY,
+    SERVICE_PASSWORD, SERVICE_USER,
+};
 pub use error::{ApiError, ErrorMessage, OAuthError, DMS_VERSION};
 pub use events::{ChangeEvent, ChangeEventType, DEFAULT_EVENT_RETENTION};
 pub use faults::{FaultCounts, Faults, RateLimitBurst};
@@ -72,42 +90,7 @@ pub use model::{
     User, ViewType, Workspace,
 };
 pub use seed::{BRANCH_TEMPLATE, FIRST_NEW_NUMBER, LITIGATION_TEMPLATE, PROPERTY_TEMPLATE};
-pub use state::{SandboxState, SharedState};
-
-pub const CUSTOMER_ID: u64 = 1;
-pub const LIBRARY: &str = "ACTIVE";
-/// The second library: a branch office's, for trying `library_routes`.
-pub const BRANCH_LIBRARY: &str = "BRANCH";
-pub const SERVICE_USER: &str = "sandbox-admin";
-pub const SERVICE_PASSWORD: &str = "sandbox-password";
-pub const CLIENT_ID: &str = "matterlink";
-pub const CLIENT_SECRET: &str = "sandbox-client-secret";
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SandboxConfig {
-    pub access_token_ttl: Duration,
-    pub refresh_token_ttl: Duration,
-    /// Faults from the start; change them later with [`SandboxState::set_faults`] or
-    /// `PUT /sandbox/admin/faults`.
-    pub faults: Faults,
-    /// How many change events the queue keeps; cursors older than that answer 410.
-    pub event_retention: usize,
-    /// When set, `GET /auth/oauth2/authorize` approves at once as this user, without the form.
-    pub auto_approve: Option<String>,
-}
-
-impl Default for SandboxConfig {
-    /// The lifetimes Actionstep recommends configuring in iManage Control Center; no faults.
-    fn default() -> Self {
-        SandboxConfig {
-            access_token_ttl: Duration::from_secs(90 * 60),
-            refresh_token_ttl: Duration::from_secs(365 * 24 * 60 * 60),
-            faults: Faults::default(),
-            event_retention: DEFAULT_EVENT_RETENTION,
-            auto_approve: None,
-        }
-    }
-}
+pub use state::{SandboxState, SharedState, Stats};
 
 /// How long [`Sandbox::shutdown`] lets open connections finish before cutting them.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);

@@ -1,6 +1,7 @@
 //! The objects the sandbox keeps. They are public so that tests can inspect state without HTTP;
-//! their API (JSON) form is rendered by the endpoint modules, because it depends on neighbours
-//! (a folder's `has_subfolders`, a lookup's description, the base URL).
+//! their API (JSON) form is rendered above the state (`objects.rs` and the endpoint modules),
+//! because it depends on neighbours (a folder's `has_subfolders`, a lookup's description, the base
+//! URL). A security member has no neighbours and renders itself.
 
 use std::collections::BTreeMap;
 
@@ -140,6 +141,17 @@ pub struct SecurityMember {
     #[serde(rename = "type")]
     pub member_type: MemberType,
     pub access_level: AccessLevel,
+}
+
+impl SecurityMember {
+    /// The wire form of a member, the same in security answers, change events and Sync trustees.
+    pub(crate) fn to_json(&self) -> Value {
+        serde_json::json!({
+            "id": self.id,
+            "type": self.member_type.as_str(),
+            "access_level": self.access_level.as_str(),
+        })
+    }
 }
 
 /// A value of a lookup table (`custom1`..`custom12`, `custom29`, `custom30`).

@@ -4,18 +4,14 @@
 use axum::Json;
 use serde_json::{json, Map, Value};
 
-use crate::change_events;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{data, Fields, JsonBody, Lib};
 use crate::model::{AccessLevel, DefaultSecurity, MemberType, SecurityMember};
-use crate::state::Inner;
-use crate::{folders, workspaces};
+use crate::objects::{find_folder, find_workspace, folder_writable, workspace_writable};
+use crate::store::Inner;
 
 fn render(default_security: DefaultSecurity, members: &[SecurityMember]) -> Value {
-    let members: Vec<Value> = members
-        .iter()
-        .map(|m| json!({"id": m.id, "type": m.member_type.as_str(), "access_level": m.access_level.as_str()}))
-        .collect();
+    let members: Vec<Value> = members.iter().map(SecurityMember::to_json).collect();
     data(json!({"default_security": default_security.as_str(), "members": members}))
 }
 
@@ -144,7 +140,7 @@ fn apply(
 
 pub async fn get_workspace(lib: Lib) -> ApiResult<Json<Value>> {
     let inner = lib.state().lock()?;
-    let number = workspaces::find(&inner, lib.param("id")?)?;
+    let number = find_workspace(&inner, lib.param("id")?)?;
     let ws = inner
         .workspaces
         .get(&number)
@@ -156,12 +152,12 @@ pub async fn post_workspace(lib: Lib, body: JsonBody) -> ApiResult<Json<Value>> 
     let body = body.object()?;
     let now = lib.state().clock().now_rfc3339();
     let mut inner = lib.state().lock()?;
-    let number = workspaces::find(&inner, lib.param("id")?)?;
+    let number = find_workspace(&inner, lib.param("id")?)?;
     let ws = inner
         .workspaces
         .get(&number)
         .ok_or_else(|| ApiError::internal("workspace vanished"))?;
-    workspaces::ensure_writable(ws)?;
+    workspace_writable(ws)?;
     let change = parse_change(&inner, &body, false)?;
     let ws = inner
         .workspaces
@@ -170,13 +166,13 @@ pub async fn post_workspace(lib: Lib, body: JsonBody) -> ApiResult<Json<Value>> 
     let before = ws.clone();
     apply(change, &mut ws.default_security, &mut ws.members);
     let after = ws.clone();
-    change_events::security_posted(&mut inner, &before, &after, &now);
+    inner.events.security_posted(&before, &after, &now);
     Ok(Json(render(after.default_security, &after.members)))
 }
 
 pub async fn get_folder(lib: Lib) -> ApiResult<Json<Value>> {
     let inner = lib.state().lock()?;
-    let number = folders::find(&inner, lib.param("id")?)?;
+    let number = find_folder(&inner, lib.param("id")?)?;
     let folder = inner
         .folders
         .get(&number)
@@ -187,13 +183,13 @@ pub async fn get_folder(lib: Lib) -> ApiResult<Json<Value>> {
 pub async fn post_folder(lib: Lib, body: JsonBody) -> ApiResult<Json<Value>> {
     let body = body.object()?;
     let mut inner = lib.state().lock()?;
-    let number = folders::find(&inner, lib.param("id")?)?;
+    let number = find_folder(&inner, lib.param("id")?)?;
     let workspace_id = inner
         .folders
         .get(&number)
         .map(|f| f.workspace_id.clone())
         .unwrap_or_default();
-    folders::ensure_writable(&inner, &workspace_id)?;
+    folder_writable(&inner, &workspace_id)?;
     let change = parse_change(&inner, &body, true)?;
     let folder = inner
         .folders

@@ -4,15 +4,16 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use crate::config::{
+    BRANCH_LIBRARY, CLIENT_ID, CLIENT_SECRET, CUSTOMER_ID, LIBRARY, SERVICE_PASSWORD, SERVICE_USER,
+};
 use crate::events::{EventQueue, DEFAULT_EVENT_RETENTION};
 use crate::model::{
     AccessLevel, DefaultSecurity, Folder, Group, MemberType, SecurityMember, User, ViewType,
     Workspace,
 };
-use crate::state::{Inner, OAuthClient};
-use crate::{
-    BRANCH_LIBRARY, CLIENT_ID, CLIENT_SECRET, CUSTOMER_ID, LIBRARY, SERVICE_PASSWORD, SERVICE_USER,
-};
+use crate::store::Inner;
+use crate::tokens::OAuthClient;
 
 /// Numbers below this are the seed's; new objects count up from here.
 pub const FIRST_NEW_NUMBER: u64 = 1000;

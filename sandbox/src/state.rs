@@ -1,222 +1,38 @@
-//! The sandbox's state: one lock around the in-memory model, plus the clock and the request
-//! counter, and the inspection methods tests use instead of HTTP.
+//! The sandbox's state: one lock around the in-memory model ([`Inner`]), plus the clock, the
+//! counters and the fault injector, and every method tests and the admin endpoints use instead of
+//! HTTP. All of `SandboxState`'s methods live here, so that a handler depends on the state and
+//! not on another handler's module for them.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, SystemTime};
 
-use crate::auth::AuthCode;
+use serde::{Deserialize, Serialize};
+
 use crate::clock::Clock;
+use crate::config::SandboxConfig;
 use crate::error::{ApiError, ApiResult};
-use crate::events::EventQueue;
-use crate::faults::Injector;
+use crate::events::{ChangeEvent, EventQueue};
+use crate::faults::{FaultCounts, Faults, Injector};
 use crate::model::{CustomValue, Document, Folder, Group, User, Workspace};
-use crate::SandboxConfig;
+use crate::seed;
+use crate::store::Inner;
+use crate::store::{custom_table, same_library};
 
 pub type SharedState = Arc<SandboxState>;
 
-#[derive(Debug, Clone)]
-pub(crate) struct OAuthClient {
-    pub client_id: String,
-    pub client_secret: String,
-}
-
-/// Tokens descend from one grant (a sign-in or a code) through refreshes; they share its
-/// `family`, so that revoking a refresh token, or replaying a code, ends the whole line.
-#[derive(Debug, Clone)]
-pub(crate) struct AccessToken {
-    pub user: String,
-    pub expires_at: SystemTime,
-    pub family: u64,
-}
-
-#[derive(Debug, Clone)]
-pub(crate) struct RefreshToken {
-    pub user: String,
-    pub client_id: String,
-    pub expires_at: SystemTime,
-    pub family: u64,
-    pub scope: String,
-}
-
-/// Everything behind the lock. Objects are keyed by the number in their id (`ACTIVE!1000` → 1000),
-/// so that listings come out in creation order.
-#[derive(Debug)]
-pub(crate) struct Inner {
-    pub customer_id: u64,
-    /// The preferred library (discovery's `preferred_library`).
-    pub library: String,
-    /// Every library of the customer, the preferred one first. Object numbers come from one
-    /// sequence across them, so a number alone still names one object; the id's library prefix
-    /// must match the object's own.
-    pub libraries: Vec<String>,
-    pub users: Vec<User>,
-    pub groups: Vec<Group>,
-    pub clients: Vec<OAuthClient>,
-    pub access_tokens: HashMap<String, AccessToken>,
-    pub refresh_tokens: HashMap<String, RefreshToken>,
-    /// Authorization codes, kept after use until they expire so that a replay can be recognised.
-    pub codes: HashMap<String, AuthCode>,
-    pub next_family: u64,
-    /// The user `GET /auth/oauth2/authorize` approves as without a form, when set.
-    pub auto_approve: Option<String>,
-    /// Lookup tables by library and field name (`ACTIVE/custom1`, see [`custom_table`]): each
-    /// library keeps its own, as in iManage.
-    pub customs: BTreeMap<String, Vec<CustomValue>>,
-    /// Workspaces and templates.
-    pub workspaces: BTreeMap<u64, Workspace>,
-    pub folders: BTreeMap<u64, Folder>,
-    pub documents: BTreeMap<u64, Document>,
-    pub next_number: u64,
-    pub events: EventQueue,
-    /// Workspaces by custom value, for searches (kept with every create, update and delete).
-    pub custom_index: crate::custom_index::CustomIndex,
-}
-
-impl Inner {
-    /// One counter for every new object, as iManage numbers workspaces, folders and documents
-    /// from one sequence.
-    pub fn allocate_number(&mut self) -> u64 {
-        let n = self.next_number;
-        self.next_number += 1;
-        n
-    }
-
-    pub fn allocate_family(&mut self) -> u64 {
-        self.next_family += 1;
-        self.next_family
-    }
-
-    /// End every token of a family.
-    pub fn revoke_family(&mut self, family: u64) {
-        self.access_tokens.retain(|_, t| t.family != family);
-        self.refresh_tokens.retain(|_, t| t.family != family);
-    }
-
-    pub fn object_id_in(&self, library: &str, number: u64) -> String {
-        format!("{library}!{number}")
-    }
-
-    /// The library as the customer spells it, if it is one of the customer's.
-    pub fn known_library(&self, library: &str) -> Option<&str> {
-        self.libraries
-            .iter()
-            .find(|l| l.eq_ignore_ascii_case(library))
-            .map(String::as_str)
-    }
-
-    /// The number of an id of one of the customer's libraries: `ACTIVE!1000`, also
-    /// `ACTIVE!1000.1` for documents (then with its version). The library part is compared
-    /// case-insensitively, as iManage does.
-    pub fn parse_id(&self, raw: &str) -> Option<(u64, Option<u32>)> {
-        let (library, rest) = raw.split_once('!')?;
-        self.known_library(library)?;
-        let (number, version) = match rest.split_once('.') {
-            Some((number, version)) => (number, Some(version)),
-            None => (rest, None),
-        };
-        let all_digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
-        if !all_digits(number) || !version.is_none_or(all_digits) {
-            return None;
-        }
-        let version = match version {
-            Some(v) => Some(v.parse().ok()?),
-            None => None,
-        };
-        Some((number.parse().ok()?, version))
-    }
-
-    pub fn workspace_number(&self, raw: &str) -> Option<u64> {
-        match self.parse_id(raw)? {
-            (n, None)
-                if self
-                    .workspaces
-                    .get(&n)
-                    .is_some_and(|w| same_library(&w.id, raw)) =>
-            {
-                Some(n)
-            }
-            _ => None,
-        }
-    }
-
-    pub fn folder_number(&self, raw: &str) -> Option<u64> {
-        match self.parse_id(raw)? {
-            (n, None)
-                if self
-                    .folders
-                    .get(&n)
-                    .is_some_and(|f| same_library(&f.id, raw)) =>
-            {
-                Some(n)
-            }
-            _ => None,
-        }
-    }
-
-    pub fn user(&self, id: &str) -> Option<&User> {
-        self.users.iter().find(|u| u.id.eq_ignore_ascii_case(id))
-    }
-
-    pub fn group(&self, id: &str) -> Option<&Group> {
-        self.groups.iter().find(|g| g.id.eq_ignore_ascii_case(id))
-    }
-
-    pub fn custom_value(
-        &self,
-        library: &str,
-        field: &str,
-        id: &str,
-        parent: Option<&str>,
-    ) -> Option<&CustomValue> {
-        self.customs
-            .get(&custom_table(library, field))?
-            .iter()
-            .find(|v| v.id == id && parent.is_none_or(|p| v.parent.as_deref() == Some(p)))
-    }
-
-    /// Every folder under `workspace_id`, at any depth.
-    pub fn folders_of<'a>(
-        &'a self,
-        workspace_id: &'a str,
-    ) -> impl Iterator<Item = &'a Folder> + 'a {
-        self.folders
-            .values()
-            .filter(move |f| f.workspace_id == workspace_id)
-    }
-
-    /// Remove a folder with everything beneath it.
-    pub fn remove_folder_tree(&mut self, root: u64) {
-        let mut pending = vec![root];
-        while let Some(number) = pending.pop() {
-            let Some(folder) = self.folders.remove(&number) else {
-                continue;
-            };
-            self.documents.retain(|_, d| d.folder_id != folder.id);
-            pending.extend(
-                self.folders
-                    .iter()
-                    .filter(|(_, f)| f.parent_id == folder.id)
-                    .map(|(n, _)| *n),
-            );
-        }
-    }
-}
-
-/// The library part of an object id (`ACTIVE` of `ACTIVE!1000.1`).
-pub(crate) fn library_of(id: &str) -> &str {
-    id.split_once('!').map_or("", |(library, _)| library)
-}
-
-/// Whether two ids name the same library.
-pub(crate) fn same_library(a: &str, b: &str) -> bool {
-    library_of(a).eq_ignore_ascii_case(library_of(b))
-}
-
-/// The key of a library's lookup table for `field` in [`Inner::customs`].
-pub(crate) fn custom_table(library: &str, field: &str) -> String {
-    format!("{}/{field}", library.to_ascii_uppercase())
+/// What the sandbox has seen: `GET /sandbox/admin/stats`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Stats {
+    /// Requests outside `/sandbox/admin`, as [`SandboxState::request_count`].
+    pub requests: u64,
+    pub faults: FaultCounts,
+    /// Successful token grants by grant type.
+    pub token_grants: BTreeMap<String, u64>,
+    /// Change events recorded since start, and how many the queue still holds.
+    pub events_recorded: u64,
+    pub events_retained: u64,
 }
 
 /// The sandbox's shared state. Held as [`SharedState`]; its methods are what tests inspect.
@@ -229,13 +45,13 @@ pub struct SandboxState {
     inner: Mutex<Inner>,
     injector: Injector,
     /// Successful token grants by grant type.
-    pub(crate) grants: Mutex<BTreeMap<String, u64>>,
+    grants: Mutex<BTreeMap<String, u64>>,
 }
 
 impl SandboxState {
     /// A state with the default seed (see the crate docs).
     pub fn new(config: SandboxConfig) -> SandboxState {
-        let mut inner = crate::seed::seed();
+        let mut inner = seed::seed();
         inner.events = EventQueue::new(config.event_retention);
         inner.auto_approve = config.auto_approve.clone();
         SandboxState {
@@ -249,7 +65,7 @@ impl SandboxState {
         }
     }
 
-    /// [`SandboxState::new`], shared, as [`crate::router`] wants it.
+    /// [`SandboxState::new`], shared, as the crate's `router` wants it.
     pub fn shared(config: SandboxConfig) -> SharedState {
         Arc::new(SandboxState::new(config))
     }
@@ -286,7 +102,7 @@ impl SandboxState {
         self.clock.advance(by);
     }
 
-    /// The URL the sandbox was started on, when started through [`crate::Sandbox`].
+    /// The URL the sandbox was started on, when started through the crate's `Sandbox`.
     pub fn base_url(&self) -> Option<String> {
         self.base_url.get().cloned()
     }
@@ -430,6 +246,84 @@ impl SandboxState {
     /// Access tokens currently known (expired ones included until swept).
     pub fn active_token_count(&self) -> usize {
         self.read().access_tokens.len()
+    }
+
+    /// The events the queue still holds, oldest first.
+    pub fn events(&self) -> Vec<ChangeEvent> {
+        self.read().events.retained().cloned().collect()
+    }
+
+    pub(crate) fn count_grant(&self, grant_type: &str) {
+        let mut grants = self.grants.lock().unwrap_or_else(|p| p.into_inner());
+        *grants.entry(grant_type.to_owned()).or_default() += 1;
+    }
+
+    /// Successful token grants of `grant_type` (`password`, `refresh_token`,
+    /// `authorization_code`) since start or the last [`SandboxState::reset_counters`].
+    pub fn token_grants(&self, grant_type: &str) -> u64 {
+        let grants = self.grants.lock().unwrap_or_else(|p| p.into_inner());
+        grants.get(grant_type).copied().unwrap_or(0)
+    }
+
+    /// Make `GET /auth/oauth2/authorize` approve at once as `user` (skipping the sign-in form),
+    /// or show the form again with `None`.
+    pub fn set_auto_approve(&self, user: Option<&str>) {
+        self.read().auto_approve = user.map(str::to_owned);
+    }
+
+    pub fn auto_approve(&self) -> Option<String> {
+        self.read().auto_approve.clone()
+    }
+
+    /// End every access and refresh token: every client must sign in again.
+    pub fn revoke_all_tokens(&self) {
+        let mut inner = self.read();
+        inner.access_tokens.clear();
+        inner.refresh_tokens.clear();
+    }
+
+    pub fn faults(&self) -> Faults {
+        self.injector().settings()
+    }
+
+    /// Replace the fault settings. A `seed` restarts the random sequence; the 429 burst cycle
+    /// starts again from its first request.
+    pub fn set_faults(&self, faults: Faults) {
+        self.injector().set(faults);
+    }
+
+    /// The change-event queue answers 403 while on (also `event_queue_forbidden` in [`Faults`]).
+    pub fn set_event_queue_forbidden(&self, forbidden: bool) {
+        self.injector().set_event_queue_forbidden(forbidden);
+    }
+
+    pub fn stats(&self) -> Stats {
+        // One lock at a time: the grant counter is never held together with the model.
+        let (events_recorded, events_retained) = {
+            let inner = self.read();
+            (inner.events.total(), inner.events.retained().count() as u64)
+        };
+        Stats {
+            requests: self.request_count(),
+            faults: self.injector().counts(),
+            token_grants: self
+                .grants
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .clone(),
+            events_recorded,
+            events_retained,
+        }
+    }
+
+    /// Zero the request, fault and grant counters (the event queue is data, and stays).
+    pub fn reset_counters(&self) {
+        self.reset_request_count();
+        self.injector().reset_counts();
+        self.grants
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clear();
     }
 }
 

@@ -14,13 +14,12 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::{json, Map, Value};
 
-use crate::change_events::member_json;
 use crate::cursor;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Fields, Lib};
 use crate::model::{AccessLevel, MemberType};
-use crate::state::Inner;
-use crate::workspaces;
+use crate::objects::render_workspace;
+use crate::store::Inner;
 
 /// The body as an object; an empty body is an empty request (first page, default size).
 fn request(raw: Result<Bytes, BytesRejection>) -> ApiResult<Map<String, Value>> {
@@ -95,8 +94,8 @@ pub async fn crawl_workspaces(
     let items = inner
         .workspaces
         .range((start, Bound::Unbounded))
-        .filter(|(_, ws)| !ws.is_template && workspaces::in_library(&ws.id, &lib))
-        .map(|(n, ws)| (*n, workspaces::render(&inner, ws, lib.base())));
+        .filter(|(_, ws)| !ws.is_template && lib.in_library(&ws.id))
+        .map(|(n, ws)| (*n, render_workspace(&inner, ws, lib.base())));
     Ok(Json(page(items, limit)))
 }
 
@@ -118,7 +117,7 @@ fn trustees(
     let mut out = Vec::new();
     for (number, ws) in &inner.workspaces {
         if ws.is_template
-            || !workspaces::in_library(&ws.id, lib)
+            || !lib.in_library(&ws.id)
             || wanted.as_ref().is_some_and(|w| !w.contains(number))
         {
             continue;
@@ -132,7 +131,7 @@ fn trustees(
                 member.member_type.as_str().to_owned(),
                 member.id.clone(),
             );
-            let entry = member_json(member);
+            let entry = member.to_json();
             let value = json!({
                 "container_id": ws.id,
                 "trustee_id": entry["id"],

@@ -6,15 +6,15 @@ use serde_json::Value;
 
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{data, results, Lib};
-use crate::workspaces;
+use crate::objects::render_workspace;
 
 pub async fn list(lib: Lib) -> ApiResult<Json<Value>> {
     let inner = lib.state().lock()?;
     let items = inner
         .workspaces
         .values()
-        .filter(|ws| ws.is_template && workspaces::in_library(&ws.id, &lib))
-        .map(|ws| workspaces::render(&inner, ws, lib.base()))
+        .filter(|ws| ws.is_template && lib.in_library(&ws.id))
+        .map(|ws| render_workspace(&inner, ws, lib.base()))
         .collect();
     Ok(Json(results(items)))
 }
@@ -27,5 +27,5 @@ pub async fn get(lib: Lib) -> ApiResult<Json<Value>> {
         .and_then(|n| inner.workspaces.get(&n))
         .filter(|ws| ws.is_template)
         .ok_or_else(|| ApiError::not_found(format!("template {id} not found")))?;
-    Ok(Json(data(workspaces::render(&inner, ws, lib.base()))))
+    Ok(Json(data(render_workspace(&inner, ws, lib.base()))))
 }

@@ -5,81 +5,23 @@ use std::collections::BTreeMap;
 
 use axum::http::StatusCode;
 use axum::Json;
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 
-use crate::change_events;
+use crate::custom_index;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{data, results, Fields, JsonBody, Lib, Paging};
 use crate::fields::{
     custom_kind, filter_text, lookup_is_enforced, lookup_parent, normalize, FieldKind,
 };
-use crate::folders::{self, FolderIndex};
 use crate::model::{AccessLevel, DefaultSecurity, MemberType, SecurityMember, Workspace};
-use crate::state::{library_of, same_library, Inner};
+use crate::objects::{
+    find_workspace as find, render_folder, render_workspace as render,
+    workspace_writable as ensure_writable, FolderIndex,
+};
+use crate::store::Inner;
 
 const NAME_MAX: usize = 254;
 const OWNER_MAX: usize = 63;
-
-/// The API form of a workspace or template.
-pub fn render(inner: &Inner, ws: &Workspace, base: &str) -> Value {
-    let number = inner.parse_id(&ws.id).map_or(0, |(n, _)| n);
-    let library = library_of(&ws.id);
-    let mut out = json!({
-        "id": ws.id,
-        "wstype": "workspace",
-        "database": library,
-        "name": ws.name,
-        "description": ws.description,
-        "owner": ws.owner,
-        "default_security": ws.default_security.as_str(),
-        "create_date": ws.create_date,
-        "edit_date": ws.edit_date,
-        "iwl": format!("iwl:dms=sandbox&&lib={library}&&num={number}&&type=W"),
-        "workspace_url": format!("{base}/work/link/w/{}", ws.id),
-        "has_subfolders": inner.folders.values().any(|f| f.parent_id == ws.id),
-        "is_template": ws.is_template,
-    });
-    if let Some(subclass) = &ws.subclass {
-        out["subclass"] = json!(subclass);
-    }
-    for (field, value) in &ws.custom {
-        out[field] = value.clone();
-        if custom_kind(field) == Some(FieldKind::Lookup) {
-            let parent = lookup_parent(field).and_then(|p| ws.custom_text(p));
-            if let Some(found) =
-                inner.custom_value(library, field, &filter_text(value), parent.as_deref())
-            {
-                out[format!("{field}_description")] = json!(found.description);
-            }
-        }
-    }
-    out
-}
-
-/// 403 for writes to a template: the seeded ones are named by configurations and must stay put.
-pub fn ensure_writable(ws: &Workspace) -> ApiResult<()> {
-    if ws.is_template {
-        Err(
-            ApiError::new(StatusCode::FORBIDDEN, "Forbidden").with_message(
-                "ReadOnly",
-                format!(
-                    "{} is a template; templates are read-only in the sandbox",
-                    ws.id
-                ),
-                None,
-            ),
-        )
-    } else {
-        Ok(())
-    }
-}
-
-/// The workspace (or template) number for a path id, or 404.
-pub fn find(inner: &Inner, id: &str) -> ApiResult<u64> {
-    inner
-        .workspace_number(id)
-        .ok_or_else(|| ApiError::not_found(format!("workspace {id} not found")))
-}
 
 /// A create or patch body, checked.
 #[derive(Default)]
@@ -243,7 +185,7 @@ pub async fn create(lib: Lib, body: JsonBody) -> ApiResult<(StatusCode, Json<Val
     };
     apply(&mut ws, changes);
     let rendered = render(&inner, &ws, lib.base());
-    change_events::workspace_created(&mut inner, &ws, &now);
+    inner.events.workspace_created(&ws, &now);
     inner.custom_index.add(number, &ws);
     inner.workspaces.insert(number, ws);
     Ok((StatusCode::CREATED, Json(data(rendered))))
@@ -281,7 +223,7 @@ pub async fn update(lib: Lib, body: JsonBody) -> ApiResult<Json<Value>> {
     let ws = ws.clone();
     inner.custom_index.remove(number, &before);
     inner.custom_index.add(number, &ws);
-    change_events::workspace_updated(&mut inner, &before, &ws, &now);
+    inner.events.workspace_updated(&before, &ws, &now);
     Ok(Json(data(render(&inner, &ws, lib.base()))))
 }
 
@@ -326,7 +268,7 @@ pub async fn children(lib: Lib) -> ApiResult<Json<Value>> {
         .folders
         .values()
         .filter(|f| f.parent_id == id)
-        .map(|f| folders::render(&index, f))
+        .map(|f| render_folder(&index, f))
         .collect();
     Ok(Json(results(items)))
 }
@@ -398,22 +340,17 @@ fn search(inner: &Inner, lib: &Lib, filters: &Filters, paging: Paging) -> Value 
     let by_index = filters
         .custom
         .iter()
-        .find(|(field, _, _)| crate::custom_index::indexed(field))
+        .find(|(field, _, _)| custom_index::indexed(field))
         .map(|(field, _, wanted)| inner.custom_index.get(field, wanted));
     let candidates: Box<dyn Iterator<Item = &Workspace>> = match by_index {
         Some(numbers) => Box::new(numbers.into_iter().filter_map(|n| inner.workspaces.get(&n))),
         None => Box::new(inner.workspaces.values()),
     };
     let items = candidates
-        .filter(|ws| !ws.is_template && in_library(&ws.id, lib) && filters.matches(ws))
+        .filter(|ws| !ws.is_template && lib.in_library(&ws.id) && filters.matches(ws))
         .map(|ws| render(inner, ws, base))
         .collect();
     paging.page(items)
-}
-
-/// Whether an object id belongs to the library of the request's path.
-pub fn in_library(id: &str, lib: &Lib) -> bool {
-    same_library(id, &format!("{}!", lib.library()))
 }
 
 /// `GET /workspaces?name=&customN=&owner=&limit=&offset=&total=`.

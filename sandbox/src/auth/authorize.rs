@@ -16,8 +16,9 @@ use url::Url;
 
 use super::code::{self, Grant};
 use super::page;
-use super::pkce::Challenge;
-use crate::state::{Inner, SharedState};
+use crate::pkce::Challenge;
+use crate::state::SharedState;
+use crate::store::Inner;
 
 /// The request parameters the form carries through as hidden fields.
 const CARRIED: [&str; 7] = [

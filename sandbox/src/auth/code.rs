@@ -3,26 +3,13 @@
 
 use std::time::{Duration, SystemTime};
 
-use super::pkce::Challenge;
-use super::{expiry, new_token};
 use crate::error::OAuthError;
-use crate::state::Inner;
+use crate::pkce::Challenge;
+use crate::store::Inner;
+use crate::tokens::{expiry, new_token, AuthCode};
 
 /// How long a code may wait to be exchanged: ten minutes, the RFC's recommended maximum.
 pub(crate) const CODE_TTL: Duration = Duration::from_secs(10 * 60);
-
-#[derive(Debug, Clone)]
-pub(crate) struct AuthCode {
-    pub user: String,
-    pub client_id: String,
-    /// Exactly as the authorization request gave it; the exchange must present the same string.
-    pub redirect_uri: String,
-    pub scope: String,
-    pub challenge: Option<Challenge>,
-    pub expires_at: SystemTime,
-    /// The token family it was exchanged for, once it has been.
-    pub redeemed: Option<u64>,
-}
 
 /// What an approved authorization request binds its code to.
 pub(crate) struct Grant {

@@ -1,19 +1,17 @@
 //! OAuth 2: the token endpoint (password, authorization-code and refresh-token grants), the
-//! authorization endpoint (`authorize.rs`), revocation, logout, and the token check every API call
-//! makes.
+//! authorization endpoint (`authorize.rs`), revocation and logout. The token check every API call
+//! makes is the request extractor's (`extract.rs`); the token records are `tokens.rs`'s.
 
 mod authorize;
 mod code;
 mod page;
-mod pkce;
 mod revoke;
 
 pub use authorize::{authorize_form, authorize_submit};
-pub(crate) use code::AuthCode;
 pub use revoke::revoke;
 
 use std::collections::HashMap;
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 use axum::body::Bytes;
 use axum::extract::State;
@@ -22,45 +20,11 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::json;
 
-use crate::error::{ApiError, ApiResult, OAuthError};
+use crate::error::{ApiError, OAuthError};
 use crate::extract::token_from_headers;
-use crate::state::{AccessToken, Inner, RefreshToken, SandboxState, SharedState};
-
-/// A random, unguessable token: 244 bits from two v4 UUIDs, nothing derived from the credentials.
-pub(crate) fn new_token() -> String {
-    format!(
-        "{}{}",
-        uuid::Uuid::new_v4().simple(),
-        uuid::Uuid::new_v4().simple()
-    )
-}
-
-/// The user a live access token belongs to.
-pub fn authenticate(state: &SharedState, token: &str) -> ApiResult<String> {
-    let now = state.now();
-    let mut inner = state.lock()?;
-    let Some(found) = inner.access_tokens.get(token) else {
-        return Err(ApiError::unauthorized(
-            "Unauthorized",
-            "the access token is not valid",
-        ));
-    };
-    if found.expires_at <= now {
-        inner.access_tokens.remove(token);
-        return Err(ApiError::unauthorized(
-            "Token expired",
-            "the access token has expired",
-        ));
-    }
-    Ok(found.user.clone())
-}
-
-/// When a token issued `now` with `ttl` expires; a TTL past the clock's range means "never".
-pub(crate) fn expiry(now: SystemTime, ttl: Duration) -> SystemTime {
-    now.checked_add(ttl)
-        .or_else(|| now.checked_add(Duration::from_secs(100 * 365 * 86_400)))
-        .unwrap_or(now)
-}
+use crate::state::SharedState;
+use crate::store::Inner;
+use crate::tokens::{expiry, new_token, AccessToken, RefreshToken};
 
 /// Forget expired tokens, so that a long-running sandbox does not grow without bound.
 fn sweep(inner: &mut Inner, now: SystemTime) {
@@ -207,28 +171,4 @@ pub async fn logout(
         state.lock()?.access_tokens.remove(&token);
     }
     Ok(StatusCode::OK)
-}
-
-impl SandboxState {
-    fn count_grant(&self, grant_type: &str) {
-        let mut grants = self.grants.lock().unwrap_or_else(|p| p.into_inner());
-        *grants.entry(grant_type.to_owned()).or_default() += 1;
-    }
-
-    /// Successful token grants of `grant_type` (`password`, `refresh_token`,
-    /// `authorization_code`) since start or the last [`SandboxState::reset_counters`].
-    pub fn token_grants(&self, grant_type: &str) -> u64 {
-        let grants = self.grants.lock().unwrap_or_else(|p| p.into_inner());
-        grants.get(grant_type).copied().unwrap_or(0)
-    }
-
-    /// Make `GET /auth/oauth2/authorize` approve at once as `user` (skipping the sign-in form),
-    /// or show the form again with `None`.
-    pub fn set_auto_approve(&self, user: Option<&str>) {
-        self.read().auto_approve = user.map(str::to_owned);
-    }
-
-    pub fn auto_approve(&self) -> Option<String> {
-        self.read().auto_approve.clone()
-    }
 }

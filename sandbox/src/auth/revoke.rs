@@ -1,4 +1,5 @@
-//! `POST /auth/oauth2/revoke` (RFC 7009) and the admin's "sign everyone out".
+//! `POST /auth/oauth2/revoke` (RFC 7009). The admin's "sign everyone out" is
+//! `SandboxState::revoke_all_tokens`.
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
@@ -7,7 +8,7 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 
 use crate::error::OAuthError;
-use crate::state::{SandboxState, SharedState};
+use crate::state::SharedState;
 
 /// Form `token`, optional `token_type_hint`. 200 whether or not the token was known (§2.2), so
 /// that the answer tells nothing about tokens. A refresh token takes the access tokens of its
@@ -41,13 +42,4 @@ pub async fn revoke(
         .headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
-}
-
-impl SandboxState {
-    /// End every access and refresh token: every client must sign in again.
-    pub fn revoke_all_tokens(&self) {
-        let mut inner = self.read();
-        inner.access_tokens.clear();
-        inner.refresh_tokens.clear();
-    }
 }

@@ -1,0 +1,43 @@
+//! What a sandbox is started with: the seeded identities that clients configure themselves with,
+//! and the knobs of [`SandboxConfig`]. It sits at the bottom of the crate so that the seed and
+//! the state can read it without reaching up to the crate root that wires the server.
+
+use std::time::Duration;
+
+use crate::events::DEFAULT_EVENT_RETENTION;
+use crate::faults::Faults;
+
+pub const CUSTOMER_ID: u64 = 1;
+pub const LIBRARY: &str = "ACTIVE";
+/// The second library: a branch office's, for trying `library_routes`.
+pub const BRANCH_LIBRARY: &str = "BRANCH";
+pub const SERVICE_USER: &str = "sandbox-admin";
+pub const SERVICE_PASSWORD: &str = "sandbox-password";
+pub const CLIENT_ID: &str = "matterlink";
+pub const CLIENT_SECRET: &str = "sandbox-client-secret";
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SandboxConfig {
+    pub access_token_ttl: Duration,
+    pub refresh_token_ttl: Duration,
+    /// Faults from the start; change them later with `SandboxState::set_faults` or
+    /// `PUT /sandbox/admin/faults`.
+    pub faults: Faults,
+    /// How many change events the queue keeps; cursors older than that answer 410.
+    pub event_retention: usize,
+    /// When set, `GET /auth/oauth2/authorize` approves at once as this user, without the form.
+    pub auto_approve: Option<String>,
+}
+
+impl Default for SandboxConfig {
+    /// The lifetimes Actionstep recommends configuring in iManage Control Center; no faults.
+    fn default() -> Self {
+        SandboxConfig {
+            access_token_ttl: Duration::from_secs(90 * 60),
+            refresh_token_ttl: Duration::from_secs(365 * 24 * 60 * 60),
+            faults: Faults::default(),
+            event_retention: DEFAULT_EVENT_RETENTION,
+            auto_approve: None,
+        }
+    }
+}
