@@ -11,7 +11,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::events;
-use crate::model::{Error, LegacyMatch, Matter};
+use crate::model::{Error, Matter};
 use crate::platform::Platform;
 use crate::settings::Settings;
 
@@ -195,14 +195,8 @@ fn signed_route(p: &dyn Platform, segments: &[&str], req: &Request) -> Response 
             Err(events::ParseError::Invalid(e)) => typed(&e),
         },
         ["v1", "legacy", "resolve"] => match parse::<Matter>(&req.body) {
-            Ok(m) => match crate::resolve_legacy(p, &m) {
-                Ok(LegacyMatch::Linked(w)) => ok(200, json!({"kind": "linked", "workspace": w})),
-                Ok(LegacyMatch::None) => ok(200, json!({"kind": "none"})),
-                Ok(LegacyMatch::Several(ws)) => {
-                    ok(200, json!({"kind": "several", "workspaces": ws}))
-                }
-                Err(e) => typed(&e),
-            },
+            // `LegacyMatch` serialises itself as `{"kind": "linked", "workspace": …}` etc.
+            Ok(m) => answer(200, crate::resolve_legacy(p, &m)),
             Err(r) => r,
         },
         ["v1", "legacy", "link"] => {
