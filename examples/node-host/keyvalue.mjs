@@ -57,10 +57,11 @@ export function createKeyValue({ buckets = ['default'], file } = {}) {
         out.buckets[name][key] = Buffer.from(value).toString('base64');
       }
     }
-    // Written whole and renamed, so a crash leaves the old file or the new one, never half.
+    // Written whole and renamed, so a crash leaves the old file or the new one, never half; owner
+    // only, as it holds the integration's iManage tokens.
     const tmp = `${file}.tmp-${process.pid}`;
     try {
-      writeFileSync(tmp, JSON.stringify(out, null, 1));
+      writeFileSync(tmp, JSON.stringify(out, null, 1), { mode: 0o600 });
       renameSync(tmp, file);
     } catch (e) {
       throw other(`writing ${file}: ${e.message}`);
