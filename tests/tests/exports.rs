@@ -16,12 +16,12 @@ fn exported_functions() -> Vec<String> {
         .exports(&engine)
         .find(|(name, _)| name.starts_with("matterlink:imanage/integration@"))
         .expect("the component exports the integration interface");
-    let ComponentItem::ComponentInstance(instance) = integration else {
+    let ComponentItem::ComponentInstance(instance) = integration.ty else {
         panic!("the integration export is an instance");
     };
     instance
         .exports(&engine)
-        .filter(|(_, item)| matches!(item, ComponentItem::ComponentFunc(_)))
+        .filter(|(_, item)| matches!(item.ty, ComponentItem::ComponentFunc(_)))
         .map(|(name, _)| name.to_string())
         .collect()
 }
