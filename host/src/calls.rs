@@ -531,13 +531,7 @@ impl Runtime {
                 .await?
                 .map(|r| drift_json(&r)),
         };
-        let plan = store
-            .data()
-            .hooks
-            .dry_run
-            .as_ref()
-            .map(|d| d.take_plan())
-            .unwrap_or_default();
+        let plan = self.take_plan(&store);
         Ok((outcome.map_err(TypedError::from), plan))
     }
 }

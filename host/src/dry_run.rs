@@ -16,7 +16,12 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use serde::Serialize;
 use serde_json::{json, Map, Value};
+use wasmtime::Store;
 use wasmtime_wasi_http::WasiBody;
+
+use crate::http::{Intercepted, Interceptor, SendResult};
+use crate::runtime::Runtime;
+use crate::state::State;
 
 /// Shared by every call of one dry-run runtime: synthetic ids never repeat within a run.
 #[derive(Debug, Default)]
@@ -87,10 +92,29 @@ pub fn is_read(method: &hyper::Method, path: &str) -> bool {
         && (path == "/auth/oauth2/token" || path.ends_with("/search") || path.ends_with("/crawl"))
 }
 
-type Answer = wasmtime_wasi_http::Result<(
-    hyper::Response<WasiBody>,
-    Box<dyn Future<Output = Result<(), wasmtime_wasi_http::Error>> + Send>,
-)>;
+impl Runtime {
+    /// The iManage requests a dry run planned instead of sending, in `store` since it was made
+    /// or since the last call, taken out (always empty outside a dry run).
+    pub fn take_plan(&self, store: &Store<State>) -> Vec<PlannedRequest> {
+        store
+            .data()
+            .hooks
+            .interceptor::<Session>()
+            .map(Session::take_plan)
+            .unwrap_or_default()
+    }
+}
+
+/// Reads pass; changing requests are planned and answered here.
+impl Interceptor for Session {
+    fn intercept(&self, request: hyper::Request<WasiBody>) -> Intercepted {
+        if is_read(request.method(), request.uri().path()) {
+            return Intercepted::Pass(request);
+        }
+        tracing::debug!(method = %request.method(), path = request.uri().path(), "planned, not sent (dry run)");
+        Intercepted::Answered(self.plan(request))
+    }
+}
 
 impl Session {
     /// The requests planned in this store so far, taken out.
@@ -99,10 +123,10 @@ impl Session {
     }
 
     /// Records a changing request and answers it as iManage would have.
-    pub fn intercept(
+    fn plan(
         &self,
         request: hyper::Request<WasiBody>,
-    ) -> Box<dyn Future<Output = Answer> + Send> {
+    ) -> Box<dyn Future<Output = SendResult> + Send> {
         let session = self.clone();
         Box::new(async move {
             let (parts, body) = request.into_parts();

@@ -1,15 +1,34 @@
 //! Outgoing `wasi:http` for the component, allowed to one authority only: the configured
 //! iManage base URL. Everything else is refused with `HttpRequestDenied` (which the component
-//! sees as an error) and logged.
+//! sees as an error) and logged. An allowed request may still be answered by an `Interceptor`
+//! instead of being sent (a dry run does that for the requests that would change iManage).
 
+use std::any::Any;
 use std::future::Future;
+use std::sync::Arc;
 
 use wasmtime_wasi_http::{WasiBody, WasiHttpHooks};
 
-type SendResult = wasmtime_wasi_http::Result<(
+/// A response, and the future that finishes its I/O, as `WasiHttpHooks::send_request` returns them.
+pub type SendResult = wasmtime_wasi_http::Result<(
     hyper::Response<WasiBody>,
     Box<dyn Future<Output = Result<(), wasmtime_wasi_http::Error>> + Send>,
 )>;
+
+/// What an `Interceptor` makes of a request.
+pub enum Intercepted {
+    /// Not its business: the request goes to iManage as usual.
+    Pass(hyper::Request<WasiBody>),
+    /// Answered here; nothing is sent.
+    Answered(Box<dyn Future<Output = SendResult> + Send>),
+}
+
+/// Consulted by `Hooks::send_request` for every request the allow list lets through, before it
+/// is sent. `Any` so that whoever installed one can get it back from a store's hooks
+/// (`Hooks::interceptor`), to read what it recorded.
+pub trait Interceptor: Any + Send + Sync {
+    fn intercept(&self, request: hyper::Request<WasiBody>) -> Intercepted;
+}
 
 /// The one destination the component may call, as `scheme://host:port`.
 #[derive(Debug, Clone, Default)]
@@ -51,8 +70,17 @@ fn authority_with_port(uri: &hyper::Uri) -> Option<String> {
 /// The `WasiHttpHooks` of one store.
 pub struct Hooks {
     pub allow: AllowList,
-    /// In a dry run, the session that plans changing requests instead of sending them.
-    pub dry_run: Option<crate::dry_run::Session>,
+    /// Consulted after the allow list: in a dry run, the session that plans changing requests
+    /// instead of sending them.
+    pub interceptor: Option<Arc<dyn Interceptor>>,
+}
+
+impl Hooks {
+    /// The interceptor, if there is one and it is a `T`.
+    pub fn interceptor<T: Interceptor>(&self) -> Option<&T> {
+        let any: &dyn Any = self.interceptor.as_deref()?;
+        any.downcast_ref::<T>()
+    }
 }
 
 /// Largest single write into an outgoing body. Hosts may buffer one chunk only (wasm-notes.md),
@@ -80,12 +108,13 @@ impl WasiHttpHooks for Hooks {
             );
             return Box::new(async { Err(wasmtime_wasi_http::Error::HttpRequestDenied) });
         }
-        if let Some(session) = &self.dry_run {
-            if !crate::dry_run::is_read(request.method(), request.uri().path()) {
-                tracing::debug!(method = %request.method(), path = request.uri().path(), "planned, not sent (dry run)");
-                return session.intercept(request);
-            }
-        }
+        let request = match &self.interceptor {
+            None => request,
+            Some(interceptor) => match interceptor.intercept(request) {
+                Intercepted::Pass(request) => request,
+                Intercepted::Answered(answer) => return answer,
+            },
+        };
         tracing::debug!(method = %request.method(), path = request.uri().path(), "outgoing request");
         Box::new(async move {
             use http_body_util::BodyExt;
