@@ -339,6 +339,53 @@ mod tests {
         assert!(!is_read(&Method::DELETE, "/x/libraries/A/folders/A!2"));
     }
 
+    #[tokio::test]
+    async fn as_an_interceptor_reads_pass_and_changes_are_planned_and_answered() {
+        use crate::http::{AllowList, Hooks};
+        let request = |method: &str, path: &str, body: &str| {
+            hyper::Request::builder()
+                .method(method)
+                .uri(format!("https://firm.example{path}"))
+                .header(hyper::header::CONTENT_TYPE, "application/json")
+                .body(
+                    Full::new(Bytes::from(body.to_string()))
+                        .map_err(|never| match never {})
+                        .boxed_unsync(),
+                )
+                .unwrap()
+        };
+        let hooks = Hooks {
+            allow: AllowList::for_base_url(Some("https://firm.example")),
+            interceptor: Some(Arc::new(Arc::new(DryRun::default()).session())),
+        };
+        let session = hooks
+            .interceptor::<Session>()
+            .expect("the dry run's session");
+        let path = "/work/api/v2/customers/1/libraries/ACTIVE/workspaces";
+        assert!(matches!(
+            session.intercept(request("GET", path, "")),
+            Intercepted::Pass(_)
+        ));
+        let Intercepted::Answered(answer) =
+            session.intercept(request("POST", path, r#"{"name": "Smith v Jones"}"#))
+        else {
+            panic!("a creating request was let through");
+        };
+        let (response, _) = Box::into_pin(answer).await.unwrap();
+        assert_eq!(response.status(), 201);
+        let body = response.into_body().collect().await.unwrap().to_bytes();
+        let body: Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(body["data"]["id"], "ACTIVE!dry-run-1");
+        let plan = session.take_plan();
+        assert_eq!(plan.len(), 1);
+        assert_eq!(
+            (plan[0].method.as_str(), plan[0].path.as_str()),
+            ("POST", path)
+        );
+        assert_eq!(plan[0].body, Some(json!({"name": "Smith v Jones"})));
+        assert!(session.take_plan().is_empty(), "taken out");
+    }
+
     #[test]
     fn synthetic_answers_chain_ids() {
         let d = DryRun::default();

@@ -16,6 +16,9 @@ pub type SendResult = wasmtime_wasi_http::Result<(
 )>;
 
 /// What an `Interceptor` makes of a request.
+// Returned once per request and taken apart at once: boxing the request to shrink it would add
+// an allocation per request and save nothing.
+#[allow(clippy::large_enum_variant)]
 pub enum Intercepted {
     /// Not its business: the request goes to iManage as usual.
     Pass(hyper::Request<WasiBody>),
@@ -143,5 +146,98 @@ mod tests {
         assert!(!ok("https://firm.cloudimanage.com:8443/"));
         let none = AllowList::for_base_url(None);
         assert!(!none.permits(&"https://firm.cloudimanage.com/".parse().unwrap()));
+    }
+
+    /// Answers `POST`s itself with 418, lets the rest through, and notes what it saw.
+    #[derive(Default)]
+    struct Teapot {
+        seen: std::sync::Mutex<Vec<String>>,
+    }
+
+    impl Interceptor for Teapot {
+        fn intercept(&self, request: hyper::Request<WasiBody>) -> Intercepted {
+            self.seen.lock().unwrap().push(request.uri().to_string());
+            if request.method() != hyper::Method::POST {
+                return Intercepted::Pass(request);
+            }
+            Intercepted::Answered(Box::new(async {
+                let response = hyper::Response::builder()
+                    .status(418)
+                    .body(empty())
+                    .unwrap();
+                let io: Box<dyn Future<Output = _> + Send> = Box::new(async { Ok(()) });
+                Ok((response, io))
+            }))
+        }
+    }
+
+    fn empty() -> WasiBody {
+        use http_body_util::BodyExt;
+        http_body_util::Empty::new()
+            .map_err(|never| match never {})
+            .boxed_unsync()
+    }
+
+    async fn send(hooks: &mut Hooks, method: hyper::Method, uri: &str) -> SendResult {
+        let request = hyper::Request::builder()
+            .method(method)
+            .uri(uri)
+            .body(empty())
+            .unwrap();
+        let io: Box<dyn Future<Output = _> + Send> = Box::new(async { Ok(()) });
+        Box::into_pin(hooks.send_request(request, None, io)).await
+    }
+
+    #[tokio::test]
+    async fn the_allow_list_comes_first_then_the_interceptor_answers_or_passes() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        // iManage stands in as a listener that answers one request with 204.
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let server = tokio::spawn(async move {
+            let (mut conn, _) = listener.accept().await.unwrap();
+            let mut buf = vec![0; 4096];
+            let n = conn.read(&mut buf).await.unwrap();
+            conn.write_all(b"HTTP/1.1 204 No Content\r\ncontent-length: 0\r\n\r\n")
+                .await
+                .unwrap();
+            String::from_utf8_lossy(&buf[..n]).into_owned()
+        });
+        let teapot = Arc::new(Teapot::default());
+        let mut hooks = Hooks {
+            allow: AllowList::for_base_url(Some(&base)),
+            interceptor: Some(teapot.clone()),
+        };
+
+        let denied = send(
+            &mut hooks,
+            hyper::Method::POST,
+            "http://elsewhere.example/x",
+        )
+        .await;
+        assert!(matches!(
+            denied,
+            Err(wasmtime_wasi_http::Error::HttpRequestDenied)
+        ));
+        assert!(
+            teapot.seen.lock().unwrap().is_empty(),
+            "refused before the interceptor"
+        );
+
+        let (answered, _) = send(&mut hooks, hyper::Method::POST, &format!("{base}/planned"))
+            .await
+            .unwrap();
+        assert_eq!(answered.status(), 418);
+
+        let (passed, _) = send(&mut hooks, hyper::Method::GET, &format!("{base}/read"))
+            .await
+            .unwrap();
+        assert_eq!(passed.status(), 204);
+        let arrived = server.await.unwrap();
+        assert!(arrived.starts_with("GET /read "), "{arrived}");
+        assert_eq!(teapot.seen.lock().unwrap().len(), 2);
+
+        assert!(hooks.interceptor::<Teapot>().is_some());
+        assert!(hooks.interceptor::<crate::dry_run::Session>().is_none());
     }
 }
