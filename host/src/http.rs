@@ -86,8 +86,8 @@ impl Hooks {
     }
 }
 
-/// Largest single write into an outgoing body. Hosts may buffer one chunk only (wasm-notes.md),
-/// so the component must stream in pieces this size; holding it to that here keeps it honest.
+/// Largest single write into an outgoing body. Some hosts buffer only one chunk of a body at a
+/// time, so the component must stream in pieces this size; holding it to that here keeps it honest.
 pub const MAX_BODY_WRITE: usize = 4096;
 
 impl WasiHttpHooks for Hooks {
