@@ -12,13 +12,14 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use matterlink_component::model::{Error, Result};
 use matterlink_component::platform::{HttpRequest, HttpResponse, Platform, TransportError};
 use matterlink_host::keyvalue::sqlite::Sqlite;
-use matterlink_host::keyvalue::Backend;
 use matterlink_host::ConfigStore;
 
 const STORE: &str = "default";
 
 pub struct NativePlatform {
     http: ureq::Agent,
+    /// Called through its blocking methods, which the host's async `Backend` runs inline too:
+    /// the same work per operation, without an executor the native platform does not have.
     kv: Sqlite,
     config: ConfigStore,
 }
@@ -43,7 +44,7 @@ impl NativePlatform {
     }
 }
 
-fn kv_error(e: anyhow::Error) -> Error {
+fn kv_error(e: matterlink_host::keyvalue::Error) -> Error {
     Error::Unavailable(format!("key-value: {e}"))
 }
 

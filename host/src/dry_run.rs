@@ -16,7 +16,12 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use serde::Serialize;
 use serde_json::{json, Map, Value};
+use wasmtime::Store;
 use wasmtime_wasi_http::WasiBody;
+
+use crate::http::{Intercepted, Interceptor, SendResult};
+use crate::runtime::Runtime;
+use crate::state::State;
 
 /// Shared by every call of one dry-run runtime: synthetic ids never repeat within a run.
 #[derive(Debug, Default)]
@@ -87,10 +92,29 @@ pub fn is_read(method: &hyper::Method, path: &str) -> bool {
         && (path == "/auth/oauth2/token" || path.ends_with("/search") || path.ends_with("/crawl"))
 }
 
-type Answer = wasmtime_wasi_http::Result<(
-    hyper::Response<WasiBody>,
-    Box<dyn Future<Output = Result<(), wasmtime_wasi_http::Error>> + Send>,
-)>;
+impl Runtime {
+    /// The iManage requests a dry run planned instead of sending, in `store` since it was made
+    /// or since the last call, taken out (always empty outside a dry run).
+    pub fn take_plan(&self, store: &Store<State>) -> Vec<PlannedRequest> {
+        store
+            .data()
+            .hooks
+            .interceptor::<Session>()
+            .map(Session::take_plan)
+            .unwrap_or_default()
+    }
+}
+
+/// Reads pass; changing requests are planned and answered here.
+impl Interceptor for Session {
+    fn intercept(&self, request: hyper::Request<WasiBody>) -> Intercepted {
+        if is_read(request.method(), request.uri().path()) {
+            return Intercepted::Pass(request);
+        }
+        tracing::debug!(method = %request.method(), path = request.uri().path(), "planned, not sent (dry run)");
+        Intercepted::Answered(self.plan(request))
+    }
+}
 
 impl Session {
     /// The requests planned in this store so far, taken out.
@@ -99,10 +123,10 @@ impl Session {
     }
 
     /// Records a changing request and answers it as iManage would have.
-    pub fn intercept(
+    fn plan(
         &self,
         request: hyper::Request<WasiBody>,
-    ) -> Box<dyn Future<Output = Answer> + Send> {
+    ) -> Box<dyn Future<Output = SendResult> + Send> {
         let session = self.clone();
         Box::new(async move {
             let (parts, body) = request.into_parts();
@@ -313,6 +337,53 @@ mod tests {
         assert!(!is_read(&Method::POST, "/x/libraries/A/workspaces"));
         assert!(!is_read(&Method::PATCH, "/x/libraries/A/workspaces/A!1"));
         assert!(!is_read(&Method::DELETE, "/x/libraries/A/folders/A!2"));
+    }
+
+    #[tokio::test]
+    async fn as_an_interceptor_reads_pass_and_changes_are_planned_and_answered() {
+        use crate::http::{AllowList, Hooks};
+        let request = |method: &str, path: &str, body: &str| {
+            hyper::Request::builder()
+                .method(method)
+                .uri(format!("https://firm.example{path}"))
+                .header(hyper::header::CONTENT_TYPE, "application/json")
+                .body(
+                    Full::new(Bytes::from(body.to_string()))
+                        .map_err(|never| match never {})
+                        .boxed_unsync(),
+                )
+                .unwrap()
+        };
+        let hooks = Hooks {
+            allow: AllowList::for_base_url(Some("https://firm.example")),
+            interceptor: Some(Arc::new(Arc::new(DryRun::default()).session())),
+        };
+        let session = hooks
+            .interceptor::<Session>()
+            .expect("the dry run's session");
+        let path = "/work/api/v2/customers/1/libraries/ACTIVE/workspaces";
+        assert!(matches!(
+            session.intercept(request("GET", path, "")),
+            Intercepted::Pass(_)
+        ));
+        let Intercepted::Answered(answer) =
+            session.intercept(request("POST", path, r#"{"name": "Smith v Jones"}"#))
+        else {
+            panic!("a creating request was let through");
+        };
+        let (response, _) = Box::into_pin(answer).await.unwrap();
+        assert_eq!(response.status(), 201);
+        let body = response.into_body().collect().await.unwrap().to_bytes();
+        let body: Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(body["data"]["id"], "ACTIVE!dry-run-1");
+        let plan = session.take_plan();
+        assert_eq!(plan.len(), 1);
+        assert_eq!(
+            (plan[0].method.as_str(), plan[0].path.as_str()),
+            ("POST", path)
+        );
+        assert_eq!(plan[0].body, Some(json!({"name": "Smith v Jones"})));
+        assert!(session.take_plan().is_empty(), "taken out");
     }
 
     #[test]

@@ -1,15 +1,37 @@
 //! Outgoing `wasi:http` for the component, allowed to one authority only: the configured
 //! iManage base URL. Everything else is refused with `HttpRequestDenied` (which the component
-//! sees as an error) and logged.
+//! sees as an error) and logged. An allowed request may still be answered by an `Interceptor`
+//! instead of being sent (a dry run does that for the requests that would change iManage).
 
+use std::any::Any;
 use std::future::Future;
+use std::sync::Arc;
 
 use wasmtime_wasi_http::{WasiBody, WasiHttpHooks};
 
-type SendResult = wasmtime_wasi_http::Result<(
+/// A response, and the future that finishes its I/O, as `WasiHttpHooks::send_request` returns them.
+pub type SendResult = wasmtime_wasi_http::Result<(
     hyper::Response<WasiBody>,
     Box<dyn Future<Output = Result<(), wasmtime_wasi_http::Error>> + Send>,
 )>;
+
+/// What an `Interceptor` makes of a request.
+// Returned once per request and taken apart at once: boxing the request to shrink it would add
+// an allocation per request and save nothing.
+#[allow(clippy::large_enum_variant)]
+pub enum Intercepted {
+    /// Not its business: the request goes to iManage as usual.
+    Pass(hyper::Request<WasiBody>),
+    /// Answered here; nothing is sent.
+    Answered(Box<dyn Future<Output = SendResult> + Send>),
+}
+
+/// Consulted by `Hooks::send_request` for every request the allow list lets through, before it
+/// is sent. `Any` so that whoever installed one can get it back from a store's hooks
+/// (`Hooks::interceptor`), to read what it recorded.
+pub trait Interceptor: Any + Send + Sync {
+    fn intercept(&self, request: hyper::Request<WasiBody>) -> Intercepted;
+}
 
 /// The one destination the component may call, as `scheme://host:port`.
 #[derive(Debug, Clone, Default)]
@@ -51,12 +73,21 @@ fn authority_with_port(uri: &hyper::Uri) -> Option<String> {
 /// The `WasiHttpHooks` of one store.
 pub struct Hooks {
     pub allow: AllowList,
-    /// In a dry run, the session that plans changing requests instead of sending them.
-    pub dry_run: Option<crate::dry_run::Session>,
+    /// Consulted after the allow list: in a dry run, the session that plans changing requests
+    /// instead of sending them.
+    pub interceptor: Option<Arc<dyn Interceptor>>,
 }
 
-/// Largest single write into an outgoing body. Hosts may buffer one chunk only (wasm-notes.md),
-/// so the component must stream in pieces this size; holding it to that here keeps it honest.
+impl Hooks {
+    /// The interceptor, if there is one and it is a `T`.
+    pub fn interceptor<T: Interceptor>(&self) -> Option<&T> {
+        let any: &dyn Any = self.interceptor.as_deref()?;
+        any.downcast_ref::<T>()
+    }
+}
+
+/// Largest single write into an outgoing body. Some hosts buffer only one chunk of a body at a
+/// time, so the component must stream in pieces this size; holding it to that here keeps it honest.
 pub const MAX_BODY_WRITE: usize = 4096;
 
 impl WasiHttpHooks for Hooks {
@@ -80,12 +111,13 @@ impl WasiHttpHooks for Hooks {
             );
             return Box::new(async { Err(wasmtime_wasi_http::Error::HttpRequestDenied) });
         }
-        if let Some(session) = &self.dry_run {
-            if !crate::dry_run::is_read(request.method(), request.uri().path()) {
-                tracing::debug!(method = %request.method(), path = request.uri().path(), "planned, not sent (dry run)");
-                return session.intercept(request);
-            }
-        }
+        let request = match &self.interceptor {
+            None => request,
+            Some(interceptor) => match interceptor.intercept(request) {
+                Intercepted::Pass(request) => request,
+                Intercepted::Answered(answer) => return answer,
+            },
+        };
         tracing::debug!(method = %request.method(), path = request.uri().path(), "outgoing request");
         Box::new(async move {
             use http_body_util::BodyExt;
@@ -114,5 +146,98 @@ mod tests {
         assert!(!ok("https://firm.cloudimanage.com:8443/"));
         let none = AllowList::for_base_url(None);
         assert!(!none.permits(&"https://firm.cloudimanage.com/".parse().unwrap()));
+    }
+
+    /// Answers `POST`s itself with 418, lets the rest through, and notes what it saw.
+    #[derive(Default)]
+    struct Teapot {
+        seen: std::sync::Mutex<Vec<String>>,
+    }
+
+    impl Interceptor for Teapot {
+        fn intercept(&self, request: hyper::Request<WasiBody>) -> Intercepted {
+            self.seen.lock().unwrap().push(request.uri().to_string());
+            if request.method() != hyper::Method::POST {
+                return Intercepted::Pass(request);
+            }
+            Intercepted::Answered(Box::new(async {
+                let response = hyper::Response::builder()
+                    .status(418)
+                    .body(empty())
+                    .unwrap();
+                let io: Box<dyn Future<Output = _> + Send> = Box::new(async { Ok(()) });
+                Ok((response, io))
+            }))
+        }
+    }
+
+    fn empty() -> WasiBody {
+        use http_body_util::BodyExt;
+        http_body_util::Empty::new()
+            .map_err(|never| match never {})
+            .boxed_unsync()
+    }
+
+    async fn send(hooks: &mut Hooks, method: hyper::Method, uri: &str) -> SendResult {
+        let request = hyper::Request::builder()
+            .method(method)
+            .uri(uri)
+            .body(empty())
+            .unwrap();
+        let io: Box<dyn Future<Output = _> + Send> = Box::new(async { Ok(()) });
+        Box::into_pin(hooks.send_request(request, None, io)).await
+    }
+
+    #[tokio::test]
+    async fn the_allow_list_comes_first_then_the_interceptor_answers_or_passes() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        // iManage stands in as a listener that answers one request with 204.
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let server = tokio::spawn(async move {
+            let (mut conn, _) = listener.accept().await.unwrap();
+            let mut buf = vec![0; 4096];
+            let n = conn.read(&mut buf).await.unwrap();
+            conn.write_all(b"HTTP/1.1 204 No Content\r\ncontent-length: 0\r\n\r\n")
+                .await
+                .unwrap();
+            String::from_utf8_lossy(&buf[..n]).into_owned()
+        });
+        let teapot = Arc::new(Teapot::default());
+        let mut hooks = Hooks {
+            allow: AllowList::for_base_url(Some(&base)),
+            interceptor: Some(teapot.clone()),
+        };
+
+        let denied = send(
+            &mut hooks,
+            hyper::Method::POST,
+            "http://elsewhere.example/x",
+        )
+        .await;
+        assert!(matches!(
+            denied,
+            Err(wasmtime_wasi_http::Error::HttpRequestDenied)
+        ));
+        assert!(
+            teapot.seen.lock().unwrap().is_empty(),
+            "refused before the interceptor"
+        );
+
+        let (answered, _) = send(&mut hooks, hyper::Method::POST, &format!("{base}/planned"))
+            .await
+            .unwrap();
+        assert_eq!(answered.status(), 418);
+
+        let (passed, _) = send(&mut hooks, hyper::Method::GET, &format!("{base}/read"))
+            .await
+            .unwrap();
+        assert_eq!(passed.status(), 204);
+        let arrived = server.await.unwrap();
+        assert!(arrived.starts_with("GET /read "), "{arrived}");
+        assert_eq!(teapot.seen.lock().unwrap().len(), 2);
+
+        assert!(hooks.interceptor::<Teapot>().is_some());
+        assert!(hooks.interceptor::<crate::dry_run::Session>().is_none());
     }
 }

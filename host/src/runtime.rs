@@ -20,10 +20,9 @@ use crate::bindings::{Plugin, PluginPre};
 use crate::clock::ClockOffset;
 use crate::config::ConfigStore;
 use crate::dry_run::DryRun;
-use crate::http::{AllowList, Hooks};
+use crate::http::{AllowList, Hooks, Interceptor};
 use crate::keyvalue::host::KeyValueCtx;
-use crate::keyvalue::overlay::Overlay;
-use crate::keyvalue::sqlite::Sqlite;
+use crate::keyvalue::runtime_config::RuntimeConfig;
 use crate::keyvalue::Backend;
 use crate::state::State;
 
@@ -101,17 +100,7 @@ impl Runtime {
             crate::config::ConfigView(&s.config)
         })?;
         let pre = PluginPre::new(linker.instantiate_pre(&component)?)?;
-        let kv_file = opts.data_dir.join(KEY_VALUE_FILE);
-        let backend: Arc<dyn Backend> = if writable {
-            Arc::new(Sqlite::open(&kv_file)?)
-        } else {
-            let base: Option<Arc<dyn Backend>> = if kv_file.exists() {
-                Some(Arc::new(Sqlite::open_read_only(&kv_file)?))
-            } else {
-                None
-            };
-            Arc::new(Overlay::over(base))
-        };
+        let stores = RuntimeConfig::for_data_dir(opts.data_dir, !writable).build()?;
         let allow = AllowList::for_base_url(
             opts.allowed_base_url
                 .as_deref()
@@ -120,10 +109,7 @@ impl Runtime {
         Ok(Runtime {
             engine,
             pre,
-            keyvalue: Arc::new(KeyValueCtx {
-                backend,
-                stores: vec!["default".into()],
-            }),
+            keyvalue: Arc::new(KeyValueCtx { stores }),
             config: Arc::new(opts.config),
             allow,
             data_dir: opts.data_dir.to_path_buf(),
@@ -141,7 +127,10 @@ impl Runtime {
     /// the `default` store; the host keeps its own records (backfill progress) under
     /// `HOST_STORE` in the same backend, out of the component's reach.
     pub fn key_value(&self) -> Arc<dyn Backend> {
-        self.keyvalue.backend.clone()
+        self.keyvalue
+            .stores
+            .get(HOST_STORE)
+            .expect("RuntimeConfig::for_data_dir describes the host store")
     }
 
     /// The data directory.
@@ -165,18 +154,6 @@ impl Runtime {
         self.clock.advance(by);
     }
 
-    /// In a dry run, the iManage requests the call in `store` planned instead of sending (and
-    /// forgets them); empty otherwise.
-    pub fn take_plan(&self, store: &Store<State>) -> Vec<crate::dry_run::PlannedRequest> {
-        store
-            .data()
-            .hooks
-            .dry_run
-            .as_ref()
-            .map(|d| d.take_plan())
-            .unwrap_or_default()
-    }
-
     pub(crate) fn pre(&self) -> &PluginPre<State> {
         &self.pre
     }
@@ -194,7 +171,10 @@ impl Runtime {
             http: WasiHttpCtx::new(),
             hooks: Hooks {
                 allow: self.allow.clone(),
-                dry_run: self.dry_run.as_ref().map(|d| d.session()),
+                interceptor: self
+                    .dry_run
+                    .as_ref()
+                    .map(|d| Arc::new(d.session()) as Arc<dyn Interceptor>),
             },
             keyvalue: self.keyvalue.clone(),
             config: self.config.clone(),

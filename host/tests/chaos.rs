@@ -266,7 +266,6 @@ async fn every_matter_gets_exactly_one_workspace_under_faults_and_a_crash() {
         &data.path().join(matterlink_host::runtime::KEY_VALUE_FILE),
     )
     .unwrap();
-    use matterlink_host::keyvalue::Backend;
     let workspaces = state.workspaces();
     let mut per_matter: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for w in &workspaces {

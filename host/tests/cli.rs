@@ -580,7 +580,6 @@ fn sandbox_snapshot(s: &Setup) -> serde_json::Value {
 
 /// Every key and value of both stores of the data directory (empty when there is none).
 fn kv_snapshot(dir: &Path) -> Vec<(String, String, Vec<u8>)> {
-    use matterlink_host::keyvalue::Backend;
     let file = dir.join(matterlink_host::runtime::KEY_VALUE_FILE);
     if !file.exists() {
         return Vec::new();

@@ -6,7 +6,6 @@ use std::path::{Path, PathBuf};
 
 use imanage_sandbox::{Sandbox, SandboxConfig, SharedState};
 use matterlink_host::keyvalue::sqlite::Sqlite;
-use matterlink_host::keyvalue::Backend;
 use matterlink_host::runtime::KEY_VALUE_FILE;
 use matterlink_host::{
     ConfigStore, Function, Matter, Outcome, Runtime, RuntimeOptions, EMBEDDED_COMPONENT,
@@ -74,6 +73,8 @@ pub fn runtime_at(
     .expect("runtime loads the component")
 }
 
+/// Reads the SQLite file with its own connection, as another process would, through the
+/// backend's blocking methods: the tests' assertions stay plain synchronous code.
 pub struct Kv(Sqlite);
 
 impl Kv {

@@ -63,7 +63,7 @@ pub async fn run(
         let id = row.matter_id.clone().unwrap_or_default();
         match row.matter {
             Err(reason) => entries.push(Entry::failed(row.line, &id, "invalid-row", reason)),
-            Ok(m) => match resume.done(&m.id)? {
+            Ok(m) => match resume.done(&m.id).await? {
                 Some(mut earlier) => {
                     earlier.earlier_run = true;
                     earlier.line = row.line;
@@ -111,7 +111,7 @@ pub async fn run(
                     ),
                 };
                 if entry.kind.is_done() {
-                    if let Err(e) = store.record(&entry) {
+                    if let Err(e) = store.record(&entry).await {
                         tracing::warn!(matter = %id, error = %e, "could not record backfill progress");
                     }
                 }

@@ -30,17 +30,19 @@ impl Resume {
     }
 
     /// The entry of a matter done by an earlier run of this file.
-    pub fn done(&self, matter_id: &str) -> Result<Option<Entry>> {
-        let Some(v) = self.backend.get(HOST_STORE, &self.key(matter_id))? else {
+    pub async fn done(&self, matter_id: &str) -> Result<Option<Entry>> {
+        let Some(v) = self.backend.get(HOST_STORE, &self.key(matter_id)).await? else {
             return Ok(None);
         };
         // An unreadable record (another version's) just means "run it again".
         Ok(serde_json::from_slice(&v.value).ok())
     }
 
-    pub fn record(&self, entry: &Entry) -> Result<()> {
+    pub async fn record(&self, entry: &Entry) -> Result<()> {
         let raw = serde_json::to_vec(entry).context("encoding backfill progress")?;
         self.backend
             .set(HOST_STORE, &self.key(&entry.matter_id), &raw)
+            .await?;
+        Ok(())
     }
 }

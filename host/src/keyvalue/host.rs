@@ -1,16 +1,16 @@
-//! Binds `wasi:keyvalue@0.2.0-draft2` to a `Backend`.
+//! Binds `wasi:keyvalue@0.2.0-draft2` to the `Backend`s of `runtime_config`.
 
 use std::sync::Arc;
 
 use wasmtime::component::{HasData, Linker, Resource, ResourceTable};
 
-use super::{Backend, Bucket, Cas};
+use super::runtime_config::Stores;
+use super::{Backend, Bucket, Cas, Error};
 use crate::bindings::wasi::keyvalue::{atomics, batch, store};
 
-/// What every store of one host shares: the backend and the labels the component may open.
+/// What every store of one host shares: the backends by label, and which the component may open.
 pub struct KeyValueCtx {
-    pub backend: Arc<dyn Backend>,
-    pub stores: Vec<String>,
+    pub stores: Stores,
 }
 
 pub struct KeyValueView<'a> {
@@ -34,18 +34,33 @@ pub fn add_to_linker<T: Send + 'static>(
     Ok(())
 }
 
-fn other(e: anyhow::Error) -> store::Error {
+impl From<Error> for store::Error {
+    fn from(e: Error) -> store::Error {
+        match e {
+            Error::NoSuchStore(_) => store::Error::NoSuchStore,
+            Error::AccessDenied(_) => store::Error::AccessDenied,
+            e => store::Error::Other(e.to_string()),
+        }
+    }
+}
+
+fn other(e: Error) -> store::Error {
     // The backend's words (SQLite errors) name keys at most, never values.
     tracing::warn!(error = %e, "key-value backend error");
+    e.into()
+}
+
+fn table_error(e: wasmtime::component::ResourceTableError) -> store::Error {
     store::Error::Other(e.to_string())
 }
 
 impl KeyValueView<'_> {
-    fn bucket(&self, b: &Resource<Bucket>) -> Result<String, store::Error> {
+    /// The label and backend of an open bucket.
+    fn bucket(&self, b: &Resource<Bucket>) -> Result<(String, Arc<dyn Backend>), store::Error> {
         self.table
             .get(b)
-            .map(|b| b.store.clone())
-            .map_err(|e| store::Error::Other(e.to_string()))
+            .map(|b| (b.store.clone(), b.backend.clone()))
+            .map_err(table_error)
     }
 }
 
@@ -54,12 +69,15 @@ const PAGE: usize = 1000;
 
 impl store::Host for KeyValueView<'_> {
     async fn open(&mut self, identifier: String) -> Result<Resource<Bucket>, store::Error> {
-        if !self.ctx.stores.contains(&identifier) {
+        let Some(backend) = self.ctx.stores.for_component(&identifier) else {
             return Err(store::Error::NoSuchStore);
-        }
+        };
         self.table
-            .push(Bucket { store: identifier })
-            .map_err(|e| store::Error::Other(e.to_string()))
+            .push(Bucket {
+                store: identifier,
+                backend,
+            })
+            .map_err(table_error)
     }
 }
 
@@ -69,13 +87,8 @@ impl store::HostBucket for KeyValueView<'_> {
         b: Resource<Bucket>,
         key: String,
     ) -> Result<Option<Vec<u8>>, store::Error> {
-        let s = self.bucket(&b)?;
-        Ok(self
-            .ctx
-            .backend
-            .get(&s, &key)
-            .map_err(other)?
-            .map(|v| v.value))
+        let (s, kv) = self.bucket(&b)?;
+        Ok(kv.get(&s, &key).await.map_err(other)?.map(|v| v.value))
     }
 
     async fn set(
@@ -84,18 +97,18 @@ impl store::HostBucket for KeyValueView<'_> {
         key: String,
         value: Vec<u8>,
     ) -> Result<(), store::Error> {
-        let s = self.bucket(&b)?;
-        self.ctx.backend.set(&s, &key, &value).map_err(other)
+        let (s, kv) = self.bucket(&b)?;
+        kv.set(&s, &key, &value).await.map_err(other)
     }
 
     async fn delete(&mut self, b: Resource<Bucket>, key: String) -> Result<(), store::Error> {
-        let s = self.bucket(&b)?;
-        self.ctx.backend.delete(&s, &key).map_err(other)
+        let (s, kv) = self.bucket(&b)?;
+        kv.delete(&s, &key).await.map_err(other)
     }
 
     async fn exists(&mut self, b: Resource<Bucket>, key: String) -> Result<bool, store::Error> {
-        let s = self.bucket(&b)?;
-        self.ctx.backend.exists(&s, &key).map_err(other)
+        let (s, kv) = self.bucket(&b)?;
+        kv.exists(&s, &key).await.map_err(other)
     }
 
     async fn list_keys(
@@ -103,11 +116,10 @@ impl store::HostBucket for KeyValueView<'_> {
         b: Resource<Bucket>,
         cursor: Option<String>,
     ) -> Result<store::KeyResponse, store::Error> {
-        let s = self.bucket(&b)?;
-        let (keys, cursor) = self
-            .ctx
-            .backend
+        let (s, kv) = self.bucket(&b)?;
+        let (keys, cursor) = kv
             .list_keys(&s, cursor.as_deref(), PAGE)
+            .await
             .map_err(other)?;
         Ok(store::KeyResponse { keys, cursor })
     }
@@ -125,38 +137,32 @@ impl atomics::Host for KeyValueView<'_> {
         key: String,
         delta: i64,
     ) -> Result<i64, store::Error> {
-        let s = self.bucket(&b)?;
-        self.ctx.backend.increment(&s, &key, delta).map_err(other)
+        let (s, kv) = self.bucket(&b)?;
+        kv.increment(&s, &key, delta).await.map_err(other)
     }
 
     async fn swap(&mut self, cas: Resource<Cas>, value: Vec<u8>) -> Result<(), atomics::CasError> {
-        let c = self
-            .table
-            .get(&cas)
-            .map_err(|e| atomics::CasError::StoreError(store::Error::Other(e.to_string())))?;
+        let failed = |e: store::Error| atomics::CasError::StoreError(e);
+        let c = self.table.get(&cas).map_err(|e| failed(table_error(e)))?;
+        let (store_name, kv, key) = (c.store.clone(), c.backend.clone(), c.key.clone());
         let expected = c.seen.as_ref().map(|v| v.version);
-        let swapped = self
-            .ctx
-            .backend
-            .swap(&c.store, &c.key, expected, &value)
-            .map_err(|e| atomics::CasError::StoreError(other(e)))?;
+        let swapped = kv
+            .swap(&store_name, &key, expected, &value)
+            .await
+            .map_err(|e| failed(other(e)))?;
         if swapped {
-            self.table
-                .delete(cas)
-                .map_err(|e| atomics::CasError::StoreError(store::Error::Other(e.to_string())))?;
+            self.table.delete(cas).map_err(|e| failed(table_error(e)))?;
             return Ok(());
         }
         // Hand back a fresh handle on the current value, so the guest can retry its update.
-        let (store_name, key) = (c.store.clone(), c.key.clone());
-        let seen = self
-            .ctx
-            .backend
+        let seen = kv
             .get(&store_name, &key)
-            .map_err(|e| atomics::CasError::StoreError(other(e)))?;
+            .await
+            .map_err(|e| failed(other(e)))?;
         let entry = self
             .table
             .get_mut(&cas)
-            .map_err(|e| atomics::CasError::StoreError(store::Error::Other(e.to_string())))?;
+            .map_err(|e| failed(table_error(e)))?;
         entry.seen = seen;
         Err(atomics::CasError::CasFailed(cas))
     }
@@ -168,22 +174,20 @@ impl atomics::HostCas for KeyValueView<'_> {
         b: Resource<Bucket>,
         key: String,
     ) -> Result<Resource<Cas>, store::Error> {
-        let s = self.bucket(&b)?;
-        let seen = self.ctx.backend.get(&s, &key).map_err(other)?;
+        let (s, kv) = self.bucket(&b)?;
+        let seen = kv.get(&s, &key).await.map_err(other)?;
         self.table
             .push(Cas {
                 store: s,
+                backend: kv,
                 key,
                 seen,
             })
-            .map_err(|e| store::Error::Other(e.to_string()))
+            .map_err(table_error)
     }
 
     async fn current(&mut self, cas: Resource<Cas>) -> Result<Option<Vec<u8>>, store::Error> {
-        let c = self
-            .table
-            .get(&cas)
-            .map_err(|e| store::Error::Other(e.to_string()))?;
+        let c = self.table.get(&cas).map_err(table_error)?;
         Ok(c.seen.as_ref().map(|v| v.value.clone()))
     }
 
@@ -199,13 +203,13 @@ impl batch::Host for KeyValueView<'_> {
         b: Resource<Bucket>,
         keys: Vec<String>,
     ) -> Result<Vec<(String, Option<Vec<u8>>)>, store::Error> {
-        let s = self.bucket(&b)?;
-        keys.into_iter()
-            .map(|k| {
-                let v = self.ctx.backend.get(&s, &k).map_err(other)?;
-                Ok((k, v.map(|v| v.value)))
-            })
-            .collect()
+        let (s, kv) = self.bucket(&b)?;
+        let mut found = Vec::with_capacity(keys.len());
+        for k in keys {
+            let v = kv.get(&s, &k).await.map_err(other)?;
+            found.push((k, v.map(|v| v.value)));
+        }
+        Ok(found)
     }
 
     async fn set_many(
@@ -213,8 +217,8 @@ impl batch::Host for KeyValueView<'_> {
         b: Resource<Bucket>,
         key_values: Vec<(String, Vec<u8>)>,
     ) -> Result<(), store::Error> {
-        let s = self.bucket(&b)?;
-        self.ctx.backend.set_many(&s, &key_values).map_err(other)
+        let (s, kv) = self.bucket(&b)?;
+        kv.set_many(&s, &key_values).await.map_err(other)
     }
 
     async fn delete_many(
@@ -222,7 +226,7 @@ impl batch::Host for KeyValueView<'_> {
         b: Resource<Bucket>,
         keys: Vec<String>,
     ) -> Result<(), store::Error> {
-        let s = self.bucket(&b)?;
-        self.ctx.backend.delete_many(&s, &keys).map_err(other)
+        let (s, kv) = self.bucket(&b)?;
+        kv.delete_many(&s, &keys).await.map_err(other)
     }
 }

@@ -1,15 +1,29 @@
 //! The key-value backend on embedded SQLite in WAL mode: several `matterlink` processes (a
 //! `serve` beside a `call`) may share one data directory, and compare-and-swap holds across
-//! them because each swap is a single conditional statement. Spin's default store is SQLite too.
+//! them because each write is one transaction under SQLite's write lock. Spin's default store
+//! is SQLite too.
+//!
+//! Versions are drawn from one sequence per file (`kv_version`), not counted per key: a key
+//! deleted and written again gets a version above any it had before, so a compare-and-swap
+//! against a version seen before the delete fails.
+//!
+//! The work runs inline in the async methods, not on `spawn_blocking`: each operation is one
+//! short statement or transaction on a local file (microseconds), and a hop to the blocking
+//! pool and back would cost more than the work itself, several times per call. No lock (the
+//! connection mutex, SQLite's write lock) is ever held across an `.await`, so blocking in place
+//! cannot deadlock; the one long wait is `BUSY_TIMEOUT` while another process holds the write
+//! lock, which holds one worker thread exactly as long as it would hold the caller.
+//! The same operations are public as blocking methods, for callers outside async code (the
+//! benchmark's native baseline, tests reading the file as another process would).
 
 use std::path::Path;
-use std::sync::Mutex;
+use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
-use anyhow::{anyhow, Context, Result};
-use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+use async_trait::async_trait;
+use rusqlite::{params, Connection, ErrorCode, OptionalExtension, TransactionBehavior};
 
-use super::{Backend, Versioned};
+use super::{counter, Backend, Error, Versioned};
 
 /// How long a writer waits for another process's write lock before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -20,58 +34,112 @@ pub struct Sqlite {
     conn: Mutex<Connection>,
 }
 
-impl Sqlite {
-    pub fn open(path: &Path) -> Result<Sqlite> {
-        let conn = Connection::open(path)
-            .with_context(|| format!("opening key-value database {}", path.display()))?;
-        conn.busy_timeout(BUSY_TIMEOUT)?;
-        conn.pragma_update(None, "journal_mode", "WAL")?;
-        conn.pragma_update(None, "synchronous", "NORMAL")?;
-        conn.execute_batch(
-            "CREATE TABLE IF NOT EXISTS kv (
-                store   TEXT    NOT NULL,
-                key     TEXT    NOT NULL,
-                value   BLOB    NOT NULL,
-                version INTEGER NOT NULL,
-                PRIMARY KEY (store, key)
-            ) WITHOUT ROWID;",
+impl From<rusqlite::Error> for Error {
+    fn from(e: rusqlite::Error) -> Error {
+        match e.sqlite_error_code() {
+            Some(ErrorCode::ReadOnly) => Error::AccessDenied(e.to_string()),
+            _ => Error::other(e),
+        }
+    }
+}
+
+/// The tables, created when absent. `kv_version` holds the last version handed out; a file
+/// from before it existed gets it set to its highest version, so versions only go up from there.
+fn migrate(conn: &mut Connection) -> Result<(), Error> {
+    // IMMEDIATE: two processes opening a new file at once must not both seed the sequence.
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    tx.execute_batch(
+        "CREATE TABLE IF NOT EXISTS kv (
+            store   TEXT    NOT NULL,
+            key     TEXT    NOT NULL,
+            value   BLOB    NOT NULL,
+            version INTEGER NOT NULL,
+            PRIMARY KEY (store, key)
+        ) WITHOUT ROWID;
+        CREATE TABLE IF NOT EXISTS kv_version (
+            id   INTEGER PRIMARY KEY CHECK (id = 0),
+            last INTEGER NOT NULL
+        );",
+    )?;
+    let seeded: bool =
+        tx.query_row("SELECT EXISTS (SELECT 1 FROM kv_version)", [], |r| r.get(0))?;
+    if !seeded {
+        // Once per file: MAX(version) scans the table.
+        tx.execute(
+            "INSERT INTO kv_version (id, last) SELECT 0, COALESCE(MAX(version), 0) FROM kv",
+            [],
         )?;
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+/// The version of the writes of one transaction, taken from the file's sequence. One version
+/// for a whole batch is enough: versions are compared per key, and a batch writes a key once.
+fn next_version(tx: &rusqlite::Transaction<'_>) -> Result<i64, Error> {
+    Ok(tx
+        .prepare_cached("UPDATE kv_version SET last = last + 1 WHERE id = 0 RETURNING last")?
+        .query_row([], |r| r.get(0))?)
+}
+
+const UPSERT: &str = "INSERT INTO kv (store, key, value, version) VALUES (?1, ?2, ?3, ?4)
+    ON CONFLICT (store, key) DO UPDATE SET value = excluded.value, version = excluded.version";
+
+impl Sqlite {
+    pub fn open(path: &Path) -> Result<Sqlite, Error> {
+        let opening = |e: rusqlite::Error| {
+            Error::Other(format!(
+                "opening key-value database {}: {e}",
+                path.display()
+            ))
+        };
+        let mut conn = Connection::open(path).map_err(opening)?;
+        conn.busy_timeout(BUSY_TIMEOUT).map_err(opening)?;
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(opening)?;
+        conn.pragma_update(None, "synchronous", "NORMAL")
+            .map_err(opening)?;
+        migrate(&mut conn)?;
         Ok(Sqlite {
             conn: Mutex::new(conn),
         })
     }
 
-    /// An existing store opened for reading only (dry runs): every write fails, so nothing can
-    /// reach the file by mistake, and nothing is created when the file is absent.
-    pub fn open_read_only(path: &Path) -> Result<Sqlite> {
+    /// An existing store opened for reading only (dry runs): every write fails with
+    /// `AccessDenied`, so nothing can reach the file by mistake, and nothing is created when
+    /// the file is absent.
+    pub fn open_read_only(path: &Path) -> Result<Sqlite, Error> {
         use rusqlite::OpenFlags;
+        let opening = |e: rusqlite::Error| {
+            Error::Other(format!(
+                "opening key-value database {} read-only: {e}",
+                path.display()
+            ))
+        };
         let conn = Connection::open_with_flags(
             path,
             OpenFlags::SQLITE_OPEN_READ_ONLY
                 | OpenFlags::SQLITE_OPEN_URI
                 | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )
-        .with_context(|| format!("opening key-value database {} read-only", path.display()))?;
-        conn.busy_timeout(BUSY_TIMEOUT)?;
+        .map_err(opening)?;
+        conn.busy_timeout(BUSY_TIMEOUT).map_err(opening)?;
         Ok(Sqlite {
             conn: Mutex::new(conn),
         })
     }
 
-    fn conn(&self) -> Result<std::sync::MutexGuard<'_, Connection>> {
+    fn conn(&self) -> Result<MutexGuard<'_, Connection>, Error> {
         self.conn
             .lock()
-            .map_err(|_| anyhow!("key-value connection poisoned"))
+            .map_err(|_| Error::other("key-value connection poisoned"))
     }
-}
 
-const UPSERT: &str = "INSERT INTO kv (store, key, value, version) VALUES (?1, ?2, ?3, 1)
-    ON CONFLICT (store, key) DO UPDATE SET value = excluded.value, version = kv.version + 1";
+    // The blocking operations, which `Backend` runs inline. Statements are prepared once per
+    // connection (`prepare_cached`): parsing the SQL of every key-value call again was a visible
+    // share of a backfill's CPU.
 
-impl Backend for Sqlite {
-    // Statements are prepared once per connection (`prepare_cached`): parsing the SQL of every
-    // key-value call again was a visible share of a backfill's CPU.
-    fn get(&self, store: &str, key: &str) -> Result<Option<Versioned>> {
+    pub fn get(&self, store: &str, key: &str) -> Result<Option<Versioned>, Error> {
         let conn = self.conn()?;
         let mut stmt =
             conn.prepare_cached("SELECT value, version FROM kv WHERE store = ?1 AND key = ?2")?;
@@ -85,72 +153,91 @@ impl Backend for Sqlite {
             .optional()?)
     }
 
-    fn set(&self, store: &str, key: &str, value: &[u8]) -> Result<()> {
-        self.conn()?
-            .prepare_cached(UPSERT)?
-            .execute(params![store, key, value])?;
+    pub fn set(&self, store: &str, key: &str, value: &[u8]) -> Result<(), Error> {
+        let mut conn = self.conn()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let version = next_version(&tx)?;
+        tx.prepare_cached(UPSERT)?
+            .execute(params![store, key, value, version])?;
+        tx.commit()?;
         Ok(())
     }
 
-    fn delete(&self, store: &str, key: &str) -> Result<()> {
+    pub fn delete(&self, store: &str, key: &str) -> Result<(), Error> {
         self.conn()?
             .prepare_cached("DELETE FROM kv WHERE store = ?1 AND key = ?2")?
             .execute(params![store, key])?;
         Ok(())
     }
 
-    fn exists(&self, store: &str, key: &str) -> Result<bool> {
+    pub fn exists(&self, store: &str, key: &str) -> Result<bool, Error> {
         Ok(self
             .conn()?
-            .query_row(
-                "SELECT 1 FROM kv WHERE store = ?1 AND key = ?2",
-                params![store, key],
-                |_| Ok(()),
-            )
+            .prepare_cached("SELECT 1 FROM kv WHERE store = ?1 AND key = ?2")?
+            .query_row(params![store, key], |_| Ok(()))
             .optional()?
             .is_some())
     }
 
-    fn list_keys(
+    pub fn list_keys(
         &self,
         store: &str,
         cursor: Option<&str>,
         limit: usize,
-    ) -> Result<(Vec<String>, Option<String>)> {
+    ) -> Result<(Vec<String>, Option<String>), Error> {
         let conn = self.conn()?;
-        let mut stmt =
-            conn.prepare("SELECT key FROM kv WHERE store = ?1 AND key > ?2 ORDER BY key LIMIT ?3")?;
-        let keys = stmt
-            .query_map(params![store, cursor.unwrap_or(""), limit as i64], |r| {
-                r.get(0)
-            })?
-            .collect::<rusqlite::Result<Vec<String>>>()?;
+        // Two statements rather than `?2 IS NULL OR key > ?2`, which would keep SQLite from
+        // seeking to the cursor; and `key > ''` would skip the empty key on the first page.
+        let keys = match cursor {
+            None => conn
+                .prepare_cached("SELECT key FROM kv WHERE store = ?1 ORDER BY key LIMIT ?2")?
+                .query_map(params![store, limit as i64], |r| r.get(0))?
+                .collect::<rusqlite::Result<Vec<String>>>()?,
+            Some(after) => conn
+                .prepare_cached(
+                    "SELECT key FROM kv WHERE store = ?1 AND key > ?2 ORDER BY key LIMIT ?3",
+                )?
+                .query_map(params![store, after, limit as i64], |r| r.get(0))?
+                .collect::<rusqlite::Result<Vec<String>>>()?,
+        };
         let next = (keys.len() == limit)
             .then(|| keys.last().cloned())
             .flatten();
         Ok((keys, next))
     }
 
-    fn swap(&self, store: &str, key: &str, expected: Option<i64>, value: &[u8]) -> Result<bool> {
-        let conn = self.conn()?;
+    pub fn swap(
+        &self,
+        store: &str,
+        key: &str,
+        expected: Option<i64>,
+        value: &[u8],
+    ) -> Result<bool, Error> {
+        let mut conn = self.conn()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let version = next_version(&tx)?;
         let changed = match expected {
-            None => conn
+            None => tx
                 .prepare_cached(
-                    "INSERT INTO kv (store, key, value, version) VALUES (?1, ?2, ?3, 1)
+                    "INSERT INTO kv (store, key, value, version) VALUES (?1, ?2, ?3, ?4)
                      ON CONFLICT (store, key) DO NOTHING",
                 )?
-                .execute(params![store, key, value])?,
-            Some(v) => conn
+                .execute(params![store, key, value, version])?,
+            Some(v) => tx
                 .prepare_cached(
-                    "UPDATE kv SET value = ?3, version = version + 1
-                     WHERE store = ?1 AND key = ?2 AND version = ?4",
+                    "UPDATE kv SET value = ?3, version = ?4
+                     WHERE store = ?1 AND key = ?2 AND version = ?5",
                 )?
-                .execute(params![store, key, value, v])?,
+                .execute(params![store, key, value, version, v])?,
         };
+        // A failed swap rolls back (on drop), leaving the sequence where it was.
+        if changed == 1 {
+            tx.commit()?;
+        }
         Ok(changed == 1)
     }
 
-    fn increment(&self, store: &str, key: &str, delta: i64) -> Result<i64> {
+    pub fn increment(&self, store: &str, key: &str, delta: i64) -> Result<i64, Error> {
         let mut conn = self.conn()?;
         // IMMEDIATE takes the write lock up front, so two processes cannot both read the old value.
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -158,89 +245,166 @@ impl Backend for Sqlite {
             .prepare_cached("SELECT value FROM kv WHERE store = ?1 AND key = ?2")?
             .query_row(params![store, key], |r| r.get(0))
             .optional()?;
-        let current = match current {
-            None => 0,
-            Some(raw) => std::str::from_utf8(&raw)
-                .ok()
-                .and_then(|s| s.parse::<i64>().ok())
-                .ok_or_else(|| anyhow!("value of {key:?} is not an integer"))?,
-        };
-        let next = current
-            .checked_add(delta)
-            .ok_or_else(|| anyhow!("increment of {key:?} overflows"))?;
+        let next = counter::add(key, current.as_deref(), delta)?;
+        let version = next_version(&tx)?;
         tx.prepare_cached(UPSERT)?
-            .execute(params![store, key, next.to_string().as_bytes()])?;
+            .execute(params![store, key, counter::encode(next), version])?;
         tx.commit()?;
         Ok(next)
     }
 
-    fn set_many(&self, store: &str, entries: &[(String, Vec<u8>)]) -> Result<()> {
+    pub fn set_many(&self, store: &str, entries: &[(String, Vec<u8>)]) -> Result<(), Error> {
         let mut conn = self.conn()?;
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let version = next_version(&tx)?;
         for (k, v) in entries {
-            tx.execute(UPSERT, params![store, k, v])?;
+            tx.prepare_cached(UPSERT)?
+                .execute(params![store, k, v, version])?;
         }
         tx.commit()?;
         Ok(())
     }
 
-    fn delete_many(&self, store: &str, keys: &[String]) -> Result<()> {
+    pub fn delete_many(&self, store: &str, keys: &[String]) -> Result<(), Error> {
         let mut conn = self.conn()?;
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         for k in keys {
-            tx.execute(
-                "DELETE FROM kv WHERE store = ?1 AND key = ?2",
-                params![store, k],
-            )?;
+            tx.prepare_cached("DELETE FROM kv WHERE store = ?1 AND key = ?2")?
+                .execute(params![store, k])?;
         }
         tx.commit()?;
         Ok(())
     }
 }
 
+#[async_trait]
+impl Backend for Sqlite {
+    async fn get(&self, store: &str, key: &str) -> Result<Option<Versioned>, Error> {
+        Sqlite::get(self, store, key)
+    }
+
+    async fn set(&self, store: &str, key: &str, value: &[u8]) -> Result<(), Error> {
+        Sqlite::set(self, store, key, value)
+    }
+
+    async fn delete(&self, store: &str, key: &str) -> Result<(), Error> {
+        Sqlite::delete(self, store, key)
+    }
+
+    async fn exists(&self, store: &str, key: &str) -> Result<bool, Error> {
+        Sqlite::exists(self, store, key)
+    }
+
+    async fn list_keys(
+        &self,
+        store: &str,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<(Vec<String>, Option<String>), Error> {
+        Sqlite::list_keys(self, store, cursor, limit)
+    }
+
+    async fn swap(
+        &self,
+        store: &str,
+        key: &str,
+        expected: Option<i64>,
+        value: &[u8],
+    ) -> Result<bool, Error> {
+        Sqlite::swap(self, store, key, expected, value)
+    }
+
+    async fn increment(&self, store: &str, key: &str, delta: i64) -> Result<i64, Error> {
+        Sqlite::increment(self, store, key, delta)
+    }
+
+    async fn set_many(&self, store: &str, entries: &[(String, Vec<u8>)]) -> Result<(), Error> {
+        Sqlite::set_many(self, store, entries)
+    }
+
+    async fn delete_many(&self, store: &str, keys: &[String]) -> Result<(), Error> {
+        Sqlite::delete_many(self, store, keys)
+    }
+}
+
+// What every backend must do is checked by `conformance` (host/tests/kv_conformance.rs); these
+// are the SQLite-only properties.
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn swap_is_conditional_and_survives_reopen() {
+    fn read_only_refuses_writes_and_creates_nothing() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("kv.sqlite3");
-        let a = Sqlite::open(&path).unwrap();
-        let b = Sqlite::open(&path).unwrap(); // a second "process" on the same file
-        assert!(a.swap("default", "k", None, b"1").unwrap());
-        assert!(!b.swap("default", "k", None, b"2").unwrap());
-        let seen = b.get("default", "k").unwrap().unwrap();
-        a.set("default", "k", b"3").unwrap();
-        assert!(!b.swap("default", "k", Some(seen.version), b"4").unwrap());
-        let seen = b.get("default", "k").unwrap().unwrap();
-        assert!(b.swap("default", "k", Some(seen.version), b"5").unwrap());
-        drop((a, b));
-        let c = Sqlite::open(&path).unwrap();
-        assert_eq!(c.get("default", "k").unwrap().unwrap().value, b"5");
+        assert!(Sqlite::open_read_only(&path).is_err());
+        assert!(!path.exists(), "a read-only open created the file");
+
+        Sqlite::open(&path).unwrap().set("s", "k", b"1").unwrap();
+        let ro = Sqlite::open_read_only(&path).unwrap();
+        assert_eq!(ro.get("s", "k").unwrap().unwrap().value, b"1");
+        assert!(matches!(
+            ro.set("s", "k", b"2"),
+            Err(Error::AccessDenied(_))
+        ));
+        assert!(matches!(ro.delete("s", "k"), Err(Error::AccessDenied(_))));
+        assert!(matches!(
+            ro.increment("s", "n", 1),
+            Err(Error::AccessDenied(_))
+        ));
+        assert_eq!(ro.get("s", "k").unwrap().unwrap().value, b"1");
     }
 
     #[test]
-    fn increments_and_listing() {
+    fn values_and_versions_survive_reopening() {
         let dir = tempfile::tempdir().unwrap();
-        let kv = Sqlite::open(&dir.path().join("kv.sqlite3")).unwrap();
-        assert_eq!(kv.increment("s", "n", 1).unwrap(), 1);
-        assert_eq!(kv.increment("s", "n", 5).unwrap(), 6);
-        kv.set("s", "text", b"abc").unwrap();
-        assert!(kv.increment("s", "text", 1).is_err());
-        kv.set_many(
-            "s",
-            &[("a".into(), b"1".to_vec()), ("b".into(), b"2".to_vec())],
-        )
-        .unwrap();
-        let (page, next) = kv.list_keys("s", None, 2).unwrap();
-        assert_eq!(page, vec!["a", "b"]);
-        let (rest, end) = kv.list_keys("s", next.as_deref(), 2).unwrap();
-        assert_eq!(rest, vec!["n", "text"]);
-        let (empty, none) = kv.list_keys("s", end.as_deref(), 2).unwrap();
-        assert!(empty.is_empty() && none.is_none());
-        kv.delete_many("s", &["a".into(), "n".into()]).unwrap();
-        assert!(!kv.exists("s", "a").unwrap());
-        assert!(kv.exists("s", "b").unwrap());
+        let path = dir.path().join("kv.sqlite3");
+        let kv = Sqlite::open(&path).unwrap();
+        kv.set("s", "k", b"v").unwrap();
+        let seen = kv.get("s", "k").unwrap().unwrap();
+        kv.delete("s", "k").unwrap();
+        drop(kv);
+        // The sequence is in the file, not the connection.
+        let kv = Sqlite::open(&path).unwrap();
+        kv.set("s", "k", b"v").unwrap();
+        let now = kv.get("s", "k").unwrap().unwrap();
+        assert_eq!(now.value, b"v");
+        assert!(now.version > seen.version, "{now:?} after {seen:?}");
+    }
+
+    #[test]
+    fn a_file_from_before_the_version_sequence_keeps_its_data_and_counts_on() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("kv.sqlite3");
+        {
+            // The table as earlier releases created it, versions counted per key.
+            let old = Connection::open(&path).unwrap();
+            old.execute_batch(
+                "PRAGMA journal_mode = WAL;
+                 CREATE TABLE kv (
+                    store   TEXT    NOT NULL,
+                    key     TEXT    NOT NULL,
+                    value   BLOB    NOT NULL,
+                    version INTEGER NOT NULL,
+                    PRIMARY KEY (store, key)
+                 ) WITHOUT ROWID;
+                 INSERT INTO kv VALUES ('default', 'a', x'31', 7), ('default', 'n', x'3432', 2);",
+            )
+            .unwrap();
+        }
+        let kv = Sqlite::open(&path).unwrap();
+        let a = kv.get("default", "a").unwrap().unwrap();
+        assert_eq!((a.value.as_slice(), a.version), (&b"1"[..], 7));
+        assert_eq!(kv.increment("default", "n", 1).unwrap(), 43);
+        // Under the old scheme 'a' made again would be version 1 again: now above 7.
+        kv.delete("default", "a").unwrap();
+        assert!(kv.swap("default", "a", None, b"2").unwrap());
+        let again = kv.get("default", "a").unwrap().unwrap();
+        assert!(again.version > 7, "{again:?}");
+        assert!(!kv.swap("default", "a", Some(7), b"3").unwrap());
+        // A second process opening the migrated file does not seed the sequence again.
+        let other = Sqlite::open(&path).unwrap();
+        other.set("default", "b", b"x").unwrap();
+        assert!(other.get("default", "b").unwrap().unwrap().version > again.version);
     }
 }

@@ -1,0 +1,219 @@
+//! Which backend serves which store label, as Spin's runtime configuration says it for its
+//! key-value factor: a description (`RuntimeConfig`) the runtime builds once into the backends
+//! (`Stores`). The labels a component may open are the ones described for it, and nothing else.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use super::overlay::Overlay;
+use super::sqlite::Sqlite;
+use super::{Backend, Error};
+use crate::runtime::{HOST_STORE, KEY_VALUE_FILE};
+
+/// The label of the component's store.
+pub const COMPONENT_STORE: &str = "default";
+
+/// How to reach one backend. Labels with equal specs share one backend, and so one connection
+/// and one view of the data.
+// A shared backend comes next as `Redis { url: String }`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum BackendSpec {
+    /// A SQLite file, created when absent; several processes may share it.
+    Sqlite { path: PathBuf },
+    /// A dry run's store: writes kept in memory over the SQLite file at `base` opened
+    /// read-only (or over nothing, when there is no such file yet).
+    DryRunOverlay { base: PathBuf },
+}
+
+/// Who may open a store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// The component (with `wasi:keyvalue/store.open`) and the host.
+    Component,
+    /// The host only: its own records, out of the component's reach.
+    Host,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoreSpec {
+    pub label: String,
+    pub backend: BackendSpec,
+    pub access: Access,
+}
+
+/// The stores of one runtime, described.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RuntimeConfig {
+    stores: Vec<StoreSpec>,
+}
+
+impl RuntimeConfig {
+    /// The stores of a data directory: the component's `default` and the host's
+    /// `matterlink-host`, both in its `keyvalue.sqlite3`. A dry run reads that file and keeps
+    /// its writes in memory, so it changes nothing there.
+    pub fn for_data_dir(data_dir: &Path, dry_run: bool) -> RuntimeConfig {
+        let path = data_dir.join(KEY_VALUE_FILE);
+        let backend = if dry_run {
+            BackendSpec::DryRunOverlay { base: path }
+        } else {
+            BackendSpec::Sqlite { path }
+        };
+        RuntimeConfig::default()
+            .with_store(COMPONENT_STORE, backend.clone(), Access::Component)
+            .with_store(HOST_STORE, backend, Access::Host)
+    }
+
+    /// Adds (or replaces) the store `label`.
+    pub fn with_store(
+        mut self,
+        label: impl Into<String>,
+        backend: BackendSpec,
+        access: Access,
+    ) -> RuntimeConfig {
+        let label = label.into();
+        self.stores.retain(|s| s.label != label);
+        self.stores.push(StoreSpec {
+            label,
+            backend,
+            access,
+        });
+        self
+    }
+
+    pub fn stores(&self) -> &[StoreSpec] {
+        &self.stores
+    }
+
+    /// Opens every backend described, once per distinct spec.
+    pub fn build(&self) -> Result<Stores, Error> {
+        let mut opened: Vec<(&BackendSpec, Arc<dyn Backend>)> = Vec::new();
+        let mut stores = BTreeMap::new();
+        for spec in &self.stores {
+            let backend = match opened.iter().find(|(s, _)| *s == &spec.backend) {
+                Some((_, b)) => b.clone(),
+                None => {
+                    let b = open(&spec.backend)?;
+                    opened.push((&spec.backend, b.clone()));
+                    b
+                }
+            };
+            stores.insert(spec.label.clone(), (backend, spec.access));
+        }
+        Ok(Stores { stores })
+    }
+}
+
+fn open(spec: &BackendSpec) -> Result<Arc<dyn Backend>, Error> {
+    Ok(match spec {
+        BackendSpec::Sqlite { path } => Arc::new(Sqlite::open(path)?),
+        BackendSpec::DryRunOverlay { base } => {
+            let base: Option<Arc<dyn Backend>> = if base.exists() {
+                Some(Arc::new(Sqlite::open_read_only(base)?))
+            } else {
+                None
+            };
+            Arc::new(Overlay::over(base))
+        }
+    })
+}
+
+/// The backends of a runtime, by label.
+pub struct Stores {
+    stores: BTreeMap<String, (Arc<dyn Backend>, Access)>,
+}
+
+impl Stores {
+    /// The backend of `label`, for the host.
+    pub fn get(&self, label: &str) -> Option<Arc<dyn Backend>> {
+        self.stores.get(label).map(|(b, _)| b.clone())
+    }
+
+    /// The backend of `label` if the component may open it.
+    pub fn for_component(&self, label: &str) -> Option<Arc<dyn Backend>> {
+        match self.stores.get(label) {
+            Some((b, Access::Component)) => Some(b.clone()),
+            _ => None,
+        }
+    }
+
+    /// The labels the component may open.
+    pub fn component_labels(&self) -> Vec<&str> {
+        self.stores
+            .iter()
+            .filter(|(_, (_, a))| *a == Access::Component)
+            .map(|(l, _)| l.as_str())
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_data_dir_has_one_file_for_both_labels_and_the_component_sees_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let stores = RuntimeConfig::for_data_dir(dir.path(), false)
+            .build()
+            .unwrap();
+        assert_eq!(stores.component_labels(), vec![COMPONENT_STORE]);
+        assert!(stores.for_component(HOST_STORE).is_none());
+        assert!(stores.for_component("other").is_none());
+        let host = stores.get(HOST_STORE).unwrap();
+        let component = stores.for_component(COMPONENT_STORE).unwrap();
+        assert!(Arc::ptr_eq(&host, &component), "one connection per file");
+        host.set(HOST_STORE, "k", b"1").await.unwrap();
+        let file = Sqlite::open(&dir.path().join(KEY_VALUE_FILE)).unwrap();
+        assert_eq!(file.get(HOST_STORE, "k").unwrap().unwrap().value, b"1");
+    }
+
+    #[tokio::test]
+    async fn a_dry_run_reads_the_file_writes_nothing_and_creates_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let fresh = RuntimeConfig::for_data_dir(dir.path(), true)
+            .build()
+            .unwrap();
+        let kv = fresh.for_component(COMPONENT_STORE).unwrap();
+        kv.set(COMPONENT_STORE, "k", b"planned").await.unwrap();
+        assert!(!dir.path().join(KEY_VALUE_FILE).exists());
+
+        let file = Sqlite::open(&dir.path().join(KEY_VALUE_FILE)).unwrap();
+        file.set(COMPONENT_STORE, "k", b"real").unwrap();
+        let stores = RuntimeConfig::for_data_dir(dir.path(), true)
+            .build()
+            .unwrap();
+        let kv = stores.for_component(COMPONENT_STORE).unwrap();
+        assert_eq!(
+            kv.get(COMPONENT_STORE, "k").await.unwrap().unwrap().value,
+            b"real"
+        );
+        kv.set(COMPONENT_STORE, "k", b"planned").await.unwrap();
+        // The host's records in a dry run share the overlay with the component's.
+        let host = stores.get(HOST_STORE).unwrap();
+        assert!(Arc::ptr_eq(&host, &kv));
+        assert_eq!(
+            file.get(COMPONENT_STORE, "k").unwrap().unwrap().value,
+            b"real"
+        );
+    }
+
+    #[test]
+    fn labels_are_configurable() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = RuntimeConfig::for_data_dir(dir.path(), false).with_store(
+            "archive",
+            BackendSpec::Sqlite {
+                path: dir.path().join("archive.sqlite3"),
+            },
+            Access::Component,
+        );
+        let stores = config.build().unwrap();
+        assert_eq!(stores.component_labels(), vec!["archive", "default"]);
+        let archive = stores.for_component("archive").unwrap();
+        let default = stores.for_component("default").unwrap();
+        assert!(!Arc::ptr_eq(&archive, &default));
+        assert!(dir.path().join("archive.sqlite3").exists());
+    }
+}
