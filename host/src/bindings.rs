@@ -9,8 +9,7 @@ wasmtime::component::bindgen!({
     with: {
         "wasi:http": wasmtime_wasi_http::p2::bindings::http,
         "wasi:io": wasmtime_wasi::p2::bindings::io,
-        "wasi:keyvalue/store.bucket": crate::keyvalue::Bucket,
-        "wasi:keyvalue/atomics.cas": crate::keyvalue::Cas,
+        "wasi:keyvalue": crate::keyvalue::wit::wasi::keyvalue,
     },
 });
 

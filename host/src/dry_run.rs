@@ -16,12 +16,9 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use serde::Serialize;
 use serde_json::{json, Map, Value};
-use wasmtime::Store;
 use wasmtime_wasi_http::WasiBody;
 
 use crate::http::{Intercepted, Interceptor, SendResult};
-use crate::runtime::Runtime;
-use crate::state::State;
 
 /// Shared by every call of one dry-run runtime: synthetic ids never repeat within a run.
 #[derive(Debug, Default)]
@@ -32,6 +29,7 @@ pub struct DryRun {
 /// A request the component would have sent.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct PlannedRequest {
+    /// `GET`, `POST`, `PATCH`, …
     pub method: String,
     /// Path and query, without scheme and host.
     pub path: String,
@@ -65,6 +63,7 @@ pub struct Session {
 }
 
 impl DryRun {
+    /// A session for one store: its own plan, with ids drawn from the whole dry run.
     pub fn session(self: &Arc<Self>) -> Session {
         Session {
             shared: self.clone(),
@@ -90,19 +89,6 @@ pub fn is_read(method: &hyper::Method, path: &str) -> bool {
     // Search and Sync-API crawls are POSTs that only read.
     *method == Method::POST
         && (path == "/auth/oauth2/token" || path.ends_with("/search") || path.ends_with("/crawl"))
-}
-
-impl Runtime {
-    /// The iManage requests a dry run planned instead of sending, in `store` since it was made
-    /// or since the last call, taken out (always empty outside a dry run).
-    pub fn take_plan(&self, store: &Store<State>) -> Vec<PlannedRequest> {
-        store
-            .data()
-            .hooks
-            .interceptor::<Session>()
-            .map(Session::take_plan)
-            .unwrap_or_default()
-    }
 }
 
 /// Reads pass; changing requests are planned and answered here.

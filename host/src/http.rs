@@ -30,6 +30,7 @@ pub enum Intercepted {
 /// is sent. `Any` so that whoever installed one can get it back from a store's hooks
 /// (`Hooks::interceptor`), to read what it recorded.
 pub trait Interceptor: Any + Send + Sync {
+    /// Passes the request on, or answers it instead of sending it.
     fn intercept(&self, request: hyper::Request<WasiBody>) -> Intercepted;
 }
 
@@ -48,6 +49,7 @@ impl AllowList {
         AllowList { allowed }
     }
 
+    /// Whether a request to `uri` may go out: same scheme, host and port as the allowed base.
     pub fn permits(&self, uri: &hyper::Uri) -> bool {
         match (&self.allowed, uri.scheme_str(), authority_with_port(uri)) {
             (Some((scheme, authority)), Some(s), Some(a)) => {
@@ -72,6 +74,7 @@ fn authority_with_port(uri: &hyper::Uri) -> Option<String> {
 
 /// The `WasiHttpHooks` of one store.
 pub struct Hooks {
+    /// The one destination allowed.
     pub allow: AllowList,
     /// Consulted after the allow list: in a dry run, the session that plans changing requests
     /// instead of sending them.

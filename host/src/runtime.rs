@@ -37,11 +37,7 @@ const MAX_INSTANCES: u32 = 256;
 const DECOMMIT_BATCH: usize = 16;
 /// Bytes of each freed memory and table reset with memset instead of madvise.
 const KEEP_RESIDENT: usize = 64 << 10;
-/// The SQLite file of the key-value store, inside the data directory.
-pub const KEY_VALUE_FILE: &str = "keyvalue.sqlite3";
-/// The store label of the host's own records in the key-value backend (backfill progress);
-/// the component may open only `default`.
-pub const HOST_STORE: &str = "matterlink-host";
+pub use crate::keyvalue::runtime_config::{HOST_STORE, KEY_VALUE_FILE};
 
 /// What a [`Runtime`] is made from.
 pub struct RuntimeOptions<'a> {
@@ -75,17 +71,29 @@ pub struct Runtime {
 impl Runtime {
     /// Compiles (or loads from the cache) and links the component; opens the key-value store.
     pub fn new(opts: RuntimeOptions<'_>) -> Result<Runtime> {
-        Runtime::build(opts, None)
+        Runtime::build(opts, None, None)
+    }
+
+    /// [`Runtime::new`] with key-value stores the embedder describes (for example its own
+    /// database as a [`BackendSpec::Supplied`](crate::keyvalue::runtime_config::BackendSpec)
+    /// backend under the label `default`) instead of the SQLite file in the data directory, which
+    /// then holds only the compiled-component cache.
+    pub fn with_stores(opts: RuntimeOptions<'_>, stores: RuntimeConfig) -> Result<Runtime> {
+        Runtime::build(opts, None, Some(stores))
     }
 
     /// A runtime that changes nothing anywhere (see `dry_run`): changing iManage requests are
     /// planned, not sent; key-value writes stay in memory over the store opened read-only; the
     /// data directory is neither created nor written (not even the compiled-code cache).
     pub fn new_dry_run(opts: RuntimeOptions<'_>) -> Result<Runtime> {
-        Runtime::build(opts, Some(Arc::default()))
+        Runtime::build(opts, Some(Arc::default()), None)
     }
 
-    fn build(opts: RuntimeOptions<'_>, dry_run: Option<Arc<DryRun>>) -> Result<Runtime> {
+    fn build(
+        opts: RuntimeOptions<'_>,
+        dry_run: Option<Arc<DryRun>>,
+        stores: Option<RuntimeConfig>,
+    ) -> Result<Runtime> {
         let writable = dry_run.is_none();
         if writable {
             prepare_data_dir(opts.data_dir)?;
@@ -100,7 +108,9 @@ impl Runtime {
             crate::config::ConfigView(&s.config)
         })?;
         let pre = PluginPre::new(linker.instantiate_pre(&component)?)?;
-        let stores = RuntimeConfig::for_data_dir(opts.data_dir, !writable).build()?;
+        let stores = stores
+            .unwrap_or_else(|| RuntimeConfig::for_data_dir(opts.data_dir, !writable))
+            .build()?;
         let allow = AllowList::for_base_url(
             opts.allowed_base_url
                 .as_deref()
@@ -125,12 +135,15 @@ impl Runtime {
 
     /// The key-value backend (in a dry run, the in-memory overlay). The component sees only
     /// the `default` store; the host keeps its own records (backfill progress) under
-    /// `HOST_STORE` in the same backend, out of the component's reach.
+    /// `HOST_STORE` in the same backend, out of the component's reach. Stores an embedder
+    /// described without a host store keep the host's records beside the component's, under
+    /// their own label.
     pub fn key_value(&self) -> Arc<dyn Backend> {
-        self.keyvalue
-            .stores
+        let stores = &self.keyvalue.stores;
+        stores
             .get(HOST_STORE)
-            .expect("RuntimeConfig::for_data_dir describes the host store")
+            .or_else(|| stores.get(crate::keyvalue::runtime_config::COMPONENT_STORE))
+            .expect("a runtime has a component store or a host store")
     }
 
     /// The data directory.
@@ -152,6 +165,17 @@ impl Runtime {
     /// (together with the sandbox's `advance_clock`). Every later call sees the moved clock.
     pub fn advance_clock(&self, by: std::time::Duration) {
         self.clock.advance(by);
+    }
+
+    /// The iManage requests a dry run planned instead of sending, in `store` since it was made
+    /// or since the last call, taken out (always empty outside a dry run).
+    pub fn take_plan(&self, store: &Store<State>) -> Vec<crate::dry_run::PlannedRequest> {
+        store
+            .data()
+            .hooks
+            .interceptor::<crate::dry_run::Session>()
+            .map(crate::dry_run::Session::take_plan)
+            .unwrap_or_default()
     }
 
     pub(crate) fn pre(&self) -> &PluginPre<State> {

@@ -8,15 +8,17 @@ use std::sync::Arc;
 use anyhow::{Context, Result};
 
 use super::report::Entry;
+use crate::keyvalue::runtime_config::HOST_STORE;
 use crate::keyvalue::Backend;
-use crate::runtime::HOST_STORE;
 
+/// What earlier runs of the same file finished, so a rerun skips it.
 pub struct Resume {
     backend: Arc<dyn Backend>,
     file: String,
 }
 
 impl Resume {
+    /// Progress of the file whose content hashes to `file_identity`.
     pub fn new(backend: Arc<dyn Backend>, file_identity: &str) -> Resume {
         Resume {
             backend,
@@ -38,6 +40,7 @@ impl Resume {
         Ok(serde_json::from_slice(&v.value).ok())
     }
 
+    /// Records a finished matter.
     pub async fn record(&self, entry: &Entry) -> Result<()> {
         let raw = serde_json::to_vec(entry).context("encoding backfill progress")?;
         self.backend

@@ -28,6 +28,7 @@ pub const SHARED_COUNTER: &str = "cas/across-processes";
 /// For an in-memory backend, the same backend again.
 #[async_trait]
 pub trait Connect: Send + Sync {
+    /// A new connection to the store under test.
     async fn connect(&self) -> Result<Arc<dyn Backend>, Error>;
 }
 

@@ -4,10 +4,12 @@
 
 use super::Error;
 
+/// A counter's stored bytes: its decimal text, as Spin's stores keep it.
 pub fn encode(n: i64) -> Vec<u8> {
     n.to_string().into_bytes()
 }
 
+/// A counter's value from its stored bytes, or `NotACounter`.
 pub fn decode(key: &str, raw: &[u8]) -> Result<i64, Error> {
     std::str::from_utf8(raw)
         .ok()

@@ -5,8 +5,8 @@ use std::sync::Arc;
 use wasmtime::component::{HasData, Linker, Resource, ResourceTable};
 
 use super::runtime_config::Stores;
+use super::wit::wasi::keyvalue::{atomics, batch, store};
 use super::{Backend, Bucket, Cas, Error};
-use crate::bindings::wasi::keyvalue::{atomics, batch, store};
 
 /// What every store of one host shares: the backends by label, and which the component may open.
 pub struct KeyValueCtx {

@@ -12,6 +12,7 @@ pub(crate) mod host;
 pub mod overlay;
 pub mod runtime_config;
 pub mod sqlite;
+pub(crate) mod wit;
 
 use std::sync::Arc;
 
@@ -31,8 +32,10 @@ pub struct Cas {
     pub(crate) seen: Option<Versioned>,
 }
 
+/// A value with the version it was written at.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Versioned {
+    /// The value's bytes.
     pub value: Vec<u8>,
     /// Greater after every write than any version the key had before, even across a delete,
     /// so a swap can tell "unchanged" from "changed back" or "deleted and made again".
@@ -51,10 +54,16 @@ pub enum Error {
     AccessDenied(String),
     /// `increment` of a value that is not a counter (see `counter`).
     #[error("value of {key:?} is not an integer")]
-    NotACounter { key: String },
+    NotACounter {
+        /// The key holding something else.
+        key: String,
+    },
     /// `increment` past the range of an `i64`.
     #[error("increment of {key:?} overflows")]
-    Overflow { key: String },
+    Overflow {
+        /// The counter.
+        key: String,
+    },
     /// Anything else the backend met: I/O, a lock held too long, a damaged file. The text names
     /// keys at most, never values.
     #[error("{0}")]
@@ -62,6 +71,7 @@ pub enum Error {
 }
 
 impl Error {
+    /// Any other backend failure, from its message.
     pub fn other(e: impl std::fmt::Display) -> Error {
         Error::Other(e.to_string())
     }
@@ -75,10 +85,13 @@ impl Error {
 /// runtime holds `Arc<dyn Backend>` whatever `runtime_config` chose.
 #[async_trait]
 pub trait Backend: Send + Sync {
+    /// The value of `key` and its version; `None` when absent.
     async fn get(&self, store: &str, key: &str) -> Result<Option<Versioned>, Error>;
+    /// Writes `value` at a new version.
     async fn set(&self, store: &str, key: &str, value: &[u8]) -> Result<(), Error>;
     /// Deleting an absent key is not an error.
     async fn delete(&self, store: &str, key: &str) -> Result<(), Error>;
+    /// Whether `key` is present.
     async fn exists(&self, store: &str, key: &str) -> Result<bool, Error>;
     /// At most `limit` keys after `cursor`, and the cursor of the next page (`None`: no more).
     /// Every key present throughout a listing appears in exactly one page.
@@ -98,6 +111,8 @@ pub trait Backend: Send + Sync {
     ) -> Result<bool, Error>;
     /// Adds `delta` to the counter at `key` (absent: 0) atomically; the new value.
     async fn increment(&self, store: &str, key: &str, delta: i64) -> Result<i64, Error>;
+    /// Writes every entry, each at a new version.
     async fn set_many(&self, store: &str, entries: &[(String, Vec<u8>)]) -> Result<(), Error>;
+    /// Deletes every key (absent ones are fine).
     async fn delete_many(&self, store: &str, keys: &[String]) -> Result<(), Error>;
 }

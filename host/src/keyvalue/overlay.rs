@@ -23,6 +23,7 @@ struct Writes {
     last_version: i64,
 }
 
+/// A dry run's store: reads fall through to the real store, writes stay in memory.
 pub struct Overlay {
     /// The real store, read only; `None` when the data directory has none yet.
     base: Option<Arc<dyn Backend>>,
@@ -31,6 +32,7 @@ pub struct Overlay {
 }
 
 impl Overlay {
+    /// An overlay over `base` (read only), or over nothing.
     pub fn over(base: Option<Arc<dyn Backend>>) -> Overlay {
         Overlay {
             base,

@@ -9,7 +9,12 @@ use std::sync::Arc;
 use super::overlay::Overlay;
 use super::sqlite::Sqlite;
 use super::{Backend, Error};
-use crate::runtime::{HOST_STORE, KEY_VALUE_FILE};
+
+/// The SQLite file of the key-value store, inside the data directory.
+pub const KEY_VALUE_FILE: &str = "keyvalue.sqlite3";
+/// The store label of the host's own records in the key-value backend (backfill progress);
+/// the component may open only `default`.
+pub const HOST_STORE: &str = "matterlink-host";
 
 /// The label of the component's store.
 pub const COMPONENT_STORE: &str = "default";
@@ -21,10 +26,36 @@ pub const COMPONENT_STORE: &str = "default";
 #[non_exhaustive]
 pub enum BackendSpec {
     /// A SQLite file, created when absent; several processes may share it.
-    Sqlite { path: PathBuf },
+    Sqlite {
+        /// The file.
+        path: PathBuf,
+    },
+    /// A backend the embedding platform opened itself (its own database), shared as it is.
+    Supplied(Supplied),
     /// A dry run's store: writes kept in memory over the SQLite file at `base` opened
     /// read-only (or over nothing, when there is no such file yet).
-    DryRunOverlay { base: PathBuf },
+    DryRunOverlay {
+        /// The SQLite file read through.
+        base: PathBuf,
+    },
+}
+
+/// A backend an embedder supplies. Two specs are the same when they hold the same backend.
+#[derive(Clone)]
+pub struct Supplied(pub Arc<dyn Backend>);
+
+impl PartialEq for Supplied {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for Supplied {}
+
+impl std::fmt::Debug for Supplied {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Supplied(..)")
+    }
 }
 
 /// Who may open a store.
@@ -36,10 +67,14 @@ pub enum Access {
     Host,
 }
 
+/// One store: its label, where it lives, and who may open it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoreSpec {
+    /// The label `wasi:keyvalue/store.open` names.
     pub label: String,
+    /// Where its data lives.
     pub backend: BackendSpec,
+    /// Who may open it.
     pub access: Access,
 }
 
@@ -82,6 +117,7 @@ impl RuntimeConfig {
         self
     }
 
+    /// The stores described.
     pub fn stores(&self) -> &[StoreSpec] {
         &self.stores
     }
@@ -108,6 +144,7 @@ impl RuntimeConfig {
 fn open(spec: &BackendSpec) -> Result<Arc<dyn Backend>, Error> {
     Ok(match spec {
         BackendSpec::Sqlite { path } => Arc::new(Sqlite::open(path)?),
+        BackendSpec::Supplied(Supplied(backend)) => backend.clone(),
         BackendSpec::DryRunOverlay { base } => {
             let base: Option<Arc<dyn Backend>> = if base.exists() {
                 Some(Arc::new(Sqlite::open_read_only(base)?))

@@ -28,6 +28,7 @@ use super::{counter, Backend, Error, Versioned};
 /// How long a writer waits for another process's write lock before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// Key-value data in one SQLite file (WAL), safe for several processes at once.
 pub struct Sqlite {
     // One connection per process: rusqlite connections are not `Sync`, and the component's
     // operations are short, so a mutex costs less than a pool would.
@@ -86,6 +87,7 @@ const UPSERT: &str = "INSERT INTO kv (store, key, value, version) VALUES (?1, ?2
     ON CONFLICT (store, key) DO UPDATE SET value = excluded.value, version = excluded.version";
 
 impl Sqlite {
+    /// Opens (creating and migrating when needed) the file at `path` for reading and writing.
     pub fn open(path: &Path) -> Result<Sqlite, Error> {
         let opening = |e: rusqlite::Error| {
             Error::Other(format!(
@@ -139,6 +141,7 @@ impl Sqlite {
     // connection (`prepare_cached`): parsing the SQL of every key-value call again was a visible
     // share of a backfill's CPU.
 
+    /// Blocking [`Backend::get`].
     pub fn get(&self, store: &str, key: &str) -> Result<Option<Versioned>, Error> {
         let conn = self.conn()?;
         let mut stmt =
@@ -153,6 +156,7 @@ impl Sqlite {
             .optional()?)
     }
 
+    /// Blocking [`Backend::set`].
     pub fn set(&self, store: &str, key: &str, value: &[u8]) -> Result<(), Error> {
         let mut conn = self.conn()?;
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -163,6 +167,7 @@ impl Sqlite {
         Ok(())
     }
 
+    /// Blocking [`Backend::delete`].
     pub fn delete(&self, store: &str, key: &str) -> Result<(), Error> {
         self.conn()?
             .prepare_cached("DELETE FROM kv WHERE store = ?1 AND key = ?2")?
@@ -170,6 +175,7 @@ impl Sqlite {
         Ok(())
     }
 
+    /// Blocking [`Backend::exists`].
     pub fn exists(&self, store: &str, key: &str) -> Result<bool, Error> {
         Ok(self
             .conn()?
@@ -179,6 +185,7 @@ impl Sqlite {
             .is_some())
     }
 
+    /// Blocking [`Backend::list_keys`].
     pub fn list_keys(
         &self,
         store: &str,
@@ -206,6 +213,7 @@ impl Sqlite {
         Ok((keys, next))
     }
 
+    /// Blocking [`Backend::swap`].
     pub fn swap(
         &self,
         store: &str,
@@ -237,6 +245,7 @@ impl Sqlite {
         Ok(changed == 1)
     }
 
+    /// Blocking [`Backend::increment`].
     pub fn increment(&self, store: &str, key: &str, delta: i64) -> Result<i64, Error> {
         let mut conn = self.conn()?;
         // IMMEDIATE takes the write lock up front, so two processes cannot both read the old value.
@@ -253,6 +262,7 @@ impl Sqlite {
         Ok(next)
     }
 
+    /// Blocking [`Backend::set_many`].
     pub fn set_many(&self, store: &str, entries: &[(String, Vec<u8>)]) -> Result<(), Error> {
         let mut conn = self.conn()?;
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -265,6 +275,7 @@ impl Sqlite {
         Ok(())
     }
 
+    /// Blocking [`Backend::delete_many`].
     pub fn delete_many(&self, store: &str, keys: &[String]) -> Result<(), Error> {
         let mut conn = self.conn()?;
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
