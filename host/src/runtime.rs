@@ -240,15 +240,8 @@ fn engine() -> Result<Engine> {
 
 /// The data directory holds tokens: readable by its owner only.
 fn prepare_data_dir(dir: &Path) -> Result<()> {
-    std::fs::create_dir_all(dir)
-        .with_context(|| format!("creating data directory {}", dir.display()))?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
-            .with_context(|| format!("restricting data directory {}", dir.display()))?;
-    }
-    Ok(())
+    crate::private_fs::make_private_dir(dir)
+        .with_context(|| format!("preparing data directory {} (mode 0700)", dir.display()))
 }
 
 /// Compiling the component takes seconds; a compiled copy in the data directory makes every
@@ -270,7 +263,16 @@ fn load_component(
     let key = hasher.finalize();
     let cache_dir = data_dir.join("compiled");
     let path = cache_dir.join(format!("{:x}.cwasm", key));
-    if path.exists() {
+    // Loading a compiled file runs its machine code: only ever from a directory nobody else
+    // can write. A cache directory that is not private is neither read nor written.
+    let private = crate::private_fs::is_private_dir(&cache_dir);
+    if cache_dir.exists() && !private {
+        tracing::warn!(
+            dir = %cache_dir.display(),
+            "not using the compiled-component cache: the directory must be owned by this user with mode 0700"
+        );
+    }
+    if private && path.exists() {
         // SAFETY: the file was written by `Component::serialize` of this same engine
         // configuration (the name is the hash of both) in a directory only we can write.
         match unsafe { Component::deserialize_file(engine, &path) } {
@@ -280,11 +282,11 @@ fn load_component(
     }
     let component = Component::new(engine, bytes)
         .map_err(|e| anyhow::Error::from(e).context("compiling the component"))?;
-    if !write_cache {
+    if !write_cache || (cache_dir.exists() && !private) {
         return Ok(component);
     }
     let compiled = component.serialize()?;
-    std::fs::create_dir_all(&cache_dir)?;
+    crate::private_fs::make_private_dir(&cache_dir)?;
     // Write then rename, so a concurrent process never reads half a file.
     let tmp = cache_dir.join(format!("{:x}.{}.tmp", key, std::process::id()));
     std::fs::write(&tmp, compiled)?;

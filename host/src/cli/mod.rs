@@ -21,6 +21,7 @@ pub mod print;
 pub mod replay;
 #[cfg(feature = "sandbox")]
 pub mod sandbox;
+pub mod secret;
 pub mod serve;
 
 /// Options every command takes.
