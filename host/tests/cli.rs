@@ -202,7 +202,9 @@ async fn on_redis_two_processes_with_their_own_data_dirs_share_one_workspace() {
     assert_eq!(ids[0], ids[1]);
     assert_eq!(s.sandbox.state().workspaces().len(), 1);
     for dir in [s.data.path(), other_data.path()] {
-        assert!(!dir.join(matterlink_host::keyvalue::runtime_config::KEY_VALUE_FILE).exists());
+        assert!(!dir
+            .join(matterlink_host::keyvalue::runtime_config::KEY_VALUE_FILE)
+            .exists());
     }
     let mut conn = redis::Client::open(redis.url())
         .unwrap()

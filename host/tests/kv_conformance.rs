@@ -172,9 +172,14 @@ async fn redis_conforms_under_a_tenant_prefix() {
         .unwrap();
     conformance::run_all(&redis_at(&server.url(), "t*")).await;
     let keys = all_redis_keys(&server).await;
-    assert!(keys.iter().all(|k| !k.starts_with("t*") || k.starts_with("t*__matterlink__/")));
+    assert!(keys
+        .iter()
+        .all(|k| !k.starts_with("t*") || k.starts_with("t*__matterlink__/")));
     assert_eq!(
-        bare.list_keys(conformance::STORE, None, 10).await.unwrap().0,
+        bare.list_keys(conformance::STORE, None, 10)
+            .await
+            .unwrap()
+            .0,
         ["page/00001"]
     );
     assert_eq!(
@@ -233,7 +238,9 @@ async fn redis_default_store_shares_spins_layout() {
     let mut spin = raw(&server).await;
 
     // Ours, read the way Spin reads.
-    kv.set("default", "link/matter/1", b"\x00raw").await.unwrap();
+    kv.set("default", "link/matter/1", b"\x00raw")
+        .await
+        .unwrap();
     let got: Vec<u8> = spin.get("link/matter/1").await.unwrap();
     assert_eq!(got, b"\x00raw");
     assert_eq!(kv.increment("default", "count", 5).await.unwrap(), 5);
@@ -246,7 +253,11 @@ async fn redis_default_store_shares_spins_layout() {
     let seen = kv.get("default", "spin/made").await.unwrap().unwrap();
     assert_eq!(seen.value, b"s1");
     assert_eq!(
-        kv.get("default", "spin/made").await.unwrap().unwrap().version,
+        kv.get("default", "spin/made")
+            .await
+            .unwrap()
+            .unwrap()
+            .version,
         seen.version,
         "reading again does not move the version"
     );
@@ -269,19 +280,34 @@ async fn redis_default_store_shares_spins_layout() {
     kv.set("default", "c", b"1").await.unwrap();
     let seen = kv.get("default", "c").await.unwrap().unwrap();
     let _: i64 = spin.incr("c", 1).await.unwrap();
-    assert!(!kv.swap("default", "c", Some(seen.version), b"9").await.unwrap());
+    assert!(!kv
+        .swap("default", "c", Some(seen.version), b"9")
+        .await
+        .unwrap());
     let seen = kv.get("default", "c").await.unwrap().unwrap();
     let _: i64 = spin.del("c").await.unwrap();
-    assert!(!kv.swap("default", "c", Some(seen.version), b"9").await.unwrap());
+    assert!(!kv
+        .swap("default", "c", Some(seen.version), b"9")
+        .await
+        .unwrap());
     let () = spin.set("c", b"other").await.unwrap();
-    assert!(!kv.swap("default", "c", Some(seen.version), b"9").await.unwrap());
-    assert_eq!(kv.get("default", "c").await.unwrap().unwrap().value, b"other");
+    assert!(!kv
+        .swap("default", "c", Some(seen.version), b"9")
+        .await
+        .unwrap());
+    assert_eq!(
+        kv.get("default", "c").await.unwrap().unwrap().value,
+        b"other"
+    );
 
     // What the module docs say does not hold: Spin writing back the very bytes there is not
     // seen, and the swap lands on bytes equal to those read.
     let seen = kv.get("default", "c").await.unwrap().unwrap();
     let () = spin.set("c", b"other").await.unwrap();
-    assert!(kv.swap("default", "c", Some(seen.version), b"9").await.unwrap());
+    assert!(kv
+        .swap("default", "c", Some(seen.version), b"9")
+        .await
+        .unwrap());
 
     // Spin's own compare-and-swap (WATCH, GET, MULTI/SET/EXEC) sees our write in between.
     let mut watcher = raw(&server).await;
@@ -324,7 +350,9 @@ async fn redis_dry_run_overlay_conforms_and_writes_nothing() {
     let url = RedisUrl::parse(&server.url()).unwrap();
     let real = Redis::open(&url, "").unwrap();
     real.set("default", "outside", b"kept").await.unwrap();
-    real.set(conformance::STORE, "zz/below", b"below").await.unwrap();
+    real.set(conformance::STORE, "zz/below", b"below")
+        .await
+        .unwrap();
     let before = all_redis_keys(&server).await;
     let base: Arc<dyn Backend> = Arc::new(Redis::open_read_only(&url, "").unwrap());
     assert!(matches!(

@@ -344,7 +344,11 @@ impl Redis {
         if store == COMPONENT_STORE {
             self.prefix.clone()
         } else {
-            format!("{}{RESERVED_PREFIX}store/{}/", self.prefix, escape_label(store))
+            format!(
+                "{}{RESERVED_PREFIX}store/{}/",
+                self.prefix,
+                escape_label(store)
+            )
         }
     }
 
@@ -438,7 +442,9 @@ impl Redis {
             .filter(|k| after.is_none_or(|a| k.as_str() > a))
             .take(limit)
             .collect();
-        let next = (keys.len() == limit).then(|| keys.last().cloned()).flatten();
+        let next = (keys.len() == limit)
+            .then(|| keys.last().cloned())
+            .flatten();
         Ok((keys, next))
     }
 }

@@ -186,9 +186,9 @@ fn open(spec: &BackendSpec) -> Result<Arc<dyn Backend>, Error> {
             Arc::new(Overlay::over(base))
         }
         BackendSpec::Redis { url, prefix } => Arc::new(Redis::open(url, prefix)?),
-        BackendSpec::DryRunOverlayRedis { url, prefix } => Arc::new(Overlay::over(Some(
-            Arc::new(Redis::open_read_only(url, prefix)?),
-        ))),
+        BackendSpec::DryRunOverlayRedis { url, prefix } => Arc::new(Overlay::over(Some(Arc::new(
+            Redis::open_read_only(url, prefix)?,
+        )))),
     })
 }
 
@@ -283,7 +283,10 @@ mod tests {
             assert_eq!(stores.component_labels(), vec![COMPONENT_STORE]);
             let host = stores.get(HOST_STORE).unwrap();
             let component = stores.for_component(COMPONENT_STORE).unwrap();
-            assert!(Arc::ptr_eq(&host, &component), "one connection per database");
+            assert!(
+                Arc::ptr_eq(&host, &component),
+                "one connection per database"
+            );
         }
     }
 
