@@ -218,6 +218,48 @@ async fn on_redis_two_processes_with_their_own_data_dirs_share_one_workspace() {
         .unwrap();
     let link = String::from_utf8(link.expect("the link under the bare key")).unwrap();
     assert!(link.contains(&ids[0]), "{link}");
+
+    // A dry run on Redis reads the state (the claim and token records) and writes nothing.
+    let dump = |conn: redis::aio::MultiplexedConnection| async move {
+        let mut conn = conn;
+        let mut keys: Vec<String> = redis::cmd("KEYS")
+            .arg("*")
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+        keys.sort();
+        let mut all = Vec::new();
+        for k in keys {
+            let kind: String = redis::cmd("TYPE")
+                .arg(&k)
+                .query_async(&mut conn)
+                .await
+                .unwrap();
+            let read = if kind == "hash" { "HGETALL" } else { "GET" };
+            let value: redis::Value = redis::cmd(read)
+                .arg(&k)
+                .query_async(&mut conn)
+                .await
+                .unwrap();
+            all.push((k, format!("{value:?}")));
+        }
+        all
+    };
+    let before = dump(conn.clone()).await;
+    let mut c = s.cmd();
+    c.args(["--store", &redis.url()])
+        .args([
+            "call",
+            "on-matter-created",
+            "--dry-run",
+            "--json",
+            "--matter",
+        ])
+        .arg(fixture("matter-multi-client.json"));
+    let r = run(c).await;
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(dump(conn).await, before, "the dry run wrote to Redis");
+    assert_eq!(s.sandbox.state().workspaces().len(), 1);
 }
 
 #[tokio::test(flavor = "multi_thread")]
