@@ -89,6 +89,15 @@ impl Runtime {
         Runtime::build(opts, Some(Arc::default()), None)
     }
 
+    /// [`Runtime::new_dry_run`] over stores the caller describes in their dry-run form (such
+    /// as `RuntimeConfig::for_redis(url, true)`), for a store outside the data directory.
+    pub fn new_dry_run_with_stores(
+        opts: RuntimeOptions<'_>,
+        stores: RuntimeConfig,
+    ) -> Result<Runtime> {
+        Runtime::build(opts, Some(Arc::default()), Some(stores))
+    }
+
     fn build(
         opts: RuntimeOptions<'_>,
         dry_run: Option<Arc<DryRun>>,

@@ -173,6 +173,95 @@ async fn several_processes_on_one_data_directory_create_one_workspace() {
     assert_eq!(s.sandbox.state().workspaces().len(), 1);
 }
 
+/// `--store redis://…` (or `MATTERLINK_STORE`): the state is in Redis, not in the data
+/// directory, so a process with another data directory sees the same link; and the link is
+/// under the component's bare key, where Spin's Redis store would read it.
+#[tokio::test(flavor = "multi_thread")]
+async fn on_redis_two_processes_with_their_own_data_dirs_share_one_workspace() {
+    let Some(redis) = common::redis::RedisServer::start() else {
+        return;
+    };
+    let s = Setup::new().await;
+    let other_data = tempfile::tempdir().unwrap();
+    let mut ids = Vec::new();
+    for first in [true, false] {
+        let mut c = s.cmd();
+        if first {
+            c.args(["--store", &redis.url()]);
+        } else {
+            c.env("MATTERLINK_DATA_DIR", other_data.path())
+                .env("MATTERLINK_STORE", redis.url());
+        }
+        c.args(["call", "on-matter-created", "--json", "--matter"])
+            .arg(fixture("matter-basic.json"));
+        let r = run(c).await;
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        let ws: serde_json::Value = serde_json::from_str(r.stdout.trim()).unwrap();
+        ids.push(ws["id"].as_str().unwrap().to_string());
+    }
+    assert_eq!(ids[0], ids[1]);
+    assert_eq!(s.sandbox.state().workspaces().len(), 1);
+    for dir in [s.data.path(), other_data.path()] {
+        assert!(!dir
+            .join(matterlink_host::keyvalue::runtime_config::KEY_VALUE_FILE)
+            .exists());
+    }
+    let mut conn = redis::Client::open(redis.url())
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    let link: Option<Vec<u8>> = redis::cmd("GET")
+        .arg("link/matter/1042")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    let link = String::from_utf8(link.expect("the link under the bare key")).unwrap();
+    assert!(link.contains(&ids[0]), "{link}");
+
+    // A dry run on Redis reads the state (the claim and token records) and writes nothing.
+    let dump = |conn: redis::aio::MultiplexedConnection| async move {
+        let mut conn = conn;
+        let mut keys: Vec<String> = redis::cmd("KEYS")
+            .arg("*")
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+        keys.sort();
+        let mut all = Vec::new();
+        for k in keys {
+            let kind: String = redis::cmd("TYPE")
+                .arg(&k)
+                .query_async(&mut conn)
+                .await
+                .unwrap();
+            let read = if kind == "hash" { "HGETALL" } else { "GET" };
+            let value: redis::Value = redis::cmd(read)
+                .arg(&k)
+                .query_async(&mut conn)
+                .await
+                .unwrap();
+            all.push((k, format!("{value:?}")));
+        }
+        all
+    };
+    let before = dump(conn.clone()).await;
+    let mut c = s.cmd();
+    c.args(["--store", &redis.url()])
+        .args([
+            "call",
+            "on-matter-created",
+            "--dry-run",
+            "--json",
+            "--matter",
+        ])
+        .arg(fixture("matter-multi-client.json"));
+    let r = run(c).await;
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(dump(conn).await, before, "the dry run wrote to Redis");
+    assert_eq!(s.sandbox.state().workspaces().len(), 1);
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn serve_answers_health_beside_a_call_and_stops_on_sigterm() {
     let s = Setup::new().await;

@@ -7,6 +7,8 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use matterlink_host::domain::Matter;
+use matterlink_host::keyvalue::redis::RedisUrl;
+use matterlink_host::keyvalue::runtime_config::RuntimeConfig;
 use matterlink_host::{ConfigStore, Outcome, Runtime, RuntimeOptions, EMBEDDED_COMPONENT};
 
 pub mod backfill;
@@ -30,6 +32,11 @@ pub struct Global {
     /// Where key-value data (links, tokens, audit) and the compiled component live.
     #[arg(long, global = true, env = "MATTERLINK_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
+    /// Where the key-value state lives: `sqlite` (the default: a file in the data directory)
+    /// or `redis://[:PASSWORD@]HOST:PORT/DB`, shared with other processes and with Spin.
+    // `hide_env_values`: the URL may hold a password, and `--help` would print it.
+    #[arg(long, global = true, env = "MATTERLINK_STORE", hide_env_values = true)]
+    pub store: Option<String>,
     /// TOML file of configuration keys; each can be overridden by MATTERLINK_<KEY>.
     #[arg(long, global = true, env = "MATTERLINK_CONFIG")]
     pub config: Option<PathBuf>,
@@ -87,16 +94,22 @@ pub fn load_runtime_for(g: &Global, dry_run: bool) -> Result<Runtime> {
     let config = ConfigStore::load(g.config.as_deref(), std::env::vars())?;
     let data_dir = g.data_dir.clone().unwrap_or_else(default_data_dir);
     let component = component_bytes(g)?;
+    let stores = match g.store.as_deref() {
+        None | Some("" | "sqlite") => None,
+        // The error never repeats the URL, which may hold a password.
+        Some(url) => Some(RuntimeConfig::for_redis(&RedisUrl::parse(url)?, dry_run)),
+    };
     let opts = RuntimeOptions {
         component: &component,
         data_dir: &data_dir,
         config,
         allowed_base_url: None,
     };
-    if dry_run {
-        Runtime::new_dry_run(opts)
-    } else {
-        Runtime::new(opts)
+    match (stores, dry_run) {
+        (None, false) => Runtime::new(opts),
+        (None, true) => Runtime::new_dry_run(opts),
+        (Some(stores), false) => Runtime::with_stores(opts, stores),
+        (Some(stores), true) => Runtime::new_dry_run_with_stores(opts, stores),
     }
 }
 
