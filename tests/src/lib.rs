@@ -227,29 +227,47 @@ impl std::io::Write for LogCapture {
 /// `matterlink serve`'s code path on a loopback port, stopped when dropped.
 pub struct Server {
     pub url: String,
+    /// The runtime it serves, to look at (e.g. `instances_in_use`) while it runs.
+    pub runtime: std::sync::Arc<Runtime>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
 }
 
 impl Server {
     pub async fn start(runtime: Runtime) -> Server {
+        Server::start_with(runtime, matterlink_host::serve::ServeOptions::default()).await
+    }
+
+    /// With other deadlines and limits, e.g. short ones for a test.
+    pub async fn start_with(
+        runtime: Runtime,
+        options: matterlink_host::serve::ServeOptions,
+    ) -> Server {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
         let url = format!("http://{}", listener.local_addr().unwrap());
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let task = tokio::spawn(matterlink_host::serve::serve(
-            std::sync::Arc::new(runtime),
+        let runtime = std::sync::Arc::new(runtime);
+        let task = tokio::spawn(matterlink_host::serve::serve_with(
+            runtime.clone(),
             listener,
+            options,
             async {
                 let _ = stopped.await;
             },
         ));
         Server {
             url,
+            runtime,
             stop: Some(stop),
             task: Some(task),
         }
+    }
+
+    /// `host:port`, for raw TCP clients.
+    pub fn addr(&self) -> &str {
+        self.url.trim_start_matches("http://")
     }
 
     pub async fn stop(mut self) {
