@@ -265,8 +265,8 @@ enum Ended {
     Finished,
     /// The call failed: the guest trapped, or the host could not run it.
     Failed(anyhow::Error),
-    /// The request deadline passed.
-    TimedOut,
+    /// The request deadline passed; the trap, if the guest was interrupted computing.
+    TimedOut(Option<anyhow::Error>),
     /// The body did not arrive in time.
     BodyTimedOut,
 }
@@ -319,8 +319,13 @@ async fn respond(
         }
         // The store, and with it the response sender, is gone: the task has ended.
         Err(_) => match task.await {
-            Ok(Ended::TimedOut) => {
-                tracing::error!(%method, %path, "request timed out");
+            Ok(Ended::TimedOut(trap)) => {
+                match trap {
+                    Some(e) => {
+                        tracing::error!(%method, %path, error = %format!("{e:#}"), "request timed out")
+                    }
+                    None => tracing::error!(%method, %path, "request timed out"),
+                }
                 json_response(
                     504,
                     r#"{"error":{"kind":"timeout","message":"the request took too long"}}"#,
@@ -383,10 +388,10 @@ async fn run_guest(
             Ok(Ok(())) => Ended::Finished,
             // The epoch deadline caught the guest computing.
             Ok(Err(e)) if matches!(e.downcast_ref(), Some(wasmtime::Trap::Interrupt)) => {
-                Ended::TimedOut
+                Ended::TimedOut(Some(e))
             }
             Ok(Err(e)) => Ended::Failed(e),
-            Err(_) => Ended::TimedOut,
+            Err(_) => Ended::TimedOut(None),
         },
         () = body_expired.notified() => Ended::BodyTimedOut,
     }

@@ -194,7 +194,8 @@ pub fn component_imports_and_exports() -> (Vec<String>, Vec<String>) {
     (imports, exports)
 }
 
-/// Collects everything the host logs, at every level, for assertions on log content.
+/// Collects everything the host logs, at every level, for assertions on log content: what
+/// `matterlink --log trace` would write (the WASI bindings' call traces silenced, as there).
 #[derive(Clone, Default)]
 pub struct LogCapture(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
 
@@ -202,7 +203,7 @@ impl LogCapture {
     pub fn subscriber(&self) -> impl tracing::Subscriber + Send + Sync {
         let sink = self.clone();
         tracing_subscriber::fmt()
-            .with_max_level(tracing::Level::TRACE)
+            .with_env_filter(matterlink_host::logging::filter("trace"))
             .with_ansi(false)
             .with_writer(move || sink.clone())
             .finish()
