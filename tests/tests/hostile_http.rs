@@ -57,7 +57,10 @@ async fn hostile_http_gets_clean_4xx_and_changes_nothing() {
         .collect();
     files.sort();
     let listed: Vec<&str> = CASES.iter().map(|c| c.0).collect();
-    assert_eq!(files, listed, "every file has its expectation here and in the README");
+    assert_eq!(
+        files, listed,
+        "every file has its expectation here and in the README"
+    );
 
     let env = Env::start().await;
     let mut config = env.config();
