@@ -155,7 +155,7 @@ async fn serve_logs_no_secret_on_any_route_error_or_trap() {
     trapping.stop().await;
 
     let logged = logs.text();
-    assert!(statuses.iter().any(|s| *s == 200), "{statuses:?}");
+    assert!(statuses.contains(&200), "{statuses:?}");
     assert!(
         statuses.iter().any(|s| (400..500).contains(s)),
         "{statuses:?}"
