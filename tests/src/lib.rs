@@ -195,7 +195,8 @@ pub fn component_imports_and_exports() -> (Vec<String>, Vec<String>) {
     (imports, exports)
 }
 
-/// Collects everything the host logs, at every level, for assertions on log content.
+/// Collects everything the host logs, at every level, for assertions on log content: what
+/// `matterlink --log trace` would write (the WASI bindings' call traces silenced, as there).
 #[derive(Clone, Default)]
 pub struct LogCapture(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
 
@@ -203,7 +204,7 @@ impl LogCapture {
     pub fn subscriber(&self) -> impl tracing::Subscriber + Send + Sync {
         let sink = self.clone();
         tracing_subscriber::fmt()
-            .with_max_level(tracing::Level::TRACE)
+            .with_env_filter(matterlink_host::logging::filter("trace"))
             .with_ansi(false)
             .with_writer(move || sink.clone())
             .finish()
@@ -228,29 +229,47 @@ impl std::io::Write for LogCapture {
 /// `matterlink serve`'s code path on a loopback port, stopped when dropped.
 pub struct Server {
     pub url: String,
+    /// The runtime it serves, to look at (e.g. `instances_in_use`) while it runs.
+    pub runtime: std::sync::Arc<Runtime>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
 }
 
 impl Server {
     pub async fn start(runtime: Runtime) -> Server {
+        Server::start_with(runtime, matterlink_host::serve::ServeOptions::default()).await
+    }
+
+    /// With other deadlines and limits, e.g. short ones for a test.
+    pub async fn start_with(
+        runtime: Runtime,
+        options: matterlink_host::serve::ServeOptions,
+    ) -> Server {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
         let url = format!("http://{}", listener.local_addr().unwrap());
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let task = tokio::spawn(matterlink_host::serve::serve(
-            std::sync::Arc::new(runtime),
+        let runtime = std::sync::Arc::new(runtime);
+        let task = tokio::spawn(matterlink_host::serve::serve_with(
+            runtime.clone(),
             listener,
+            options,
             async {
                 let _ = stopped.await;
             },
         ));
         Server {
             url,
+            runtime,
             stop: Some(stop),
             task: Some(task),
         }
+    }
+
+    /// `host:port`, for raw TCP clients.
+    pub fn addr(&self) -> &str {
+        self.url.trim_start_matches("http://")
     }
 
     pub async fn stop(mut self) {

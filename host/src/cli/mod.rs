@@ -51,9 +51,7 @@ pub struct Global {
 /// Logs to stderr with the `--log` filter.
 pub fn init_logging(g: &Global) {
     tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_new(&g.log).unwrap_or_else(|_| "warn".into()),
-        )
+        .with_env_filter(matterlink_host::logging::filter(&g.log))
         .with_writer(std::io::stderr)
         .init();
 }

@@ -12,6 +12,8 @@ use super::shutdown_signal;
 pub struct Args {
     #[arg(long, default_value_t = 8099)]
     port: u16,
+    /// Address to listen on. The sandbox has well-known credentials and no protection: keep it
+    /// on loopback.
     #[arg(long, default_value = "127.0.0.1")]
     host: std::net::IpAddr,
 }
@@ -22,6 +24,13 @@ pub async fn run(a: Args) -> Result<ExitCode> {
         imanage_sandbox::Sandbox::start(SocketAddr::new(a.host, a.port), Default::default())
             .await
             .with_context(|| format!("starting the sandbox on {}:{}", a.host, a.port))?;
+    if !a.host.is_loopback() {
+        eprintln!(
+            "warning: the sandbox listens on {}, beyond this machine: anyone who reaches it can \
+             sign in with its published credentials. It is a test emulator; keep it on 127.0.0.1.",
+            a.host
+        );
+    }
     println!("{}", sandbox.base_url());
     eprintln!(
         "iManage sandbox: customer {}, library {}, service account {} / {}, client {} (Ctrl-C stops it)",
