@@ -477,3 +477,30 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod readme {
+    use super::Function;
+
+    /// The README's list of functions: the bullet lines `- \`name\` …` after "The functions".
+    fn readme_functions() -> Vec<String> {
+        let readme = include_str!("../../README.md");
+        let start = readme
+            .find("The functions, as `matterlink call --help` lists them")
+            .expect("the README lists the functions");
+        readme[start..]
+            .lines()
+            .skip_while(|l| !l.starts_with("- `"))
+            .take_while(|l| l.starts_with("- `"))
+            .filter_map(|l| l.strip_prefix("- `")?.split('`').next().map(String::from))
+            .collect()
+    }
+
+    /// One list: a function added to `functions!` without a README line (or a README line for
+    /// a function that is gone) fails here.
+    #[test]
+    fn the_readme_lists_every_function_in_order() {
+        let names: Vec<&str> = Function::ALL.iter().map(|f| f.name()).collect();
+        assert_eq!(readme_functions(), names);
+    }
+}
