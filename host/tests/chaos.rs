@@ -235,7 +235,6 @@ async fn every_matter_gets_exactly_one_workspace_under_faults_and_a_crash() {
     for t in tasks {
         t.await.unwrap();
     }
-    let faults_injected = state.stats().faults;
 
     // iManage recovers; the failed events are replayed (claims of the killed process expire).
     state.set_faults(Faults::default());
@@ -260,6 +259,31 @@ async fn every_matter_gets_exactly_one_workspace_under_faults_and_a_crash() {
     }
     server.start_kill().unwrap();
     server.wait().await.unwrap();
+
+    // Documents under the same faults: every 10th matter's invoice filed once through `matterlink
+    // call` (a commit-then-fail upload must be found, not filed again). A call may still fail
+    // when the faults outlast its retries; the caller would then look before filing again, so
+    // a failed call is not repeated here.
+    state.set_faults(faults());
+    let invoice = common::fixture("invoice-2026-001.pdf");
+    let mut filing = tokio::task::JoinSet::new();
+    for i in (0..matters).step_by(10) {
+        let mut c = common::matterlink(&sandbox, data.path());
+        c.env("MATTERLINK_IMANAGE_TIMEOUT_SECONDS", "1")
+            .args(["call", "file-document", "--matter-id", &format!("M{i:05}")])
+            .args(["--name", &format!("Invoice {i}.pdf"), "--file"])
+            .arg(&invoice);
+        filing.spawn(async move { c.output().await.unwrap().status.code() });
+    }
+    let mut filed = 0;
+    while let Some(code) = filing.join_next().await {
+        let code = code.unwrap();
+        assert!(matches!(code, Some(0 | 1)), "file-document exit {code:?}");
+        filed += usize::from(code == Some(0));
+    }
+    // The counts run on from the start: these are the whole run's.
+    let faults_injected = state.stats().faults;
+    state.set_faults(Faults::default());
 
     // Exactly one workspace per matter, every matter linked, every event done.
     let kv = matterlink_host::keyvalue::sqlite::Sqlite::open(
@@ -294,6 +318,52 @@ async fn every_matter_gets_exactly_one_workspace_under_faults_and_a_crash() {
         assert_eq!(name, &expected);
     }
     assert_eq!(workspaces.len(), matters, "no stray workspaces");
+
+    // Nothing inside them twice either: no two folders of one name under one parent, no
+    // document twice in a folder, no lookup value twice.
+    let mut documents = 0;
+    for w in &workspaces {
+        let folders = state.folders_of(&w.id);
+        assert_eq!(folders.len(), 7, "{}: the template's 7 folders", w.id);
+        let mut per_parent: BTreeMap<(String, String), usize> = BTreeMap::new();
+        for f in &folders {
+            *per_parent
+                .entry((f.parent_id.clone(), f.name.clone()))
+                .or_default() += 1;
+            let mut names: BTreeMap<String, usize> = BTreeMap::new();
+            for d in state.documents_in(&f.id) {
+                *names.entry(d.name.clone()).or_default() += 1;
+                documents += 1;
+            }
+            assert!(
+                names.values().all(|n| *n == 1),
+                "folder {} holds a document twice: {names:?}",
+                f.id
+            );
+        }
+        assert!(
+            per_parent.values().all(|n| *n == 1),
+            "{}: a folder twice: {per_parent:?}",
+            w.id
+        );
+    }
+    assert!(
+        documents >= filed && documents <= matters.div_ceil(10),
+        "{documents} documents for {filed} filed of {} tried",
+        matters.div_ceil(10)
+    );
+    assert!(filed > 0, "no invoice got through the faults");
+    for field in ["custom1", "custom2", "custom3"] {
+        let values = state.custom_values(field);
+        let mut ids: Vec<&str> = values.iter().map(|v| v.id.as_str()).collect();
+        ids.sort();
+        let before = ids.len();
+        ids.dedup();
+        assert_eq!(ids.len(), before, "a {field} lookup value twice");
+    }
+    assert_eq!(state.custom_values("custom1").len(), 37.min(matters));
+    assert_eq!(state.custom_values("custom2").len(), matters);
+    assert_eq!(state.custom_values("custom3").len(), 1);
     for id in events.keys() {
         assert!(
             kv.get("default", &format!("event/done/{id}"))
@@ -310,6 +380,21 @@ async fn every_matter_gets_exactly_one_workspace_under_faults_and_a_crash() {
     assert!(dead.is_empty(), "failed events left: {dead:?}");
 
     let c = &counts;
+    // The run proved something only if every kind of fault happened and the kill cut
+    // deliveries short.
+    for (kind, n) in [
+        ("errors", faults_injected.errors),
+        ("rate-limited", faults_injected.rate_limited),
+        ("timeouts", faults_injected.timeouts),
+        ("dropped", faults_injected.dropped),
+        ("commit-then-fail", faults_injected.commit_then_fail),
+    ] {
+        assert!(n > 0, "no {kind} fault was injected");
+    }
+    assert!(
+        c.redeliveries_after_connection_loss.load(Ordering::Relaxed) > 0,
+        "the kill cut no delivery short"
+    );
     let requests = state.request_count();
     let injected = faults_injected.errors
         + faults_injected.rate_limited

@@ -963,3 +963,145 @@ async fn drift_lists_a_renamed_workspace_and_a_changed_field_and_fix_repairs_the
         (Some("drift-fix"), Some("ok"))
     );
 }
+
+// ---- The walkthrough's sandbox and the CLI's own messages -----------------------------------
+
+/// `matterlink sandbox` as the README starts it: the legacy workspaces are there for
+/// resolve-legacy, `sandbox wall` walls a user off through the admin route (and the feed sees
+/// it), and the banner says how to stop it.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_walkthrough_sandbox_has_legacy_workspaces_and_walls() {
+    let mut c = Command::new(BIN);
+    c.args(["sandbox", "--port", "0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    let mut sandbox = c.spawn().unwrap();
+    let url = BufReader::new(sandbox.stdout.take().unwrap())
+        .lines()
+        .next_line()
+        .await
+        .unwrap()
+        .unwrap();
+    let banner = BufReader::new(sandbox.stderr.take().unwrap())
+        .lines()
+        .next_line()
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(banner.contains("kill %1"), "{banner}");
+    let data = tempfile::tempdir().unwrap();
+    let cmd = || {
+        let mut c = Command::new(BIN);
+        c.env_clear()
+            .env("MATTERLINK_DATA_DIR", data.path())
+            .env("MATTERLINK_IMANAGE_BASE_URL", &url)
+            .env("MATTERLINK_IMANAGE_LIBRARY", "ACTIVE")
+            .env("MATTERLINK_IMANAGE_CLIENT_ID", imanage_sandbox::CLIENT_ID)
+            .env(
+                "MATTERLINK_IMANAGE_CLIENT_SECRET",
+                imanage_sandbox::CLIENT_SECRET,
+            )
+            .env("MATTERLINK_IMANAGE_USERNAME", imanage_sandbox::SERVICE_USER)
+            .env(
+                "MATTERLINK_IMANAGE_PASSWORD",
+                imanage_sandbox::SERVICE_PASSWORD,
+            )
+            .env("MATTERLINK_FIELD_MAP", r#"{"File Reference": "custom13"}"#);
+        c
+    };
+    let mut c = cmd();
+    c.args(["call", "resolve-legacy", "--json", "--matter"])
+        .arg(fixture("matter-legacy.json"));
+    let r = run(c).await;
+    assert!(r.stdout.contains(r#""id":"ACTIVE!501""#), "{}", r.stdout);
+
+    let mut c = cmd();
+    c.args(["call", "poll-changes", "--json"]);
+    let first: serde_json::Value = serde_json::from_str(run(c).await.stdout.trim()).unwrap();
+    let cursor = first["next_cursor"].as_str().unwrap().to_string();
+    let mut c = cmd();
+    c.args(["sandbox", "wall", "ACTIVE!501", "LWONG"]);
+    let r = run(c).await;
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stdout
+            .contains(r#"{"access_level":"no_access","id":"LWONG","type":"user"}"#),
+        "{}",
+        r.stdout
+    );
+    let mut c = cmd();
+    c.args(["call", "poll-changes", "--json", "--cursor", &cursor]);
+    let batch: serde_json::Value = serde_json::from_str(run(c).await.stdout.trim()).unwrap();
+    let change = &batch["changes"][0];
+    assert_eq!(
+        (
+            change["trustee_id"].as_str(),
+            change["access_level"].as_str(),
+            change["matter_id"].as_str()
+        ),
+        (Some("LWONG"), Some("no_access"), Some("88231")),
+        "{batch}"
+    );
+    let mut c = cmd();
+    c.args(["sandbox", "wall", "ACTIVE!501", "NOBODY"]);
+    let r = run(c).await;
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    assert!(r.stderr.contains("unknown user NOBODY"), "{}", r.stderr);
+    sandbox.kill().await.unwrap();
+}
+
+/// What the CLI says about input it cannot use: usage errors (exit 2) that say what is wrong.
+#[tokio::test(flavor = "multi_thread")]
+async fn usage_errors_say_what_is_wrong() {
+    let s = Setup::new().await;
+    let mut c = s.cmd();
+    c.args(["call", "on-matter-create"]);
+    let r = run(c).await;
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("'on-matter-created'"), "{}", r.stderr);
+
+    let mut c = s.cmd();
+    c.args(["call", "--help"]);
+    let help = run(c).await.stdout;
+    for f in matterlink_host::Function::ALL {
+        assert!(help.contains(f.name()), "call --help lacks {f}: {help}");
+    }
+
+    let mut c = s.cmd();
+    c.args(["call", "map-metadata", "--matter"])
+        .arg(fixture("invoice-2026-001.pdf"));
+    let r = run(c).await;
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr.contains("invoice-2026-001.pdf is not JSON"),
+        "{}",
+        r.stderr
+    );
+
+    let mut c = s.cmd();
+    c.args(["log", "--outcome", "bogus"]);
+    let r = run(c).await;
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr.contains("unchanged") && r.stderr.contains("several"),
+        "{}",
+        r.stderr
+    );
+
+    let mut c = s.cmd();
+    c.args(["replay", "--list"]);
+    let r = run(c).await;
+    assert_eq!((r.code, r.stdout.as_str()), (0, "no failed events\n"));
+}
+
+/// Logs read from a pipe carry no colour codes.
+#[tokio::test(flavor = "multi_thread")]
+async fn logs_off_a_terminal_have_no_ansi_codes() {
+    let s = Setup::new().await;
+    let mut c = s.cmd();
+    c.args(["--log", "debug", "call", "check-connection"]);
+    let r = run(c).await;
+    assert!(r.stderr.contains("outgoing request"), "{}", r.stderr);
+    assert!(!r.stderr.contains('\u{1b}'), "{:?}", r.stderr);
+}

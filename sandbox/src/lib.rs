@@ -22,6 +22,10 @@
 //! | `POST /sandbox/admin/revoke-tokens` | 204; every token ends |
 //! | `POST /sandbox/admin/advance-clock` | `{"seconds": n}` → `{"now": "…"}` |
 //! | `PUT /sandbox/admin/auto-approve` | `{"user": "JSMITH"}` or `{"user": null}` |
+//! | `POST /sandbox/admin/workspace-security` | `{"workspace": "ACTIVE!1000", "trustee": "LWONG", "type": "user", "access_level": "no_access"}` (`null` removes) → `{"workspace", "members"}`; recorded as a change event |
+//!
+//! [`SandboxState::seed_legacy_workspaces`] adds workspaces made before matterlink
+//! ([`LEGACY_WORKSPACES`], `ACTIVE!501..504`); `matterlink sandbox` starts with them.
 
 // Layers, each using only those below it (no module refers back up; `objects`, `seed` and the
 // handlers never call each other sideways either):
@@ -89,7 +93,9 @@ pub use model::{
     AccessLevel, CustomValue, DefaultSecurity, Document, Folder, Group, MemberType, SecurityMember,
     User, ViewType, Workspace,
 };
-pub use seed::{BRANCH_TEMPLATE, FIRST_NEW_NUMBER, LITIGATION_TEMPLATE, PROPERTY_TEMPLATE};
+pub use seed::{
+    BRANCH_TEMPLATE, FIRST_NEW_NUMBER, LEGACY_WORKSPACES, LITIGATION_TEMPLATE, PROPERTY_TEMPLATE,
+};
 pub use state::{SandboxState, SharedState, Stats};
 
 /// How long [`Sandbox::shutdown`] lets open connections finish before cutting them.
@@ -263,6 +269,10 @@ pub fn router(state: SharedState) -> Router {
         .route("/sandbox/admin/revoke-tokens", post(admin::revoke_tokens))
         .route("/sandbox/admin/advance-clock", post(admin::advance_clock))
         .route("/sandbox/admin/auto-approve", put(admin::put_auto_approve))
+        .route(
+            "/sandbox/admin/workspace-security",
+            post(admin::workspace_security),
+        )
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(CatchPanicLayer::custom(panic_to_envelope))

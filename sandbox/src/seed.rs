@@ -9,10 +9,10 @@ use crate::config::{
 };
 use crate::events::{EventQueue, DEFAULT_EVENT_RETENTION};
 use crate::model::{
-    AccessLevel, DefaultSecurity, Folder, Group, MemberType, SecurityMember, User, ViewType,
-    Workspace,
+    AccessLevel, CustomValue, DefaultSecurity, Folder, Group, MemberType, SecurityMember, User,
+    ViewType, Workspace,
 };
-use crate::store::Inner;
+use crate::store::{custom_table, Inner};
 use crate::tokens::OAuthClient;
 
 /// Numbers below this are the seed's; new objects count up from here.
@@ -213,5 +213,97 @@ pub(crate) fn seed() -> Inner {
         events: EventQueue::new(DEFAULT_EVENT_RETENTION),
         // The seeded templates carry no custom values.
         custom_index: Default::default(),
+    }
+}
+
+/// The legacy workspaces [`legacy_workspaces`] adds: (number, name, custom1, custom2, custom13).
+/// Numbered below [`FIRST_NEW_NUMBER`] so that the first workspace matterlink creates is still
+/// `ACTIVE!1000`; the fixtures `tests/fixtures/matter-legacy*.json` are the matters they belong
+/// to.
+pub const LEGACY_WORKSPACES: &[(u64, &str, &str, Option<&str>, &str)] = &[
+    // Found by Matter ID (custom2 = 88231): matter-legacy.json.
+    (
+        501,
+        "Okafor Estate",
+        "C-777",
+        Some("88231"),
+        "OLD-1999-0713",
+    ),
+    // No Matter ID, found by File Reference: matter-legacy-by-reference.json.
+    (
+        502,
+        "12 Harbour St (old files)",
+        "C-201",
+        None,
+        "OLD-2004-0150",
+    ),
+    // Two workspaces with one File Reference: matter-legacy-several.json, a person picks.
+    (
+        503,
+        "Ngata Trust dispute (volume 1)",
+        "C-300",
+        None,
+        "OLD-2011-0042",
+    ),
+    (
+        504,
+        "Ngata Trust dispute (volume 2)",
+        "C-300",
+        None,
+        "OLD-2011-0042",
+    ),
+];
+
+/// Adds workspaces made before matterlink (see [`LEGACY_WORKSPACES`]), with the lookup values
+/// their profiles name, so that resolve-legacy and link-workspace have something to find.
+/// `matterlink sandbox` seeds them; tests start without them unless they ask, since they count
+/// workspaces and lookup values.
+pub(crate) fn legacy_workspaces(inner: &mut Inner) {
+    let clients = [
+        ("C-777", "Okafor Family"),
+        ("C-201", "Ngā Tāngata Trust"),
+        ("C-300", "Ngata Trust"),
+    ];
+    for (id, description) in clients {
+        add_value(inner, "custom1", id, description, None);
+    }
+    for &(number, name, client, matter, reference) in LEGACY_WORKSPACES {
+        let mut custom = BTreeMap::new();
+        custom.insert("custom1".to_owned(), client.into());
+        if let Some(matter) = matter {
+            add_value(inner, "custom2", matter, name, Some(client));
+            custom.insert("custom2".to_owned(), matter.into());
+        }
+        custom.insert("custom13".to_owned(), reference.into());
+        let ws = Workspace {
+            id: format!("{LIBRARY}!{number}"),
+            name: name.to_owned(),
+            description: "Made before matterlink".to_owned(),
+            owner: SERVICE_USER.to_owned(),
+            default_security: DefaultSecurity::Public,
+            custom,
+            subclass: None,
+            create_date: SEED_DATE.to_owned(),
+            edit_date: SEED_DATE.to_owned(),
+            is_template: false,
+            members: Vec::new(),
+        };
+        inner.custom_index.add(number, &ws);
+        inner.workspaces.insert(number, ws);
+    }
+}
+
+fn add_value(inner: &mut Inner, field: &str, id: &str, description: &str, parent: Option<&str>) {
+    let table = inner
+        .customs
+        .entry(custom_table(LIBRARY, field))
+        .or_default();
+    if !table.iter().any(|v| v.id == id) {
+        table.push(CustomValue {
+            id: id.to_owned(),
+            description: description.to_owned(),
+            enabled: true,
+            parent: parent.map(str::to_owned),
+        });
     }
 }

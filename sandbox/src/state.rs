@@ -275,6 +275,12 @@ impl SandboxState {
         self.read().auto_approve.clone()
     }
 
+    /// Adds the workspaces made before matterlink ([`crate::LEGACY_WORKSPACES`]) and the lookup
+    /// values they name. Call it on a fresh sandbox: the seeded ids are fixed.
+    pub fn seed_legacy_workspaces(&self) {
+        seed::legacy_workspaces(&mut self.read());
+    }
+
     /// End every access and refresh token: every client must sign in again.
     pub fn revoke_all_tokens(&self) {
         let mut inner = self.read();

@@ -242,7 +242,19 @@ async fn the_most_verbose_logs_carry_no_secret() {
     call(&rt, Function::OnMatterCreated, &matter).await.unwrap();
     call(&rt, Function::OnMatterClosed, &matter).await.unwrap();
     let logged = logs.text();
-    assert!(!logged.is_empty(), "trace logging captured something");
+    // The capture must hold the requests that carried the secrets (the sign-in, the token on
+    // every API call); a capture that missed them would let any secret through unseen.
+    for request in [
+        "outgoing request",
+        "/auth/oauth2/token",
+        "/workspaces",
+        "/customs/custom2",
+    ] {
+        assert!(
+            logged.contains(request),
+            "the capture lacks {request:?}, so it proves nothing: {logged:?}"
+        );
+    }
     for secret in [
         imanage_sandbox::SERVICE_PASSWORD,
         imanage_sandbox::CLIENT_SECRET,

@@ -48,10 +48,13 @@ pub struct Global {
     pub log: String,
 }
 
-/// Logs to stderr with the `--log` filter.
+/// Logs to stderr with the `--log` filter; coloured only when stderr is a terminal, so that a
+/// log captured to a file or read by a test carries no escape codes.
 pub fn init_logging(g: &Global) {
+    use std::io::IsTerminal;
     tracing_subscriber::fmt()
         .with_env_filter(matterlink_host::logging::filter(&g.log))
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr)
         .init();
 }
@@ -123,11 +126,37 @@ pub fn read_input(path: &Path) -> Result<Vec<u8>, String> {
     std::fs::read(path).map_err(|e| format!("reading {}: {e}", path.display()))
 }
 
+/// How a usage error names an input: its path, or standard input for `-`.
+pub fn input_name(path: &Path) -> String {
+    if path == Path::new("-") {
+        "standard input".to_string()
+    } else {
+        path.display().to_string()
+    }
+}
+
+/// Parses a JSON input file into `T`, telling apart a file that is not JSON at all (the wrong
+/// file, say a PDF) from JSON that is not `what`; either way the message names the file.
+pub fn parse_json<T: serde::de::DeserializeOwned>(
+    path: &Path,
+    bytes: &[u8],
+    what: &str,
+) -> Result<T, String> {
+    serde_json::from_slice(bytes).map_err(|e| {
+        let name = input_name(path);
+        match e.classify() {
+            serde_json::error::Category::Syntax | serde_json::error::Category::Eof => {
+                format!("{name} is not JSON: {e}")
+            }
+            _ => format!("{name} is not {what}: {e}"),
+        }
+    })
+}
+
 /// A matter record from a file or standard input.
 pub fn read_matter(path: &Path) -> Result<Matter, String> {
     let bytes = read_input(path)?;
-    serde_json::from_slice(&bytes)
-        .map_err(|e| format!("the matter is not a valid matter record: {e}"))
+    parse_json(path, &bytes, "a valid matter record")
 }
 
 /// Prints a call's result (exit 0) or typed error (exit 1) the way `call` documents it: text
