@@ -30,14 +30,16 @@
 // - the model behind the lock: store; over it, shared lookups and API forms (objects) and the
 //   default data (seed); then the shared state (state);
 // - per request: extract (authentication, path, body) and inject (the fault middleware);
-// - route handlers: auth, admin, discovery, customs, workspaces, folders, templates, security,
-//   documents, users, change_events, sync;
+// - route handlers: auth, admin, discovery, customs, workspaces, folders, contents (tabs,
+//   search folders, name-value pairs), templates, security, documents, users, my_matters,
+//   change_events, sync;
 // - this file, which wires the router and runs the server.
 mod admin;
 mod auth;
 mod change_events;
 mod clock;
 mod config;
+mod contents;
 mod cursor;
 mod custom_index;
 mod customs;
@@ -51,6 +53,7 @@ mod fields;
 mod folders;
 mod inject;
 mod model;
+mod my_matters;
 mod objects;
 mod pkce;
 mod security;
@@ -86,8 +89,8 @@ pub use error::{ApiError, ErrorMessage, OAuthError, DMS_VERSION};
 pub use events::{ChangeEvent, ChangeEventType, DEFAULT_EVENT_RETENTION};
 pub use faults::{FaultCounts, Faults, RateLimitBurst};
 pub use model::{
-    AccessLevel, CustomValue, DefaultSecurity, Document, Folder, Group, MemberType, SecurityMember,
-    User, ViewType, Workspace,
+    AccessLevel, CustomValue, DefaultSecurity, Document, Folder, FolderKind, Group, MemberType,
+    SecurityMember, User, ViewType, Workspace,
 };
 pub use seed::{BRANCH_TEMPLATE, FIRST_NEW_NUMBER, LITIGATION_TEMPLATE, PROPERTY_TEMPLATE};
 pub use state::{SandboxState, SharedState, Stats};
@@ -210,6 +213,30 @@ pub fn router(state: SharedState) -> Router {
         .route(
             &at("/workspaces/{id}/security"),
             get(security::get_workspace).post(security::post_workspace),
+        )
+        .route(
+            &at("/workspaces/{id}/tabs"),
+            get(contents::list_tabs).post(contents::create_tab),
+        )
+        .route(
+            &at("/workspaces/{id}/search-folders"),
+            get(contents::list_search_folders).post(contents::create_search_folder),
+        )
+        .route(
+            &at("/workspaces/{id}/name-value-pairs"),
+            get(contents::workspace_pairs).patch(contents::patch_workspace_pairs),
+        )
+        .route(
+            &at("/folders/{id}/name-value-pairs"),
+            get(contents::folder_pairs),
+        )
+        .route(
+            &at("/users/{user}/my-matters"),
+            get(my_matters::list).post(my_matters::add),
+        )
+        .route(
+            &at("/users/{user}/my-matters/{id}"),
+            axum::routing::delete(my_matters::remove),
         )
         .route(&at("/templates"), get(templates::list))
         .route(&at("/templates/{id}"), get(templates::get))
