@@ -150,7 +150,10 @@ pub fn read_pairs(v: &Value) -> BTreeMap<String, String> {
             .iter()
             .filter_map(|p| {
                 let name = json::str_field(p, "name")?;
-                Some((name.to_string(), p.get("value").map(text).unwrap_or_default()))
+                Some((
+                    name.to_string(),
+                    p.get("value").map(text).unwrap_or_default(),
+                ))
             })
             .collect(),
         Value::Object(m) => m.iter().map(|(k, v)| (k.clone(), text(v))).collect(),
@@ -174,7 +177,11 @@ impl Imanage<'_> {
     /// requests than provisioning itself.
     pub fn template(&self, id: &str) -> Result<Template> {
         let key = keys::template(self.library(), id);
-        if let Some(t) = self.p().kv_get(&key)?.and_then(|raw| Template::from_cache(&raw)) {
+        if let Some(t) = self
+            .p()
+            .kv_get(&key)?
+            .and_then(|raw| Template::from_cache(&raw))
+        {
             return Ok(t);
         }
         let Some(ws) = self.get_workspace(id)? else {
@@ -201,8 +208,7 @@ impl Imanage<'_> {
                 .and_then(Value::as_array)
                 .cloned()
                 .unwrap_or_default(),
-            name_value_pairs: self
-                .pairs(&format!("/workspaces/{}/name-value-pairs", seg(id)))?,
+            name_value_pairs: self.pairs(&format!("/workspaces/{}/name-value-pairs", seg(id)))?,
             items: self.template_items(id)?,
         };
         let raw = serde_json::to_vec(&template).map_err(|e| Error::Unavailable(e.to_string()))?;
@@ -369,7 +375,9 @@ impl Imanage<'_> {
             id: json::str_field(d, "id")
                 .ok_or_else(|| Error::Unavailable(format!("iManage created {what} without an id")))?
                 .to_string(),
-            name: json::str_field(body, "name").unwrap_or_default().to_string(),
+            name: json::str_field(body, "name")
+                .unwrap_or_default()
+                .to_string(),
             parent_id: workspace_id.to_string(),
         })
     }
@@ -422,10 +430,11 @@ mod tests {
             optional: false,
             description: String::new(),
             email: false,
-            profile: json!({"class": "PLEAD", "custom1": WORKSPACE_VALUE, "custom3": WORKSPACE_VALUE})
-                .as_object()
-                .cloned()
-                .unwrap(),
+            profile:
+                json!({"class": "PLEAD", "custom1": WORKSPACE_VALUE, "custom3": WORKSPACE_VALUE})
+                    .as_object()
+                    .cloned()
+                    .unwrap(),
             searchprofile: None,
             security: None,
         };
