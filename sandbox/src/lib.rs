@@ -5,13 +5,18 @@
 //! Seed: customer [`CUSTOMER_ID`], library [`LIBRARY`], the service account [`SERVICE_USER`] /
 //! [`SERVICE_PASSWORD`], the OAuth application [`CLIENT_ID`] / [`CLIENT_SECRET`], users `JSMITH`,
 //! `LWONG`, `APATEL`, `MCHEN`, groups `LITIGATION`, `PROPERTY`, `NRTADMIN`, and the templates
-//! [`LITIGATION_TEMPLATE`] (`ACTIVE!100`, folders `ACTIVE!101..106`) and [`PROPERTY_TEMPLATE`]
-//! (`ACTIVE!200`, folders `ACTIVE!201..206`). New objects are numbered from `ACTIVE!1000`.
+//! [`LITIGATION_TEMPLATE`] (`ACTIVE!100`, items `ACTIVE!101..109`: an email folder, a folder
+//! with a profile inheriting `%workspace_value%`, a folder with its own security, an optional
+//! folder marked only in its name-value pairs, a tab with a folder in it and a search folder,
+//! and the template's own name-value pairs) and [`PROPERTY_TEMPLATE`] (`ACTIVE!200`, folders
+//! `ACTIVE!201..206`). New objects are numbered from `ACTIVE!1000`.
 //! A second library, [`BRANCH_LIBRARY`], holds the template [`BRANCH_TEMPLATE`] (`BRANCH!300`);
 //! object numbers are one sequence across both libraries, lookup tables are per library.
 //!
 //! Beyond the plain API: the authorization-code flow with PKCE and token revocation, fault and
-//! latency injection ([`Faults`]), the change-event queue and the Sync API. The sandbox's own
+//! latency injection ([`Faults`]), the change-event queue and the Sync API. Each endpoint's
+//! public source, or "assumed", is in docs/imanage-api.md and in its module's docs: tabs, search
+//! folders and name-value pairs in `contents.rs`, My Matters (assumed) in `my_matters.rs`. The sandbox's own
 //! endpoints need no token and are never subject to faults:
 //!
 //! | endpoint | body / answer |
