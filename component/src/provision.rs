@@ -2,14 +2,16 @@
 //!
 //! validate → already linked? → claim → lookups → adopt a workspace with custom2 = matter id
 //! (recovers a crash between create and link; looked for only when the matter's custom2 value
-//! existed already) or create one → folders → link → audit.
+//! existed already) or create one (with the template's security and name-value pairs) → the
+//! template's folders, tabs and search folders → My Matters → link → audit.
 
 use serde_json::{json, Value};
 
 use crate::claim::{self, Attempt};
 use crate::fields::CustomField;
-use crate::imanage::api::{Created, FolderNode, Parent, Template};
-use crate::imanage::{once, Imanage};
+use crate::imanage::api::{Created, FolderNode, Parent};
+use crate::imanage::template::{ItemKind, Template, TemplateItem};
+use crate::imanage::{my_matters, once, Imanage};
 use crate::links::{self, Link};
 use crate::mapping::{self, Profile};
 use crate::model::{Error, Matter, Result, Workspace};
@@ -144,8 +146,14 @@ fn provision(
     };
     let workspace = api.workspace_from(&ws)?;
     let fresh = how == "created";
-    let document_folder_id = ensure_folders(&api, &workspace.id, template.as_ref(), fresh)?;
-    let link = Link::new(&m.id, workspace, Some(document_folder_id), p.now(), how);
+    let document_folder_id = ensure_folders(&api, &ws, template.as_ref(), fresh)?;
+    let mut link = Link::new(&m.id, workspace, Some(document_folder_id), p.now(), how);
+    if s.my_matters {
+        link.my_matters = my_matters::users(&ws, m);
+        for user in &link.my_matters {
+            api.add_to_my_matters(user, &link.workspace.id)?;
+        }
+    }
     links::store(p, &link)?;
     Ok(link)
 }
@@ -191,70 +199,96 @@ fn create(
         }
     })?;
     if let Some(t) = template {
+        let id = ws.get("id").and_then(Value::as_str).unwrap_or_default();
         if !t.members.is_empty() {
-            let id = ws.get("id").and_then(Value::as_str).unwrap_or_default();
             api.set_security(id, None, &t.members)?;
         }
+        // As iManage's own "create a workspace from a template" does: the template's pairs,
+        // and which template it was.
+        api.set_workspace_pairs(id, &t.pairs_for_workspace())?;
     }
     Ok(ws)
 }
 
-/// The folder paths a workspace gets: the template's (optional folders and everything under
-/// them skipped), then `root_folder` with `document_folder` beneath it.
-pub fn folder_plan(template: Option<&Template>, s: &Settings) -> Vec<Vec<String>> {
+/// One container a workspace gets: its path of names from the workspace, and the template item
+/// it copies (`None` for `root_folder` and `document_folder` when the template has no such
+/// folder: plain document folders).
+pub struct Planned<'t> {
+    /// Names from the workspace down to the container.
+    pub path: Vec<String>,
+    /// The template's folder, tab or search folder it copies.
+    pub item: Option<&'t TemplateItem>,
+}
+
+/// The containers a workspace gets: the template's (optional items and everything under them
+/// skipped), then `root_folder` with `document_folder` beneath it.
+pub fn folder_plan<'t>(template: Option<&'t Template>, s: &Settings) -> Vec<Planned<'t>> {
     let mut plan = Vec::new();
     if let Some(t) = template {
-        walk(&t.folders, &t.id, &mut Vec::new(), &mut plan);
+        walk(&t.items, &t.id, &mut Vec::new(), &mut plan);
     }
     for path in [
         vec![s.root_folder.clone()],
         vec![s.root_folder.clone(), s.document_folder.clone()],
     ] {
-        if !plan.contains(&path) {
-            plan.push(path);
+        if !plan.iter().any(|p| p.path == path) {
+            plan.push(Planned { path, item: None });
         }
     }
     plan
 }
 
-fn walk(all: &[FolderNode], parent: &str, path: &mut Vec<String>, plan: &mut Vec<Vec<String>>) {
+fn walk<'t>(
+    all: &'t [TemplateItem],
+    parent: &str,
+    path: &mut Vec<String>,
+    plan: &mut Vec<Planned<'t>>,
+) {
     for f in all.iter().filter(|f| f.parent_id == parent && !f.optional) {
         path.push(f.name.clone());
-        if !plan.contains(path) {
-            plan.push(path.clone());
+        if !plan.iter().any(|p| p.path == *path) {
+            plan.push(Planned {
+                path: path.clone(),
+                item: Some(f),
+            });
         }
         walk(all, &f.id, path, plan);
         path.pop();
     }
 }
 
-/// Creates every planned folder that is missing and returns the document folder's id.
-/// A fresh workspace has no folders, so it skips the listing: one request per folder.
+/// Creates every planned container that is missing, each as its kind, and returns the document
+/// folder's id. A fresh workspace has none, so it skips the listing: one request per container
+/// (and one more for a folder with its own members).
 fn ensure_folders(
     api: &Imanage<'_>,
-    ws_id: &str,
+    ws: &Value,
     template: Option<&Template>,
     fresh: bool,
 ) -> Result<String> {
+    let ws_id = ws.get("id").and_then(Value::as_str).unwrap_or_default();
     let plan = folder_plan(template, api.settings());
     let mut existing = if fresh {
         Vec::new()
     } else {
-        api.folders_of(ws_id)?
+        api.contents_of(ws_id)?
     };
     let mut document_folder = String::new();
-    for path in &plan {
+    for planned in &plan {
         let mut parent = ws_id.to_string();
-        for name in path {
+        for (depth, name) in planned.path.iter().enumerate() {
+            let last = depth + 1 == planned.path.len();
             parent = match child(&existing, &parent, name) {
                 Some(id) => id,
                 None => {
-                    let node = create_folder(api, ws_id, &parent, name, &mut existing)?;
+                    let item = if last { planned.item } else { None };
+                    let node = create_item(api, ws, &parent, name, item, &mut existing)?;
                     existing.push(node.clone());
                     node.id
                 }
             };
         }
+        let path = &planned.path;
         if path.len() == 2
             && path[0] == api.settings().root_folder
             && path[1] == api.settings().document_folder
@@ -272,42 +306,92 @@ fn child(existing: &[FolderNode], parent: &str, name: &str) -> Option<String> {
         .map(|f| f.id.clone())
 }
 
-/// Creates one folder, never twice (see `once`): after a failure the workspace's folders are
-/// listed again, and the folder is created only if it is still absent.
-fn create_folder(
+/// The body that creates a template item (or, without one, a plain document folder) in `ws`.
+fn item_body(ws: &Value, name: &str, item: Option<&TemplateItem>) -> Value {
+    let Some(item) = item else {
+        return json!({"name": name, "default_security": "inherit", "view_type": "document"});
+    };
+    let mut body = json!({"name": name});
+    if !item.description.is_empty() {
+        body["description"] = json!(item.description);
+    }
+    match item.kind {
+        ItemKind::SearchFolder => {
+            if let Some(search) = item.searchprofile_for(ws) {
+                body["searchprofile"] = search;
+            }
+        }
+        ItemKind::Tab | ItemKind::Folder => {
+            let security = item
+                .security
+                .as_ref()
+                .map_or("inherit", |s| s.default_security.as_str());
+            body["default_security"] = json!(security);
+        }
+    }
+    if item.kind == ItemKind::Folder {
+        body["view_type"] = json!(if item.email { "email" } else { "document" });
+        let profile = item.profile_for(ws);
+        if !profile.is_empty() {
+            body["profile"] = Value::Object(profile);
+        }
+    }
+    body
+}
+
+/// Creates one container as its kind, never twice (see `once`): after a failure the
+/// workspace's containers are listed again, and it is created only if it is still absent. A
+/// folder's own members are set once it exists.
+fn create_item(
     api: &Imanage<'_>,
-    ws_id: &str,
+    ws: &Value,
     parent: &str,
     name: &str,
+    item: Option<&TemplateItem>,
     existing: &mut Vec<FolderNode>,
 ) -> Result<FolderNode> {
-    let target = || {
-        if parent == ws_id {
-            Parent::Workspace(ws_id)
-        } else {
-            Parent::Folder(parent)
+    let ws_id = ws.get("id").and_then(Value::as_str).unwrap_or_default();
+    let body = item_body(ws, name, item);
+    let kind = item.map_or(ItemKind::Folder, |i| i.kind);
+    let create = || match kind {
+        // Tabs and search folders are made at the top of the workspace, where public clients
+        // make them; the name is then looked for there.
+        ItemKind::Tab | ItemKind::SearchFolder => api.create_workspace_item(ws_id, kind, &body),
+        ItemKind::Folder if parent == ws_id => {
+            api.create_folder_with(Parent::Workspace(ws_id), name, &body)
         }
+        ItemKind::Folder => api.create_folder_with(Parent::Folder(parent), name, &body),
+    };
+    let under = if kind == ItemKind::Folder {
+        parent
+    } else {
+        ws_id
     };
     let mut listed = None;
-    let made = once::create_once(
-        api,
-        || api.create_folder(target(), name),
-        || {
-            let nodes = api.folders_of(ws_id)?;
-            let found = child(&nodes, parent, name).map(|id| FolderNode {
-                id,
-                name: name.into(),
-                parent_id: parent.into(),
-                optional: false,
-            });
-            listed = Some(nodes);
-            Ok(found)
-        },
-    )?;
+    let made = once::create_once(api, create, || {
+        let nodes = api.contents_of(ws_id)?;
+        let found = child(&nodes, under, name).map(|id| FolderNode {
+            id,
+            name: name.into(),
+            parent_id: under.into(),
+        });
+        listed = Some(nodes);
+        Ok(found)
+    })?;
     if let Some(nodes) = listed {
         *existing = nodes;
     }
-    Ok(made)
+    if let Some(security) = item.and_then(|i| i.security.as_ref()) {
+        if !security.members.is_empty() {
+            api.set_folder_members(&made.id, &security.members)?;
+        }
+    }
+    // Recorded under the parent the plan walks, so that what the template nests under a tab
+    // made at the top is still found by its path.
+    Ok(FolderNode {
+        parent_id: parent.to_string(),
+        ..made
+    })
 }
 
 #[cfg(test)]
@@ -315,12 +399,18 @@ mod tests {
     use super::*;
     use crate::testing::FakePlatform;
 
-    fn node(id: &str, name: &str, parent: &str, optional: bool) -> FolderNode {
-        FolderNode {
+    fn item(id: &str, name: &str, parent: &str, optional: bool) -> TemplateItem {
+        TemplateItem {
             id: id.into(),
             name: name.into(),
             parent_id: parent.into(),
+            kind: ItemKind::Folder,
             optional,
+            description: String::new(),
+            email: false,
+            profile: Default::default(),
+            searchprofile: None,
+            security: None,
         }
     }
 
@@ -328,20 +418,22 @@ mod tests {
     fn plan_skips_optional_subtrees_and_ends_with_the_document_folder() {
         let s = Settings::load(&FakePlatform::configured()).unwrap();
         let t = Template {
+            shape: crate::imanage::template::TEMPLATE_SHAPE,
             id: "T".into(),
             default_security: None,
             members: vec![],
-            folders: vec![
-                node("1", "Correspondence", "T", false),
-                node("2", "Pleadings", "T", false),
-                node("3", "Filed", "2", false),
-                node("4", "Billing", "T", true),
-                node("5", "Old bills", "4", false),
-                node("6", "Documents", "T", false),
+            name_value_pairs: Default::default(),
+            items: vec![
+                item("1", "Correspondence", "T", false),
+                item("2", "Pleadings", "T", false),
+                item("3", "Filed", "2", false),
+                item("4", "Billing", "T", true),
+                item("5", "Old bills", "4", false),
+                item("6", "Documents", "T", false),
             ],
         };
         let plan = folder_plan(Some(&t), &s);
-        let shown: Vec<String> = plan.iter().map(|p| p.join("/")).collect();
+        let shown: Vec<String> = plan.iter().map(|p| p.path.join("/")).collect();
         assert_eq!(
             shown,
             vec![
@@ -352,6 +444,33 @@ mod tests {
                 "Documents/Generated Documents"
             ]
         );
+        // The template's own Documents folder is copied as it is; the document folder is plain.
+        assert_eq!(plan[3].item.map(|i| i.id.as_str()), Some("6"));
+        assert!(plan[4].item.is_none());
         assert_eq!(folder_plan(None, &s).len(), 2);
+    }
+
+    #[test]
+    fn bodies_carry_each_kind_as_it_is() {
+        let ws = json!({"id": "A!9", "custom1": "C-100", "custom2": "1042"});
+        let mut email = item("1", "Correspondence", "T", false);
+        email.email = true;
+        assert_eq!(
+            item_body(&ws, "Correspondence", Some(&email)),
+            json!({"name": "Correspondence", "default_security": "inherit", "view_type": "email"})
+        );
+        let mut search = item("2", "Orders", "T", false);
+        search.kind = ItemKind::SearchFolder;
+        search.searchprofile = Some(json!({"class": "ORDER", "custom2": "%workspace_value%"}));
+        assert_eq!(
+            item_body(&ws, "Orders", Some(&search)),
+            json!({"name": "Orders", "searchprofile": {"class": "ORDER", "custom2": "1042"}})
+        );
+        let mut tab = item("3", "Court", "T", false);
+        tab.kind = ItemKind::Tab;
+        assert_eq!(
+            item_body(&ws, "Court", Some(&tab)),
+            json!({"name": "Court", "default_security": "inherit"})
+        );
     }
 }

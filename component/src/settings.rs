@@ -29,6 +29,8 @@ pub const CONFIG_KEYS: &[&str] = &[
     "require_template",
     "sync_fields_on_update",
     "close_action",
+    "my_matters",
+    "my_matters_on_close",
     "workspace_name",
     "matter_types",
     "clients_field",
@@ -138,6 +140,17 @@ impl CloseAction {
     }
 }
 
+/// What closing does to the My Matters entries provisioning made (`my_matters_on_close`). A key
+/// of its own rather than a `close_action` value: a firm may want a workspace both made
+/// read-only and taken off its lawyers' lists, and `close_action` names one mark.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MyMattersOnClose {
+    /// The workspace stays on the lists (closed matters are still opened from there).
+    Keep,
+    /// Closing takes it off; reopening puts it back.
+    Remove,
+}
+
 /// The configuration, read and checked once per call.
 #[derive(Clone)]
 pub struct Settings {
@@ -173,6 +186,10 @@ pub struct Settings {
     pub sync_fields_on_update: bool,
     /// How closure is marked besides the prefix (`close_action`).
     pub close_action: CloseAction,
+    /// New workspaces go on the owner's and the assigned lawyer's My Matters list (`my_matters`).
+    pub my_matters: bool,
+    /// Whether closing takes them off again (`my_matters_on_close`).
+    pub my_matters_on_close: MyMattersOnClose,
     /// How a workspace is named (`workspace_name`).
     pub workspace_name: NameTemplate,
     /// Matter types the integration applies to; `None`: all.
@@ -334,6 +351,16 @@ impl Settings {
             close_action: match get(p, "close_action")? {
                 Some(v) => CloseAction::parse(&v)?,
                 None => CloseAction::None,
+            },
+            my_matters: flag("my_matters")?,
+            my_matters_on_close: match get(p, "my_matters_on_close")?.as_deref() {
+                None | Some("keep") => MyMattersOnClose::Keep,
+                Some("remove") => MyMattersOnClose::Remove,
+                Some(other) => {
+                    return Err(Error::NotConfigured(format!(
+                        "`my_matters_on_close` must be `keep` or `remove`, not {other:?}"
+                    )))
+                }
             },
             workspace_name: match get(p, "workspace_name")? {
                 Some(t) => NameTemplate::parse(&t)?,
@@ -504,6 +531,8 @@ mod tests {
             ("imanage_auth", "magic"),
             ("close_action", "flag:custom13"),
             ("close_action", "explode"),
+            ("my_matters", "sometimes"),
+            ("my_matters_on_close", "view"),
             ("workspace_name", "{nope}"),
             ("matter_types", "Litigation"),
             ("clients_field", "custom2"),

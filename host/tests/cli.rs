@@ -816,8 +816,11 @@ async fn dry_run_changes_nothing_and_prints_the_plan() {
             .count()
     };
     assert_eq!(posts("/workspaces"), 1, "{plan:?}");
-    // Litigation: Correspondence, Pleadings/{Filed, Drafts}, Evidence, Documents/Generated Documents.
-    assert_eq!(posts("/folders") + posts("/subfolders"), 7, "{plan:?}");
+    // Litigation: Correspondence, Pleadings/{Filed, Drafts}, Evidence, Court/Hearings (the
+    // folder in the tab), Documents/Generated Documents; the tab and search folder as theirs.
+    assert_eq!(posts("/folders") + posts("/subfolders"), 8, "{plan:?}");
+    assert_eq!(posts("/tabs"), 1, "{plan:?}");
+    assert_eq!(posts("/search-folders"), 1, "{plan:?}");
     let create = plan
         .iter()
         .find(|p| p["path"].as_str().unwrap().ends_with("/workspaces"))

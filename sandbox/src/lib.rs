@@ -5,13 +5,18 @@
 //! Seed: customer [`CUSTOMER_ID`], library [`LIBRARY`], the service account [`SERVICE_USER`] /
 //! [`SERVICE_PASSWORD`], the OAuth application [`CLIENT_ID`] / [`CLIENT_SECRET`], users `JSMITH`,
 //! `LWONG`, `APATEL`, `MCHEN`, groups `LITIGATION`, `PROPERTY`, `NRTADMIN`, and the templates
-//! [`LITIGATION_TEMPLATE`] (`ACTIVE!100`, folders `ACTIVE!101..106`) and [`PROPERTY_TEMPLATE`]
-//! (`ACTIVE!200`, folders `ACTIVE!201..206`). New objects are numbered from `ACTIVE!1000`.
+//! [`LITIGATION_TEMPLATE`] (`ACTIVE!100`, items `ACTIVE!101..109`: an email folder, a folder
+//! with a profile inheriting `%workspace_value%`, a folder with its own security, an optional
+//! folder marked only in its name-value pairs, a tab with a folder in it and a search folder,
+//! and the template's own name-value pairs) and [`PROPERTY_TEMPLATE`] (`ACTIVE!200`, folders
+//! `ACTIVE!201..206`). New objects are numbered from `ACTIVE!1000`.
 //! A second library, [`BRANCH_LIBRARY`], holds the template [`BRANCH_TEMPLATE`] (`BRANCH!300`);
 //! object numbers are one sequence across both libraries, lookup tables are per library.
 //!
 //! Beyond the plain API: the authorization-code flow with PKCE and token revocation, fault and
-//! latency injection ([`Faults`]), the change-event queue and the Sync API. The sandbox's own
+//! latency injection ([`Faults`]), the change-event queue and the Sync API. Each endpoint's
+//! public source, or "assumed", is in docs/imanage-api.md and in its module's docs: tabs, search
+//! folders and name-value pairs in `contents.rs`, My Matters (assumed) in `my_matters.rs`. The sandbox's own
 //! endpoints need no token and are never subject to faults:
 //!
 //! | endpoint | body / answer |
@@ -34,14 +39,16 @@
 // - the model behind the lock: store; over it, shared lookups and API forms (objects) and the
 //   default data (seed); then the shared state (state);
 // - per request: extract (authentication, path, body) and inject (the fault middleware);
-// - route handlers: auth, admin, discovery, customs, workspaces, folders, templates, security,
-//   documents, users, change_events, sync;
+// - route handlers: auth, admin, discovery, customs, workspaces, folders, contents (tabs,
+//   search folders, name-value pairs), templates, security, documents, users, my_matters,
+//   change_events, sync;
 // - this file, which wires the router and runs the server.
 mod admin;
 mod auth;
 mod change_events;
 mod clock;
 mod config;
+mod contents;
 mod cursor;
 mod custom_index;
 mod customs;
@@ -55,6 +62,7 @@ mod fields;
 mod folders;
 mod inject;
 mod model;
+mod my_matters;
 mod objects;
 mod pkce;
 mod security;
@@ -90,8 +98,8 @@ pub use error::{ApiError, ErrorMessage, OAuthError, DMS_VERSION};
 pub use events::{ChangeEvent, ChangeEventType, DEFAULT_EVENT_RETENTION};
 pub use faults::{FaultCounts, Faults, RateLimitBurst};
 pub use model::{
-    AccessLevel, CustomValue, DefaultSecurity, Document, Folder, Group, MemberType, SecurityMember,
-    User, ViewType, Workspace,
+    AccessLevel, CustomValue, DefaultSecurity, Document, Folder, FolderKind, Group, MemberType,
+    SecurityMember, User, ViewType, Workspace,
 };
 pub use seed::{
     BRANCH_TEMPLATE, FIRST_NEW_NUMBER, LEGACY_WORKSPACES, LITIGATION_TEMPLATE, PROPERTY_TEMPLATE,
@@ -216,6 +224,30 @@ pub fn router(state: SharedState) -> Router {
         .route(
             &at("/workspaces/{id}/security"),
             get(security::get_workspace).post(security::post_workspace),
+        )
+        .route(
+            &at("/workspaces/{id}/tabs"),
+            get(contents::list_tabs).post(contents::create_tab),
+        )
+        .route(
+            &at("/workspaces/{id}/search-folders"),
+            get(contents::list_search_folders).post(contents::create_search_folder),
+        )
+        .route(
+            &at("/workspaces/{id}/name-value-pairs"),
+            get(contents::workspace_pairs).patch(contents::patch_workspace_pairs),
+        )
+        .route(
+            &at("/folders/{id}/name-value-pairs"),
+            get(contents::folder_pairs),
+        )
+        .route(
+            &at("/users/{user}/my-matters"),
+            get(my_matters::list).post(my_matters::add),
+        )
+        .route(
+            &at("/users/{user}/my-matters/{id}"),
+            axum::routing::delete(my_matters::remove),
         )
         .route(&at("/templates"), get(templates::list))
         .route(&at("/templates/{id}"), get(templates::get))

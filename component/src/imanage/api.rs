@@ -43,22 +43,6 @@ pub struct FolderNode {
     pub name: String,
     /// The id of the folder or workspace it is in.
     pub parent_id: String,
-    /// Whether provisioning may leave it out (the template marks it optional).
-    #[serde(default)]
-    pub optional: bool,
-}
-
-/// What provisioning copies from a template.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Template {
-    /// The template workspace's id.
-    pub id: String,
-    /// The default security a new workspace gets.
-    pub default_security: Option<String>,
-    /// The security entries copied onto a new workspace, as iManage wrote them.
-    pub members: Vec<Value>,
-    /// The folder tree to create in a new workspace.
-    pub folders: Vec<FolderNode>,
 }
 
 /// Whether a create made the object or found it there already.
@@ -228,7 +212,6 @@ impl Imanage<'_> {
                     id: s("id"),
                     name: s("name"),
                     parent_id: s("parent_id"),
-                    optional: f.get("optional").and_then(Value::as_bool).unwrap_or(false),
                 };
                 if node.id.is_empty() {
                     Err(Error::Unavailable(
@@ -241,14 +224,26 @@ impl Imanage<'_> {
             .collect()
     }
 
-    /// Creates a folder. Not retried: `provision::ensure_folders` re-lists and carries on.
+    /// Creates a plain document folder. Not retried: `provision::ensure_folders` re-lists and
+    /// carries on.
     pub fn create_folder(&self, parent: Parent<'_>, name: &str) -> Result<FolderNode> {
+        let body = json!({"name": name, "default_security": "inherit", "view_type": "document"});
+        self.create_folder_with(parent, name, &body)
+    }
+
+    /// Creates a folder with the whole `body` (name, description, security, view type,
+    /// profile). Not retried, as `create_folder`.
+    pub fn create_folder_with(
+        &self,
+        parent: Parent<'_>,
+        name: &str,
+        body: &Value,
+    ) -> Result<FolderNode> {
         let (path, parent_id) = match parent {
             Parent::Workspace(ws) => (format!("/workspaces/{}/folders", seg(ws)), ws),
             Parent::Folder(f) => (format!("/folders/{}/subfolders", seg(f)), f),
         };
-        let body = json!({"name": name, "default_security": "inherit", "view_type": "document"});
-        let v = self.call_ok(Method::Post, &path, Some(&body), Retry::Never)?;
+        let v = self.call_ok(Method::Post, &path, Some(body), Retry::Never)?;
         let d = json::data(&v);
         Ok(FolderNode {
             id: json::str_field(d, "id")
@@ -256,47 +251,7 @@ impl Imanage<'_> {
                 .to_string(),
             name: name.to_string(),
             parent_id: parent_id.to_string(),
-            optional: false,
         })
-    }
-
-    /// A template's security and folders, cached in key-value: templates change rarely, and
-    /// re-reading one per matter would double the requests of every provisioning.
-    pub fn template(&self, id: &str) -> Result<Template> {
-        let key = keys::template(self.library(), id);
-        if let Some(raw) = self.p().kv_get(&key)? {
-            if let Ok(t) = serde_json::from_slice::<Template>(&raw) {
-                return Ok(t);
-            }
-        }
-        let Some(ws) = self.get_workspace(id)? else {
-            return Err(Error::NotConfigured(format!(
-                "`templates` names {id:?}, which is not a workspace or template in library {}",
-                self.library()
-            )));
-        };
-        let security = self.call_ok(
-            Method::Get,
-            &format!("/workspaces/{}/security", seg(id)),
-            None,
-            Retry::Safe,
-        )?;
-        let security = json::data(&security);
-        let template = Template {
-            id: id.to_string(),
-            default_security: json::str_field(security, "default_security")
-                .or_else(|| json::str_field(&ws, "default_security"))
-                .map(String::from),
-            members: security
-                .get("members")
-                .and_then(Value::as_array)
-                .cloned()
-                .unwrap_or_default(),
-            folders: self.folders_of(id)?,
-        };
-        let raw = serde_json::to_vec(&template).map_err(|e| Error::Unavailable(e.to_string()))?;
-        self.p().kv_set(&key, &raw)?;
-        Ok(template)
     }
 
     /// Sets a workspace's default security (when given) and adds the `include` entries.
