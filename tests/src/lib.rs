@@ -428,6 +428,11 @@ pub async fn raw_exchange(url: &str, request: &[u8], within: std::time::Duration
                 if length.is_some_and(|n| body.len() >= n) {
                     return (status, body[..length.unwrap()].to_vec());
                 }
+                if head.contains("transfer-encoding: chunked") {
+                    if let Some(whole) = dechunk(body) {
+                        return (status, whole);
+                    }
+                }
             }
             match stream.read(&mut chunk).await {
                 Ok(0) | Err(_) => {
@@ -450,6 +455,28 @@ pub async fn raw_exchange(url: &str, request: &[u8], within: std::time::Duration
     tokio::time::timeout(within, read)
         .await
         .unwrap_or_else(|_| panic!("no answer within {within:?}"))
+}
+
+/// A chunked body decoded, once its last chunk arrived.
+fn dechunk(mut raw: &[u8]) -> Option<Vec<u8>> {
+    let mut out = Vec::new();
+    loop {
+        let line_end = raw.windows(2).position(|w| w == b"\r\n")?;
+        let size = usize::from_str_radix(
+            std::str::from_utf8(&raw[..line_end]).ok()?.split(';').next()?.trim(),
+            16,
+        )
+        .ok()?;
+        raw = &raw[line_end + 2..];
+        if size == 0 {
+            return Some(out);
+        }
+        if raw.len() < size + 2 {
+            return None;
+        }
+        out.extend_from_slice(&raw[..size]);
+        raw = &raw[size + 2..];
+    }
 }
 
 /// The bytes of a request signed with `WEBHOOK_SECRET` now, `target` exactly as given.
