@@ -238,7 +238,10 @@ mod tests {
             assert_eq!(classify(query, state), Arrival::Foreign, "{query}");
         }
         assert_eq!(classify("", state), Arrival::Stray);
-        assert_eq!(classify("favicon=1&state=s3cr3t-state", state), Arrival::Stray);
+        assert_eq!(
+            classify("favicon=1&state=s3cr3t-state", state),
+            Arrival::Stray
+        );
         assert_eq!(
             classify(
                 "error=access_denied&error_description=no&state=s3cr3t-state",

@@ -403,7 +403,11 @@ pub mod imanage;
 /// One HTTP/1.1 exchange with exact bytes, for what a client library would not send (a body
 /// announced but never sent, a request line that is not UTF-8): writes `request`, then reads one
 /// response (its status and body) within `within`, or panics saying it did not come.
-pub async fn raw_exchange(url: &str, request: &[u8], within: std::time::Duration) -> (u16, Vec<u8>) {
+pub async fn raw_exchange(
+    url: &str,
+    request: &[u8],
+    within: std::time::Duration,
+) -> (u16, Vec<u8>) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let addr = url.trim_start_matches("http://").trim_end_matches('/');
     let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
@@ -463,7 +467,11 @@ fn dechunk(mut raw: &[u8]) -> Option<Vec<u8>> {
     loop {
         let line_end = raw.windows(2).position(|w| w == b"\r\n")?;
         let size = usize::from_str_radix(
-            std::str::from_utf8(&raw[..line_end]).ok()?.split(';').next()?.trim(),
+            std::str::from_utf8(&raw[..line_end])
+                .ok()?
+                .split(';')
+                .next()?
+                .trim(),
             16,
         )
         .ok()?;

@@ -81,7 +81,11 @@ async fn events_are_authenticated_idempotent_and_typed() {
         (st, replayed["error"]["kind"].as_str()),
         (StatusCode::CONFLICT, Some("replayed"))
     );
-    assert_eq!(env.kv().snapshot(), kv_after_first, "a replay changes nothing");
+    assert_eq!(
+        env.kv().snapshot(),
+        kv_after_first,
+        "a replay changes nothing"
+    );
     let (st, again) = send(signed(&c, Method::POST, &url, body, at - 1)).await;
     assert_eq!(st, StatusCode::OK);
     assert_eq!(again["duplicate"], true);
@@ -230,14 +234,20 @@ async fn legacy_documents_workspace_and_check_routes() {
         (st, b["error"]["kind"].as_str()),
         (StatusCode::BAD_REQUEST, Some("bad-request"))
     );
-    assert!(b["error"]["message"].as_str().unwrap().contains("?name="), "{b}");
+    assert!(
+        b["error"]["message"].as_str().unwrap().contains("?name="),
+        "{b}"
+    );
     // A captured upload re-sent to another matter or under another name is not signed for it.
     let at = unix_now();
     let captured = signed(&c, Method::POST, &named, pdf.clone(), at)
         .build()
         .unwrap();
     for target in [
-        format!("{}/v1/matters/2001/documents?name=Invoice%202026-001.pdf", s.url),
+        format!(
+            "{}/v1/matters/2001/documents?name=Invoice%202026-001.pdf",
+            s.url
+        ),
         format!("{docs}?name=Other.pdf"),
     ] {
         let mut forged = c.post(&target).body(pdf.clone());
@@ -299,10 +309,24 @@ async fn a_replay_is_refused_by_another_process_on_the_same_store() {
     let c = reqwest::Client::new();
     let at = unix_now();
     let target = "/v1/changes";
-    let (st, b) = send(signed(&c, Method::GET, &format!("{}{target}", first.url), vec![], at)).await;
+    let (st, b) = send(signed(
+        &c,
+        Method::GET,
+        &format!("{}{target}", first.url),
+        vec![],
+        at,
+    ))
+    .await;
     assert_eq!(st, StatusCode::OK, "{b}");
     let kv = env.kv().snapshot();
-    let (st, b) = send(signed(&c, Method::GET, &format!("{}{target}", second.url), vec![], at)).await;
+    let (st, b) = send(signed(
+        &c,
+        Method::GET,
+        &format!("{}{target}", second.url),
+        vec![],
+        at,
+    ))
+    .await;
     assert_eq!(
         (st, b["error"]["kind"].as_str()),
         (StatusCode::CONFLICT, Some("replayed")),

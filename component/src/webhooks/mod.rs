@@ -155,11 +155,11 @@ fn route<'a>(method: &str, path: &'a str) -> Result<Route<'a>, Response> {
             &format!("{method} is not allowed on {path}"),
         ))
     };
-    let matter = |id: &'a str, r: fn(&'a str) -> Signed<'a>| match crate::validate::id("matter id", id)
-    {
-        Ok(()) => Ok(Route::Signed(r(id))),
-        Err(e) => Err(typed(&e)),
-    };
+    let matter =
+        |id: &'a str, r: fn(&'a str) -> Signed<'a>| match crate::validate::id("matter id", id) {
+            Ok(()) => Ok(Route::Signed(r(id))),
+            Err(e) => Err(typed(&e)),
+        };
     match (segments.as_slice(), method) {
         (["v1", "health"], "GET") => Ok(Route::Health),
         (["v1", "actionstep", token], "POST") => Ok(Route::Actionstep(token)),
@@ -519,7 +519,10 @@ mod tests {
         let mut big = signed(&p, "POST", "/v1/events", b"");
         big.body_too_large = true;
         assert_eq!(handle(&p, &big).status, 413);
-        assert!(domain_state(&p).is_empty(), "refused requests change nothing");
+        assert!(
+            domain_state(&p).is_empty(),
+            "refused requests change nothing"
+        );
     }
 
     #[test]
@@ -551,7 +554,8 @@ mod tests {
         // Even a request correctly signed with the short secret is refused.
         let mut r = req("GET", "/v1/check", b"");
         let ts = p.now().to_string();
-        r.headers.push((signature::TIMESTAMP_HEADER.into(), ts.clone()));
+        r.headers
+            .push((signature::TIMESTAMP_HEADER.into(), ts.clone()));
         r.headers.push((
             signature::SIGNATURE_HEADER.into(),
             signature::sign(&short, &ts, "GET", "/v1/check", b""),
@@ -594,7 +598,11 @@ mod tests {
         ] {
             let mut forged = req("POST", target, b"%PDF");
             forged.headers = upload.headers.clone();
-            assert_eq!(kind(&handle(&p, &forged)), (401, "unauthorized"), "{target}");
+            assert_eq!(
+                kind(&handle(&p, &forged)),
+                (401, "unauthorized"),
+                "{target}"
+            );
         }
         assert!(p.kv.borrow().is_empty() && p.sent.borrow().is_empty());
     }
@@ -639,7 +647,12 @@ mod tests {
         let unnamed = signed(&p, "POST", "/v1/matters/1042/documents", b"%PDF");
         assert_eq!(kind(&without_reading(&p, &unnamed)), (400, "bad-request"));
         // Named in the query, it reaches the operation (which finds no link).
-        let named = signed(&p, "POST", "/v1/matters/1042/documents?name=a%20b.pdf", b"%PDF");
+        let named = signed(
+            &p,
+            "POST",
+            "/v1/matters/1042/documents?name=a%20b.pdf",
+            b"%PDF",
+        );
         assert_eq!(kind(&handle(&p, &named)), (404, "not-linked"));
         assert!(domain_state(&p).is_empty());
     }
@@ -666,13 +679,19 @@ mod tests {
             assert_eq!(kind(&without_reading(&p, &r)), (401, "unauthorized"));
         }
         // To an unknown route, with the wrong method, or for a matter id that cannot be one.
-        assert_eq!(without_reading(&p, &req("POST", "/v1/nope", b"")).status, 404);
+        assert_eq!(
+            without_reading(&p, &req("POST", "/v1/nope", b"")).status,
+            404
+        );
         assert_eq!(without_reading(&p, &req("PUT", target, b"")).status, 405);
         let bad_id = signed(&p, "POST", "/v1/matters/%2e%2e/documents?name=x", b"");
         assert_eq!(without_reading(&p, &bad_id).status, 422);
         // Without a secret configured, or to the Actionstep hook with a wrong token.
         let unset = FakePlatform::configured();
-        assert_eq!(kind(&without_reading(&unset, &upload)), (503, "not-configured"));
+        assert_eq!(
+            kind(&without_reading(&unset, &upload)),
+            (503, "not-configured")
+        );
         p.set_config("actionstep_token", HOOK_TOKEN);
         let hook = req("POST", "/v1/actionstep/wrong-token", b"");
         assert_eq!(kind(&without_reading(&p, &hook)), (401, "unauthorized"));
@@ -700,8 +719,8 @@ mod tests {
             ("POST", "documents?name=x.pdf"),
         ] {
             for id in [
-                "a/b", "a?b", "a#b", "%00", "a%00b", "%2e%2e", "..", "%2F", "%FF%FE", "\u{fffd}", "",
-                "a%23b",
+                "a/b", "a?b", "a#b", "%00", "a%00b", "%2e%2e", "..", "%2F", "%FF%FE", "\u{fffd}",
+                "", "a%23b",
             ] {
                 let target = format!("/v1/matters/{id}/{route}");
                 let r = handle(&p, &signed(&p, method, &target, b"%PDF"));

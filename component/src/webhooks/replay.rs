@@ -102,7 +102,10 @@ mod tests {
         let fresh = next();
         assert!(first_use(&p, &fresh, p.now() + TOLERANCE_S).unwrap());
         assert_eq!(seen(&p), 1, "the 64th request swept the expired ones");
-        assert!(!first_use(&p, &fresh, p.now()).unwrap(), "the fresh one is kept");
+        assert!(
+            !first_use(&p, &fresh, p.now()).unwrap(),
+            "the fresh one is kept"
+        );
         // However many requests arrive, what is kept stays under the bound.
         for _ in 0..10 * SWEEP_EVERY {
             p.advance(10);

@@ -203,7 +203,11 @@ mod tests {
             ("GET", "/v1/matters/1042/folders?x=1"),
             ("GET", "/v1/audit"),
         ] {
-            assert_eq!(ok(method, target), Err(Refusal::Mismatch), "{method} {target}");
+            assert_eq!(
+                ok(method, target),
+                Err(Refusal::Mismatch),
+                "{method} {target}"
+            );
         }
         // The string joins its parts with `.`, and a path or query may hold `.` too: a
         // request and its twin with bytes moved across the path/body boundary share one
