@@ -345,11 +345,28 @@ pub struct SignIn {
 /// page (the sandbox must auto-approve), the redirect followed by hand to the listener. Returns
 /// the outcome and what the browser carried.
 pub async fn connect(env: &Env, rt: &Runtime) -> (Result<String, matterlink_host::Error>, SignIn) {
+    let (outcome, seen, _) = connect_after_strays(env, rt, &[]).await;
+    (outcome, seen)
+}
+
+/// `connect`, with requests to the callback address carrying each of `strays` as its query
+/// before the browser's answer arrives; also returns the status each stray got.
+pub async fn connect_after_strays(
+    env: &Env,
+    rt: &Runtime,
+    strays: &[&str],
+) -> (Result<String, matterlink_host::Error>, SignIn, Vec<u16>) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("loopback port");
+    let callback = format!(
+        "http://{}{}",
+        listener.local_addr().unwrap(),
+        matterlink_host::connect::CALLBACK_PATH
+    );
+    let strays: Vec<String> = strays.iter().map(|q| format!("{callback}?{q}")).collect();
     let kv_path = env.data_dir().join(KEY_VALUE_FILE);
-    let (seen_tx, seen_rx) = tokio::sync::oneshot::channel::<SignIn>();
+    let (seen_tx, seen_rx) = tokio::sync::oneshot::channel::<(SignIn, Vec<u16>)>();
     let outcome = matterlink_host::connect::run(
         rt,
         listener,
@@ -357,14 +374,20 @@ pub async fn connect(env: &Env, rt: &Runtime) -> (Result<String, matterlink_host
         move |request| {
             let url = request.authorize_url.clone();
             tokio::spawn(async move {
+                let mut statuses = Vec::new();
+                for stray in strays {
+                    let r = reqwest::get(&stray).await.expect("the listener answers");
+                    statuses.push(r.status().as_u16());
+                }
                 let seen = browser(&url, &kv_path).await;
-                let _ = seen_tx.send(seen);
+                let _ = seen_tx.send((seen, statuses));
             });
         },
     )
     .await
     .expect("the host runs the sign-in");
-    (outcome, seen_rx.await.unwrap_or_default())
+    let (seen, statuses) = seen_rx.await.unwrap_or_default();
+    (outcome, seen, statuses)
 }
 
 /// A browser: opens iManage's sign-in page, and follows its redirect to the loopback listener.
