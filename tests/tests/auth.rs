@@ -10,9 +10,7 @@
 use std::time::Duration;
 
 use imanage_sandbox::{Faults, SandboxConfig};
-use matterlink_e2e::{
-    advance, call, connect, connect_after_strays, fixture, oauth_config, Env,
-};
+use matterlink_e2e::{advance, call, connect, connect_after_strays, fixture, oauth_config, Env};
 use matterlink_host::{Args, Function, Runtime};
 use serde_json::Value;
 
