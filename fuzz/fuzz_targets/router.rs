@@ -86,7 +86,9 @@ impl Platform for Memory {
 
 fuzz_target!(|data: &[u8]| {
     // flags, then method, target, headers ("name: value" lines) and body separated by 0xFF.
-    let Some((&flags, rest)) = data.split_first() else { return };
+    let Some((&flags, rest)) = data.split_first() else {
+        return;
+    };
     let mut parts = rest.splitn(4, |&b| b == 0xff);
     let text = |b: Option<&[u8]>| String::from_utf8_lossy(b.unwrap_or_default()).into_owned();
     let method = text(parts.next());
