@@ -235,6 +235,27 @@ fn require(p: &dyn Platform, key: &str) -> Result<String> {
     get(p, key)?.ok_or_else(|| missing(key))
 }
 
+/// The fewest characters a shared secret (`webhook_secret`, `actionstep_token`) may have: it is
+/// the only thing between the internet and the routes, so it must be too long to guess.
+pub const MIN_SECRET_CHARS: usize = 32;
+
+/// A shared secret (`webhook_secret`, `actionstep_token`): set, and at least
+/// [`MIN_SECRET_CHARS`] long; otherwise `not-configured`, naming the key but never the value.
+pub fn shared_secret(p: &dyn Platform, key: &str) -> Result<String> {
+    let value = get(p, key)?.ok_or_else(|| {
+        Error::NotConfigured(format!(
+            "`{key}` is not set, so no caller can be authenticated"
+        ))
+    })?;
+    let chars = value.chars().count();
+    if chars < MIN_SECRET_CHARS {
+        return Err(Error::NotConfigured(format!(
+            "`{key}` is {chars} characters long; it must have at least {MIN_SECRET_CHARS} (e.g. `openssl rand -hex 32`)"
+        )));
+    }
+    Ok(value)
+}
+
 fn parse_bool(key: &str, value: &str) -> Result<bool> {
     match value.to_ascii_lowercase().as_str() {
         "true" | "yes" | "1" | "on" => Ok(true),
@@ -518,6 +539,29 @@ mod tests {
         assert_eq!(s.destination(&m).library, "BRANCH");
         assert_eq!(s.destination(&m).templates["Conveyancing"], "BRANCH!300");
         assert_eq!(s.libraries(), vec!["ACTIVE", "BRANCH"]);
+    }
+
+    #[test]
+    fn shared_secrets_must_be_set_and_long() {
+        let p = FakePlatform::configured();
+        for key in ["webhook_secret", "actionstep_token"] {
+            match shared_secret(&p, key) {
+                Err(Error::NotConfigured(msg)) => assert!(msg.contains("not set"), "{msg}"),
+                other => panic!("{key}: {other:?}"),
+            }
+            let short = "s".repeat(MIN_SECRET_CHARS - 1);
+            p.set_config(key, &format!("  {short}  "));
+            match shared_secret(&p, key) {
+                Err(Error::NotConfigured(msg)) => {
+                    assert!(msg.contains(key) && msg.contains("31 characters"), "{msg}");
+                    assert!(!msg.contains(&short), "the message shows the secret: {msg}");
+                }
+                other => panic!("{key}: {other:?}"),
+            }
+            let long = "s".repeat(MIN_SECRET_CHARS);
+            p.set_config(key, &long);
+            assert_eq!(shared_secret(&p, key).unwrap(), long);
+        }
     }
 
     #[test]

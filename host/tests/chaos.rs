@@ -20,7 +20,8 @@ use tokio::process::Child;
 use tokio::sync::RwLock;
 
 mod common;
-const SECRET: &str = "chaos-secret";
+// At least 32 characters, as the component requires of `webhook_secret`.
+const SECRET: &str = "chaos-webhook-secret-0123456789abcdef";
 
 /// A small deterministic generator, so a failing run can be repeated.
 struct Rng(u64);
@@ -91,14 +92,23 @@ struct Counts {
 }
 
 /// Delivers until the server answers at all, as a webhook sender redelivers on a lost
-/// connection (the server may be down for its restart).
-async fn deliver(client: &reqwest::Client, url: &RwLock<String>, body: &[u8], counts: &Counts) {
+/// connection (the server may be down for its restart). Each delivery is signed anew, as a
+/// sender does; copy `copy` of an event signs `copy` seconds back, so that copies sent in the
+/// same second are distinct requests racing inside the component rather than one request
+/// refused as a replay.
+async fn deliver(
+    client: &reqwest::Client,
+    url: &RwLock<String>,
+    body: &[u8],
+    copy: u64,
+    counts: &Counts,
+) {
     loop {
-        let ts = std::time::SystemTime::now()
+        let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap()
-            .as_secs()
-            .to_string();
+            .as_secs();
+        let ts = (now - copy).to_string();
         let target = format!("{}/v1/events", url.read().await);
         counts.deliveries.fetch_add(1, Ordering::Relaxed);
         let sent = client
@@ -106,7 +116,7 @@ async fn deliver(client: &reqwest::Client, url: &RwLock<String>, body: &[u8], co
             .header(signature::TIMESTAMP_HEADER, &ts)
             .header(
                 signature::SIGNATURE_HEADER,
-                signature::sign(SECRET, &ts, body),
+                signature::sign(SECRET, &ts, "POST", "/v1/events", body),
             )
             .body(body.to_vec())
             .send()
@@ -126,6 +136,16 @@ async fn deliver(client: &reqwest::Client, url: &RwLock<String>, body: &[u8], co
                     // matter's creation (404 not-linked).
                     503 | 404 => {
                         counts.kept_for_replay.fetch_add(1, Ordering::Relaxed);
+                    }
+                    // The same signed request reached the server before (a delivery whose
+                    // connection was lost after it arrived, or another copy signed in the same
+                    // second): sign it anew a second later, as a sender would.
+                    409 if answer["error"]["kind"] == "replayed" => {
+                        counts
+                            .redeliveries_after_connection_loss
+                            .fetch_add(1, Ordering::Relaxed);
+                        tokio::time::sleep(Duration::from_millis(1_000)).await;
+                        continue;
                     }
                     other => panic!("unexpected answer {other}: {answer}"),
                 }
@@ -222,12 +242,12 @@ async fn every_matter_gets_exactly_one_workspace_under_faults_and_a_crash() {
             server = restarted;
             *url.write().await = new_url;
         }
-        for _ in 0..copies {
+        for copy in 0..copies as u64 {
             let permit = lanes.clone().acquire_owned().await.unwrap();
             let (client, url, counts, body) =
                 (client.clone(), url.clone(), counts.clone(), body.clone());
             tasks.push(tokio::spawn(async move {
-                deliver(&client, &url, &body, &counts).await;
+                deliver(&client, &url, &body, copy, &counts).await;
                 drop(permit);
             }));
         }
@@ -411,7 +431,7 @@ async fn every_matter_gets_exactly_one_workspace_under_faults_and_a_crash() {
         + faults_injected.dropped
         + faults_injected.commit_then_fail;
     println!(
-        "chaos: {matters} matters, {event_count} events, {} deliveries ({} answered 200, {} kept for replay, {} redelivered after a lost connection), \
+        "chaos: {matters} matters, {event_count} events, {} deliveries ({} answered 200, {} kept for replay, {} redelivered after a lost connection or a refused replay), \
          {} extra deliveries suppressed ({} answered from the event record), faults injected: {} errors, {} rate-limited, {} timeouts, {} dropped, {} commit-then-fail; \
          {} iManage requests in all ({:.0}% faulted), replay rounds {replays}, {} workspaces, {:.1} s",
         c.deliveries.load(Ordering::Relaxed),

@@ -12,11 +12,14 @@ mod common;
 
 use common::{fixture, Setup, BIN};
 
+/// `webhook_secret` for the servers these tests start (at least 32 characters).
+const CLI_SECRET: &str = "cli-webhook-secret-0123456789abcdef";
+
 impl Setup {
     /// `matterlink` configured entirely through the environment, as a deployment would.
     fn cmd(&self) -> Command {
         let mut c = common::matterlink(&self.sandbox, self.data.path());
-        c.env("MATTERLINK_WEBHOOK_SECRET", "cli-secret");
+        c.env("MATTERLINK_WEBHOOK_SECRET", CLI_SECRET);
         c
     }
 }
@@ -300,6 +303,55 @@ async fn serve_answers_health_beside_a_call_and_stops_on_sigterm() {
     assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
     let status = server.wait().await.unwrap();
     assert_eq!(status.code(), Some(0), "graceful shutdown exits 0");
+}
+
+/// The README's signing example, taken from README.md by its marker and run as it stands with
+/// bash, openssl and curl against `matterlink serve`: a known answer for the signing string that
+/// does not go through the component's own `sign()`.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_readme_signing_example_is_accepted_by_serve() {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md"))
+        .expect("README.md");
+    let (_, after) = readme
+        .split_once("<!-- tested: signed-request-example -->")
+        .expect("the marker in README.md");
+    let block = after
+        .trim_start()
+        .strip_prefix("```sh\n")
+        .expect("a sh block right after the marker");
+    let block = &block[..block.find("\n```").expect("the block is closed")];
+
+    let s = Setup::new().await;
+    let mut c = s.cmd();
+    c.args(["serve", "--port", "0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    let mut server = c.spawn().unwrap();
+    let mut lines = BufReader::new(server.stdout.take().unwrap()).lines();
+    let banner = lines
+        .next_line()
+        .await
+        .unwrap()
+        .expect("serve prints its address");
+    let url = banner
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .expect("an http URL in the banner")
+        .to_string();
+
+    let mut sh = Command::new("bash");
+    sh.args(["-e", "-o", "pipefail", "-c", block])
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("MATTERLINK_URL", &url)
+        .env("MATTERLINK_WEBHOOK_SECRET", CLI_SECRET);
+    let r = run(sh).await;
+    assert_eq!(r.code, 0, "stdout: {}\nstderr: {}", r.stdout, r.stderr);
+    let answer: serde_json::Value = serde_json::from_str(&r.stdout).expect("JSON");
+    assert_eq!(answer["duplicate"], false, "{answer}");
+    assert_eq!(answer["workspace"]["name"], "Smith v Jones", "{answer}");
+    assert_eq!(s.sandbox.state().workspaces().len(), 1);
+    server.kill().await.unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread")]
