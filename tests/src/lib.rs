@@ -402,3 +402,4 @@ async fn browser(authorize_url: &str, kv_path: &Path) -> SignIn {
     seen
 }
 pub mod imanage;
+pub mod spin;
