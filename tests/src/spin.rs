@@ -18,9 +18,7 @@ const STARTUP: Duration = Duration::from_secs(240);
 pub fn binary(test: &str) -> Option<PathBuf> {
     let found = std::env::var_os("SPIN")
         .map(PathBuf::from)
-        .or_else(|| {
-            Some(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/tools/spin"))
-        })
+        .or_else(|| Some(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/tools/spin")))
         .filter(|p| p.is_file());
     if found.is_none() {
         eprintln!("skipped {test}: no Spin binary (set SPIN, or put it at ../shared/tools/spin)");
@@ -133,7 +131,11 @@ impl Spin {
             }
             tokio::time::sleep(Duration::from_millis(250)).await;
         }
-        panic!("{} did not come up in {STARTUP:?}:\n{}", self.name, self.log());
+        panic!(
+            "{} did not come up in {STARTUP:?}:\n{}",
+            self.name,
+            self.log()
+        );
     }
 
     /// What Spin printed so far.

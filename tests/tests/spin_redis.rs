@@ -39,7 +39,10 @@ async fn post_event(client: &reqwest::Client, base: &str, body: &[u8]) -> (u16, 
     let r = client
         .post(format!("{base}/v1/events"))
         .header(signature::TIMESTAMP_HEADER, &ts)
-        .header(signature::SIGNATURE_HEADER, signature::sign(SECRET, &ts, body))
+        .header(
+            signature::SIGNATURE_HEADER,
+            signature::sign(SECRET, &ts, body),
+        )
         .body(body.to_vec())
         .timeout(Duration::from_secs(90))
         .send()
@@ -117,11 +120,7 @@ async fn two_spins_and_a_serve_on_one_redis_provision_each_matter_once() {
     spin_a.ready().await;
     spin_b.ready().await;
 
-    let hosts = [
-        spin_a.url.clone(),
-        spin_b.url.clone(),
-        serve.url.clone(),
-    ];
+    let hosts = [spin_a.url.clone(), spin_b.url.clone(), serve.url.clone()];
     let client = reqwest::Client::new();
     let bodies: Vec<Vec<u8>> = (0..MATTERS)
         .map(|i| {
@@ -176,7 +175,10 @@ async fn two_spins_and_a_serve_on_one_redis_provision_each_matter_once() {
         .iter()
         .filter(|k| k.starts_with("claim/") || k.starts_with("event/dead"))
         .collect();
-    assert!(stuck.is_empty(), "left in Redis: {stuck:?}\nall keys: {keys:?}");
+    assert!(
+        stuck.is_empty(),
+        "left in Redis: {stuck:?}\nall keys: {keys:?}"
+    );
     for i in 0..MATTERS {
         assert!(keys.contains(&format!("event/done/sr-evt-{i}")), "{keys:?}");
         assert!(keys.contains(&format!("link/matter/SR{i:03}")), "{keys:?}");
