@@ -47,7 +47,12 @@ impl App {
     pub fn new(spin: PathBuf, redis_url: Option<&str>) -> App {
         let dir = tempfile::tempdir().unwrap();
         let wasm = dir.path().join("matterlink_component.wasm");
-        std::fs::write(&wasm, EMBEDDED_COMPONENT).unwrap();
+        // `MATTERLINK_SPIN_WASM` runs another build (say, an older one, to see a test fail).
+        let component = match std::env::var_os("MATTERLINK_SPIN_WASM") {
+            Some(path) => std::fs::read(path).expect("MATTERLINK_SPIN_WASM is readable"),
+            None => EMBEDDED_COMPONENT.to_vec(),
+        };
+        std::fs::write(&wasm, component).unwrap();
         let repo_manifest = concat!(env!("CARGO_MANIFEST_DIR"), "/../spin.toml");
         let mut m: toml::Table = std::fs::read_to_string(repo_manifest)
             .unwrap()
