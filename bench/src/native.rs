@@ -101,17 +101,6 @@ impl Platform for NativePlatform {
         self.kv.delete(STORE, key).map_err(kv_error)
     }
 
-    fn kv_compare_and_swap(&self, key: &str, expected: Option<&[u8]>, new: &[u8]) -> Result<bool> {
-        // As the host's wasi:keyvalue binding does: compare the value seen, swap on its version.
-        let seen = self.kv.get(STORE, key).map_err(kv_error)?;
-        if seen.as_ref().map(|v| v.value.as_slice()) != expected {
-            return Ok(false);
-        }
-        self.kv
-            .swap(STORE, key, seen.map(|v| v.version), new)
-            .map_err(kv_error)
-    }
-
     fn kv_increment(&self, key: &str, delta: i64) -> Result<i64> {
         self.kv.increment(STORE, key, delta).map_err(kv_error)
     }
@@ -133,7 +122,7 @@ impl Platform for NativePlatform {
         }
     }
 
-    fn config(&self, key: &str) -> Result<Option<String>> {
+    fn config_raw(&self, key: &str) -> Result<Option<String>> {
         Ok(self.config.get(key).map(String::from))
     }
 

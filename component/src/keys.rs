@@ -13,16 +13,28 @@ pub fn workspace_owner(workspace_id: &str) -> String {
     format!("link/workspace/{workspace_id}")
 }
 
-/// A provisioning claim on a matter (compare-and-swap guard against concurrent deliveries).
+/// A provisioning claim on a matter (guard against concurrent deliveries); the name under which
+/// `claim` keeps its tickets and holder records.
 pub fn claim(matter_id: &str) -> String {
     format!("claim/{matter_id}")
+}
+
+/// Generation `g`'s ticket of the claim named `claim` (a counter: whoever increments it to 1
+/// holds that generation). Ids hold no `/`, so no claim's keys run into another's.
+pub fn claim_ticket(claim: &str, g: u64) -> String {
+    format!("{claim}/{g}")
+}
+
+/// Who holds generation `g` of the claim named `claim`, and since when.
+pub fn claim_holder(claim: &str, g: u64) -> String {
+    format!("{claim}/{g}/holder")
 }
 
 /// The connection's tokens (`auth::record::TokenRecord`): access and refresh token, their
 /// expiries and a generation. The only place tokens are ever written.
 pub const TOKENS: &str = "auth/tokens";
 
-/// The single-flight claim on renewing the tokens (`claim` record, compare-and-swap).
+/// The single-flight claim on renewing the tokens (the name of a `claim`).
 pub const TOKEN_RENEWAL_CLAIM: &str = "auth/renewal-claim";
 
 /// An authorization-code sign-in in progress (`connect`): its `state`, PKCE verifier,
@@ -52,15 +64,24 @@ pub fn event_done(event_id: &str) -> String {
     format!("event/done/{event_id}")
 }
 
-/// A failed event waiting for replay.
+/// A failed event waiting for replay. The failed events are found by listing this prefix: there
+/// is no shared index, which concurrent failures would have to change together.
 pub fn dead_letter(event_id: &str) -> String {
-    format!("event/dead/{event_id}")
+    format!("{DEAD_LETTER_PREFIX}{event_id}")
 }
 
-/// The ids of failed events, oldest first.
-pub const DEAD_LETTER_INDEX: &str = "event/dead-index";
+/// What every dead letter's key starts with.
+pub const DEAD_LETTER_PREFIX: &str = "event/dead/";
+
+/// A counter numbering first failures (`increment`), so that failed events replay in the order
+/// they first failed even within one second. Outside `event/dead/`, so it is never listed as one.
+pub const DEAD_LETTER_SEQ: &str = "event/failure-seq";
+
+/// The feed's poll lock: one poll or acknowledgement changes `FEED_STATE` at a time.
+pub const FEED_CLAIM: &str = "feed/poll-claim";
 
 /// The change feed's acknowledged position, event-queue cursor and unacknowledged batch.
+/// Written only by a holder of `FEED_CLAIM`.
 pub const FEED_STATE: &str = "feed/state";
 
 /// The last known security of a linked workspace, which the change feed compares with.

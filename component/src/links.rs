@@ -73,20 +73,32 @@ pub fn owner_of(p: &dyn Platform, workspace_id: &str) -> Result<Option<String>> 
     p.kv_get(&key)?.map(|raw| decode(&key, &raw)).transpose()
 }
 
-/// Stores a link. The workspace side is taken with compare-and-swap first, so that two matters
-/// can never end up sharing one workspace, even from two processes at once.
+/// Stores a link. The workspace side is recorded first, so that two matters never end up sharing
+/// one workspace: an owner already there that is another matter refuses the link.
+///
+/// Without compare-and-swap (Spin's Redis store has no working one) the owner record is written
+/// idempotently — the same bytes whoever writes it for this matter — and read back: a store
+/// that then holds another matter's id lost a race to it and refuses. Only two *different*
+/// matters linking one workspace within the same moment could both pass, which no delivery race
+/// produces: provisioning links workspaces it made or found by the matter's own id.
 pub fn store(p: &dyn Platform, link: &Link) -> Result<()> {
     let owner_key = keys::workspace_owner(&link.workspace.id);
     let me = serde_json::to_vec(&link.matter_id).map_err(|e| Error::Unavailable(e.to_string()))?;
-    if !p.kv_compare_and_swap(&owner_key, None, &me)? {
-        match owner_of(p, &link.workspace.id)? {
-            Some(other) if other != link.matter_id => {
-                return Err(Error::Rejected(format!(
-                    "workspace {} is already linked to matter {other}",
-                    link.workspace.id
-                )))
+    let refuse = |other: &str| {
+        Err(Error::Rejected(format!(
+            "workspace {} is already linked to matter {other}",
+            link.workspace.id
+        )))
+    };
+    match owner_of(p, &link.workspace.id)? {
+        Some(other) if other != link.matter_id => return refuse(&other),
+        Some(_) => {}
+        None => {
+            p.kv_set(&owner_key, &me)?;
+            match owner_of(p, &link.workspace.id)? {
+                Some(other) if other != link.matter_id => return refuse(&other),
+                _ => {}
             }
-            _ => {}
         }
     }
     let raw = serde_json::to_vec(link).map_err(|e| Error::Unavailable(e.to_string()))?;

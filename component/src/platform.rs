@@ -86,14 +86,24 @@ pub trait Platform {
     fn kv_set(&self, key: &str, value: &[u8]) -> Result<()>;
     /// Removes `key`; removing an absent key is not an error.
     fn kv_delete(&self, key: &str) -> Result<()>;
-    /// Sets `key` to `new` only if its current value is `expected` (`None` = absent), atomically
-    /// across every process sharing the store. Returns whether the swap happened.
-    fn kv_compare_and_swap(&self, key: &str, expected: Option<&[u8]>, new: &[u8]) -> Result<bool>;
-    /// Atomically adds `delta` and returns the new value.
+    /// Atomically adds `delta` and returns the new value, across every process sharing the store.
+    ///
+    /// There is deliberately no compare-and-swap: Spin's Redis store reports a successful swap as
+    /// failed (and an aborted one as done), so whatever must be exclusive is built on this
+    /// (Redis `INCR`) instead — see `claim`.
     fn kv_increment(&self, key: &str, delta: i64) -> Result<i64>;
 
-    /// A configuration value, `None` when unset.
-    fn config(&self, key: &str) -> Result<Option<String>>;
+    /// A configuration value, `None` when unset. An empty or whitespace-only value is unset:
+    /// Spin hands every declared variable to the component, with `""` for one defaulted to
+    /// nothing, so "empty" is how a Spin deployment says "not set". Every configuration read
+    /// goes through here; platforms implement `config_raw` and leave this alone.
+    fn config(&self, key: &str) -> Result<Option<String>> {
+        Ok(self.config_raw(key)?.filter(|v| !v.trim().is_empty()))
+    }
+
+    /// The configuration value as the platform holds it, `None` when it holds none. Read it
+    /// through `config`.
+    fn config_raw(&self, key: &str) -> Result<Option<String>>;
 
     /// Seconds since the Unix epoch.
     fn now(&self) -> u64;

@@ -594,3 +594,29 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod blank_values {
+    use super::*;
+    use crate::testing::FakePlatform;
+
+    /// Under Spin every declared variable has a value, `""` when its default is empty: for every
+    /// key, an empty or whitespace-only value must read, and load, exactly as no value at all.
+    #[test]
+    fn an_empty_value_is_unset_for_every_key() {
+        let outcome = |p: &FakePlatform| match Settings::load(p) {
+            Ok(s) => Ok(format!("{s:?}")),
+            Err(e) => Err((e.kind().to_string(), e.message().to_string())),
+        };
+        for key in CONFIG_KEYS {
+            for blank in ["", "  ", "\t\n"] {
+                let p = FakePlatform::configured();
+                p.set_config(key, blank);
+                assert_eq!(p.config(key).unwrap(), None, "{key} = {blank:?}");
+                let with_blank = outcome(&p);
+                p.unset_config(key);
+                assert_eq!(with_blank, outcome(&p), "{key} = {blank:?}");
+            }
+        }
+    }
+}

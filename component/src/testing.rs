@@ -91,15 +91,6 @@ impl Platform for FakePlatform {
         Ok(())
     }
 
-    fn kv_compare_and_swap(&self, key: &str, expected: Option<&[u8]>, new: &[u8]) -> Result<bool> {
-        let mut kv = self.kv.borrow_mut();
-        if kv.get(key).map(Vec::as_slice) != expected {
-            return Ok(false);
-        }
-        kv.insert(key.into(), new.to_vec());
-        Ok(true)
-    }
-
     fn kv_increment(&self, key: &str, delta: i64) -> Result<i64> {
         let mut kv = self.kv.borrow_mut();
         let current = kv
@@ -111,7 +102,7 @@ impl Platform for FakePlatform {
         Ok(next)
     }
 
-    fn config(&self, key: &str) -> Result<Option<String>> {
+    fn config_raw(&self, key: &str) -> Result<Option<String>> {
         // Every key read anywhere must be declared, so spin.toml (checked against the list)
         // can never miss one.
         assert!(

@@ -4,6 +4,11 @@
 //! call's refresh knows the refresh has happened. Writes that replace a record the writer read go
 //! through compare-and-swap on the exact bytes read, so that a late writer never overwrites newer
 //! tokens (a rotated refresh token, once overwritten, is lost for good).
+//!
+//! Those writes are made only by the holder of the renewal claim (`auth::session`), so the
+//! "still the bytes I read" check needs no compare-and-swap (which Spin's Redis store lacks):
+//! the only other writer is a new sign-in (`store`), and the read-back after writing tells a
+//! renewer whose write that sign-in replaced.
 
 use serde::{Deserialize, Serialize};
 
@@ -131,10 +136,15 @@ fn encode(record: &TokenRecord) -> Result<Vec<u8>> {
     serde_json::to_vec(record).map_err(|e| Error::Unavailable(format!("encoding tokens: {e}")))
 }
 
-/// Writes `record` if the stored one is still `expected` (`None`: still absent).
+/// Writes `record` if the stored one is still `expected` (`None`: still absent); whether it is
+/// the stored record afterwards. Call it holding the renewal claim (see the module's notes).
 pub fn replace(p: &dyn Platform, expected: Option<&Loaded>, record: &TokenRecord) -> Result<bool> {
     let raw = encode(record)?;
-    p.kv_compare_and_swap(keys::TOKENS, expected.map(|l| l.raw.as_slice()), &raw)
+    if p.kv_get(keys::TOKENS)?.as_deref() != expected.map(|l| l.raw.as_slice()) {
+        return Ok(false);
+    }
+    p.kv_set(keys::TOKENS, &raw)?;
+    Ok(p.kv_get(keys::TOKENS)?.as_deref() == Some(raw.as_slice()))
 }
 
 /// Writes `record` whatever is stored: a new sign-in supersedes any earlier connection.

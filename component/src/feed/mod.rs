@@ -31,18 +31,47 @@ use crate::settings::Settings;
 pub use change::{Batch, Change, ChangeKind, Source};
 use state::{FeedState, Pending};
 
-/// Rounds of compare-and-swap before concurrent polls are reported as a failure.
+/// Rounds of load-and-save before concurrent polls are reported as a failure.
 const MAX_ROUNDS: usize = 16;
+/// How long a poll waits for another poll's claim on the feed before it gives up.
+const WAIT_FOR_POLL_MS: u64 = 10_000;
+const POLL_MS: u64 = 100;
 
 /// poll-changes: the security changes on linked workspaces since `cursor`. A batch's
 /// `next_cursor` acknowledges it; until then every poll answers the same batch again.
 pub fn poll_changes(p: &dyn Platform, cursor: Option<&str>) -> Result<Batch> {
     let s = Settings::load(p)?;
     let mode = source::Mode::load(p)?;
+    // One poll at a time changes the feed's record: the claim (by increment) is what makes the
+    // record's load-then-save safe on a store without a working compare-and-swap.
+    let mut waited = 0;
+    let claim = loop {
+        match crate::claim::try_take_key(p, crate::keys::FEED_CLAIM.into(), s.claim_ttl_s)? {
+            crate::claim::Attempt::Taken(c) => break c,
+            crate::claim::Attempt::Busy if waited < WAIT_FOR_POLL_MS => {
+                p.sleep_ms(POLL_MS);
+                waited += POLL_MS;
+            }
+            crate::claim::Attempt::Busy => return Err(contended()),
+        }
+    };
+    let result = poll_holding_claim(p, &s, mode, cursor);
+    // The batch is recorded either way; a failed release only delays the next poll until the
+    // claim goes stale, so it must not turn the outcome into another one.
+    let _ = claim.release();
+    result
+}
+
+fn poll_holding_claim(
+    p: &dyn Platform,
+    s: &Settings,
+    mode: source::Mode,
+    cursor: Option<&str>,
+) -> Result<Batch> {
     if let Some(c) = cursor {
         acknowledge(p, c)?;
     }
-    let api = Imanage::new(p, &s);
+    let api = Imanage::new(p, s);
     for _ in 0..MAX_ROUNDS {
         let (raw, stored) = state::load(p)?;
         let mut st = stored.unwrap_or_else(FeedState::start);

@@ -1,6 +1,7 @@
 //! The feed's memory in key-value: how far the caller has acknowledged, the event queue's
-//! position, and the batch delivered but not yet acknowledged. One record, changed with
-//! compare-and-swap, so that two polls at once never both advance the feed.
+//! position, and the batch delivered but not yet acknowledged. One record, changed only by the
+//! holder of the feed's claim (`keys::FEED_CLAIM`, taken by `feed::poll_changes`), so that two
+//! polls at once never both advance the feed; no compare-and-swap, which Spin's Redis store lacks.
 
 use serde::{Deserialize, Serialize};
 
@@ -81,7 +82,7 @@ fn encode(state: &FeedState) -> Result<Vec<u8>> {
     serde_json::to_vec(state).map_err(|e| Error::Unavailable(e.to_string()))
 }
 
-/// The stored state with its raw bytes (the compare-and-swap's expectation).
+/// The stored state with its raw bytes (what `save` expects to find).
 pub fn load(p: &dyn Platform) -> Result<(Option<Vec<u8>>, Option<FeedState>)> {
     let raw = p.kv_get(keys::FEED_STATE)?;
     let state = raw
@@ -98,9 +99,15 @@ pub fn load(p: &dyn Platform) -> Result<(Option<Vec<u8>>, Option<FeedState>)> {
     Ok((raw, state))
 }
 
-/// Stores `state` if the record is still `expected`; `false` when another poll got there first.
+/// Stores `state` if the record is still `expected`; `false` when it changed since it was read
+/// (a poll that outlived its claim). Call it holding the feed's claim: the check and the write
+/// are two steps, which only the claim keeps together.
 pub fn save(p: &dyn Platform, expected: Option<&[u8]>, state: &FeedState) -> Result<bool> {
-    p.kv_compare_and_swap(keys::FEED_STATE, expected, &encode(state)?)
+    if p.kv_get(keys::FEED_STATE)?.as_deref() != expected {
+        return Ok(false);
+    }
+    p.kv_set(keys::FEED_STATE, &encode(state)?)?;
+    Ok(true)
 }
 
 #[cfg(test)]

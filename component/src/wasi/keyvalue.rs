@@ -45,19 +45,6 @@ impl Store {
         self.bucket()?.delete(key).map_err(kv_error)
     }
 
-    /// Sets `key` to `new` if it still holds `expected`; whether it did.
-    pub fn compare_and_swap(&self, key: &str, expected: Option<&[u8]>, new: &[u8]) -> Result<bool> {
-        let cas = atomics::Cas::new(self.bucket()?, key).map_err(kv_error)?;
-        if cas.current().map_err(kv_error)?.as_deref() != expected {
-            return Ok(false);
-        }
-        match atomics::swap(cas, new) {
-            Ok(()) => Ok(true),
-            Err(atomics::CasError::CasFailed(_)) => Ok(false),
-            Err(atomics::CasError::StoreError(e)) => Err(kv_error(e)),
-        }
-    }
-
     /// Adds `delta` to the number under `key`; the new value.
     pub fn increment(&self, key: &str, delta: i64) -> Result<i64> {
         atomics::increment(self.bucket()?, key, delta).map_err(kv_error)

@@ -57,15 +57,11 @@ impl Platform for WasiPlatform {
         self.kv.delete(key)
     }
 
-    fn kv_compare_and_swap(&self, key: &str, expected: Option<&[u8]>, new: &[u8]) -> Result<bool> {
-        self.kv.compare_and_swap(key, expected, new)
-    }
-
     fn kv_increment(&self, key: &str, delta: i64) -> Result<i64> {
         self.kv.increment(key, delta)
     }
 
-    fn config(&self, key: &str) -> Result<Option<String>> {
+    fn config_raw(&self, key: &str) -> Result<Option<String>> {
         config::get(key)
     }
 

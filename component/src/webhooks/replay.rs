@@ -1,6 +1,8 @@
-//! A signature is accepted once. Each accepted signature is recorded in key-value with a
-//! compare-and-swap from absent, keyed by the signature itself, so a replay is refused whichever
-//! process sharing the store it reaches, and two copies racing each other meet at the swap.
+//! A signature is accepted once. Each signature is counted in key-value with an atomic
+//! `increment` on a key made of its timestamp and the signature itself: only the first caller
+//! sees 1, so a replay is refused whichever process sharing the store it reaches, and two copies
+//! racing each other meet at the counter. Increment, not compare-and-swap: Spin's Redis store
+//! reports a swap as failed even when it wrote, and `INCR` is atomic everywhere.
 //!
 //! The memory is bounded: a record is only needed while its timestamp is inside the window
 //! (`signature::TOLERANCE_S` either way), since outside it `check_headers` refuses the request
@@ -11,28 +13,23 @@
 //! on; so at any time it holds at most the signed requests of the ten minutes before the last
 //! sweep plus fewer than `SWEEP_EVERY` since.
 
-use serde::{Deserialize, Serialize};
-
 use super::signature::TOLERANCE_S;
 use crate::keys;
-use crate::model::{Error, Result};
+use crate::model::Result;
 use crate::platform::Platform;
 
 /// How many accepted signed requests pass between two sweeps of expired signatures.
 pub const SWEEP_EVERY: i64 = 64;
 
-#[derive(Serialize, Deserialize)]
-struct Seen {
-    /// The request's timestamp.
-    at: u64,
-}
-
 /// Records the signature `mac` of a request stamped `at`; `false` when it was recorded before,
 /// i.e. the request is a replay.
 pub fn first_use(p: &dyn Platform, mac: &[u8], at: u64) -> Result<bool> {
-    let key = keys::signature_seen(&hex::encode(mac));
-    let record = serde_json::to_vec(&Seen { at }).map_err(|e| Error::Unavailable(e.to_string()))?;
-    if !p.kv_compare_and_swap(&key, None, &record)? {
+    // The timestamp leads the key so that the sweep can tell a record's age from its key alone;
+    // the signature covers the timestamp, so a replay always lands on the same key.
+    let key = keys::signature_seen(&format!("{at}.{}", hex::encode(mac)));
+    // A replay that comes after the first use is refused on a read, changing nothing; only
+    // copies racing each other meet at the counter.
+    if p.kv_get(&key)?.is_some() || p.kv_increment(&key, 1)? != 1 {
         return Ok(false);
     }
     if p.kv_increment(keys::SIGNATURES_COUNT, 1)? % SWEEP_EVERY == 0 {
@@ -47,14 +44,13 @@ pub fn sweep(p: &dyn Platform) -> Result<usize> {
     let now = p.now();
     let mut deleted = 0;
     for key in p.kv_keys(keys::SIGNATURES_SEEN)? {
-        let expired = match p.kv_get(&key)? {
-            None => continue,
-            // Time only moves on, so a record expired now stays expired: deleting it cannot
-            // let its request in again, whatever another process does meanwhile.
-            Some(raw) => serde_json::from_slice::<Seen>(&raw)
-                .map(|s| s.at + TOLERANCE_S < now)
-                .unwrap_or(true),
-        };
+        // Time only moves on, so a record expired now stays expired: deleting it cannot let its
+        // request in again, whatever another process does meanwhile.
+        let at = key[keys::SIGNATURES_SEEN.len()..]
+            .split('.')
+            .next()
+            .and_then(|t| t.parse::<u64>().ok());
+        let expired = at.is_none_or(|at| at + TOLERANCE_S < now);
         if expired {
             p.kv_delete(&key)?;
             deleted += 1;
@@ -103,7 +99,7 @@ mod tests {
         assert!(first_use(&p, &fresh, p.now() + TOLERANCE_S).unwrap());
         assert_eq!(seen(&p), 1, "the 64th request swept the expired ones");
         assert!(
-            !first_use(&p, &fresh, p.now()).unwrap(),
+            !first_use(&p, &fresh, p.now() + TOLERANCE_S).unwrap(),
             "the fresh one is kept"
         );
         // However many requests arrive, what is kept stays under the bound.
