@@ -129,6 +129,25 @@ pub struct Hooks {
     /// Consulted after the allow list: in a dry run, the session that plans changing requests
     /// instead of sending them.
     pub interceptor: Option<Arc<dyn Interceptor>>,
+    /// Counts what is sent (see [`crate::metrics`]); `None` counts nothing.
+    pub meter: Option<Meter>,
+}
+
+/// What one store's hooks count with: the runtime's metrics, and the requests this instance
+/// has sent, to tell a retry (the same method and URL again) from a first attempt.
+pub struct Meter {
+    metrics: Arc<crate::metrics::Metrics>,
+    sent: std::collections::HashSet<(hyper::Method, String)>,
+}
+
+impl Meter {
+    /// Counts into `metrics`.
+    pub fn new(metrics: Arc<crate::metrics::Metrics>) -> Meter {
+        Meter {
+            metrics,
+            sent: Default::default(),
+        }
+    }
 }
 
 impl Hooks {
@@ -171,15 +190,53 @@ impl WasiHttpHooks for Hooks {
                 Intercepted::Answered(answer) => return answer,
             },
         };
-        tracing::debug!(method = %request.method(), path = request.uri().path(), "outgoing request");
-        Box::new(async move {
-            use http_body_util::BodyExt;
-            let (response, io) = wasmtime_wasi_http::default_send_request(request, options).await?;
-            Ok((
-                response.map(BodyExt::boxed_unsync),
-                Box::new(io) as Box<dyn Future<Output = _> + Send>,
-            ))
-        })
+        let method = request.method().clone();
+        let operation = crate::metrics::operation(method.as_str(), request.uri().path());
+        // One instance serves one call, so the same method and URL twice in it is a retry (of
+        // a failure, a 429, or a request replayed after a token refresh). The query is part of
+        // the URL: the next page of a listing is not a retry.
+        let meter = self.meter.as_mut().map(|m| {
+            let target = request
+                .uri()
+                .path_and_query()
+                .map(|p| p.as_str().to_string())
+                .unwrap_or_default();
+            let repeat = !m.sent.insert((method.clone(), target));
+            (m.metrics.clone(), repeat)
+        });
+        let repeat = meter.as_ref().is_some_and(|(_, r)| *r);
+        // The future runs on a task of its own: it takes the request's span along, so that
+        // its log line carries the request id.
+        let span = tracing::Span::current();
+        Box::new(tracing::Instrument::instrument(
+            async move {
+                use http_body_util::BodyExt;
+                let started = std::time::Instant::now();
+                let sent = wasmtime_wasi_http::default_send_request(request, options).await;
+                let elapsed = started.elapsed();
+                let status = sent.as_ref().ok().map(|(r, _)| r.status().as_u16());
+                if let Some((metrics, repeat)) = &meter {
+                    metrics.imanage_request(operation, *repeat, status, elapsed);
+                }
+                // The operation, never the path: paths carry matter and workspace ids.
+                match status {
+                    Some(status) => tracing::info!(
+                        %method, operation, status, retry = repeat,
+                        elapsed_ms = elapsed.as_millis() as u64, "imanage request"
+                    ),
+                    None => tracing::warn!(
+                        %method, operation, retry = repeat,
+                        elapsed_ms = elapsed.as_millis() as u64, "imanage request got no answer"
+                    ),
+                }
+                let (response, io) = sent?;
+                Ok((
+                    response.map(BodyExt::boxed_unsync),
+                    Box::new(io) as Box<dyn Future<Output = _> + Send>,
+                ))
+            },
+            span,
+        ))
     }
 }
 
@@ -302,6 +359,7 @@ mod tests {
         let mut hooks = Hooks {
             allow: AllowList::for_base_url(Some(&base)),
             interceptor: Some(teapot.clone()),
+            meter: None,
         };
 
         let denied = send(

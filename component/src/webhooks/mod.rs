@@ -109,6 +109,8 @@ fn parse<T: for<'de> Deserialize<'de>>(body: &[u8]) -> Result<T, Response> {
 
 /// Answers one request: routes it, checks the caller, and runs the operation it names.
 pub fn handle(p: &dyn Platform, req: &Request) -> Response {
+    // The audit records this request leads to name it, to find its lines in the host's logs.
+    let _request = crate::audit::RequestScope::enter(req.header("x-request-id"));
     if req.body_too_large {
         return error(
             413,
