@@ -133,11 +133,12 @@ pub struct Hooks {
     pub meter: Option<Meter>,
 }
 
-/// What one store's hooks count with: the runtime's metrics, and the requests this instance
-/// has sent, to tell a retry (the same method and URL again) from a first attempt.
+/// What one store's hooks count with: the runtime's metrics, and the requests of this
+/// instance whose last attempt failed in a way the component retries, to tell a retry from a
+/// first attempt.
 pub struct Meter {
     metrics: Arc<crate::metrics::Metrics>,
-    sent: std::collections::HashSet<(hyper::Method, String)>,
+    failed: Arc<std::sync::Mutex<std::collections::HashSet<(hyper::Method, String)>>>,
 }
 
 impl Meter {
@@ -145,8 +146,17 @@ impl Meter {
     pub fn new(metrics: Arc<crate::metrics::Metrics>) -> Meter {
         Meter {
             metrics,
-            sent: Default::default(),
+            failed: Default::default(),
         }
+    }
+}
+
+/// What the component's transport retries: no answer, 401 (after refreshing the token), 408,
+/// 429 and 5xx. Anything else is an answer, not a reason to send again.
+fn retryable(status: Option<u16>) -> bool {
+    match status {
+        None => true,
+        Some(s) => matches!(s, 401 | 408 | 429) || s >= 500,
     }
 }
 
@@ -192,19 +202,23 @@ impl WasiHttpHooks for Hooks {
         };
         let method = request.method().clone();
         let operation = crate::metrics::operation(method.as_str(), request.uri().path());
-        // One instance serves one call, so the same method and URL twice in it is a retry (of
-        // a failure, a 429, or a request replayed after a token refresh). The query is part of
-        // the URL: the next page of a listing is not a retry.
-        let meter = self.meter.as_mut().map(|m| {
-            let target = request
+        // A retry is the same method and URL again after its last attempt failed in a way the
+        // component retries. Bodies are streams and cannot be compared, so the failure is what
+        // tells a retry from another request to the same URL (eight folders made in one
+        // workspace are eight POSTs to one URL, none of them a retry).
+        let key = (
+            method.clone(),
+            request
                 .uri()
                 .path_and_query()
                 .map(|p| p.as_str().to_string())
-                .unwrap_or_default();
-            let repeat = !m.sent.insert((method.clone(), target));
-            (m.metrics.clone(), repeat)
+                .unwrap_or_default(),
+        );
+        let meter = self.meter.as_ref().map(|m| {
+            let repeat = m.failed.lock().is_ok_and(|f| f.contains(&key));
+            (m.metrics.clone(), m.failed.clone(), repeat)
         });
-        let repeat = meter.as_ref().is_some_and(|(_, r)| *r);
+        let repeat = meter.as_ref().is_some_and(|(_, _, r)| *r);
         // The future runs on a task of its own: it takes the request's span along, so that
         // its log line carries the request id.
         let span = tracing::Span::current();
@@ -215,8 +229,15 @@ impl WasiHttpHooks for Hooks {
                 let sent = wasmtime_wasi_http::default_send_request(request, options).await;
                 let elapsed = started.elapsed();
                 let status = sent.as_ref().ok().map(|(r, _)| r.status().as_u16());
-                if let Some((metrics, repeat)) = &meter {
+                if let Some((metrics, failed, repeat)) = &meter {
                     metrics.imanage_request(operation, *repeat, status, elapsed);
+                    if let Ok(mut failed) = failed.lock() {
+                        if retryable(status) {
+                            failed.insert(key);
+                        } else {
+                            failed.remove(&key);
+                        }
+                    }
                 }
                 // The operation, never the path: paths carry matter and workspace ids.
                 match status {

@@ -208,7 +208,7 @@ impl Metrics {
         );
         r.register(
             "imanage_retries",
-            "iManage requests that repeated an earlier one of the same instance (same method and URL): retries",
+            "iManage requests sent again (same instance, method and URL) after no answer, 401, 408, 429 or 5xx",
             m.imanage_retries.clone(),
         );
         r.register(

@@ -170,9 +170,16 @@ fn until(now: u64, at: u64) -> String {
     format!("in {}", span(at - now))
 }
 
+/// Two units at most, as a person says it: `29 days`, `1 day 4h`, `1h 30m`, `5m`, `12s`.
 fn span(secs: u64) -> String {
-    let rounded = if secs >= 60 { secs - secs % 60 } else { secs };
-    humantime::format_duration(Duration::from_secs(rounded)).to_string()
+    let (days, hours, minutes) = (secs / 86_400, secs % 86_400 / 3_600, secs % 3_600 / 60);
+    match (days, hours, minutes) {
+        (0, 0, 0) => format!("{secs}s"),
+        (0, 0, m) => format!("{m}m"),
+        (0, h, m) => format!("{h}h {m}m"),
+        (1, h, _) => format!("1 day {h}h"),
+        (d, _, _) => format!("{d} days"),
+    }
 }
 
 /// What `/metrics` said, summed over label sets.
