@@ -200,6 +200,7 @@ impl WasiHttpHooks for Hooks {
                 Intercepted::Answered(answer) => return answer,
             },
         };
+        tracing::debug!(method = %request.method(), path = request.uri().path(), "outgoing request");
         let method = request.method().clone();
         let operation = crate::metrics::operation(method.as_str(), request.uri().path());
         // A retry is the same method and URL again after its last attempt failed in a way the
@@ -239,7 +240,8 @@ impl WasiHttpHooks for Hooks {
                         }
                     }
                 }
-                // The operation, never the path: paths carry matter and workspace ids.
+                // At info, the operation and not the path: paths carry matter and workspace ids
+                // (the debug line above has the path, for whoever debugs).
                 match status {
                     Some(status) => tracing::info!(
                         %method, operation, status, retry = repeat,
