@@ -167,7 +167,7 @@ impl Metrics {
         let r = &mut m.registry;
         r.register(
             "events",
-            "Events received on POST /v1/events, by type and outcome (ok, duplicate, skipped, or the error kind)",
+            "Events received on POST /v1/events and the Actionstep hook, by type and outcome (ok, duplicate, skipped, or the error kind)",
             m.events.clone(),
         );
         r.register(
@@ -577,7 +577,7 @@ pub fn route(path: &str) -> &'static str {
     match segments.as_slice() {
         ["v1", "health"] => "health",
         ["v1", "events"] => "events",
-        ["v1", "actionstep", ..] => "actionstep",
+        ["v1", "actionstep", _] => "actionstep",
         ["v1", "changes"] => "changes",
         ["v1", "legacy", "resolve"] => "legacy_resolve",
         ["v1", "legacy", "link"] => "legacy_link",
@@ -621,6 +621,40 @@ pub fn event_outcome(status: u16, response_body: &[u8]) -> &'static str {
     } else {
         error_kind(body["error"]["kind"].as_str().unwrap_or_default())
     }
+}
+
+/// The `(type, outcome)` of each event in an answer to the Actionstep hook, which answers 200
+/// `{"results": [{"event_id", "type", "outcome"} | {"error": {"kind"}}]}` for a delivery of
+/// several actions (an error there has no type: `unknown`); any other answer is one event
+/// refused whole, with its error kind.
+pub fn actionstep_events(status: u16, response_body: &[u8]) -> Vec<(&'static str, &'static str)> {
+    let body: serde_json::Value = serde_json::from_slice(response_body).unwrap_or_default();
+    if status != 200 {
+        return vec![("unknown", event_outcome(status, response_body))];
+    }
+    let Some(results) = body["results"].as_array() else {
+        return Vec::new();
+    };
+    results
+        .iter()
+        .map(|r| {
+            let r#type = serde_json::from_value::<EventType>(r["type"].clone())
+                .map(|t| match t {
+                    EventType::Created => "matter.created",
+                    EventType::Updated => "matter.updated",
+                    EventType::Closed => "matter.closed",
+                    EventType::Reopened => "matter.reopened",
+                })
+                .unwrap_or("unknown");
+            let outcome = if r["error"].is_object() {
+                error_kind(r["error"]["kind"].as_str().unwrap_or_default())
+            } else {
+                let o = r["outcome"].to_string();
+                event_outcome(200, o.as_bytes())
+            };
+            (r#type, outcome)
+        })
+        .collect()
 }
 
 /// The iManage operation of an outgoing request, from its method and the shape of its path:
@@ -760,6 +794,27 @@ mod tests {
         assert_eq!(
             event_outcome(500, br#"{"error":{"kind":"ACTIVE!42 exploded"}}"#),
             "other"
+        );
+    }
+
+    #[test]
+    fn actionstep_answers_count_each_action() {
+        let body = br#"{"results": [
+            {"event_id": "a", "type": "matter.created", "outcome": {"duplicate": false, "skipped": null}},
+            {"event_id": "b", "type": "matter.closed", "outcome": {"duplicate": true}},
+            {"error": {"kind": "unavailable", "message": "iManage is down"}}
+        ]}"#;
+        assert_eq!(
+            actionstep_events(200, body),
+            vec![
+                ("matter.created", "ok"),
+                ("matter.closed", "duplicate"),
+                ("unknown", "unavailable")
+            ]
+        );
+        assert_eq!(
+            actionstep_events(401, br#"{"error":{"kind":"unauthorized"}}"#),
+            vec![("unknown", "unauthorized")]
         );
     }
 

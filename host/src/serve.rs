@@ -398,16 +398,22 @@ async fn respond(
     let method = req.method().clone();
     let route = crate::metrics::route(req.uri().path());
     let span = tracing::info_span!("request", request_id = %id);
-    let is_event = route == "events" && method == hyper::Method::POST;
-    let capture = is_event.then(Arc::default);
+    // The Actionstep hook's answer names each event's type; `/v1/events` needs the request's.
+    let events_route = method == hyper::Method::POST && matches!(route, "events" | "actionstep");
+    let capture = (events_route && route == "events").then(Arc::default);
     let metrics = shared.runtime.metrics().clone();
     let answered = async {
-        let mut response = answer(shared.clone(), req, capture.clone()).await;
-        if let Some(capture) = capture {
-            response =
-                count_event(response, &capture, &metrics, shared.options.request_timeout).await;
+        let response = answer(shared.clone(), req, capture.clone()).await;
+        if !events_route {
+            return response;
         }
-        response
+        count_events(
+            response,
+            capture.as_deref(),
+            &metrics,
+            shared.options.request_timeout,
+        )
+        .await
     }
     .instrument(span)
     .await;
@@ -421,11 +427,12 @@ async fn respond(
     Ok(response)
 }
 
-/// Reads an answer to `POST /v1/events` (a small JSON body) to count the event by type and
-/// outcome, and passes it on unchanged.
-async fn count_event(
+/// Reads an answer to `POST /v1/events` or the Actionstep hook (a small JSON body) to count
+/// its events by type and outcome, and passes it on unchanged. `capture` holds the start of
+/// the request's body for `/v1/events`, whose answer does not name the type.
+async fn count_events(
     response: hyper::Response<HyperOutgoingBody>,
-    capture: &std::sync::Mutex<Vec<u8>>,
+    capture: Option<&std::sync::Mutex<Vec<u8>>>,
     metrics: &crate::metrics::Metrics,
     timeout: Duration,
 ) -> hyper::Response<HyperOutgoingBody> {
@@ -446,6 +453,16 @@ async fn count_event(
             tracing::error!("the answer to an event did not arrive in time");
             return internal_error();
         }
+    };
+    let Some(capture) = capture else {
+        for (r#type, outcome) in crate::metrics::actionstep_events(parts.status.as_u16(), &bytes) {
+            metrics.event(r#type, outcome);
+            tracing::info!(r#type, outcome, "event");
+        }
+        let body = http_body_util::Full::new(bytes)
+            .map_err(|never| match never {})
+            .boxed_unsync();
+        return hyper::Response::from_parts(parts, body);
     };
     let request = capture.lock().map(|c| c.clone()).unwrap_or_default();
     let r#type = crate::metrics::event_type(&request);
