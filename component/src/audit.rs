@@ -1,6 +1,8 @@
 //! The audit trail: one key-value record per action, numbered by an atomic counter so that
 //! records from several processes never overwrite each other, and read back newest first.
 
+use std::cell::RefCell;
+
 use serde::{Deserialize, Serialize};
 
 use crate::keys;
@@ -23,6 +25,48 @@ pub struct Record {
     pub outcome: String,
     /// What happened, for people: ids, names, the error's message.
     pub detail: String,
+    /// The HTTP request that led to it (its `X-Request-Id`), to find its log lines; absent for
+    /// actions not taken on a request, and in records written before it existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
+}
+
+/// Longest request id kept: room for a UUID or a trace id with a prefix.
+pub const MAX_REQUEST_ID: usize = 128;
+
+thread_local! {
+    // One instance handles one request at a time, so the request being handled is a
+    // per-thread fact; passing it down every domain call to reach `record` would touch them all.
+    static REQUEST_ID: RefCell<Option<String>> = const { RefCell::new(None) };
+}
+
+/// While it lives, every record carries the request id it was entered with (one that is not
+/// short, printable ASCII without spaces is ignored: it would go into logs as it is).
+pub struct RequestScope {
+    previous: Option<String>,
+}
+
+impl RequestScope {
+    /// Records written from now until the scope is dropped carry `id`.
+    pub fn enter(id: Option<&str>) -> RequestScope {
+        let id = id
+            .filter(|v| {
+                !v.is_empty()
+                    && v.len() <= MAX_REQUEST_ID
+                    && v.bytes().all(|b| b.is_ascii_graphic())
+            })
+            .map(String::from);
+        RequestScope {
+            previous: REQUEST_ID.with(|r| r.replace(id)),
+        }
+    }
+}
+
+impl Drop for RequestScope {
+    fn drop(&mut self) {
+        let previous = self.previous.take();
+        REQUEST_ID.with(|r| *r.borrow_mut() = previous);
+    }
 }
 
 /// Every outcome a record can carry: `ok`; `unchanged` (nothing to do); `none` and `several`
@@ -65,6 +109,7 @@ pub fn record(
         matter_id: matter_id.into(),
         outcome: outcome.into(),
         detail,
+        request_id: REQUEST_ID.with(|r| r.borrow().clone()),
     };
     let raw = serde_json::to_vec(&rec).unwrap_or_default();
     p.kv_set(&keys::audit(seq), &raw)
@@ -185,5 +230,31 @@ mod tests {
         )
         .unwrap();
         assert_eq!(limited[0].detail, "c");
+    }
+
+    #[test]
+    fn a_request_id_is_kept_only_inside_its_scope_and_only_when_plain() {
+        let p = FakePlatform::configured();
+        {
+            let _scope = RequestScope::enter(Some("req-42"));
+            record(&p, "provision", "1", "ok", "in".into()).unwrap();
+        }
+        record(&p, "provision", "2", "ok", "after".into()).unwrap();
+        {
+            let _scope = RequestScope::enter(Some("has a space"));
+            record(&p, "provision", "3", "ok", "odd".into()).unwrap();
+        }
+        let all = read(&p, &Query::default()).unwrap();
+        let ids: Vec<_> = all.iter().map(|r| r.request_id.as_deref()).collect();
+        assert_eq!(ids, vec![None, None, Some("req-42")]);
+        // Absent, the field is left out: the stored JSON is what it was before it existed.
+        let raw = p.kv_get(&keys::audit(2)).unwrap().unwrap();
+        let stored: serde_json::Value = serde_json::from_slice(&raw).unwrap();
+        assert!(stored.get("request_id").is_none(), "{stored}");
+        let old = br#"{"seq":1,"at":5,"action":"a","matter_id":"m","outcome":"ok","detail":"d"}"#;
+        assert_eq!(
+            serde_json::from_slice::<Record>(old).unwrap().request_id,
+            None
+        );
     }
 }

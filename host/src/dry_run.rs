@@ -349,6 +349,7 @@ mod tests {
         let hooks = Hooks {
             allow: AllowList::for_base_url(Some("https://firm.example")),
             interceptor: Some(Arc::new(Arc::new(DryRun::default()).session())),
+            meter: None,
         };
         let session = hooks
             .interceptor::<Session>()

@@ -129,6 +129,35 @@ pub struct Hooks {
     /// Consulted after the allow list: in a dry run, the session that plans changing requests
     /// instead of sending them.
     pub interceptor: Option<Arc<dyn Interceptor>>,
+    /// Counts what is sent (see [`crate::metrics`]); `None` counts nothing.
+    pub meter: Option<Meter>,
+}
+
+/// What one store's hooks count with: the runtime's metrics, and the requests of this
+/// instance whose last attempt failed in a way the component retries, to tell a retry from a
+/// first attempt.
+pub struct Meter {
+    metrics: Arc<crate::metrics::Metrics>,
+    failed: Arc<std::sync::Mutex<std::collections::HashSet<(hyper::Method, String)>>>,
+}
+
+impl Meter {
+    /// Counts into `metrics`.
+    pub fn new(metrics: Arc<crate::metrics::Metrics>) -> Meter {
+        Meter {
+            metrics,
+            failed: Default::default(),
+        }
+    }
+}
+
+/// What the component's transport retries: no answer, 401 (after refreshing the token), 408,
+/// 429 and 5xx. Anything else is an answer, not a reason to send again.
+fn retryable(status: Option<u16>) -> bool {
+    match status {
+        None => true,
+        Some(s) => matches!(s, 401 | 408 | 429) || s >= 500,
+    }
 }
 
 impl Hooks {
@@ -172,14 +201,65 @@ impl WasiHttpHooks for Hooks {
             },
         };
         tracing::debug!(method = %request.method(), path = request.uri().path(), "outgoing request");
-        Box::new(async move {
-            use http_body_util::BodyExt;
-            let (response, io) = wasmtime_wasi_http::default_send_request(request, options).await?;
-            Ok((
-                response.map(BodyExt::boxed_unsync),
-                Box::new(io) as Box<dyn Future<Output = _> + Send>,
-            ))
-        })
+        let method = request.method().clone();
+        let operation = crate::metrics::operation(method.as_str(), request.uri().path());
+        // A retry is the same method and URL again after its last attempt failed in a way the
+        // component retries. Bodies are streams and cannot be compared, so the failure is what
+        // tells a retry from another request to the same URL (eight folders made in one
+        // workspace are eight POSTs to one URL, none of them a retry).
+        let key = (
+            method.clone(),
+            request
+                .uri()
+                .path_and_query()
+                .map(|p| p.as_str().to_string())
+                .unwrap_or_default(),
+        );
+        let meter = self.meter.as_ref().map(|m| {
+            let repeat = m.failed.lock().is_ok_and(|f| f.contains(&key));
+            (m.metrics.clone(), m.failed.clone(), repeat)
+        });
+        let repeat = meter.as_ref().is_some_and(|(_, _, r)| *r);
+        // The future runs on a task of its own: it takes the request's span along, so that
+        // its log line carries the request id.
+        let span = tracing::Span::current();
+        Box::new(tracing::Instrument::instrument(
+            async move {
+                use http_body_util::BodyExt;
+                let started = std::time::Instant::now();
+                let sent = wasmtime_wasi_http::default_send_request(request, options).await;
+                let elapsed = started.elapsed();
+                let status = sent.as_ref().ok().map(|(r, _)| r.status().as_u16());
+                if let Some((metrics, failed, repeat)) = &meter {
+                    metrics.imanage_request(operation, *repeat, status, elapsed);
+                    if let Ok(mut failed) = failed.lock() {
+                        if retryable(status) {
+                            failed.insert(key);
+                        } else {
+                            failed.remove(&key);
+                        }
+                    }
+                }
+                // At info, the operation and not the path: paths carry matter and workspace ids
+                // (the debug line above has the path, for whoever debugs).
+                match status {
+                    Some(status) => tracing::info!(
+                        %method, operation, status, retry = repeat,
+                        elapsed_ms = elapsed.as_millis() as u64, "imanage request"
+                    ),
+                    None => tracing::warn!(
+                        %method, operation, retry = repeat,
+                        elapsed_ms = elapsed.as_millis() as u64, "imanage request got no answer"
+                    ),
+                }
+                let (response, io) = sent?;
+                Ok((
+                    response.map(BodyExt::boxed_unsync),
+                    Box::new(io) as Box<dyn Future<Output = _> + Send>,
+                ))
+            },
+            span,
+        ))
     }
 }
 
@@ -302,6 +382,7 @@ mod tests {
         let mut hooks = Hooks {
             allow: AllowList::for_base_url(Some(&base)),
             interceptor: Some(teapot.clone()),
+            meter: None,
         };
 
         let denied = send(

@@ -55,6 +55,7 @@ pub mod dry_run;
 pub mod http;
 pub mod keyvalue;
 pub mod logging;
+pub mod metrics;
 mod private_fs;
 mod state;
 

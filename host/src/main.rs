@@ -55,6 +55,9 @@ enum Command {
     Backfill(cli::backfill::Args),
     /// Compare every matter of a file with its workspace; --fix repairs the differences.
     Drift(cli::drift::Args),
+    /// One screen for an operator: the instance pool of a running serve (--metrics-url), the
+    /// failed events, the change feed's lag and the token's lifetime. Changes nothing.
+    Status(cli::status::Args),
     /// Print a fresh random secret (256 bits, URL-safe) for `webhook_secret` or
     /// `actionstep_token`.
     Secret,
@@ -75,6 +78,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Check => cli::check::run(g).await,
         Command::Backfill(args) => cli::backfill::run(g, args).await,
         Command::Drift(args) => cli::drift::run(g, args).await,
+        Command::Status(args) => cli::status::run(g, args).await,
         Command::Secret => cli::secret::run(),
     }
 }

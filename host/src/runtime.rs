@@ -76,6 +76,8 @@ pub struct Runtime {
     dry_run: Option<Arc<DryRun>>,
     /// Stores alive now (see [`Runtime::instances_in_use`]).
     in_use: Arc<AtomicUsize>,
+    /// What every store's hooks and `serve` count (see [`Runtime::metrics`]).
+    metrics: Arc<crate::metrics::Metrics>,
 }
 
 impl Runtime {
@@ -145,6 +147,7 @@ impl Runtime {
             clock: ClockOffset::default(),
             dry_run,
             in_use: Arc::default(),
+            metrics: Arc::default(),
         })
     }
 
@@ -208,6 +211,12 @@ impl Runtime {
         self.in_use.load(Ordering::SeqCst)
     }
 
+    /// This runtime's metrics: what its instances sent to iManage, and what a `serve` over it
+    /// answered. [`crate::metrics::Metrics::scrape`] adds what is read at the moment.
+    pub fn metrics(&self) -> &Arc<crate::metrics::Metrics> {
+        &self.metrics
+    }
+
     /// A fresh store holding one instance's capabilities: WASI with the (movable) wall clock and
     /// stderr only, the allow-listed HTTP hooks, the key-value stores and the configuration.
     /// The guest may run as long as it likes; see [`Runtime::new_store_with_deadline`].
@@ -233,6 +242,7 @@ impl Runtime {
                     .dry_run
                     .as_ref()
                     .map(|d| Arc::new(d.session()) as Arc<dyn Interceptor>),
+                meter: Some(crate::http::Meter::new(self.metrics.clone())),
             },
             keyvalue: self.keyvalue.clone(),
             config: self.config.clone(),

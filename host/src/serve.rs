@@ -24,6 +24,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
 use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
 use tokio::time::{Instant, Sleep};
+use tracing::Instrument;
 use wasmtime_wasi_http::p2::bindings::http::types::{ErrorCode, Scheme};
 use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
 use wasmtime_wasi_http::WasiHttpView;
@@ -55,6 +56,17 @@ pub const MAX_IN_FLIGHT: usize = 192;
 pub const MAX_HEAD_BYTES: usize = 16 << 10;
 /// Most headers in one request; more get 431.
 pub const MAX_HEADERS: usize = 64;
+/// The header that names a request in the logs and the audit trail, taken from the caller
+/// when it is usable (see [`request_id`]) and returned on every response.
+pub const REQUEST_ID: &str = "x-request-id";
+/// Longest request id taken from a caller: room for a UUID or a trace id with a prefix.
+pub const MAX_REQUEST_ID: usize = 128;
+/// How much of an event's body is kept to read its type for the metrics: events are a few
+/// kilobytes, and a longer one is counted with the type `unknown` rather than copied whole.
+const EVENT_CAPTURE: usize = 256 << 10;
+/// Largest answer to `POST /v1/events` read for its outcome: an outcome is a few hundred
+/// bytes; anything longer is not one, and the request fails rather than buffering it.
+const MAX_EVENT_ANSWER: usize = 1 << 20;
 
 /// How `serve` bounds what clients can hold. The defaults are the constants of this module.
 #[derive(Clone)]
@@ -152,6 +164,30 @@ pub fn loggable_path(path: &str) -> String {
     path.to_string()
 }
 
+/// The request's id: the caller's `X-Request-Id` when it is short (at most
+/// [`MAX_REQUEST_ID`]) and printable ASCII without spaces, so that it can go into a log line
+/// or a header as it is; otherwise a fresh random one (32 hex digits).
+pub fn request_id(headers: &hyper::HeaderMap) -> String {
+    let usable = |v: &str| {
+        !v.is_empty() && v.len() <= MAX_REQUEST_ID && v.bytes().all(|b| b.is_ascii_graphic())
+    };
+    if let Some(v) = headers.get(REQUEST_ID).and_then(|v| v.to_str().ok()) {
+        if usable(v) {
+            return v.to_string();
+        }
+    }
+    let mut bytes = [0u8; 16];
+    // Without OS randomness an id from the clock is still unique enough to follow a request.
+    if getrandom::fill(&mut bytes).is_err() {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or_default();
+        bytes = nanos.to_le_bytes();
+    }
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 /// Serves until `shutdown` resolves, then stops accepting and lets requests in flight finish;
 /// with the default [`ServeOptions`].
 pub async fn serve(
@@ -178,6 +214,7 @@ pub async fn serve_with(
     shutdown: impl Future<Output = ()>,
 ) -> Result<()> {
     options.check()?;
+    runtime.metrics().set_in_flight_limit(options.max_in_flight);
     let connections = Arc::new(Semaphore::new(options.max_connections));
     let tls = options.tls.clone().map(tokio_rustls::TlsAcceptor::from);
     let shared = Arc::new(Shared {
@@ -223,6 +260,7 @@ pub async fn serve_with(
         let tls = tls.clone();
         tokio::spawn(async move {
             let _permit = permit;
+            let _open = shared.runtime.metrics().connection();
             let Some(acceptor) = tls else {
                 return connection(http, watcher, shared, stream, peer).await;
             };
@@ -241,6 +279,82 @@ pub async fn serve_with(
         () = tokio::time::sleep(DRAIN_TIMEOUT) => tracing::warn!("gave up waiting for requests in flight"),
     }
     Ok(())
+}
+
+/// Serves `GET /metrics` (the [`crate::metrics`] of `runtime`, in the text format Prometheus
+/// reads) on its own listener until `shutdown` resolves. Its own address, so that the
+/// metrics are never reachable where the webhooks are unless someone says so; nothing else
+/// is answered there.
+pub async fn serve_metrics(
+    runtime: Arc<Runtime>,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()>,
+) -> Result<()> {
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(HEADER_TIMEOUT)
+        .max_headers(MAX_HEADERS);
+    // A scraper holds one connection; a few suffice, and a flood waits in the backlog.
+    let connections = Arc::new(Semaphore::new(16));
+    tokio::pin!(shutdown);
+    loop {
+        let permit = tokio::select! {
+            permit = connections.clone().acquire_owned() => permit?,
+            () = &mut shutdown => return Ok(()),
+        };
+        let stream = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                Err(e) => {
+                    tracing::warn!(error = %e, "metrics: accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => return Ok(()),
+        };
+        let runtime = runtime.clone();
+        let http = http.clone();
+        tokio::spawn(async move {
+            let _permit = permit;
+            let service = service_fn(move |req| metrics_response(runtime.clone(), req));
+            if let Err(e) = http.serve_connection(TokioIo::new(stream), service).await {
+                tracing::debug!(error = %e, "metrics connection ended with an error");
+            }
+        });
+    }
+}
+
+async fn metrics_response(
+    runtime: Arc<Runtime>,
+    req: hyper::Request<Incoming>,
+) -> Result<hyper::Response<http_body_util::Full<Bytes>>, std::convert::Infallible> {
+    let reply = |status: u16, content_type: &'static str, body: String| {
+        let mut r = hyper::Response::new(http_body_util::Full::new(Bytes::from(body)));
+        *r.status_mut() = hyper::StatusCode::from_u16(status).expect("a valid status");
+        r.headers_mut().insert(
+            hyper::header::CONTENT_TYPE,
+            hyper::header::HeaderValue::from_static(content_type),
+        );
+        r
+    };
+    if req.uri().path() != "/metrics" {
+        return Ok(reply(
+            404,
+            "text/plain",
+            "only /metrics is served here\n".into(),
+        ));
+    }
+    if req.method() != hyper::Method::GET {
+        return Ok(reply(405, "text/plain", "GET /metrics\n".into()));
+    }
+    Ok(match runtime.metrics().scrape(&runtime).await {
+        Ok(text) => reply(200, crate::metrics::CONTENT_TYPE, text),
+        Err(e) => {
+            tracing::error!(error = %format!("{e:#}"), "reading the metrics failed");
+            reply(500, "text/plain", "reading the metrics failed\n".into())
+        }
+    })
 }
 
 async fn connection<S>(
@@ -271,10 +385,113 @@ enum Ended {
     BodyTimedOut,
 }
 
+/// Names the request (its id on every log line, in the component's headers and on the
+/// response), answers it, and counts it.
 async fn respond(
     shared: Arc<Shared>,
-    req: hyper::Request<Incoming>,
+    mut req: hyper::Request<Incoming>,
 ) -> Result<hyper::Response<HyperOutgoingBody>, std::convert::Infallible> {
+    let id = request_id(req.headers());
+    let id_value = hyper::header::HeaderValue::from_str(&id).expect("checked or made printable");
+    // Replaces an unusable one: the component copies what it finds into the audit trail.
+    req.headers_mut().insert(REQUEST_ID, id_value.clone());
+    let method = req.method().clone();
+    let route = crate::metrics::route(req.uri().path());
+    let span = tracing::info_span!("request", request_id = %id);
+    // The Actionstep hook's answer names each event's type; `/v1/events` needs the request's.
+    let events_route = method == hyper::Method::POST && matches!(route, "events" | "actionstep");
+    let capture = (events_route && route == "events").then(Arc::default);
+    let metrics = shared.runtime.metrics().clone();
+    let answered = async {
+        let response = answer(shared.clone(), req, capture.clone()).await;
+        if !events_route {
+            return response;
+        }
+        count_events(
+            response,
+            capture.as_deref(),
+            &metrics,
+            shared.options.request_timeout,
+        )
+        .await
+    }
+    .instrument(span)
+    .await;
+    let mut response = answered;
+    let status = response.status();
+    metrics.http_request(route, method.as_str(), status.as_u16());
+    if route == "changes" && method == hyper::Method::GET && status.is_success() {
+        metrics.feed_polled();
+    }
+    response.headers_mut().insert(REQUEST_ID, id_value);
+    Ok(response)
+}
+
+/// Reads an answer to `POST /v1/events` or the Actionstep hook (a small JSON body) to count
+/// its events by type and outcome, and passes it on unchanged. `capture` holds the start of
+/// the request's body for `/v1/events`, whose answer does not name the type.
+async fn count_events(
+    response: hyper::Response<HyperOutgoingBody>,
+    capture: Option<&std::sync::Mutex<Vec<u8>>>,
+    metrics: &crate::metrics::Metrics,
+    timeout: Duration,
+) -> hyper::Response<HyperOutgoingBody> {
+    use http_body_util::BodyExt;
+    let (parts, body) = response.into_parts();
+    let read = tokio::time::timeout(
+        timeout,
+        http_body_util::Limited::new(body, MAX_EVENT_ANSWER).collect(),
+    )
+    .await;
+    let bytes = match read {
+        Ok(Ok(collected)) => collected.to_bytes(),
+        Ok(Err(e)) => {
+            tracing::error!(error = %e, "the answer to an event could not be read");
+            return internal_error();
+        }
+        Err(_) => {
+            tracing::error!("the answer to an event did not arrive in time");
+            return internal_error();
+        }
+    };
+    let Some(capture) = capture else {
+        for (r#type, outcome) in crate::metrics::actionstep_events(parts.status.as_u16(), &bytes) {
+            metrics.event(r#type, outcome);
+            tracing::info!(r#type, outcome, "event");
+        }
+        let body = http_body_util::Full::new(bytes)
+            .map_err(|never| match never {})
+            .boxed_unsync();
+        return hyper::Response::from_parts(parts, body);
+    };
+    let request = capture.lock().map(|c| c.clone()).unwrap_or_default();
+    let r#type = crate::metrics::event_type(&request);
+    let outcome = crate::metrics::event_outcome(parts.status.as_u16(), &bytes);
+    metrics.event(r#type, outcome);
+    // The sender's id, to find the event in the audit trail and the dead letters; shown only
+    // when it is a plain short token (the component refuses any other).
+    let event_id = serde_json::from_slice::<serde_json::Value>(&request)
+        .ok()
+        .and_then(|v| v["id"].as_str().map(String::from))
+        .filter(|id| id.len() <= MAX_REQUEST_ID && id.bytes().all(|b| b.is_ascii_graphic()));
+    tracing::info!(
+        event_id = event_id.as_deref().unwrap_or("-"),
+        r#type,
+        outcome,
+        "event"
+    );
+    let body = http_body_util::Full::new(bytes)
+        .map_err(|never| match never {})
+        .boxed_unsync();
+    hyper::Response::from_parts(parts, body)
+}
+
+/// Runs the request in an instance and turns every way that can end into a response.
+async fn answer(
+    shared: Arc<Shared>,
+    req: hyper::Request<Incoming>,
+    capture: Option<Arc<std::sync::Mutex<Vec<u8>>>>,
+) -> hyper::Response<HyperOutgoingBody> {
     let method = req.method().clone();
     let path = loggable_path(req.uri().path());
     let Ok(permit) = shared.in_flight.clone().try_acquire_owned() else {
@@ -287,8 +504,9 @@ async fn respond(
             hyper::header::RETRY_AFTER,
             hyper::header::HeaderValue::from_static("1"),
         );
-        return Ok(busy);
+        return busy;
     };
+    let in_flight = (permit, shared.runtime.metrics().in_flight());
     let now = Instant::now();
     let deadline = now + shared.options.request_timeout;
     let body_expired = Arc::new(Notify::new());
@@ -296,22 +514,27 @@ async fn respond(
         inner: body,
         deadline: Box::pin(tokio::time::sleep_until(now + shared.options.body_timeout)),
         expired: body_expired.clone(),
+        capture,
     });
     let (sender, receiver) = tokio::sync::oneshot::channel();
     // The guest may keep streaming the body after it set the response: it runs on its own
     // task, which ends (and frees its instance) at the deadline whoever is still waiting.
-    let task = tokio::spawn(run_guest(
-        shared.clone(),
-        req,
-        sender,
-        deadline,
-        body_expired,
-        permit,
-    ));
+    // The guest's task carries the request's span: the HTTP hook's lines are inside it.
+    let task = tokio::spawn(
+        run_guest(
+            shared.clone(),
+            req,
+            sender,
+            deadline,
+            body_expired,
+            in_flight,
+        )
+        .in_current_span(),
+    );
     let response = match receiver.await {
         Ok(Ok(response)) => {
             tracing::info!(%method, %path, status = response.status().as_u16(), "request");
-            return Ok(response);
+            return response;
         }
         Ok(Err(code)) => {
             tracing::error!(%method, %path, error = ?code, "the component answered with an error");
@@ -352,18 +575,19 @@ async fn respond(
             }
         },
     };
-    Ok(response)
+    tracing::info!(%method, %path, status = response.status().as_u16(), "request");
+    response
 }
 
 /// Runs one request in a fresh instance until it ends or its time is up. Holds `permit` (a
-/// place among the requests in flight) until the store is gone.
+/// place among the requests in flight, and its count in the metrics) until the store is gone.
 async fn run_guest(
     shared: Arc<Shared>,
     req: hyper::Request<DeadlineBody>,
     sender: tokio::sync::oneshot::Sender<Result<hyper::Response<HyperOutgoingBody>, ErrorCode>>,
     deadline: Instant,
     body_expired: Arc<Notify>,
-    permit: OwnedSemaphorePermit,
+    permit: (OwnedSemaphorePermit, crate::metrics::GaugeGuard),
 ) -> Ended {
     // Declared first, dropped last: the place is given back only after the store is dropped.
     let _permit = permit;
@@ -403,6 +627,8 @@ struct DeadlineBody {
     inner: Incoming,
     deadline: Pin<Box<Sleep>>,
     expired: Arc<Notify>,
+    /// The first [`EVENT_CAPTURE`] bytes, kept for the metrics (events only).
+    capture: Option<Arc<std::sync::Mutex<Vec<u8>>>>,
 }
 
 impl Body for DeadlineBody {
@@ -415,6 +641,12 @@ impl Body for DeadlineBody {
     ) -> Poll<Option<Result<Frame<Bytes>, ErrorCode>>> {
         let this = self.get_mut();
         if let Poll::Ready(frame) = Pin::new(&mut this.inner).poll_frame(cx) {
+            if let (Some(capture), Some(Ok(frame))) = (&this.capture, &frame) {
+                if let (Some(data), Ok(mut kept)) = (frame.data_ref(), capture.lock()) {
+                    let room = EVENT_CAPTURE.saturating_sub(kept.len());
+                    kept.extend_from_slice(&data[..data.len().min(room)]);
+                }
+            }
             return Poll::Ready(frame.map(|f| f.map_err(ErrorCode::from)));
         }
         if this.deadline.as_mut().poll(cx).is_ready() {

@@ -203,6 +203,8 @@ pub fn handle_streaming(
     head: &Head,
     read_body: impl FnOnce(usize) -> LimitedBody,
 ) -> Response {
+    // The audit records this request leads to name it, to find its lines in the host's logs.
+    let _request = crate::audit::RequestScope::enter(head.header("x-request-id"));
     let route = match route(&head.method, head.path()) {
         Ok(r) => r,
         Err(refused) => return refused,

@@ -25,6 +25,7 @@ pub mod replay;
 pub mod sandbox;
 pub mod secret;
 pub mod serve;
+pub mod status;
 
 /// Options every command takes.
 #[derive(clap::Args)]
@@ -46,17 +47,37 @@ pub struct Global {
     /// Log filter (tracing syntax, e.g. `debug` or `matterlink_host=trace`); logs go to stderr.
     #[arg(long, global = true, env = "MATTERLINK_LOG", default_value = "warn")]
     pub log: String,
+    /// How log lines look: `human` (the default) or `json`, one object a line with the
+    /// request's id (`X-Request-Id`) in its spans, for a log collector.
+    #[arg(long, global = true, env = "MATTERLINK_LOG_FORMAT", value_enum, default_value_t = LogFormat::Human)]
+    pub log_format: LogFormat,
+}
+
+/// The shape of log lines.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// For a person reading a terminal.
+    Human,
+    /// One JSON object a line.
+    Json,
 }
 
 /// Logs to stderr with the `--log` filter; coloured only when stderr is a terminal, so that a
 /// log captured to a file or read by a test carries no escape codes.
 pub fn init_logging(g: &Global) {
     use std::io::IsTerminal;
-    tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(matterlink_host::logging::filter(&g.log))
-        .with_ansi(std::io::stderr().is_terminal())
-        .with_writer(std::io::stderr)
-        .init();
+        .with_writer(std::io::stderr);
+    match g.log_format {
+        LogFormat::Human => builder.with_ansi(std::io::stderr().is_terminal()).init(),
+        // The spans carry the request id; every line of a request lists them.
+        LogFormat::Json => builder
+            .json()
+            .with_current_span(true)
+            .with_span_list(true)
+            .init(),
+    }
 }
 
 /// A usage error: the message on stderr, exit 2.

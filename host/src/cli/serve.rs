@@ -41,6 +41,10 @@ pub struct Args {
     /// Requests handled at once (at most 256, the instance pool); more get 503 at once.
     #[arg(long, value_name = "N", default_value_t = serve::MAX_IN_FLIGHT)]
     max_in_flight: usize,
+    /// Serve Prometheus metrics at http://IP:PORT/metrics, apart from the webhooks. Off unless
+    /// given; keep it on loopback or a private network (the metrics have no authentication).
+    #[arg(long, value_name = "IP:PORT")]
+    metrics_addr: Option<SocketAddr>,
 }
 
 /// Runs `serve` until Ctrl-C or SIGTERM, then drains.
@@ -58,6 +62,8 @@ pub async fn run(g: &Global, a: Args) -> Result<ExitCode> {
         tls,
     };
     let runtime = Arc::new(load_runtime(g)?);
+    // Before the metrics listener opens, so that no scrape sees a limit of 0.
+    runtime.metrics().set_in_flight_limit(options.max_in_flight);
     let listener = tokio::net::TcpListener::bind(SocketAddr::new(a.host, a.port))
         .await
         .with_context(|| format!("binding {}:{}", a.host, a.port))?;
@@ -74,6 +80,32 @@ pub async fn run(g: &Global, a: Args) -> Result<ExitCode> {
         );
     }
     println!("matterlink serving on {scheme}://{addr} (health: {scheme}://{addr}/v1/health)");
+    let metrics = match a.metrics_addr {
+        None => None,
+        Some(at) => {
+            let listener = tokio::net::TcpListener::bind(at)
+                .await
+                .with_context(|| format!("binding the metrics address {at}"))?;
+            let at = listener.local_addr()?;
+            if !at.ip().is_loopback() {
+                eprintln!(
+                    "warning: metrics on {at}, beyond this machine: anyone who reaches it reads \
+                     them. Keep it on a private network."
+                );
+            }
+            println!("matterlink metrics on http://{at}/metrics");
+            // Stopped below, once the webhooks have drained: a scrape during the drain still
+            // shows the requests finishing.
+            Some(tokio::spawn(serve::serve_metrics(
+                runtime.clone(),
+                listener,
+                std::future::pending(),
+            )))
+        }
+    };
     serve::serve_with(runtime, listener, options, shutdown_signal()).await?;
+    if let Some(task) = metrics {
+        task.abort();
+    }
     Ok(ExitCode::SUCCESS)
 }
