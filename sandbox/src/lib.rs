@@ -79,8 +79,8 @@ use tower_http::catch_panic::CatchPanicLayer;
 
 pub use clock::Clock;
 pub use config::{
-    SandboxConfig, BRANCH_LIBRARY, CLIENT_ID, CLIENT_SECRET, CUSTOMER_ID, LIBRARY,
-    SERVICE_PASSWORD, SERVICE_USER,
+    MemberShape, QueueShape, SandboxConfig, BRANCH_LIBRARY, CLIENT_ID, CLIENT_SECRET, CUSTOMER_ID,
+    LIBRARY, SERVICE_PASSWORD, SERVICE_USER,
 };
 pub use error::{ApiError, ErrorMessage, OAuthError, DMS_VERSION};
 pub use events::{ChangeEvent, ChangeEventType, DEFAULT_EVENT_RETENTION};
@@ -271,6 +271,10 @@ pub fn router(state: SharedState) -> Router {
             state.clone(),
             inject::inject,
         ))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            refuse_chunked,
+        ))
         .layer(middleware::from_fn_with_state(state.clone(), count_request))
         .with_state(state)
 }
@@ -278,6 +282,34 @@ pub fn router(state: SharedState) -> Router {
 async fn count_request(State(state): State<SharedState>, request: Request, next: Next) -> Response {
     if !inject::is_admin(request.uri().path()) {
         state.count_request();
+    }
+    next.run(request).await
+}
+
+/// `SandboxConfig::refuse_chunked`: a body framed `Transfer-Encoding: chunked` gets 411 Length
+/// Required before any handler runs, as a gateway in front of iManage answers it.
+async fn refuse_chunked(
+    State(state): State<SharedState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let chunked = request
+        .headers()
+        .get_all(axum::http::header::TRANSFER_ENCODING)
+        .iter()
+        .any(|v| {
+            v.to_str()
+                .is_ok_and(|v| v.to_ascii_lowercase().contains("chunked"))
+        });
+    if chunked && state.config().refuse_chunked && !inject::is_admin(request.uri().path()) {
+        state.count_chunked_refusal();
+        return ApiError::new(StatusCode::LENGTH_REQUIRED, "Length Required")
+            .with_message(
+                "LengthRequired",
+                "a request body must carry Content-Length",
+                None,
+            )
+            .into_response();
     }
     next.run(request).await
 }
