@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 
 use crate::claim::{self, Attempt};
 use crate::fields::CustomField;
-use crate::imanage::api::{Created, FolderNode, Parent, Template};
+use crate::imanage::api::{client_matter_profile, Created, FolderNode, Parent, Template};
 use crate::imanage::{once, Imanage};
 use crate::links::{self, Link};
 use crate::mapping::{self, Profile};
@@ -144,7 +144,14 @@ fn provision(
     };
     let workspace = api.workspace_from(&ws)?;
     let fresh = how == "created";
-    let document_folder_id = ensure_folders(&api, &workspace.id, template.as_ref(), fresh)?;
+    let folder_profile = client_matter_profile(&ws);
+    let document_folder_id = ensure_folders(
+        &api,
+        &workspace.id,
+        template.as_ref(),
+        fresh,
+        &folder_profile,
+    )?;
     let link = Link::new(&m.id, workspace, Some(document_folder_id), p.now(), how);
     links::store(p, &link)?;
     Ok(link)
@@ -193,7 +200,7 @@ fn create(
     if let Some(t) = template {
         if !t.members.is_empty() {
             let id = ws.get("id").and_then(Value::as_str).unwrap_or_default();
-            api.set_security(id, None, &t.members)?;
+            api.set_security(id, None, &t.members, t.member_shape)?;
         }
     }
     Ok(ws)
@@ -235,6 +242,7 @@ fn ensure_folders(
     ws_id: &str,
     template: Option<&Template>,
     fresh: bool,
+    profile: &Value,
 ) -> Result<String> {
     let plan = folder_plan(template, api.settings());
     let mut existing = if fresh {
@@ -249,7 +257,7 @@ fn ensure_folders(
             parent = match child(&existing, &parent, name) {
                 Some(id) => id,
                 None => {
-                    let node = create_folder(api, ws_id, &parent, name, &mut existing)?;
+                    let node = create_folder(api, ws_id, &parent, name, profile, &mut existing)?;
                     existing.push(node.clone());
                     node.id
                 }
@@ -279,6 +287,7 @@ fn create_folder(
     ws_id: &str,
     parent: &str,
     name: &str,
+    profile: &Value,
     existing: &mut Vec<FolderNode>,
 ) -> Result<FolderNode> {
     let target = || {
@@ -291,7 +300,7 @@ fn create_folder(
     let mut listed = None;
     let made = once::create_once(
         api,
-        || api.create_folder(target(), name),
+        || api.create_folder(target(), name, profile),
         || {
             let nodes = api.folders_of(ws_id)?;
             let found = child(&nodes, parent, name).map(|id| FolderNode {
@@ -331,6 +340,7 @@ mod tests {
             id: "T".into(),
             default_security: None,
             members: vec![],
+            member_shape: Default::default(),
             folders: vec![
                 node("1", "Correspondence", "T", false),
                 node("2", "Pleadings", "T", false),

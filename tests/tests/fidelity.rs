@@ -47,3 +47,189 @@ async fn every_body_carries_content_length() {
     assert_eq!(stored.content, content);
     assert_eq!(env.state().chunked_refusals(), 0);
 }
+
+fn branch_routes(env: &Env) -> matterlink_host::ConfigStore {
+    let mut config = env.config();
+    config.set(
+        "library_routes",
+        r#"[{"library": "BRANCH", "when": {"matter_type": "Conveyancing"},
+             "templates": {"Conveyancing": "BRANCH!300"}}]"#,
+    );
+    config
+}
+
+/// The branch library answers security in the other public shape (`user_id`/`is_group`/`access`,
+/// the members directly under `data`) and refuses posts in the typed one. The template's group
+/// is copied as a group, and the team push writes back in the branch's shape; the main library
+/// keeps the typed shape in the same run. Against the old client the template's members were
+/// not read at all (the workspace came without the PROPERTY group), and the team push was
+/// refused.
+#[tokio::test]
+async fn security_members_in_each_librarys_shape() {
+    let env = Env::start_with(SandboxConfig {
+        member_shapes: [("BRANCH".to_string(), imanage_sandbox::MemberShape::Flagged)].into(),
+        ..SandboxConfig::default()
+    })
+    .await;
+    let mut config = branch_routes(&env);
+    config.set("push_team", "true");
+    let rt = env.runtime_with(config);
+    let mut conveyancing = fixture("matter-basic.json");
+    conveyancing.id = "5001".into();
+    conveyancing.matter_type = "Conveyancing".into();
+    let ws = call(&rt, Function::OnMatterCreated, &conveyancing)
+        .await
+        .expect("provisioned in the flagged-shape library");
+    let branch_ws = ws["id"].as_str().unwrap().to_string();
+    assert!(branch_ws.starts_with("BRANCH!"));
+    let members = |id: &str| -> Vec<(String, &'static str, &'static str)> {
+        env.state()
+            .workspace(id)
+            .unwrap()
+            .members
+            .iter()
+            .map(|m| {
+                (
+                    m.id.clone(),
+                    m.member_type.as_str(),
+                    m.access_level.as_str(),
+                )
+            })
+            .collect()
+    };
+    assert!(
+        members(&branch_ws).contains(&("PROPERTY".into(), "group", "read")),
+        "the template's group copied as a group: {:?}",
+        members(&branch_ws)
+    );
+
+    let team: Vec<matterlink_host::domain::Member> = serde_json::from_value(serde_json::json!([
+        {"id": "LITIGATION", "type": "group", "access_level": "read"},
+        {"id": "APATEL", "type": "user", "access_level": "full_access"},
+    ]))
+    .unwrap();
+    rt.call(
+        Function::ApplyMatterTeam,
+        Args {
+            matter_id: Some("5001".into()),
+            members: Some(team.clone()),
+            ..Args::default()
+        },
+    )
+    .await
+    .unwrap()
+    .expect("the team push writes in the branch's shape");
+    let after = members(&branch_ws);
+    assert!(
+        after.contains(&("LITIGATION".into(), "group", "read")),
+        "{after:?}"
+    );
+    assert!(
+        after.contains(&("APATEL".into(), "user", "full_access")),
+        "{after:?}"
+    );
+    assert!(!after.iter().any(|m| m.0 == "PROPERTY"), "{after:?}");
+
+    // The main library, typed, in the same run.
+    let ws = call(
+        &rt,
+        Function::OnMatterCreated,
+        &fixture("matter-basic.json"),
+    )
+    .await
+    .unwrap();
+    let main = members(ws["id"].as_str().unwrap());
+    assert!(
+        main.contains(&("LITIGATION".into(), "group", "read_write")),
+        "{main:?}"
+    );
+}
+
+fn audit_of(env: &Env, action: &str) -> Vec<serde_json::Value> {
+    let kv = env.kv();
+    kv.keys()
+        .iter()
+        .filter(|k| k.starts_with("audit/record/"))
+        .filter_map(|k| kv.get_json(k))
+        .filter(|r| r["action"] == action)
+        .collect()
+}
+
+/// New folders carry the workspace's client and matter; an upload carries them too, asks to
+/// inherit the folder's profile, and what iManage warns of (here: the matter's lookup value
+/// disabled) reaches the audit record. Against the old client the folders had no profile, the
+/// document no custom1/custom2, and the warning was dropped.
+#[tokio::test]
+async fn folders_and_documents_carry_client_and_matter_and_warnings_reach_the_audit() {
+    let env = Env::start().await;
+    let rt = env.runtime();
+    let ws = call(
+        &rt,
+        Function::OnMatterCreated,
+        &fixture("matter-basic.json"),
+    )
+    .await
+    .unwrap();
+    let ws_id = ws["id"].as_str().unwrap();
+    let state = env.state();
+    let folders = state.folders_of(ws_id);
+    assert!(!folders.is_empty());
+    for f in &folders {
+        let profile = f
+            .profile
+            .as_ref()
+            .unwrap_or_else(|| panic!("{} has a profile", f.name));
+        assert_eq!(profile["custom1"], "C-100", "{}", f.name);
+        assert_eq!(profile["custom2"], "1042", "{}", f.name);
+    }
+
+    let doc = rt
+        .call(
+            Function::FileDocument,
+            file_args("1042", "Invoice 1.pdf", b"%PDF".to_vec()),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    let stored = state.document(doc.as_str().unwrap()).unwrap();
+    assert_eq!(
+        stored.custom.get("custom1").map(String::as_str),
+        Some("C-100")
+    );
+    assert_eq!(
+        stored.custom.get("custom2").map(String::as_str),
+        Some("1042")
+    );
+    assert!(
+        stored.inherited_profile,
+        "the folder has a profile to inherit"
+    );
+    let audit = audit_of(&env, "file-document");
+    assert!(
+        !audit[0]["detail"].as_str().unwrap().contains("warned"),
+        "{audit:?}"
+    );
+
+    // A records manager disables the matter's lookup value: iManage still stores the document
+    // and warns; the warning is kept where `matterlink log` shows it.
+    let admin = matterlink_e2e::imanage::Admin::sign_in(&env).await;
+    admin
+        .patch(
+            "/customs/custom2/1042?parent_alias=C-100",
+            serde_json::json!({"enabled": false}),
+        )
+        .await;
+    rt.call(
+        Function::FileDocument,
+        file_args("1042", "Invoice 2.pdf", b"%PDF".to_vec()),
+    )
+    .await
+    .unwrap()
+    .expect("filed despite the warning");
+    let audit = audit_of(&env, "file-document");
+    let detail = audit[1]["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("iManage warned: custom2: custom2 value 1042 is disabled"),
+        "{detail}"
+    );
+}

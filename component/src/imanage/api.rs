@@ -7,10 +7,12 @@ use serde_json::{json, Value};
 
 use super::client::{Answer, Imanage};
 use super::json;
+use super::security::MemberShape;
 use crate::fields::CustomField;
 use crate::keys;
 use crate::model::{Error, Result, Workspace};
 use crate::platform::Method;
+use crate::security::Member;
 use crate::transport::{status_error, Retry};
 
 /// Path-segment encoding that keeps `!`, as in iManage ids `ACTIVE!1042`.
@@ -55,8 +57,11 @@ pub struct Template {
     pub id: String,
     /// The default security a new workspace gets.
     pub default_security: Option<String>,
-    /// The security entries copied onto a new workspace, as iManage wrote them.
-    pub members: Vec<Value>,
+    /// The security entries copied onto a new workspace.
+    pub members: Vec<Member>,
+    /// The member shape the template's library answered with, and so is written back in.
+    #[serde(default)]
+    pub member_shape: MemberShape,
     /// The folder tree to create in a new workspace.
     pub folders: Vec<FolderNode>,
 }
@@ -76,6 +81,23 @@ pub enum Parent<'a> {
     Workspace(&'a str),
     /// Inside a folder (its id).
     Folder(&'a str),
+}
+
+/// The client and matter (`custom1`, `custom2`) of a workspace's profile, as a folder or
+/// document profile carries them so that iManage search and retention see the folder and its
+/// documents as the matter's; `null` when the workspace has neither.
+pub fn client_matter_profile(workspace: &Value) -> Value {
+    let mut profile = serde_json::Map::new();
+    for field in ["custom1", "custom2"] {
+        if let Some(v) = workspace.get(field).filter(|v| !v.is_null()) {
+            profile.insert(field.into(), v.clone());
+        }
+    }
+    if profile.is_empty() {
+        Value::Null
+    } else {
+        Value::Object(profile)
+    }
 }
 
 impl Imanage<'_> {
@@ -241,13 +263,23 @@ impl Imanage<'_> {
             .collect()
     }
 
-    /// Creates a folder. Not retried: `provision::ensure_folders` re-lists and carries on.
-    pub fn create_folder(&self, parent: Parent<'_>, name: &str) -> Result<FolderNode> {
+    /// Creates a folder carrying `profile` (see [`client_matter_profile`]; `null` for none). Not
+    /// retried: `provision::ensure_folders` re-lists and carries on.
+    pub fn create_folder(
+        &self,
+        parent: Parent<'_>,
+        name: &str,
+        profile: &Value,
+    ) -> Result<FolderNode> {
         let (path, parent_id) = match parent {
             Parent::Workspace(ws) => (format!("/workspaces/{}/folders", seg(ws)), ws),
             Parent::Folder(f) => (format!("/folders/{}/subfolders", seg(f)), f),
         };
-        let body = json!({"name": name, "default_security": "inherit", "view_type": "document"});
+        let mut body =
+            json!({"name": name, "default_security": "inherit", "view_type": "document"});
+        if profile.is_object() {
+            body["profile"] = profile.clone();
+        }
         let v = self.call_ok(Method::Post, &path, Some(&body), Retry::Never)?;
         let d = json::data(&v);
         Ok(FolderNode {
@@ -258,6 +290,17 @@ impl Imanage<'_> {
             parent_id: parent_id.to_string(),
             optional: false,
         })
+    }
+
+    /// Whether a folder carries a profile of its own (client or matter), which an upload into it
+    /// may inherit.
+    pub fn folder_has_profile(&self, id: &str) -> Result<bool> {
+        let path = format!("/folders/{}", seg(id));
+        let v = self.call_ok(Method::Get, &path, None, Retry::Safe)?;
+        Ok(json::data(&v)
+            .get("profile")
+            .and_then(Value::as_object)
+            .is_some_and(|p| p.contains_key("custom1") || p.contains_key("custom2")))
     }
 
     /// A template's security and folders, cached in key-value: templates change rarely, and
@@ -275,23 +318,28 @@ impl Imanage<'_> {
                 self.library()
             )));
         };
-        let security = self.call_ok(
-            Method::Get,
-            &format!("/workspaces/{}/security", seg(id)),
-            None,
-            Retry::Safe,
-        )?;
-        let security = json::data(&security);
+        let security = self.read_security(id)?.ok_or_else(|| {
+            Error::NotConfigured(format!("template {id} has no security to read"))
+        })?;
+        // A member whose kind cannot be told is refused before anything is written: copying it
+        // as a user when it is a group (or the reverse) would grant the wrong trustee.
+        if !security.unknown_kind.is_empty() || security.unreadable > 0 {
+            return Err(Error::NotConfigured(format!(
+                "template {id}'s security lists members matterlink cannot read safely ({} of unknown kind: {}; {} otherwise unreadable); nothing was created",
+                security.unknown_kind.len(),
+                security.unknown_kind.join(", "),
+                security.unreadable
+            )));
+        }
         let template = Template {
             id: id.to_string(),
-            default_security: json::str_field(security, "default_security")
-                .or_else(|| json::str_field(&ws, "default_security"))
-                .map(String::from),
-            members: security
-                .get("members")
-                .and_then(Value::as_array)
-                .cloned()
-                .unwrap_or_default(),
+            default_security: security
+                .security
+                .default_security
+                .clone()
+                .or_else(|| json::str_field(&ws, "default_security").map(String::from)),
+            members: security.security.members,
+            member_shape: security.shape,
             folders: self.folders_of(id)?,
         };
         let raw = serde_json::to_vec(&template).map_err(|e| Error::Unavailable(e.to_string()))?;
@@ -299,13 +347,16 @@ impl Imanage<'_> {
         Ok(template)
     }
 
-    /// Sets a workspace's default security (when given) and adds the `include` entries.
+    /// Sets a workspace's default security (when given) and adds the `include` entries, written
+    /// in `shape` (the library's member shape).
     pub fn set_security(
         &self,
         workspace_id: &str,
         default_security: Option<&str>,
-        include: &[Value],
+        include: &[Member],
+        shape: MemberShape,
     ) -> Result<()> {
+        let include: Vec<Value> = include.iter().map(|m| m.to_imanage_in(shape)).collect();
         let mut body = json!({"include": include, "remove": []});
         if let Some(d) = default_security {
             body["default_security"] = json!(d);
