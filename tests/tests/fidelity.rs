@@ -233,3 +233,44 @@ async fn folders_and_documents_carry_client_and_matter_and_warnings_reach_the_au
         "{detail}"
     );
 }
+
+/// Typed custom fields: a status a matter system sends as a flag goes out as a JSON boolean and
+/// a priority as a number (the sandbox, like iManage, refuses `"true"` and `"2"`), and a map
+/// that can never fit its field's kind is refused when the configuration loads. Against the old
+/// client the values went out as strings, and the sandbox refused the workspace.
+#[tokio::test]
+async fn typed_fields_go_out_with_their_kind() {
+    let env = Env::start().await;
+    let mut config = env.config();
+    config.set(
+        "field_map",
+        r#"{"File Reference": "custom13", "Status": "custom25", "Priority": "custom17"}"#,
+    );
+    let rt = env.runtime_with(config);
+    let mut m = fixture("matter-basic.json");
+    m.status = Some("true".into());
+    m.priority = Some("2".into());
+    let ws = call(&rt, Function::OnMatterCreated, &m)
+        .await
+        .expect("typed values accepted");
+    let stored = env.state().workspace(ws["id"].as_str().unwrap()).unwrap();
+    assert_eq!(stored.custom["custom25"], serde_json::json!(true));
+    assert_eq!(stored.custom["custom17"], serde_json::json!(2));
+
+    let mut bad = env.config();
+    bad.set("field_map", r#"{"Title": "custom26"}"#);
+    let err = env
+        .runtime_with(bad)
+        .call(
+            Function::MapMetadata,
+            Args {
+                matter: Some(fixture("matter-basic.json")),
+                ..Args::default()
+            },
+        )
+        .await
+        .unwrap()
+        .unwrap_err();
+    assert_eq!(err.kind(), "not-configured", "{err:?}");
+    assert!(err.message().contains("custom26"), "{err:?}");
+}
