@@ -219,7 +219,7 @@ fn find_document(
     size: usize,
 ) -> Result<Option<String>> {
     let path = format!("/folders/{}/documents", seg(folder));
-    let list = ijson::results(&api.call_ok(Method::Get, &path, None, Retry::Safe)?);
+    let list = api.list_all(&path, &[])?;
     Ok(list
         .iter()
         .filter(|d| ijson::str_field(d, "name") == Some(name))

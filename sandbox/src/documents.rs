@@ -9,7 +9,7 @@ use axum::Json;
 use serde_json::{json, Map, Value};
 
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{check_name, data, results, Fields, Lib};
+use crate::extract::{check_name, data, Fields, Lib, Paging};
 use crate::model::{DefaultSecurity, Document};
 use crate::objects::{find_folder, folder_writable};
 use crate::store::{library_of, same_library, Inner};
@@ -313,5 +313,5 @@ pub async fn list_in_folder(lib: Lib) -> ApiResult<Json<Value>> {
         .filter(|d| d.folder_id == id)
         .map(|d| render(d, lib.base()))
         .collect();
-    Ok(Json(results(items)))
+    Ok(Json(Paging::from_query(&lib)?.page(items)))
 }

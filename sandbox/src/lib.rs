@@ -22,6 +22,33 @@
 //! | `POST /sandbox/admin/revoke-tokens` | 204; every token ends |
 //! | `POST /sandbox/admin/advance-clock` | `{"seconds": n}` → `{"now": "…"}` |
 //! | `PUT /sandbox/admin/auto-approve` | `{"user": "JSMITH"}` or `{"user": null}` |
+//!
+//! The API endpoints and where their shape comes from (see docs/imanage-api.md for the sources
+//! by name; "assumed" means no public source):
+//!
+//! | endpoint | source |
+//! |---|---|
+//! | `POST /auth/oauth2/token`, `GET /auth/oauth2/authorize`, `GET /auth/logout` | public clients |
+//! | `POST /auth/oauth2/revoke` | assumed (RFC 7009) |
+//! | `GET /api` | public clients |
+//! | `GET /customers/{cid}/libraries` | assumed |
+//! | `GET`, `POST /customs/{field}`; `GET`, `PATCH /customs/{field}/{id}` | public clients (409 on a duplicate: assumed) |
+//! | `GET`, `POST /workspaces`; `GET`, `PATCH`, `DELETE /workspaces/{id}`; `…/children` | public clients; paging by `limit`/`offset`/`total`, capped by `page_size` |
+//! | `POST /workspaces/search` | public clients (top-level criteria: assumed) |
+//! | `GET`, `POST /workspaces/{id}/security`, `…/folders/{id}/security` | public clients; member shape per library (`member_shapes`) |
+//! | `GET /templates` | public clients; `GET /templates/{id}`: assumed |
+//! | `GET /folders?container_id=` | public clients; paged like workspaces |
+//! | `POST /workspaces/{id}/folders`, `POST /folders/{id}/subfolders`, `GET`, `PATCH`, `DELETE /folders/{id}`, `…/children` | public clients |
+//! | `POST /folders/{id}/documents` | public clients; `inherit_profile_from_folder` and `warnings[]`: Power Automate swagger |
+//! | `GET /folders/{id}/documents` | assumed; paged like workspaces |
+//! | `GET /documents/{id}`, `…/download` | public clients |
+//! | `GET /users`, `GET /groups` | public clients; `GET /groups/{id}/members`: assumed |
+//! | `GET /change-events` | assumed (see docs/imanage-api.md, "Change feed") |
+//! | `POST /sync/…` | Definely's Sync API client (paths, paging); item fields assumed |
+//!
+//! Typed custom fields refuse a wrongly typed value with the error envelope: custom17–20 take
+//! JSON integers only, custom25–28 booleans only (Power Automate swagger), custom21–24 ISO-8601
+//! dates. `SandboxConfig` also sets `refuse_chunked` (411 for chunked bodies) and `page_size`.
 
 // Layers, each using only those below it (no module refers back up; `objects`, `seed` and the
 // handlers never call each other sideways either):

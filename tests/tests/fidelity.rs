@@ -274,3 +274,45 @@ async fn typed_fields_go_out_with_their_kind() {
     assert_eq!(err.kind(), "not-configured", "{err:?}");
     assert!(err.message().contains("custom26"), "{err:?}");
 }
+
+/// Lists answered two items a page: the template's folders (six, three pages) are all copied and
+/// list-folders sees every folder of the workspace. Against the old client, which read the first
+/// page only, the workspace got two of the template's folders.
+#[tokio::test]
+async fn lists_are_read_page_by_page() {
+    let env = Env::start_with(SandboxConfig {
+        page_size: 2,
+        ..SandboxConfig::default()
+    })
+    .await;
+    let rt = env.runtime();
+    let ws = call(
+        &rt,
+        Function::OnMatterCreated,
+        &fixture("matter-basic.json"),
+    )
+    .await
+    .unwrap();
+    let ws_id = ws["id"].as_str().unwrap();
+    let paths = matterlink_e2e::folder_paths(&env.state(), ws_id);
+    for want in [
+        "Correspondence",
+        "Pleadings/Filed",
+        "Pleadings/Drafts",
+        "Evidence",
+    ] {
+        assert!(paths.iter().any(|p| p == want), "{want} in {paths:?}");
+    }
+    let listed = rt
+        .call(
+            Function::ListFolders,
+            Args {
+                matter_id: Some("1042".into()),
+                ..Args::default()
+            },
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(listed.as_array().unwrap().len(), paths.len(), "{listed}");
+}

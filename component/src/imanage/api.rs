@@ -200,17 +200,53 @@ impl Imanage<'_> {
         Ok(())
     }
 
-    /// Workspaces of this library matching every `(field, value)` filter, at most 100.
+    /// Every item of a list, page by page with the API's own paging: `limit`/`offset` with
+    /// `total=true`, until `total_count` is reached or a page comes back empty. iManage (and any
+    /// gateway) may answer fewer items than `limit` asks, so a short page is not taken as the end
+    /// while `total_count` says there is more. `path` is library-relative, without a query;
+    /// `pairs` are its other query parameters.
+    pub fn list_all(&self, path: &str, pairs: &[(&str, &str)]) -> Result<Vec<Value>> {
+        /// iManage's default page; the largest it allows is 9999.
+        const PAGE: usize = 500;
+        /// A bound on requests for one list, so a server that ignores `offset` cannot loop us.
+        const MAX_PAGES: usize = 1000;
+        let mut all = Vec::new();
+        for _ in 0..MAX_PAGES {
+            let offset = all.len().to_string();
+            let limit = PAGE.to_string();
+            let mut q = pairs.to_vec();
+            q.extend([
+                ("limit", limit.as_str()),
+                ("offset", offset.as_str()),
+                ("total", "true"),
+            ]);
+            let url = format!("{path}?{}", query(&q));
+            let v = self.call_ok(Method::Get, &url, None, Retry::Safe)?;
+            let page = json::results(&v);
+            let total = v
+                .get("total_count")
+                .or_else(|| json::data(&v).get("total_count"))
+                .and_then(Value::as_u64);
+            let short = page.len() < PAGE;
+            if page.is_empty() {
+                break;
+            }
+            all.extend(page);
+            match total {
+                Some(t) if all.len() as u64 >= t => break,
+                Some(_) => {}
+                // No `total_count` (cursor mode, or a server that leaves it out): a short page
+                // is the only sign of the end.
+                None if short => break,
+                None => {}
+            }
+        }
+        Ok(all)
+    }
+
+    /// Workspaces of this library matching every `(field, value)` filter, every page of them.
     pub fn search_workspaces(&self, filters: &[(&str, &str)]) -> Result<Vec<Value>> {
-        let mut pairs = filters.to_vec();
-        pairs.push(("limit", "100"));
-        let path = format!("/workspaces?{}", query(&pairs));
-        Ok(json::results(&self.call_ok(
-            Method::Get,
-            &path,
-            None,
-            Retry::Safe,
-        )?))
+        self.list_all("/workspaces", filters)
     }
 
     /// A workspace's profile, `None` when it does not exist.
@@ -236,13 +272,9 @@ impl Imanage<'_> {
         Ok(json::data(&v).clone())
     }
 
-    /// Every folder of a workspace (or template), at every depth, in one request.
+    /// Every folder of a workspace (or template), at every depth, every page of them.
     pub fn folders_of(&self, container_id: &str) -> Result<Vec<FolderNode>> {
-        let path = format!(
-            "/folders?{}",
-            query(&[("container_id", container_id), ("limit", "9999")])
-        );
-        let list = json::results(&self.call_ok(Method::Get, &path, None, Retry::Safe)?);
+        let list = self.list_all("/folders", &[("container_id", container_id)])?;
         list.iter()
             .map(|f| {
                 let s = |k| json::str_field(f, k).unwrap_or_default().to_string();
