@@ -39,8 +39,6 @@ pub struct SandboxConfig {
     /// The shape of security members per library (by library id, upper case); a library not
     /// named answers [`MemberShape::Typed`].
     pub member_shapes: BTreeMap<String, MemberShape>,
-    /// The shape `GET /change-events` answers in.
-    pub event_queue_shape: QueueShape,
 }
 
 /// The two member shapes public clients of iManage read (see docs/imanage-api.md, "Security").
@@ -52,20 +50,6 @@ pub enum MemberShape {
     Typed,
     /// `{"user_id" | "id", "is_group", "access"}`, the member array directly under `data`.
     Flagged,
-}
-
-/// The shapes of the change-event queue (see docs/imanage-api.md, "Change feed").
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum QueueShape {
-    /// `{"data": [{"event_id", "event_type", …}], "cursor"}`: matterlink's original assumption.
-    #[default]
-    Assumed,
-    /// `{"data": [{"id", "action_type", "item_type", "object_id", "root_id", "event_date"}],
-    /// "overflow"}`, the cursor being the last event id: one public connector's design notes.
-    ActionType,
-    /// A 200 that is neither: what a client must not mistake for an empty queue.
-    Unknown,
 }
 
 impl SandboxConfig {
@@ -90,7 +74,6 @@ impl Default for SandboxConfig {
             refuse_chunked: false,
             page_size: 9999,
             member_shapes: BTreeMap::new(),
-            event_queue_shape: QueueShape::Assumed,
         }
     }
 }

@@ -106,8 +106,8 @@ use tower_http::catch_panic::CatchPanicLayer;
 
 pub use clock::Clock;
 pub use config::{
-    MemberShape, QueueShape, SandboxConfig, BRANCH_LIBRARY, CLIENT_ID, CLIENT_SECRET, CUSTOMER_ID,
-    LIBRARY, SERVICE_PASSWORD, SERVICE_USER,
+    MemberShape, SandboxConfig, BRANCH_LIBRARY, CLIENT_ID, CLIENT_SECRET, CUSTOMER_ID, LIBRARY,
+    SERVICE_PASSWORD, SERVICE_USER,
 };
 pub use error::{ApiError, ErrorMessage, OAuthError, DMS_VERSION};
 pub use events::{ChangeEvent, ChangeEventType, DEFAULT_EVENT_RETENTION};
