@@ -25,6 +25,25 @@ pub struct Record {
     pub detail: String,
 }
 
+/// Every outcome a record can carry: `ok`; `unchanged` (nothing to do); `none` and `several`
+/// (a legacy matter with no workspace or with candidates to pick from); or an error kind. The
+/// CLI's `log --outcome` offers exactly these, so a misspelt filter is refused instead of
+/// answering nothing.
+pub const OUTCOMES: &[&str] = &[
+    "ok",
+    "unchanged",
+    "none",
+    "several",
+    "invalid-matter",
+    "not-configured",
+    "not-connected",
+    "not-linked",
+    "invalid-url",
+    "rejected",
+    "unavailable",
+    "skipped",
+];
+
 /// Appends one record to the audit trail.
 pub fn record(
     p: &dyn Platform,
@@ -33,6 +52,11 @@ pub fn record(
     outcome: &str,
     detail: String,
 ) -> Result<()> {
+    // Every test that audits checks the list `log --outcome` offers is complete.
+    debug_assert!(
+        OUTCOMES.contains(&outcome),
+        "outcome {outcome:?} not in OUTCOMES"
+    );
     let seq = p.kv_increment(keys::AUDIT_SEQ, 1)?;
     let rec = Record {
         seq: seq.max(0) as u64,
@@ -92,7 +116,25 @@ pub fn read(p: &dyn Platform, q: &Query) -> Result<Vec<Record>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::Error;
     use crate::testing::FakePlatform;
+
+    #[test]
+    fn every_error_kind_is_an_outcome() {
+        let s = String::new;
+        for e in [
+            Error::InvalidMatter(s()),
+            Error::NotConfigured(s()),
+            Error::NotConnected(s()),
+            Error::NotLinked(s()),
+            Error::InvalidUrl(s()),
+            Error::Rejected(s()),
+            Error::Unavailable(s()),
+            Error::Skipped(s()),
+        ] {
+            assert!(OUTCOMES.contains(&e.kind()), "{}", e.kind());
+        }
+    }
 
     #[test]
     fn filters_newest_first() {

@@ -21,9 +21,23 @@ impl Report {
     }
 
     fn fail(&mut self, what: &str, error: Error, fix: &str) {
-        self.lines
-            .push(format!("✗ {what}: {} — {fix}", error.message()));
+        self.lines.push(format!(
+            "✗ {what}: {} — {fix}",
+            without_advice(error.message())
+        ));
         self.first_failure.get_or_insert(error);
+    }
+}
+
+/// An error's message without the advice it ends with (`…; check imanage_username, …`,
+/// `…; an administrator must run \`matterlink connect\` …`): elsewhere that advice is all a
+/// reader gets, but a check line gives its own fix after the dash, and saying it twice in other
+/// words reads as two things to do.
+fn without_advice(message: &str) -> &str {
+    const ADVICE: [&str; 5] = ["check ", "run ", "set ", "an administrator must ", "use "];
+    match message.rfind("; ") {
+        Some(at) if ADVICE.iter().any(|a| message[at + 2..].starts_with(a)) => &message[..at],
+        _ => message,
     }
 }
 
@@ -279,8 +293,37 @@ mod tests {
         let text = err.message();
         assert!(matches!(err, Error::NotConnected(_)), "{err}");
         assert!(text.contains("✗ connected"), "{text}");
-        assert!(text.contains("matterlink connect"), "{text}");
+        // Told once: the error's own advice gives way to the check's fix.
+        assert_eq!(text.matches("matterlink connect").count(), 1, "{text}");
         assert!(p.sent.borrow().is_empty(), "nothing to ask iManage");
+    }
+
+    #[test]
+    fn a_refused_password_is_told_its_fix_once() {
+        let p = FakePlatform::configured();
+        p.respond_with(|_| crate::platform::HttpResponse {
+            status: 400,
+            headers: vec![("content-type".into(), "application/json".into())],
+            body: br#"{"error": "invalid_grant", "error_description": "bad password"}"#.to_vec(),
+        });
+        let text = check_connection(&p).unwrap_err().message().to_string();
+        let line = text
+            .lines()
+            .find(|l| l.starts_with("✗ token"))
+            .expect(&text);
+        assert!(line.contains("bad password"), "{line}");
+        assert_eq!(line.matches("imanage_password").count(), 1, "{line}");
+    }
+
+    #[test]
+    fn advice_is_cut_only_at_its_own_start() {
+        assert_eq!(without_advice("refused (x); check a and b"), "refused (x)");
+        assert_eq!(
+            without_advice("expired; an administrator must run `matterlink connect`"),
+            "expired"
+        );
+        // A list in a message is not advice.
+        assert_eq!(without_advice("libraries A; B"), "libraries A; B");
     }
 
     #[test]

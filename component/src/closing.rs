@@ -1,5 +1,7 @@
 //! on-matter-closed and on-matter-reopened. Closing prefixes the workspace name once
-//! (`CLOSED - Smith v Jones`) and applies `close_action`; reopening undoes exactly that. The
+//! (`CLOSED - Smith v Jones`), applies `close_action` and, with `my_matters_on_close = remove`,
+//! takes the workspace off the My Matters lists provisioning put it on; reopening undoes
+//! exactly that. The
 //! link remembers what closing changed, so a retried close or reopen changes nothing more.
 
 use serde_json::{json, Value};
@@ -9,7 +11,7 @@ use crate::imanage::Imanage;
 use crate::links::{self, Link};
 use crate::model::{Error, Matter, Result, Workspace};
 use crate::platform::Platform;
-use crate::settings::{CloseAction, Settings};
+use crate::settings::{CloseAction, MyMattersOnClose, Settings};
 use crate::{audit, validate};
 
 /// `CLOSED - Smith v Jones`, never `CLOSED - CLOSED - ...`, and never over iManage's limit.
@@ -108,6 +110,24 @@ fn transition(p: &dyn Platform, m: &Matter, close: bool) -> Result<Workspace> {
             parent,
             &json!({"enabled": !close}),
         )?;
+    }
+    if s.my_matters && s.my_matters_on_close == MyMattersOnClose::Remove {
+        // The lists provisioning put it on; a workspace linked before `my_matters` was set
+        // (or from legacy) has none recorded, and its owner's and lawyer's lists are meant.
+        let users = if link.my_matters.is_empty() {
+            crate::imanage::my_matters::users(&current, m)
+        } else {
+            link.my_matters.clone()
+        };
+        for user in &users {
+            // Both are safe to repeat, so a retried close or reopen changes nothing more.
+            if close {
+                api.remove_from_my_matters(user, &link.workspace.id)?;
+            } else {
+                api.add_to_my_matters(user, &link.workspace.id)?;
+            }
+        }
+        link.my_matters = users;
     }
     link.workspace.name = wanted.clone();
     link.closed = close;

@@ -115,7 +115,8 @@ pub fn connect_complete(
         ));
     };
     // Left in place: an answer that is not this sign-in's must not cancel the real one.
-    if pending.state != state {
+    // Compared in constant time: how long a wrong guess took must not say how close it was.
+    if !random::same_secret(state, &pending.state) {
         return Err(again(
             "the sign-in answer does not belong to the sign-in in progress (its state differs)",
         ));

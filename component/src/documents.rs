@@ -313,7 +313,6 @@ mod tests {
             id: id.into(),
             name: name.into(),
             parent_id: parent.into(),
-            optional: false,
         };
         let tree = folder_tree(
             &[

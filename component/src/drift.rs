@@ -176,7 +176,7 @@ fn lookup_enabled(api: &Imanage<'_>, m: &Matter, ws: &Value) -> Result<Option<bo
 
 /// Fields the repair paths write: the name, the closed state and its mark, and every mapped
 /// field past custom3.
-fn repairable(d: &Difference) -> bool {
+pub fn repairable(d: &Difference) -> bool {
     match CustomField::parse(&d.field) {
         Some(f) => f > CustomField::MATTER_TYPE,
         None => true,

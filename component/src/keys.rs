@@ -77,3 +77,16 @@ pub fn lookup(library: &str, field: &str, parent: Option<&str>, id: &str) -> Str
         parent.unwrap_or("-")
     )
 }
+
+/// A webhook signature that was accepted (its HMAC in hex), with the request's timestamp: a
+/// signature is good once (`webhooks::replay`).
+pub fn signature_seen(mac_hex: &str) -> String {
+    format!("{SIGNATURES_SEEN}{mac_hex}")
+}
+
+/// The prefix of every `signature_seen` key, which the sweep lists.
+pub const SIGNATURES_SEEN: &str = "webhook/seen/";
+
+/// Signed requests accepted so far; every `webhooks::replay::SWEEP_EVERY`th one sweeps expired
+/// signatures away.
+pub const SIGNATURES_COUNT: &str = "webhook/seen-count";

@@ -28,6 +28,10 @@ pub struct Link {
     /// The workspace's `default_security` before `close_action = view` changed it.
     #[serde(default)]
     pub security_before_close: Option<String>,
+    /// The users whose My Matters list provisioning put the workspace on (`my_matters`), so
+    /// that closing takes it off exactly those lists.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub my_matters: Vec<String>,
 }
 
 impl Link {
@@ -47,6 +51,7 @@ impl Link {
             how: how.to_string(),
             closed: false,
             security_before_close: None,
+            my_matters: Vec::new(),
         }
     }
 }

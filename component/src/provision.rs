@@ -2,14 +2,16 @@
 //!
 //! validate → already linked? → claim → lookups → adopt a workspace with custom2 = matter id
 //! (recovers a crash between create and link; looked for only when the matter's custom2 value
-//! existed already) or create one → folders → link → audit.
+//! existed already) or create one (with the template's security and name-value pairs) → the
+//! template's folders, tabs and search folders → My Matters → link → audit.
 
 use serde_json::{json, Value};
 
-use crate::claim::{self, Attempt};
+use crate::claim::{self, Attempt, Claim};
 use crate::fields::CustomField;
-use crate::imanage::api::{client_matter_profile, Created, FolderNode, Parent, Template};
-use crate::imanage::{once, Imanage};
+use crate::imanage::api::{client_matter_profile, Created, FolderNode, Parent};
+use crate::imanage::template::{ItemKind, Template, TemplateItem};
+use crate::imanage::{my_matters, once, Imanage};
 use crate::links::{self, Link};
 use crate::mapping::{self, Profile};
 use crate::model::{Error, Matter, Result, Workspace};
@@ -49,7 +51,7 @@ pub fn on_matter_created(p: &dyn Platform, m: &Matter) -> Result<Workspace> {
         Attempt::Taken(c) => c,
         Attempt::Busy => return wait_for_other(p, &m.id),
     };
-    let result = provision(p, &s, m, &profile, owner);
+    let result = provision(p, &s, m, &profile, owner, &claim);
     let outcome = match &result {
         Ok(_) => "ok",
         Err(e) => e.kind(),
@@ -104,6 +106,7 @@ fn provision(
     m: &Matter,
     profile: &Profile,
     owner: Option<&str>,
+    claim: &Claim<'_>,
 ) -> Result<Link> {
     // The library `library_routes` picks, with its own templates; lookups, search and create
     // all happen there, and the link remembers it for every later call.
@@ -138,21 +141,23 @@ fn provision(
     let (ws, how) = match existing {
         Some(ws) => (ws, "adopted"),
         None => (
-            create(&api, m, profile, owner, template.as_ref())?,
+            {
+                claim.renew()?;
+                create(&api, m, profile, owner, template.as_ref())?
+            },
             "created",
         ),
     };
     let workspace = api.workspace_from(&ws)?;
     let fresh = how == "created";
-    let folder_profile = client_matter_profile(&ws);
-    let document_folder_id = ensure_folders(
-        &api,
-        &workspace.id,
-        template.as_ref(),
-        fresh,
-        &folder_profile,
-    )?;
-    let link = Link::new(&m.id, workspace, Some(document_folder_id), p.now(), how);
+    let document_folder_id = ensure_folders(&api, &ws, template.as_ref(), fresh, claim)?;
+    let mut link = Link::new(&m.id, workspace, Some(document_folder_id), p.now(), how);
+    if s.my_matters {
+        link.my_matters = my_matters::users(&ws, m);
+        for user in &link.my_matters {
+            api.add_to_my_matters(user, &link.workspace.id)?;
+        }
+    }
     links::store(p, &link)?;
     Ok(link)
 }
@@ -198,71 +203,101 @@ fn create(
         }
     })?;
     if let Some(t) = template {
+        let id = ws.get("id").and_then(Value::as_str).unwrap_or_default();
         if !t.members.is_empty() {
-            let id = ws.get("id").and_then(Value::as_str).unwrap_or_default();
             api.set_security(id, None, &t.members, t.member_shape)?;
         }
+        // As iManage's own "create a workspace from a template" does: the template's pairs,
+        // and which template it was.
+        api.set_workspace_pairs(id, &t.pairs_for_workspace())?;
     }
     Ok(ws)
 }
 
-/// The folder paths a workspace gets: the template's (optional folders and everything under
-/// them skipped), then `root_folder` with `document_folder` beneath it.
-pub fn folder_plan(template: Option<&Template>, s: &Settings) -> Vec<Vec<String>> {
+/// One container a workspace gets: its path of names from the workspace, and the template item
+/// it copies (`None` for `root_folder` and `document_folder` when the template has no such
+/// folder: plain document folders).
+pub struct Planned<'t> {
+    /// Names from the workspace down to the container.
+    pub path: Vec<String>,
+    /// The template's folder, tab or search folder it copies.
+    pub item: Option<&'t TemplateItem>,
+}
+
+/// The containers a workspace gets: the template's (optional items and everything under them
+/// skipped), then `root_folder` with `document_folder` beneath it.
+pub fn folder_plan<'t>(template: Option<&'t Template>, s: &Settings) -> Vec<Planned<'t>> {
     let mut plan = Vec::new();
     if let Some(t) = template {
-        walk(&t.folders, &t.id, &mut Vec::new(), &mut plan);
+        walk(&t.items, &t.id, &mut Vec::new(), &mut plan);
     }
     for path in [
         vec![s.root_folder.clone()],
         vec![s.root_folder.clone(), s.document_folder.clone()],
     ] {
-        if !plan.contains(&path) {
-            plan.push(path);
+        if !plan.iter().any(|p| p.path == path) {
+            plan.push(Planned { path, item: None });
         }
     }
     plan
 }
 
-fn walk(all: &[FolderNode], parent: &str, path: &mut Vec<String>, plan: &mut Vec<Vec<String>>) {
+fn walk<'t>(
+    all: &'t [TemplateItem],
+    parent: &str,
+    path: &mut Vec<String>,
+    plan: &mut Vec<Planned<'t>>,
+) {
     for f in all.iter().filter(|f| f.parent_id == parent && !f.optional) {
         path.push(f.name.clone());
-        if !plan.contains(path) {
-            plan.push(path.clone());
+        if !plan.iter().any(|p| p.path == *path) {
+            plan.push(Planned {
+                path: path.clone(),
+                item: Some(f),
+            });
         }
         walk(all, &f.id, path, plan);
         path.pop();
     }
 }
 
-/// Creates every planned folder that is missing and returns the document folder's id.
-/// A fresh workspace has no folders, so it skips the listing: one request per folder.
+/// Creates every planned container that is missing, each as its kind, and returns the document
+/// folder's id. A fresh workspace has none, so it skips the listing: one request per container
+/// (and one more for a folder with its own members).
 fn ensure_folders(
     api: &Imanage<'_>,
-    ws_id: &str,
+    ws: &Value,
     template: Option<&Template>,
     fresh: bool,
-    profile: &Value,
+    claim: &Claim<'_>,
 ) -> Result<String> {
+    let ws_id = ws.get("id").and_then(Value::as_str).unwrap_or_default();
     let plan = folder_plan(template, api.settings());
     let mut existing = if fresh {
         Vec::new()
     } else {
-        api.folders_of(ws_id)?
+        api.contents_of(ws_id)?
     };
     let mut document_folder = String::new();
-    for path in &plan {
+    for planned in &plan {
         let mut parent = ws_id.to_string();
-        for name in path {
+        for (depth, name) in planned.path.iter().enumerate() {
+            let last = depth + 1 == planned.path.len();
             parent = match child(&existing, &parent, name) {
                 Some(id) => id,
                 None => {
-                    let node = create_folder(api, ws_id, &parent, name, profile, &mut existing)?;
+                    // The claim may have gone stale while iManage was slow, and another
+                    // delivery may be listing this workspace to carry on: stop rather than
+                    // create beside it.
+                    claim.renew()?;
+                    let item = if last { planned.item } else { None };
+                    let node = create_item(api, ws, &parent, name, item, &mut existing)?;
                     existing.push(node.clone());
                     node.id
                 }
             };
         }
+        let path = &planned.path;
         if path.len() == 2
             && path[0] == api.settings().root_folder
             && path[1] == api.settings().document_folder
@@ -280,43 +315,100 @@ fn child(existing: &[FolderNode], parent: &str, name: &str) -> Option<String> {
         .map(|f| f.id.clone())
 }
 
-/// Creates one folder, never twice (see `once`): after a failure the workspace's folders are
-/// listed again, and the folder is created only if it is still absent.
-fn create_folder(
+/// The body that creates a template item (or, without one, a plain document folder) in `ws`.
+/// Every folder carries the workspace's client and matter, under the template folder's own
+/// profile (see `TemplateItem::folder_profile`).
+fn item_body(ws: &Value, name: &str, item: Option<&TemplateItem>) -> Value {
+    let Some(item) = item else {
+        let mut body =
+            json!({"name": name, "default_security": "inherit", "view_type": "document"});
+        let profile = client_matter_profile(ws);
+        if profile.is_object() {
+            body["profile"] = profile;
+        }
+        return body;
+    };
+    let mut body = json!({"name": name});
+    if !item.description.is_empty() {
+        body["description"] = json!(item.description);
+    }
+    match item.kind {
+        ItemKind::SearchFolder => {
+            if let Some(search) = item.searchprofile_for(ws) {
+                body["searchprofile"] = search;
+            }
+        }
+        ItemKind::Tab | ItemKind::Folder => {
+            let security = item
+                .security
+                .as_ref()
+                .map_or("inherit", |s| s.default_security.as_str());
+            body["default_security"] = json!(security);
+        }
+    }
+    if item.kind == ItemKind::Folder {
+        body["view_type"] = json!(if item.email { "email" } else { "document" });
+        let profile = item.folder_profile(ws);
+        if !profile.is_empty() {
+            body["profile"] = Value::Object(profile);
+        }
+    }
+    body
+}
+
+/// Creates one container as its kind, never twice (see `once`): after a failure the
+/// workspace's containers are listed again, and it is created only if it is still absent. A
+/// folder's own members are set once it exists.
+fn create_item(
     api: &Imanage<'_>,
-    ws_id: &str,
+    ws: &Value,
     parent: &str,
     name: &str,
-    profile: &Value,
+    item: Option<&TemplateItem>,
     existing: &mut Vec<FolderNode>,
 ) -> Result<FolderNode> {
-    let target = || {
-        if parent == ws_id {
-            Parent::Workspace(ws_id)
-        } else {
-            Parent::Folder(parent)
+    let ws_id = ws.get("id").and_then(Value::as_str).unwrap_or_default();
+    let body = item_body(ws, name, item);
+    let kind = item.map_or(ItemKind::Folder, |i| i.kind);
+    let create = || match kind {
+        // Tabs and search folders are made at the top of the workspace, where public clients
+        // make them; the name is then looked for there.
+        ItemKind::Tab | ItemKind::SearchFolder => api.create_workspace_item(ws_id, kind, &body),
+        ItemKind::Folder if parent == ws_id => {
+            api.create_folder_with(Parent::Workspace(ws_id), name, &body)
         }
+        ItemKind::Folder => api.create_folder_with(Parent::Folder(parent), name, &body),
+    };
+    let under = if kind == ItemKind::Folder {
+        parent
+    } else {
+        ws_id
     };
     let mut listed = None;
-    let made = once::create_once(
-        api,
-        || api.create_folder(target(), name, profile),
-        || {
-            let nodes = api.folders_of(ws_id)?;
-            let found = child(&nodes, parent, name).map(|id| FolderNode {
-                id,
-                name: name.into(),
-                parent_id: parent.into(),
-                optional: false,
-            });
-            listed = Some(nodes);
-            Ok(found)
-        },
-    )?;
+    let made = once::create_once(api, create, || {
+        let nodes = api.contents_of(ws_id)?;
+        let found = child(&nodes, under, name).map(|id| FolderNode {
+            id,
+            name: name.into(),
+            parent_id: under.into(),
+        });
+        listed = Some(nodes);
+        Ok(found)
+    })?;
     if let Some(nodes) = listed {
         *existing = nodes;
     }
-    Ok(made)
+    if let Some(security) = item.and_then(|i| i.security.as_ref()) {
+        if !security.members.is_empty() {
+            api.set_folder_members(&made.id, &security.members, security.member_shape)?;
+        }
+    }
+    // Recorded under the parent the plan walks, so that what the template nests under a tab
+    // made at the top is still found by its path.
+    Ok(FolderNode {
+        parent_id: parent.to_string(),
+        ..made
+    })
 }
 
 #[cfg(test)]
@@ -324,12 +416,18 @@ mod tests {
     use super::*;
     use crate::testing::FakePlatform;
 
-    fn node(id: &str, name: &str, parent: &str, optional: bool) -> FolderNode {
-        FolderNode {
+    fn item(id: &str, name: &str, parent: &str, optional: bool) -> TemplateItem {
+        TemplateItem {
             id: id.into(),
             name: name.into(),
             parent_id: parent.into(),
+            kind: ItemKind::Folder,
             optional,
+            description: String::new(),
+            email: false,
+            profile: Default::default(),
+            searchprofile: None,
+            security: None,
         }
     }
 
@@ -337,21 +435,23 @@ mod tests {
     fn plan_skips_optional_subtrees_and_ends_with_the_document_folder() {
         let s = Settings::load(&FakePlatform::configured()).unwrap();
         let t = Template {
+            shape: crate::imanage::template::TEMPLATE_SHAPE,
             id: "T".into(),
             default_security: None,
             members: vec![],
             member_shape: Default::default(),
-            folders: vec![
-                node("1", "Correspondence", "T", false),
-                node("2", "Pleadings", "T", false),
-                node("3", "Filed", "2", false),
-                node("4", "Billing", "T", true),
-                node("5", "Old bills", "4", false),
-                node("6", "Documents", "T", false),
+            name_value_pairs: Default::default(),
+            items: vec![
+                item("1", "Correspondence", "T", false),
+                item("2", "Pleadings", "T", false),
+                item("3", "Filed", "2", false),
+                item("4", "Billing", "T", true),
+                item("5", "Old bills", "4", false),
+                item("6", "Documents", "T", false),
             ],
         };
         let plan = folder_plan(Some(&t), &s);
-        let shown: Vec<String> = plan.iter().map(|p| p.join("/")).collect();
+        let shown: Vec<String> = plan.iter().map(|p| p.path.join("/")).collect();
         assert_eq!(
             shown,
             vec![
@@ -362,6 +462,61 @@ mod tests {
                 "Documents/Generated Documents"
             ]
         );
+        // The template's own Documents folder is copied as it is; the document folder is plain.
+        assert_eq!(plan[3].item.map(|i| i.id.as_str()), Some("6"));
+        assert!(plan[4].item.is_none());
         assert_eq!(folder_plan(None, &s).len(), 2);
+    }
+
+    #[test]
+    fn bodies_carry_each_kind_as_it_is() {
+        let ws = json!({"id": "A!9", "custom1": "C-100", "custom2": "1042"});
+        let mut email = item("1", "Correspondence", "T", false);
+        email.email = true;
+        assert_eq!(
+            item_body(&ws, "Correspondence", Some(&email)),
+            json!({"name": "Correspondence", "default_security": "inherit", "view_type": "email",
+                "profile": {"custom1": "C-100", "custom2": "1042"}})
+        );
+        let mut search = item("2", "Orders", "T", false);
+        search.kind = ItemKind::SearchFolder;
+        search.searchprofile = Some(json!({"class": "ORDER", "custom2": "%workspace_value%"}));
+        assert_eq!(
+            item_body(&ws, "Orders", Some(&search)),
+            json!({"name": "Orders", "searchprofile": {"class": "ORDER", "custom2": "1042"}})
+        );
+        let mut tab = item("3", "Court", "T", false);
+        tab.kind = ItemKind::Tab;
+        assert_eq!(
+            item_body(&ws, "Court", Some(&tab)),
+            json!({"name": "Court", "default_security": "inherit"})
+        );
+    }
+
+    #[test]
+    fn folder_profiles_merge_the_workspace_and_the_template() {
+        let ws = json!({"id": "A!9", "custom1": "C-100", "custom2": "1042", "custom3": "LIT"});
+        // A plain folder (root and document folder) carries the client and matter only.
+        assert_eq!(
+            item_body(&ws, "Documents", None)["profile"],
+            json!({"custom1": "C-100", "custom2": "1042"})
+        );
+        // The template's own values win where it sets them; its placeholders take the
+        // workspace's value, and a placeholder the workspace cannot fill is left out.
+        let mut pleadings = item("1", "Pleadings", "T", false);
+        pleadings.profile =
+            json!({"class": "PLEAD", "custom2": "SHARED", "custom3": "%workspace_value%",
+            "custom4": "%workspace_value%"})
+            .as_object()
+            .cloned()
+            .unwrap();
+        assert_eq!(
+            item_body(&ws, "Pleadings", Some(&pleadings))["profile"],
+            json!({"class": "PLEAD", "custom1": "C-100", "custom2": "SHARED", "custom3": "LIT"})
+        );
+        // A workspace without client or matter (none mapped) gives plain folders no profile.
+        assert!(item_body(&json!({"id": "A!9"}), "Documents", None)
+            .get("profile")
+            .is_none());
     }
 }

@@ -1,4 +1,4 @@
-//! Randomness. Jitter and claim tokens use std's `RandomState`, seeded from the platform's
+//! Randomness, and comparing the secrets made of it. Jitter and claim tokens use std's `RandomState`, seeded from the platform's
 //! entropy (`wasi:random` in the component), which is all they need. Secrets (PKCE verifiers,
 //! OAuth `state`) come straight from the platform's random source through `getrandom`.
 
@@ -34,6 +34,14 @@ pub fn secret() -> Result<String> {
     getrandom::fill(&mut bytes)
         .map_err(|e| Error::Unavailable(format!("no random source: {e}")))?;
     Ok(URL_SAFE_NO_PAD.encode(bytes))
+}
+
+/// Compares a secret someone gave with the one expected (an OAuth `state`, a hook token)
+/// without revealing, through timing, how much of it matched: both sides are hashed first, so
+/// where the hashes differ says nothing about where the secrets do.
+pub fn same_secret(given: &str, expected: &str) -> bool {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(given.as_bytes()) == Sha256::digest(expected.as_bytes())
 }
 
 #[cfg(test)]

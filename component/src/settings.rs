@@ -29,6 +29,8 @@ pub const CONFIG_KEYS: &[&str] = &[
     "require_template",
     "sync_fields_on_update",
     "close_action",
+    "my_matters",
+    "my_matters_on_close",
     "workspace_name",
     "matter_types",
     "clients_field",
@@ -138,6 +140,17 @@ impl CloseAction {
     }
 }
 
+/// What closing does to the My Matters entries provisioning made (`my_matters_on_close`). A key
+/// of its own rather than a `close_action` value: a firm may want a workspace both made
+/// read-only and taken off its lawyers' lists, and `close_action` names one mark.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MyMattersOnClose {
+    /// The workspace stays on the lists (closed matters are still opened from there).
+    Keep,
+    /// Closing takes it off; reopening puts it back.
+    Remove,
+}
+
 /// The configuration, read and checked once per call.
 #[derive(Clone)]
 pub struct Settings {
@@ -173,6 +186,10 @@ pub struct Settings {
     pub sync_fields_on_update: bool,
     /// How closure is marked besides the prefix (`close_action`).
     pub close_action: CloseAction,
+    /// New workspaces go on the owner's and the assigned lawyer's My Matters list (`my_matters`).
+    pub my_matters: bool,
+    /// Whether closing takes them off again (`my_matters_on_close`).
+    pub my_matters_on_close: MyMattersOnClose,
     /// How a workspace is named (`workspace_name`).
     pub workspace_name: NameTemplate,
     /// Matter types the integration applies to; `None`: all.
@@ -216,6 +233,27 @@ fn get(p: &dyn Platform, key: &str) -> Result<Option<String>> {
 
 fn require(p: &dyn Platform, key: &str) -> Result<String> {
     get(p, key)?.ok_or_else(|| missing(key))
+}
+
+/// The fewest characters a shared secret (`webhook_secret`, `actionstep_token`) may have: it is
+/// the only thing between the internet and the routes, so it must be too long to guess.
+pub const MIN_SECRET_CHARS: usize = 32;
+
+/// A shared secret (`webhook_secret`, `actionstep_token`): set, and at least
+/// [`MIN_SECRET_CHARS`] long; otherwise `not-configured`, naming the key but never the value.
+pub fn shared_secret(p: &dyn Platform, key: &str) -> Result<String> {
+    let value = get(p, key)?.ok_or_else(|| {
+        Error::NotConfigured(format!(
+            "`{key}` is not set, so no caller can be authenticated"
+        ))
+    })?;
+    let chars = value.chars().count();
+    if chars < MIN_SECRET_CHARS {
+        return Err(Error::NotConfigured(format!(
+            "`{key}` is {chars} characters long; it must have at least {MIN_SECRET_CHARS} (e.g. `openssl rand -hex 32`)"
+        )));
+    }
+    Ok(value)
 }
 
 fn parse_bool(key: &str, value: &str) -> Result<bool> {
@@ -334,6 +372,16 @@ impl Settings {
             close_action: match get(p, "close_action")? {
                 Some(v) => CloseAction::parse(&v)?,
                 None => CloseAction::None,
+            },
+            my_matters: flag("my_matters")?,
+            my_matters_on_close: match get(p, "my_matters_on_close")?.as_deref() {
+                None | Some("keep") => MyMattersOnClose::Keep,
+                Some("remove") => MyMattersOnClose::Remove,
+                Some(other) => {
+                    return Err(Error::NotConfigured(format!(
+                        "`my_matters_on_close` must be `keep` or `remove`, not {other:?}"
+                    )))
+                }
             },
             workspace_name: match get(p, "workspace_name")? {
                 Some(t) => NameTemplate::parse(&t)?,
@@ -494,6 +542,29 @@ mod tests {
     }
 
     #[test]
+    fn shared_secrets_must_be_set_and_long() {
+        let p = FakePlatform::configured();
+        for key in ["webhook_secret", "actionstep_token"] {
+            match shared_secret(&p, key) {
+                Err(Error::NotConfigured(msg)) => assert!(msg.contains("not set"), "{msg}"),
+                other => panic!("{key}: {other:?}"),
+            }
+            let short = "s".repeat(MIN_SECRET_CHARS - 1);
+            p.set_config(key, &format!("  {short}  "));
+            match shared_secret(&p, key) {
+                Err(Error::NotConfigured(msg)) => {
+                    assert!(msg.contains(key) && msg.contains("31 characters"), "{msg}");
+                    assert!(!msg.contains(&short), "the message shows the secret: {msg}");
+                }
+                other => panic!("{key}: {other:?}"),
+            }
+            let long = "s".repeat(MIN_SECRET_CHARS);
+            p.set_config(key, &long);
+            assert_eq!(shared_secret(&p, key).unwrap(), long);
+        }
+    }
+
+    #[test]
     fn bad_values_are_not_configured() {
         for (key, value) in [
             ("auto_create", "maybe"),
@@ -504,6 +575,8 @@ mod tests {
             ("imanage_auth", "magic"),
             ("close_action", "flag:custom13"),
             ("close_action", "explode"),
+            ("my_matters", "sometimes"),
+            ("my_matters_on_close", "view"),
             ("workspace_name", "{nope}"),
             ("matter_types", "Litigation"),
             ("clients_field", "custom2"),

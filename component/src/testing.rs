@@ -19,6 +19,8 @@ pub struct FakePlatform {
     clock: Cell<u64>,
     /// Requests seen, for assertions.
     pub sent: RefCell<Vec<HttpRequest>>,
+    /// Every wait asked for, in milliseconds, for assertions on retry timing.
+    pub slept: RefCell<Vec<u64>>,
 }
 
 impl FakePlatform {
@@ -41,6 +43,7 @@ impl FakePlatform {
             config: RefCell::new(config),
             clock: Cell::new(1_800_000_000),
             sent: RefCell::default(),
+            slept: RefCell::default(),
         }
     }
 
@@ -123,6 +126,7 @@ impl Platform for FakePlatform {
     }
 
     fn sleep_ms(&self, ms: u64) {
+        self.slept.borrow_mut().push(ms);
         self.clock.set(self.clock.get() + ms / 1000);
     }
 

@@ -155,7 +155,163 @@ fn str_field<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::FakePlatform;
     use serde_json::json;
+    use std::cell::Cell;
+    use std::rc::Rc;
+
+    fn request() -> HttpRequest {
+        HttpRequest {
+            method: Method::Get,
+            url: "http://127.0.0.1:9/x".into(),
+            headers: Vec::new(),
+            body: Vec::new(),
+            timeout_ms: 1_000,
+        }
+    }
+
+    fn answer(status: u16, retry_after: Option<&str>) -> HttpResponse {
+        HttpResponse {
+            status,
+            headers: retry_after
+                .map(|s| vec![("Retry-After".to_string(), s.to_string())])
+                .unwrap_or_default(),
+            body: Vec::new(),
+        }
+    }
+
+    /// Answers `first` for the first `n` requests, then 200; counts the requests.
+    fn scripted(p: &FakePlatform, n: u32, first: HttpResponse) -> Rc<Cell<u32>> {
+        let count = Rc::new(Cell::new(0));
+        let seen = count.clone();
+        p.respond_with(move |_| {
+            seen.set(seen.get() + 1);
+            if seen.get() <= n {
+                first.clone()
+            } else {
+                answer(200, None)
+            }
+        });
+        count
+    }
+
+    #[test]
+    fn retry_after_is_honoured_and_capped() {
+        let p = FakePlatform::configured();
+        let sends = scripted(&p, 1, answer(429, Some("2")));
+        let r = send_with_retries(&p, &request(), Retry::Safe, p.now() + 120).unwrap();
+        assert_eq!((r.status, sends.get()), (200, 2));
+        assert_eq!(*p.slept.borrow(), vec![2_000], "waited what iManage asked");
+
+        let p = FakePlatform::configured();
+        scripted(&p, 1, answer(503, Some("3600")));
+        send_with_retries(&p, &request(), Retry::Safe, p.now() + 120).unwrap();
+        assert_eq!(
+            *p.slept.borrow(),
+            vec![RETRY_AFTER_CAP_S * 1000],
+            "an hour is not waited within one call"
+        );
+    }
+
+    #[test]
+    fn a_429_is_retried_even_for_a_creating_request_but_a_5xx_is_not() {
+        let p = FakePlatform::configured();
+        let sends = scripted(&p, 1, answer(429, Some("1")));
+        let r = send_with_retries(&p, &request(), Retry::Never, p.now() + 120).unwrap();
+        assert_eq!((r.status, sends.get()), (200, 2), "a 429 did no work");
+
+        let p = FakePlatform::configured();
+        let sends = scripted(&p, 1, answer(500, None));
+        let r = send_with_retries(&p, &request(), Retry::Never, p.now() + 120).unwrap();
+        assert_eq!(
+            (r.status, sends.get()),
+            (500, 1),
+            "a 500 may come after the commit"
+        );
+    }
+
+    #[test]
+    fn gives_up_after_max_attempts_with_capped_waits() {
+        let p = FakePlatform::configured();
+        let sends = scripted(&p, u32::MAX, answer(503, None));
+        let r = send_with_retries(&p, &request(), Retry::Safe, p.now() + 120).unwrap();
+        assert_eq!((r.status, sends.get()), (503, MAX_ATTEMPTS));
+        let slept = p.slept.borrow();
+        assert_eq!(slept.len() as u32, MAX_ATTEMPTS - 1);
+        for (attempt, wait) in (1..).zip(slept.iter()) {
+            assert!(*wait <= (BACKOFF_BASE_MS << attempt).min(BACKOFF_CAP_MS));
+        }
+
+        let p = FakePlatform::configured();
+        scripted(&p, u32::MAX, answer(429, None));
+        let e = send_with_retries(&p, &request(), Retry::Safe, p.now() + 120).unwrap_err();
+        assert!(
+            matches!(&e, Error::Unavailable(m) if m.contains("429")),
+            "{e:?}"
+        );
+    }
+
+    #[test]
+    fn backoff_grows_to_its_cap_with_full_jitter() {
+        for attempt in 1..=12u32 {
+            let ceiling = (BACKOFF_BASE_MS << attempt.min(10)).min(BACKOFF_CAP_MS);
+            let waits: Vec<u64> = (0..200).map(|_| backoff_ms(attempt)).collect();
+            assert!(waits.iter().all(|w| *w <= ceiling), "attempt {attempt}");
+            // Full jitter: spread over the range, not one fixed wait (a fixed wait would
+            // fail here with certainty; a spread one with odds of 2^-200).
+            assert!(waits.iter().any(|w| *w > ceiling / 2), "attempt {attempt}");
+            assert!(waits.iter().any(|w| *w <= ceiling / 2), "attempt {attempt}");
+        }
+        assert!((1..=20).all(|a| backoff_ms(a) <= BACKOFF_CAP_MS));
+    }
+
+    #[test]
+    fn the_event_deadline_bounds_every_retry() {
+        let p = FakePlatform::configured();
+        p.set_config("event_deadline_seconds", "5");
+        let s = Settings::load(&p).unwrap();
+        let deadline = deadline(&p, &s);
+        assert_eq!(deadline, p.now() + 5);
+        // A wait that would pass the deadline is not started: the answer is returned as it is.
+        let sends = scripted(&p, u32::MAX, answer(503, Some("10")));
+        let r = send_with_retries(&p, &request(), Retry::Safe, deadline).unwrap();
+        assert_eq!((r.status, sends.get()), (503, 1));
+        assert!(p.slept.borrow().is_empty());
+        // Shorter waits go on while they fit, and never past the deadline.
+        let sends = scripted(&p, u32::MAX, answer(503, Some("2")));
+        send_with_retries(&p, &request(), Retry::Safe, deadline).unwrap();
+        assert_eq!(
+            sends.get(),
+            3,
+            "sent at 0 s, 2 s and 4 s; 6 s would be late"
+        );
+        assert!(p.now() < deadline);
+    }
+
+    #[test]
+    fn imanage_timeout_seconds_is_every_request_timeout() {
+        let p = FakePlatform::configured();
+        p.set_config("imanage_timeout_seconds", "7");
+        p.respond_with(|r| {
+            if r.url.contains("/auth/oauth2/token") {
+                HttpResponse {
+                    status: 200,
+                    headers: vec![("content-type".into(), "application/json".into())],
+                    body: br#"{"access_token": "t", "expires_in": 1800}"#.to_vec(),
+                }
+            } else {
+                answer(404, None)
+            }
+        });
+        let _ = crate::check::check_connection(&p);
+        let sent = p.sent.borrow();
+        assert!(
+            sent.iter().any(|r| !r.url.contains("/auth/")),
+            "an API request was made: {:?}",
+            sent.iter().map(|r| &r.url).collect::<Vec<_>>()
+        );
+        assert!(sent.iter().all(|r| r.timeout_ms == 7_000));
+    }
 
     #[test]
     fn error_summaries() {

@@ -95,37 +95,35 @@ pub async fn run(
                 let Some((query, reply)) = received else {
                     break Err(not_connected("the sign-in listener stopped".into()));
                 };
-                let params: HashMap<String, String> =
-                    url::form_urlencoded::parse(query.unwrap_or_default().as_bytes())
-                        .into_owned()
-                        .collect();
-                if let Some(error) = params.get("error") {
-                    // iManage's own words about a refused or cancelled sign-in.
-                    let description = params.get("error_description").cloned().unwrap_or_default();
-                    let e = not_connected(format!(
-                        "iManage did not complete the sign-in ({error}: {description}); run `matterlink connect` again"
-                    ));
-                    let _ = reply.send((StatusCode::OK, page("matterlink is not connected", e.message())));
-                    break Err(e);
-                }
-                let (Some(code), Some(state)) = (params.get("code"), params.get("state")) else {
-                    // Not iManage's answer (a stray request): keep waiting for it.
-                    let _ = reply.send((
-                        StatusCode::BAD_REQUEST,
-                        page("Not a sign-in answer", "This address receives iManage's sign-in redirect."),
-                    ));
-                    continue;
+                let (code, state) = match classify(query.as_deref().unwrap_or_default(), &request.state) {
+                    Arrival::Answer { code, state } => (code, state),
+                    Arrival::Refused { error, description } => {
+                        // iManage's own words about a refused or cancelled sign-in.
+                        let e = not_connected(format!(
+                            "iManage did not complete the sign-in ({error}: {description}); run `matterlink connect` again"
+                        ));
+                        let _ = reply.send((StatusCode::OK, page("matterlink is not connected", e.message())));
+                        break Err(e);
+                    }
+                    Arrival::Foreign => {
+                        // Another sign-in's answer, or a forged one (an `error=` included): it
+                        // must not end this one. (The component checks the state of a code too.)
+                        let _ = reply.send((
+                            StatusCode::BAD_REQUEST,
+                            page("Not this sign-in's answer", "Start again with `matterlink connect`."),
+                        ));
+                        continue;
+                    }
+                    Arrival::Stray => {
+                        // Not iManage's answer (a stray request): keep waiting for it.
+                        let _ = reply.send((
+                            StatusCode::BAD_REQUEST,
+                            page("Not a sign-in answer", "This address receives iManage's sign-in redirect."),
+                        ));
+                        continue;
+                    }
                 };
-                if *state != request.state {
-                    // Another sign-in's answer, or a forged one: it must not end this one. (The
-                    // component checks the state too; this only keeps the listener waiting.)
-                    let _ = reply.send((
-                        StatusCode::BAD_REQUEST,
-                        page("Not this sign-in's answer", "Start again with `matterlink connect`."),
-                    ));
-                    continue;
-                }
-                let result = runtime.connect_complete(code, state, &redirect_uri).await?;
+                let result = runtime.connect_complete(&code, &state, &redirect_uri).await?;
                 let shown = match &result {
                     Ok(account) => page(
                         "matterlink is connected to iManage",
@@ -142,6 +140,53 @@ pub async fn run(
     // Let the browser receive its page; a connection it keeps open must not hold us up.
     let _ = tokio::time::timeout(PAGE_GRACE, server).await;
     Ok(outcome)
+}
+
+/// What arrived at the callback address.
+#[derive(Debug, PartialEq, Eq)]
+enum Arrival {
+    /// This sign-in's answer: a code to exchange.
+    Answer {
+        /// The authorization code.
+        code: String,
+        /// The `state` it came back with (equal to this sign-in's).
+        state: String,
+    },
+    /// iManage says this sign-in was refused or cancelled.
+    Refused {
+        /// The OAuth error code.
+        error: String,
+        /// iManage's description, if any.
+        description: String,
+    },
+    /// A code or an error without this sign-in's `state`: another sign-in's, or forged.
+    Foreign,
+    /// Neither a code nor an error.
+    Stray,
+}
+
+/// Reads the callback's query. Both a code and an error count only with this sign-in's `state`
+/// (compared in constant time): otherwise anyone able to reach the loopback port could end the
+/// sign-in with `?error=…`.
+fn classify(query: &str, expected_state: &str) -> Arrival {
+    let params: HashMap<String, String> = url::form_urlencoded::parse(query.as_bytes())
+        .into_owned()
+        .collect();
+    let ours = params
+        .get("state")
+        .is_some_and(|s| matterlink_component::random::same_secret(s, expected_state));
+    match (params.get("error"), params.get("code")) {
+        (None, None) => Arrival::Stray,
+        _ if !ours => Arrival::Foreign,
+        (Some(error), _) => Arrival::Refused {
+            error: error.clone(),
+            description: params.get("error_description").cloned().unwrap_or_default(),
+        },
+        (None, Some(code)) => Arrival::Answer {
+            code: code.clone(),
+            state: expected_state.to_string(),
+        },
+    }
 }
 
 fn escape(text: &str) -> String {
@@ -178,6 +223,43 @@ pub fn open_browser(url: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_this_sign_ins_state_can_end_it() {
+        let state = "s3cr3t-state";
+        for query in [
+            "error=access_denied",
+            "error=access_denied&state=other",
+            "error=access_denied&state=",
+            "code=abc",
+            "code=abc&state=s3cr3t-stat",
+            "code=abc&error=x&state=nope",
+        ] {
+            assert_eq!(classify(query, state), Arrival::Foreign, "{query}");
+        }
+        assert_eq!(classify("", state), Arrival::Stray);
+        assert_eq!(
+            classify("favicon=1&state=s3cr3t-state", state),
+            Arrival::Stray
+        );
+        assert_eq!(
+            classify(
+                "error=access_denied&error_description=no&state=s3cr3t-state",
+                state
+            ),
+            Arrival::Refused {
+                error: "access_denied".into(),
+                description: "no".into()
+            }
+        );
+        assert_eq!(
+            classify("code=abc&state=s3cr3t-state", state),
+            Arrival::Answer {
+                code: "abc".into(),
+                state: state.into()
+            }
+        );
+    }
 
     #[test]
     fn pages_escape_what_they_show() {

@@ -291,6 +291,12 @@ fn synthetic_answer(
             data["parent_id"] = json!(parent);
             data["wstype"] = json!("folder");
         }
+        // A template's tabs and search folders, made at the top of the workspace.
+        "tabs" | "search-folders" => {
+            data["id"] = json!(shared.synthetic_id(library));
+            data["parent_id"] = json!(segment_after(path, "workspaces").map(decoded));
+            data["wstype"] = json!(if last == "tabs" { "tab" } else { "search" });
+        }
         "documents" => {
             let id = shared.synthetic_id(library);
             let name = body

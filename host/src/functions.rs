@@ -270,19 +270,31 @@ impl fmt::Display for Function {
     }
 }
 
-/// A name that is not a callable function; lists the ones that are.
+/// A name that is not a callable function; suggests the nearest one and lists them all.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UnknownFunction(pub String);
+
+impl UnknownFunction {
+    /// The function whose name is nearest to the unknown one, when it is near enough to be a
+    /// typo (a few edits, not a different word).
+    pub fn suggestion(&self) -> Option<Function> {
+        Function::ALL
+            .iter()
+            .map(|f| (strsim::levenshtein(&self.0, f.name()), *f))
+            .filter(|(distance, _)| *distance <= 3)
+            .min_by_key(|(distance, _)| *distance)
+            .map(|(_, f)| f)
+    }
+}
 
 impl fmt::Display for UnknownFunction {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let names: Vec<_> = Function::ALL.iter().map(|f| f.name()).collect();
-        write!(
-            f,
-            "unknown function {:?}; one of: {}",
-            self.0,
-            names.join(", ")
-        )
+        write!(f, "unknown function {:?}", self.0)?;
+        if let Some(near) = self.suggestion() {
+            write!(f, "; did you mean {:?}?", near.name())?;
+        }
+        write!(f, "; the functions are: {}", names.join(", "))
     }
 }
 
@@ -397,7 +409,19 @@ mod tests {
             assert_eq!(f.name().parse::<Function>().unwrap(), *f);
         }
         let e = "on-matter-create".parse::<Function>().unwrap_err();
-        assert!(e.to_string().contains("on-matter-created"), "{e}");
+        assert!(
+            e.to_string()
+                .contains(r#"did you mean "on-matter-created"?"#),
+            "{e}"
+        );
+        assert_eq!(
+            "faild-events".parse::<Function>().unwrap_err().suggestion(),
+            Some(Function::FailedEvents)
+        );
+        // A different word is not a typo: no suggestion, only the list.
+        let e = "provision".parse::<Function>().unwrap_err();
+        assert_eq!(e.suggestion(), None);
+        assert!(!e.to_string().contains("did you mean"), "{e}");
     }
 
     fn matter() -> Matter {
@@ -451,5 +475,32 @@ mod tests {
             }),
             Err(ArgsError::Unexpected(Input::CreateMissing))
         );
+    }
+}
+
+#[cfg(test)]
+mod readme {
+    use super::Function;
+
+    /// The README's list of functions: the bullet lines `- \`name\` …` after "The functions".
+    fn readme_functions() -> Vec<String> {
+        let readme = include_str!("../../README.md");
+        let start = readme
+            .find("The functions, as `matterlink call --help` lists them")
+            .expect("the README lists the functions");
+        readme[start..]
+            .lines()
+            .skip_while(|l| !l.starts_with("- `"))
+            .take_while(|l| l.starts_with("- `"))
+            .filter_map(|l| l.strip_prefix("- `")?.split('`').next().map(String::from))
+            .collect()
+    }
+
+    /// One list: a function added to `functions!` without a README line (or a README line for
+    /// a function that is gone) fails here.
+    #[test]
+    fn the_readme_lists_every_function_in_order() {
+        let names: Vec<&str> = Function::ALL.iter().map(|f| f.name()).collect();
+        assert_eq!(readme_functions(), names);
     }
 }

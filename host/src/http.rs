@@ -40,12 +40,62 @@ pub struct AllowList {
     allowed: Option<(String, String)>,
 }
 
+/// Why the host will not let the component call a base URL. The component checks its
+/// configuration too; the host refuses on its own so that a component that did not (another
+/// build, a bug) still cannot send tokens in clear text or put credentials on the wire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum BaseUrlRefusal {
+    /// Not a URL, or not `http`/`https` with a host.
+    #[error("imanage_base_url is not an http(s) URL with a host")]
+    NotAUrl,
+    /// Plain `http` to anything but this machine: tokens would cross the network in clear text.
+    #[error("imanage_base_url uses plain http to a host that is not loopback; use https")]
+    PlainHttp,
+    /// A user name or password inside the URL.
+    #[error(
+        "imanage_base_url carries a user name or password; put credentials in their own settings"
+    )]
+    Credentials,
+}
+
+/// The scheme and `host:port` of a base URL the component may call, or why not. The URL itself
+/// is never part of the refusal: it may hold a password.
+pub fn check_base_url(base: &str) -> Result<(String, String), BaseUrlRefusal> {
+    let url = url::Url::parse(base).map_err(|_| BaseUrlRefusal::NotAUrl)?;
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(BaseUrlRefusal::Credentials);
+    }
+    let host = url.host().ok_or(BaseUrlRefusal::NotAUrl)?;
+    let port = url.port_or_known_default().ok_or(BaseUrlRefusal::NotAUrl)?;
+    let loopback = match &host {
+        url::Host::Domain(d) => d.eq_ignore_ascii_case("localhost"),
+        url::Host::Ipv4(ip) => ip.is_loopback(),
+        url::Host::Ipv6(ip) => ip.is_loopback(),
+    };
+    match url.scheme() {
+        "https" => {}
+        "http" if loopback => {}
+        "http" => return Err(BaseUrlRefusal::PlainHttp),
+        _ => return Err(BaseUrlRefusal::NotAUrl),
+    }
+    let host = match host {
+        url::Host::Ipv6(ip) => format!("[{ip}]"),
+        other => other.to_string(),
+    };
+    Ok((url.scheme().to_string(), format!("{host}:{port}")))
+}
+
 impl AllowList {
-    /// From the `imanage_base_url` setting; an unset or unparsable URL allows nothing.
+    /// From the `imanage_base_url` setting; an unset or refused URL allows nothing (and a
+    /// refused one is logged with its reason, never with the URL).
     pub fn for_base_url(base: Option<&str>) -> AllowList {
-        let allowed = base
-            .and_then(|b| b.parse::<hyper::Uri>().ok())
-            .and_then(|u| Some((u.scheme_str()?.to_string(), authority_with_port(&u)?)));
+        let allowed = base.and_then(|b| match check_base_url(b) {
+            Ok(allowed) => Some(allowed),
+            Err(why) => {
+                tracing::warn!(reason = %why, "no outgoing requests will be allowed");
+                None
+            }
+        });
         AllowList { allowed }
     }
 
@@ -149,6 +199,48 @@ mod tests {
         assert!(!ok("https://firm.cloudimanage.com:8443/"));
         let none = AllowList::for_base_url(None);
         assert!(!none.permits(&"https://firm.cloudimanage.com/".parse().unwrap()));
+    }
+
+    #[test]
+    fn plain_http_only_to_loopback_and_never_with_credentials() {
+        let permits = |base: &str, uri: &str| {
+            AllowList::for_base_url(Some(base)).permits(&uri.parse().unwrap())
+        };
+        assert!(permits(
+            "http://127.0.0.1:8099",
+            "http://127.0.0.1:8099/auth"
+        ));
+        assert!(permits(
+            "http://localhost:8099",
+            "http://localhost:8099/auth"
+        ));
+        assert!(permits("http://[::1]:8099", "http://[::1]:8099/auth"));
+        assert!(!permits(
+            "http://firm.example.com",
+            "http://firm.example.com/auth"
+        ));
+        assert!(!permits(
+            "http://10.0.0.5:8080",
+            "http://10.0.0.5:8080/auth"
+        ));
+        assert!(!permits(
+            "https://svc:hunter2@firm.example.com",
+            "https://firm.example.com/auth"
+        ));
+        assert_eq!(
+            check_base_url("http://firm.example.com"),
+            Err(BaseUrlRefusal::PlainHttp)
+        );
+        assert_eq!(
+            check_base_url("https://svc:hunter2@firm.example.com"),
+            Err(BaseUrlRefusal::Credentials)
+        );
+        assert_eq!(
+            check_base_url("ftp://firm.example.com"),
+            Err(BaseUrlRefusal::NotAUrl)
+        );
+        let refusal = check_base_url("https://svc:hunter2@firm.example.com").unwrap_err();
+        assert!(!refusal.to_string().contains("hunter2"));
     }
 
     /// Answers `POST`s itself with 418, lets the rest through, and notes what it saw.

@@ -54,6 +54,8 @@ pub mod config;
 pub mod dry_run;
 pub mod http;
 pub mod keyvalue;
+pub mod logging;
+mod private_fs;
 mod state;
 
 // Operations at firm scale, built on calls.

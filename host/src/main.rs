@@ -55,6 +55,9 @@ enum Command {
     Backfill(cli::backfill::Args),
     /// Compare every matter of a file with its workspace; --fix repairs the differences.
     Drift(cli::drift::Args),
+    /// Print a fresh random secret (256 bits, URL-safe) for `webhook_secret` or
+    /// `actionstep_token`.
+    Secret,
 }
 
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -72,6 +75,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Check => cli::check::run(g).await,
         Command::Backfill(args) => cli::backfill::run(g, args).await,
         Command::Drift(args) => cli::drift::run(g, args).await,
+        Command::Secret => cli::secret::run(),
     }
 }
 

@@ -5,7 +5,9 @@
 //! `InstancePre` with every import resolved; each call gets a fresh `Store`.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::{Context, Result};
 use sha2::{Digest, Sha256};
@@ -32,7 +34,13 @@ pub const EMBEDDED_COMPONENT: &[u8] = include_bytes!(env!("MATTERLINK_WASM"));
 /// Largest linear memory one instance may grow to.
 const MAX_MEMORY: usize = 256 << 20;
 /// Instances alive at once (concurrent requests in `serve`).
-const MAX_INSTANCES: u32 = 256;
+pub const MAX_INSTANCES: u32 = 256;
+/// How often the engine's epoch advances: the granularity of a store's deadline. One thread
+/// per engine ticks for every store; a ticker per request would cost far more than it saves.
+pub const EPOCH_TICK: Duration = Duration::from_millis(10);
+/// The deadline of a store made without one: never, in practice (the epoch adds to it, so
+/// not `u64::MAX`).
+const NO_DEADLINE: u64 = u64::MAX / 2;
 /// Freed instance slots decommitted together.
 const DECOMMIT_BATCH: usize = 16;
 /// Bytes of each freed memory and table reset with memset instead of madvise.
@@ -66,6 +74,8 @@ pub struct Runtime {
     clock: ClockOffset,
     /// Set for a dry run (`Runtime::new_dry_run`).
     dry_run: Option<Arc<DryRun>>,
+    /// Stores alive now (see [`Runtime::instances_in_use`]).
+    in_use: Arc<AtomicUsize>,
 }
 
 impl Runtime {
@@ -87,6 +97,15 @@ impl Runtime {
     /// data directory is neither created nor written (not even the compiled-code cache).
     pub fn new_dry_run(opts: RuntimeOptions<'_>) -> Result<Runtime> {
         Runtime::build(opts, Some(Arc::default()), None)
+    }
+
+    /// [`Runtime::new_dry_run`] over stores the caller describes in their dry-run form (such
+    /// as `RuntimeConfig::for_redis(url, true)`), for a store outside the data directory.
+    pub fn new_dry_run_with_stores(
+        opts: RuntimeOptions<'_>,
+        stores: RuntimeConfig,
+    ) -> Result<Runtime> {
+        Runtime::build(opts, Some(Arc::default()), Some(stores))
     }
 
     fn build(
@@ -125,6 +144,7 @@ impl Runtime {
             data_dir: opts.data_dir.to_path_buf(),
             clock: ClockOffset::default(),
             dry_run,
+            in_use: Arc::default(),
         })
     }
 
@@ -182,9 +202,23 @@ impl Runtime {
         &self.pre
     }
 
+    /// Stores (each holding at most one instance) alive now: what `serve` holds of the
+    /// instance pool. Zero once every call has ended, so a test can tell nothing is stuck.
+    pub fn instances_in_use(&self) -> usize {
+        self.in_use.load(Ordering::SeqCst)
+    }
+
     /// A fresh store holding one instance's capabilities: WASI with the (movable) wall clock and
     /// stderr only, the allow-listed HTTP hooks, the key-value stores and the configuration.
+    /// The guest may run as long as it likes; see [`Runtime::new_store_with_deadline`].
     pub fn new_store(&self) -> Store<State> {
+        self.new_store_with_deadline(None)
+    }
+
+    /// [`Runtime::new_store`] whose guest traps once `deadline` has passed (to within
+    /// [`EPOCH_TICK`]) the next time it runs wasm code. A guest waiting on the host is not
+    /// interrupted by this: whoever awaits the call drops it at the same deadline.
+    pub fn new_store_with_deadline(&self, deadline: Option<Duration>) -> Store<State> {
         let mut wasi = WasiCtx::builder();
         // The component's own diagnostics go to our stderr; it has no files, env or args.
         wasi.inherit_stderr();
@@ -203,9 +237,16 @@ impl Runtime {
             keyvalue: self.keyvalue.clone(),
             config: self.config.clone(),
             limits: StoreLimitsBuilder::new().memory_size(MAX_MEMORY).build(),
+            _in_use: InUse::new(&self.in_use),
         };
         let mut store = Store::new(&self.engine, state);
         store.limiter(|s| &mut s.limits);
+        // With epoch interruption on, a store without a deadline traps at once.
+        store.set_epoch_deadline(match deadline {
+            Some(d) => d.as_nanos().div_ceil(EPOCH_TICK.as_nanos()) as u64,
+            None => NO_DEADLINE,
+        });
+        store.epoch_deadline_trap();
         store
     }
 
@@ -215,6 +256,40 @@ impl Runtime {
         let plugin = self.pre.instantiate_async(&mut store).await?;
         Ok((store, plugin))
     }
+}
+
+/// Counts one live store from its making to its drop (it lives in the store's `State`).
+pub(crate) struct InUse(Arc<AtomicUsize>);
+
+impl InUse {
+    fn new(count: &Arc<AtomicUsize>) -> InUse {
+        count.fetch_add(1, Ordering::SeqCst);
+        InUse(count.clone())
+    }
+}
+
+impl Drop for InUse {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// Advances `engine`'s epoch every [`EPOCH_TICK`] until the engine is gone: the one clock every
+/// store's deadline is measured by. A plain thread, so it ticks whatever runtime (or none)
+/// the caller uses, and it holds only a weak reference so it never keeps the engine alive.
+fn start_epoch_ticker(engine: &Engine) -> Result<()> {
+    let weak = engine.weak();
+    std::thread::Builder::new()
+        .name("matterlink-epoch".into())
+        .spawn(move || loop {
+            std::thread::sleep(EPOCH_TICK);
+            match weak.upgrade() {
+                Some(engine) => engine.increment_epoch(),
+                None => return,
+            }
+        })
+        .context("starting the epoch ticker")?;
+    Ok(())
 }
 
 fn engine() -> Result<Engine> {
@@ -234,21 +309,20 @@ fn engine() -> Result<Engine> {
     config
         .wasm_component_model(true)
         .allocation_strategy(InstanceAllocationStrategy::Pooling(pool))
-        .memory_init_cow(true);
-    Ok(Engine::new(&config)?)
+        .memory_init_cow(true)
+        // A request past its deadline must stop even while the guest computes: with epoch
+        // interruption the compiled code checks the store's deadline at function entries and
+        // loop heads.
+        .epoch_interruption(true);
+    let engine = Engine::new(&config)?;
+    start_epoch_ticker(&engine)?;
+    Ok(engine)
 }
 
 /// The data directory holds tokens: readable by its owner only.
 fn prepare_data_dir(dir: &Path) -> Result<()> {
-    std::fs::create_dir_all(dir)
-        .with_context(|| format!("creating data directory {}", dir.display()))?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
-            .with_context(|| format!("restricting data directory {}", dir.display()))?;
-    }
-    Ok(())
+    crate::private_fs::make_private_dir(dir)
+        .with_context(|| format!("preparing data directory {} (mode 0700)", dir.display()))
 }
 
 /// Compiling the component takes seconds; a compiled copy in the data directory makes every
@@ -270,7 +344,16 @@ fn load_component(
     let key = hasher.finalize();
     let cache_dir = data_dir.join("compiled");
     let path = cache_dir.join(format!("{:x}.cwasm", key));
-    if path.exists() {
+    // Loading a compiled file runs its machine code: only ever from a directory nobody else
+    // can write. A cache directory that is not private is neither read nor written.
+    let private = crate::private_fs::is_private_dir(&cache_dir);
+    if cache_dir.exists() && !private {
+        tracing::warn!(
+            dir = %cache_dir.display(),
+            "not using the compiled-component cache: the directory must be owned by this user with mode 0700"
+        );
+    }
+    if private && path.exists() {
         // SAFETY: the file was written by `Component::serialize` of this same engine
         // configuration (the name is the hash of both) in a directory only we can write.
         match unsafe { Component::deserialize_file(engine, &path) } {
@@ -280,11 +363,11 @@ fn load_component(
     }
     let component = Component::new(engine, bytes)
         .map_err(|e| anyhow::Error::from(e).context("compiling the component"))?;
-    if !write_cache {
+    if !write_cache || (cache_dir.exists() && !private) {
         return Ok(component);
     }
     let compiled = component.serialize()?;
-    std::fs::create_dir_all(&cache_dir)?;
+    crate::private_fs::make_private_dir(&cache_dir)?;
     // Write then rename, so a concurrent process never reads half a file.
     let tmp = cache_dir.join(format!("{:x}.{}.tmp", key, std::process::id()));
     std::fs::write(&tmp, compiled)?;

@@ -20,6 +20,8 @@ pub struct State {
     pub(crate) keyvalue: Arc<KeyValueCtx>,
     pub(crate) config: Arc<ConfigStore>,
     pub(crate) limits: StoreLimits,
+    /// Counts this store in `Runtime::instances_in_use` until it is dropped.
+    pub(crate) _in_use: crate::runtime::InUse,
 }
 
 impl WasiView for State {

@@ -20,7 +20,8 @@ use tokio::process::Child;
 use tokio::sync::RwLock;
 
 mod common;
-const SECRET: &str = "chaos-secret";
+// At least 32 characters, as the component requires of `webhook_secret`.
+const SECRET: &str = "chaos-webhook-secret-0123456789abcdef";
 
 /// A small deterministic generator, so a failing run can be repeated.
 struct Rng(u64);
@@ -91,14 +92,23 @@ struct Counts {
 }
 
 /// Delivers until the server answers at all, as a webhook sender redelivers on a lost
-/// connection (the server may be down for its restart).
-async fn deliver(client: &reqwest::Client, url: &RwLock<String>, body: &[u8], counts: &Counts) {
+/// connection (the server may be down for its restart). Each delivery is signed anew, as a
+/// sender does; copy `copy` of an event signs `copy` seconds back, so that copies sent in the
+/// same second are distinct requests racing inside the component rather than one request
+/// refused as a replay.
+async fn deliver(
+    client: &reqwest::Client,
+    url: &RwLock<String>,
+    body: &[u8],
+    copy: u64,
+    counts: &Counts,
+) {
     loop {
-        let ts = std::time::SystemTime::now()
+        let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap()
-            .as_secs()
-            .to_string();
+            .as_secs();
+        let ts = (now - copy).to_string();
         let target = format!("{}/v1/events", url.read().await);
         counts.deliveries.fetch_add(1, Ordering::Relaxed);
         let sent = client
@@ -106,7 +116,7 @@ async fn deliver(client: &reqwest::Client, url: &RwLock<String>, body: &[u8], co
             .header(signature::TIMESTAMP_HEADER, &ts)
             .header(
                 signature::SIGNATURE_HEADER,
-                signature::sign(SECRET, &ts, body),
+                signature::sign(SECRET, &ts, "POST", "/v1/events", body),
             )
             .body(body.to_vec())
             .send()
@@ -126,6 +136,16 @@ async fn deliver(client: &reqwest::Client, url: &RwLock<String>, body: &[u8], co
                     // matter's creation (404 not-linked).
                     503 | 404 => {
                         counts.kept_for_replay.fetch_add(1, Ordering::Relaxed);
+                    }
+                    // The same signed request reached the server before (a delivery whose
+                    // connection was lost after it arrived, or another copy signed in the same
+                    // second): sign it anew a second later, as a sender would.
+                    409 if answer["error"]["kind"] == "replayed" => {
+                        counts
+                            .redeliveries_after_connection_loss
+                            .fetch_add(1, Ordering::Relaxed);
+                        tokio::time::sleep(Duration::from_millis(1_000)).await;
+                        continue;
                     }
                     other => panic!("unexpected answer {other}: {answer}"),
                 }
@@ -222,12 +242,12 @@ async fn every_matter_gets_exactly_one_workspace_under_faults_and_a_crash() {
             server = restarted;
             *url.write().await = new_url;
         }
-        for _ in 0..copies {
+        for copy in 0..copies as u64 {
             let permit = lanes.clone().acquire_owned().await.unwrap();
             let (client, url, counts, body) =
                 (client.clone(), url.clone(), counts.clone(), body.clone());
             tasks.push(tokio::spawn(async move {
-                deliver(&client, &url, &body, &counts).await;
+                deliver(&client, &url, &body, copy, &counts).await;
                 drop(permit);
             }));
         }
@@ -235,7 +255,6 @@ async fn every_matter_gets_exactly_one_workspace_under_faults_and_a_crash() {
     for t in tasks {
         t.await.unwrap();
     }
-    let faults_injected = state.stats().faults;
 
     // iManage recovers; the failed events are replayed (claims of the killed process expire).
     state.set_faults(Faults::default());
@@ -260,6 +279,31 @@ async fn every_matter_gets_exactly_one_workspace_under_faults_and_a_crash() {
     }
     server.start_kill().unwrap();
     server.wait().await.unwrap();
+
+    // Documents under the same faults: every 10th matter's invoice filed once through `matterlink
+    // call` (a commit-then-fail upload must be found, not filed again). A call may still fail
+    // when the faults outlast its retries; the caller would then look before filing again, so
+    // a failed call is not repeated here.
+    state.set_faults(faults());
+    let invoice = common::fixture("invoice-2026-001.pdf");
+    let mut filing = tokio::task::JoinSet::new();
+    for i in (0..matters).step_by(10) {
+        let mut c = common::matterlink(&sandbox, data.path());
+        c.env("MATTERLINK_IMANAGE_TIMEOUT_SECONDS", "1")
+            .args(["call", "file-document", "--matter-id", &format!("M{i:05}")])
+            .args(["--name", &format!("Invoice {i}.pdf"), "--file"])
+            .arg(&invoice);
+        filing.spawn(async move { c.output().await.unwrap().status.code() });
+    }
+    let mut filed = 0;
+    while let Some(code) = filing.join_next().await {
+        let code = code.unwrap();
+        assert!(matches!(code, Some(0 | 1)), "file-document exit {code:?}");
+        filed += usize::from(code == Some(0));
+    }
+    // The counts run on from the start: these are the whole run's.
+    let faults_injected = state.stats().faults;
+    state.set_faults(Faults::default());
 
     // Exactly one workspace per matter, every matter linked, every event done.
     let kv = matterlink_host::keyvalue::sqlite::Sqlite::open(
@@ -294,6 +338,61 @@ async fn every_matter_gets_exactly_one_workspace_under_faults_and_a_crash() {
         assert_eq!(name, &expected);
     }
     assert_eq!(workspaces.len(), matters, "no stray workspaces");
+
+    // Nothing inside them twice either: no two folders of one name under one parent, no
+    // document twice in a folder, no lookup value twice.
+    let mut documents = 0;
+    // Every workspace holds the same folders (the template's, less its optional ones, plus the
+    // document folder): as many as the first, which the per-parent check below keeps honest.
+    let expected_folders = state.folders_of(&workspaces[0].id).len();
+    assert!(expected_folders > 0, "the template's folders were created");
+    for w in &workspaces {
+        let folders = state.folders_of(&w.id);
+        assert_eq!(
+            folders.len(),
+            expected_folders,
+            "{}: a folder missing or extra",
+            w.id
+        );
+        let mut per_parent: BTreeMap<(String, String), usize> = BTreeMap::new();
+        for f in &folders {
+            *per_parent
+                .entry((f.parent_id.clone(), f.name.clone()))
+                .or_default() += 1;
+            let mut names: BTreeMap<String, usize> = BTreeMap::new();
+            for d in state.documents_in(&f.id) {
+                *names.entry(d.name.clone()).or_default() += 1;
+                documents += 1;
+            }
+            assert!(
+                names.values().all(|n| *n == 1),
+                "folder {} holds a document twice: {names:?}",
+                f.id
+            );
+        }
+        assert!(
+            per_parent.values().all(|n| *n == 1),
+            "{}: a folder twice: {per_parent:?}",
+            w.id
+        );
+    }
+    assert!(
+        documents >= filed && documents <= matters.div_ceil(10),
+        "{documents} documents for {filed} filed of {} tried",
+        matters.div_ceil(10)
+    );
+    assert!(filed > 0, "no invoice got through the faults");
+    for field in ["custom1", "custom2", "custom3"] {
+        let values = state.custom_values(field);
+        let mut ids: Vec<&str> = values.iter().map(|v| v.id.as_str()).collect();
+        ids.sort();
+        let before = ids.len();
+        ids.dedup();
+        assert_eq!(ids.len(), before, "a {field} lookup value twice");
+    }
+    assert_eq!(state.custom_values("custom1").len(), 37.min(matters));
+    assert_eq!(state.custom_values("custom2").len(), matters);
+    assert_eq!(state.custom_values("custom3").len(), 1);
     for id in events.keys() {
         assert!(
             kv.get("default", &format!("event/done/{id}"))
@@ -310,6 +409,21 @@ async fn every_matter_gets_exactly_one_workspace_under_faults_and_a_crash() {
     assert!(dead.is_empty(), "failed events left: {dead:?}");
 
     let c = &counts;
+    // The run proved something only if every kind of fault happened and the kill cut
+    // deliveries short.
+    for (kind, n) in [
+        ("errors", faults_injected.errors),
+        ("rate-limited", faults_injected.rate_limited),
+        ("timeouts", faults_injected.timeouts),
+        ("dropped", faults_injected.dropped),
+        ("commit-then-fail", faults_injected.commit_then_fail),
+    ] {
+        assert!(n > 0, "no {kind} fault was injected");
+    }
+    assert!(
+        c.redeliveries_after_connection_loss.load(Ordering::Relaxed) > 0,
+        "the kill cut no delivery short"
+    );
     let requests = state.request_count();
     let injected = faults_injected.errors
         + faults_injected.rate_limited
@@ -317,7 +431,7 @@ async fn every_matter_gets_exactly_one_workspace_under_faults_and_a_crash() {
         + faults_injected.dropped
         + faults_injected.commit_then_fail;
     println!(
-        "chaos: {matters} matters, {event_count} events, {} deliveries ({} answered 200, {} kept for replay, {} redelivered after a lost connection), \
+        "chaos: {matters} matters, {event_count} events, {} deliveries ({} answered 200, {} kept for replay, {} redelivered after a lost connection or a refused replay), \
          {} extra deliveries suppressed ({} answered from the event record), faults injected: {} errors, {} rate-limited, {} timeouts, {} dropped, {} commit-then-fail; \
          {} iManage requests in all ({:.0}% faulted), replay rounds {replays}, {} workspaces, {:.1} s",
         c.deliveries.load(Ordering::Relaxed),

@@ -12,11 +12,14 @@ mod common;
 
 use common::{fixture, Setup, BIN};
 
+/// `webhook_secret` for the servers these tests start (at least 32 characters).
+const CLI_SECRET: &str = "cli-webhook-secret-0123456789abcdef";
+
 impl Setup {
     /// `matterlink` configured entirely through the environment, as a deployment would.
     fn cmd(&self) -> Command {
         let mut c = common::matterlink(&self.sandbox, self.data.path());
-        c.env("MATTERLINK_WEBHOOK_SECRET", "cli-secret");
+        c.env("MATTERLINK_WEBHOOK_SECRET", CLI_SECRET);
         c
     }
 }
@@ -173,6 +176,95 @@ async fn several_processes_on_one_data_directory_create_one_workspace() {
     assert_eq!(s.sandbox.state().workspaces().len(), 1);
 }
 
+/// `--store redis://…` (or `MATTERLINK_STORE`): the state is in Redis, not in the data
+/// directory, so a process with another data directory sees the same link; and the link is
+/// under the component's bare key, where Spin's Redis store would read it.
+#[tokio::test(flavor = "multi_thread")]
+async fn on_redis_two_processes_with_their_own_data_dirs_share_one_workspace() {
+    let Some(redis) = common::redis::RedisServer::start() else {
+        return;
+    };
+    let s = Setup::new().await;
+    let other_data = tempfile::tempdir().unwrap();
+    let mut ids = Vec::new();
+    for first in [true, false] {
+        let mut c = s.cmd();
+        if first {
+            c.args(["--store", &redis.url()]);
+        } else {
+            c.env("MATTERLINK_DATA_DIR", other_data.path())
+                .env("MATTERLINK_STORE", redis.url());
+        }
+        c.args(["call", "on-matter-created", "--json", "--matter"])
+            .arg(fixture("matter-basic.json"));
+        let r = run(c).await;
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        let ws: serde_json::Value = serde_json::from_str(r.stdout.trim()).unwrap();
+        ids.push(ws["id"].as_str().unwrap().to_string());
+    }
+    assert_eq!(ids[0], ids[1]);
+    assert_eq!(s.sandbox.state().workspaces().len(), 1);
+    for dir in [s.data.path(), other_data.path()] {
+        assert!(!dir
+            .join(matterlink_host::keyvalue::runtime_config::KEY_VALUE_FILE)
+            .exists());
+    }
+    let mut conn = redis::Client::open(redis.url())
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    let link: Option<Vec<u8>> = redis::cmd("GET")
+        .arg("link/matter/1042")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    let link = String::from_utf8(link.expect("the link under the bare key")).unwrap();
+    assert!(link.contains(&ids[0]), "{link}");
+
+    // A dry run on Redis reads the state (the claim and token records) and writes nothing.
+    let dump = |conn: redis::aio::MultiplexedConnection| async move {
+        let mut conn = conn;
+        let mut keys: Vec<String> = redis::cmd("KEYS")
+            .arg("*")
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+        keys.sort();
+        let mut all = Vec::new();
+        for k in keys {
+            let kind: String = redis::cmd("TYPE")
+                .arg(&k)
+                .query_async(&mut conn)
+                .await
+                .unwrap();
+            let read = if kind == "hash" { "HGETALL" } else { "GET" };
+            let value: redis::Value = redis::cmd(read)
+                .arg(&k)
+                .query_async(&mut conn)
+                .await
+                .unwrap();
+            all.push((k, format!("{value:?}")));
+        }
+        all
+    };
+    let before = dump(conn.clone()).await;
+    let mut c = s.cmd();
+    c.args(["--store", &redis.url()])
+        .args([
+            "call",
+            "on-matter-created",
+            "--dry-run",
+            "--json",
+            "--matter",
+        ])
+        .arg(fixture("matter-multi-client.json"));
+    let r = run(c).await;
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(dump(conn).await, before, "the dry run wrote to Redis");
+    assert_eq!(s.sandbox.state().workspaces().len(), 1);
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn serve_answers_health_beside_a_call_and_stops_on_sigterm() {
     let s = Setup::new().await;
@@ -211,6 +303,55 @@ async fn serve_answers_health_beside_a_call_and_stops_on_sigterm() {
     assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
     let status = server.wait().await.unwrap();
     assert_eq!(status.code(), Some(0), "graceful shutdown exits 0");
+}
+
+/// The README's signing example, taken from README.md by its marker and run as it stands with
+/// bash, openssl and curl against `matterlink serve`: a known answer for the signing string that
+/// does not go through the component's own `sign()`.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_readme_signing_example_is_accepted_by_serve() {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md"))
+        .expect("README.md");
+    let (_, after) = readme
+        .split_once("<!-- tested: signed-request-example -->")
+        .expect("the marker in README.md");
+    let block = after
+        .trim_start()
+        .strip_prefix("```sh\n")
+        .expect("a sh block right after the marker");
+    let block = &block[..block.find("\n```").expect("the block is closed")];
+
+    let s = Setup::new().await;
+    let mut c = s.cmd();
+    c.args(["serve", "--port", "0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    let mut server = c.spawn().unwrap();
+    let mut lines = BufReader::new(server.stdout.take().unwrap()).lines();
+    let banner = lines
+        .next_line()
+        .await
+        .unwrap()
+        .expect("serve prints its address");
+    let url = banner
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .expect("an http URL in the banner")
+        .to_string();
+
+    let mut sh = Command::new("bash");
+    sh.args(["-e", "-o", "pipefail", "-c", block])
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("MATTERLINK_URL", &url)
+        .env("MATTERLINK_WEBHOOK_SECRET", CLI_SECRET);
+    let r = run(sh).await;
+    assert_eq!(r.code, 0, "stdout: {}\nstderr: {}", r.stdout, r.stderr);
+    let answer: serde_json::Value = serde_json::from_str(&r.stdout).expect("JSON");
+    assert_eq!(answer["duplicate"], false, "{answer}");
+    assert_eq!(answer["workspace"]["name"], "Smith v Jones", "{answer}");
+    assert_eq!(s.sandbox.state().workspaces().len(), 1);
+    server.kill().await.unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -727,8 +868,11 @@ async fn dry_run_changes_nothing_and_prints_the_plan() {
             .count()
     };
     assert_eq!(posts("/workspaces"), 1, "{plan:?}");
-    // Litigation: Correspondence, Pleadings/{Filed, Drafts}, Evidence, Documents/Generated Documents.
-    assert_eq!(posts("/folders") + posts("/subfolders"), 7, "{plan:?}");
+    // Litigation: Correspondence, Pleadings/{Filed, Drafts}, Evidence, Court/Hearings (the
+    // folder in the tab), Documents/Generated Documents; the tab and search folder as theirs.
+    assert_eq!(posts("/folders") + posts("/subfolders"), 8, "{plan:?}");
+    assert_eq!(posts("/tabs"), 1, "{plan:?}");
+    assert_eq!(posts("/search-folders"), 1, "{plan:?}");
     let create = plan
         .iter()
         .find(|p| p["path"].as_str().unwrap().ends_with("/workspaces"))
@@ -873,4 +1017,146 @@ async fn drift_lists_a_renamed_workspace_and_a_changed_field_and_fix_repairs_the
         (log[0]["action"].as_str(), log[0]["outcome"].as_str()),
         (Some("drift-fix"), Some("ok"))
     );
+}
+
+// ---- The walkthrough's sandbox and the CLI's own messages -----------------------------------
+
+/// `matterlink sandbox` as the README starts it: the legacy workspaces are there for
+/// resolve-legacy, `sandbox wall` walls a user off through the admin route (and the feed sees
+/// it), and the banner says how to stop it.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_walkthrough_sandbox_has_legacy_workspaces_and_walls() {
+    let mut c = Command::new(BIN);
+    c.args(["sandbox", "--port", "0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    let mut sandbox = c.spawn().unwrap();
+    let url = BufReader::new(sandbox.stdout.take().unwrap())
+        .lines()
+        .next_line()
+        .await
+        .unwrap()
+        .unwrap();
+    let banner = BufReader::new(sandbox.stderr.take().unwrap())
+        .lines()
+        .next_line()
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(banner.contains("kill %1"), "{banner}");
+    let data = tempfile::tempdir().unwrap();
+    let cmd = || {
+        let mut c = Command::new(BIN);
+        c.env_clear()
+            .env("MATTERLINK_DATA_DIR", data.path())
+            .env("MATTERLINK_IMANAGE_BASE_URL", &url)
+            .env("MATTERLINK_IMANAGE_LIBRARY", "ACTIVE")
+            .env("MATTERLINK_IMANAGE_CLIENT_ID", imanage_sandbox::CLIENT_ID)
+            .env(
+                "MATTERLINK_IMANAGE_CLIENT_SECRET",
+                imanage_sandbox::CLIENT_SECRET,
+            )
+            .env("MATTERLINK_IMANAGE_USERNAME", imanage_sandbox::SERVICE_USER)
+            .env(
+                "MATTERLINK_IMANAGE_PASSWORD",
+                imanage_sandbox::SERVICE_PASSWORD,
+            )
+            .env("MATTERLINK_FIELD_MAP", r#"{"File Reference": "custom13"}"#);
+        c
+    };
+    let mut c = cmd();
+    c.args(["call", "resolve-legacy", "--json", "--matter"])
+        .arg(fixture("matter-legacy.json"));
+    let r = run(c).await;
+    assert!(r.stdout.contains(r#""id":"ACTIVE!501""#), "{}", r.stdout);
+
+    let mut c = cmd();
+    c.args(["call", "poll-changes", "--json"]);
+    let first: serde_json::Value = serde_json::from_str(run(c).await.stdout.trim()).unwrap();
+    let cursor = first["next_cursor"].as_str().unwrap().to_string();
+    let mut c = cmd();
+    c.args(["sandbox", "wall", "ACTIVE!501", "LWONG"]);
+    let r = run(c).await;
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stdout
+            .contains(r#"{"access_level":"no_access","id":"LWONG","type":"user"}"#),
+        "{}",
+        r.stdout
+    );
+    let mut c = cmd();
+    c.args(["call", "poll-changes", "--json", "--cursor", &cursor]);
+    let batch: serde_json::Value = serde_json::from_str(run(c).await.stdout.trim()).unwrap();
+    let change = &batch["changes"][0];
+    assert_eq!(
+        (
+            change["trustee_id"].as_str(),
+            change["access_level"].as_str(),
+            change["matter_id"].as_str()
+        ),
+        (Some("LWONG"), Some("no_access"), Some("88231")),
+        "{batch}"
+    );
+    let mut c = cmd();
+    c.args(["sandbox", "wall", "ACTIVE!501", "NOBODY"]);
+    let r = run(c).await;
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    assert!(r.stderr.contains("unknown user NOBODY"), "{}", r.stderr);
+    sandbox.kill().await.unwrap();
+}
+
+/// What the CLI says about input it cannot use: usage errors (exit 2) that say what is wrong.
+#[tokio::test(flavor = "multi_thread")]
+async fn usage_errors_say_what_is_wrong() {
+    let s = Setup::new().await;
+    let mut c = s.cmd();
+    c.args(["call", "on-matter-create"]);
+    let r = run(c).await;
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("'on-matter-created'"), "{}", r.stderr);
+
+    let mut c = s.cmd();
+    c.args(["call", "--help"]);
+    let help = run(c).await.stdout;
+    for f in matterlink_host::Function::ALL {
+        assert!(help.contains(f.name()), "call --help lacks {f}: {help}");
+    }
+
+    let mut c = s.cmd();
+    c.args(["call", "map-metadata", "--matter"])
+        .arg(fixture("invoice-2026-001.pdf"));
+    let r = run(c).await;
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr.contains("invoice-2026-001.pdf is not JSON"),
+        "{}",
+        r.stderr
+    );
+
+    let mut c = s.cmd();
+    c.args(["log", "--outcome", "bogus"]);
+    let r = run(c).await;
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr.contains("unchanged") && r.stderr.contains("several"),
+        "{}",
+        r.stderr
+    );
+
+    let mut c = s.cmd();
+    c.args(["replay", "--list"]);
+    let r = run(c).await;
+    assert_eq!((r.code, r.stdout.as_str()), (0, "no failed events\n"));
+}
+
+/// Logs read from a pipe carry no colour codes.
+#[tokio::test(flavor = "multi_thread")]
+async fn logs_off_a_terminal_have_no_ansi_codes() {
+    let s = Setup::new().await;
+    let mut c = s.cmd();
+    c.args(["--log", "debug", "call", "check-connection"]);
+    let r = run(c).await;
+    assert!(r.stderr.contains("outgoing request"), "{}", r.stderr);
+    assert!(!r.stderr.contains('\u{1b}'), "{:?}", r.stderr);
 }

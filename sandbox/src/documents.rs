@@ -11,7 +11,7 @@ use serde_json::{json, Map, Value};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{check_name, data, Fields, Lib, Paging};
 use crate::model::{DefaultSecurity, Document};
-use crate::objects::{find_folder, folder_writable};
+use crate::objects::{find_folder, folder_holds, folder_writable};
 use crate::store::{library_of, same_library, Inner};
 
 /// Upload size limit: big enough for real documents, small enough for a sandbox in memory.
@@ -120,6 +120,9 @@ pub async fn upload(
             .map(|f| f.workspace_id.clone())
             .unwrap_or_default();
         folder_writable(&inner, &workspace_id)?;
+        if let Some(folder) = inner.folders.get(&number) {
+            folder_holds(folder, "documents")?;
+        }
     }
     let upload = read_upload(multipart).await?;
     // `doc_profile` is the documented wrapper; a bare profile object is taken too.

@@ -7,14 +7,17 @@ use serde_json::{Map, Value};
 
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{data, results, Fields, JsonBody, Lib, Paging};
-use crate::model::{DefaultSecurity, Folder, ViewType};
+use crate::model::{DefaultSecurity, Folder, FolderKind, ViewType};
 use crate::objects::{
-    find_folder as find, find_workspace, folder_writable as ensure_writable,
+    find_folder as find, find_workspace, folder_holds, folder_writable as ensure_writable,
     render_folder as render, render_one_folder as render_one, workspace_writable, FolderIndex,
 };
 use crate::store::{library_of, Inner};
 
 const NAME_MAX: usize = 254;
+
+/// A template folder's profile value that takes the workspace's own value.
+const WORKSPACE_VALUE: &str = "%workspace_value%";
 
 #[derive(Default)]
 struct Changes {
@@ -48,7 +51,20 @@ fn parse_changes(body: &Map<String, Value>) -> ApiResult<Changes> {
         changes.view_type = Some(parsed);
     }
     if body.contains_key("profile") {
-        changes.profile = Some(fields.object("profile")?.map(|p| Value::Object(p.clone())));
+        let profile = fields.object("profile")?;
+        if let Some((field, _)) = profile
+            .into_iter()
+            .flatten()
+            .find(|(_, v)| v.as_str() == Some(WORKSPACE_VALUE))
+        {
+            // Whoever copies a template resolves the placeholder; stored as text it would name
+            // a lookup value that does not exist (assumed: docs/imanage-api.md, "Folders").
+            return Err(ApiError::invalid_field(
+                field,
+                format!("{field} is {WORKSPACE_VALUE}, which only a template may hold"),
+            ));
+        }
+        changes.profile = Some(profile.map(|p| Value::Object(p.clone())));
     }
     Ok(changes)
 }
@@ -95,7 +111,9 @@ fn insert(
         default_security: DefaultSecurity::Inherit,
         view_type: ViewType::Document,
         profile: None,
-        optional: false,
+        kind: FolderKind::Folder,
+        searchprofile: None,
+        name_value_pairs: Default::default(),
         create_date: now.clone(),
         edit_date: now,
         members: Vec::new(),
@@ -130,6 +148,7 @@ pub async fn create_sub(lib: Lib, body: JsonBody) -> ApiResult<(StatusCode, Json
         .folders
         .get(&number)
         .ok_or_else(|| ApiError::internal("folder vanished"))?;
+    folder_holds(parent, "folders")?;
     let (parent_id, workspace_id) = (parent.id.clone(), parent.workspace_id.clone());
     ensure_writable(&inner, &workspace_id)?;
     let rendered = insert(&lib, &mut inner, parent_id, workspace_id, &body)?;
@@ -201,8 +220,9 @@ pub async fn children(lib: Lib) -> ApiResult<Json<Value>> {
     Ok(Json(results(items)))
 }
 
-/// `GET /folders?container_id={wsId}`: every folder of the workspace, at any depth, or every
-/// folder of the library without `container_id`.
+/// `GET /folders?container_id={wsId}`: every folder and tab of the workspace, at any depth, or
+/// of the library without `container_id`. Search folders are listed by
+/// `GET /workspaces/{id}/search-folders` only (assumed: docs/imanage-api.md, "Templates").
 pub async fn list(lib: Lib) -> ApiResult<Json<Value>> {
     let inner = lib.state().lock()?;
     let container = match lib.query("container_id").filter(|c| !c.is_empty()) {
@@ -226,7 +246,7 @@ pub async fn list(lib: Lib) -> ApiResult<Json<Value>> {
     let items = inner
         .folders
         .values()
-        .filter(|f| lib.in_library(&f.id))
+        .filter(|f| lib.in_library(&f.id) && f.kind != FolderKind::SearchFolder)
         .filter(|f| container.as_deref().is_none_or(|c| f.workspace_id == c))
         .map(|f| render(&index, f))
         .collect();

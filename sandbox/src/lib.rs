@@ -5,13 +5,18 @@
 //! Seed: customer [`CUSTOMER_ID`], library [`LIBRARY`], the service account [`SERVICE_USER`] /
 //! [`SERVICE_PASSWORD`], the OAuth application [`CLIENT_ID`] / [`CLIENT_SECRET`], users `JSMITH`,
 //! `LWONG`, `APATEL`, `MCHEN`, groups `LITIGATION`, `PROPERTY`, `NRTADMIN`, and the templates
-//! [`LITIGATION_TEMPLATE`] (`ACTIVE!100`, folders `ACTIVE!101..106`) and [`PROPERTY_TEMPLATE`]
-//! (`ACTIVE!200`, folders `ACTIVE!201..206`). New objects are numbered from `ACTIVE!1000`.
+//! [`LITIGATION_TEMPLATE`] (`ACTIVE!100`, items `ACTIVE!101..109`: an email folder, a folder
+//! with a profile inheriting `%workspace_value%`, a folder with its own security, an optional
+//! folder marked only in its name-value pairs, a tab with a folder in it and a search folder,
+//! and the template's own name-value pairs) and [`PROPERTY_TEMPLATE`] (`ACTIVE!200`, folders
+//! `ACTIVE!201..206`). New objects are numbered from `ACTIVE!1000`.
 //! A second library, [`BRANCH_LIBRARY`], holds the template [`BRANCH_TEMPLATE`] (`BRANCH!300`);
 //! object numbers are one sequence across both libraries, lookup tables are per library.
 //!
 //! Beyond the plain API: the authorization-code flow with PKCE and token revocation, fault and
-//! latency injection ([`Faults`]), the change-event queue and the Sync API. The sandbox's own
+//! latency injection ([`Faults`]), the change-event queue and the Sync API. Each endpoint's
+//! public source, or "assumed", is in docs/imanage-api.md and in its module's docs: tabs, search
+//! folders and name-value pairs in `contents.rs`, My Matters (assumed) in `my_matters.rs`. The sandbox's own
 //! endpoints need no token and are never subject to faults:
 //!
 //! | endpoint | body / answer |
@@ -22,6 +27,7 @@
 //! | `POST /sandbox/admin/revoke-tokens` | 204; every token ends |
 //! | `POST /sandbox/admin/advance-clock` | `{"seconds": n}` → `{"now": "…"}` |
 //! | `PUT /sandbox/admin/auto-approve` | `{"user": "JSMITH"}` or `{"user": null}` |
+//! | `POST /sandbox/admin/workspace-security` | `{"workspace": "ACTIVE!1000", "trustee": "LWONG", "type": "user", "access_level": "no_access"}` (`null` removes) → `{"workspace", "members"}`; recorded as a change event |
 //!
 //! The API endpoints and where their shape comes from (see docs/imanage-api.md for the sources
 //! by name; "assumed" means no public source):
@@ -38,7 +44,11 @@
 //! | `GET`, `POST /workspaces/{id}/security`, `…/folders/{id}/security` | public clients; member shape per library (`member_shapes`) |
 //! | `GET /templates` | public clients; `GET /templates/{id}`: assumed |
 //! | `GET /folders?container_id=` | public clients; paged like workspaces |
-//! | `POST /workspaces/{id}/folders`, `POST /folders/{id}/subfolders`, `GET`, `PATCH`, `DELETE /folders/{id}`, `…/children` | public clients |
+//! | `POST /workspaces/{id}/folders`, `POST /folders/{id}/subfolders`, `GET`, `PATCH`, `DELETE /folders/{id}`, `…/children` | public clients (a folder `profile` with `%workspace_value%` is refused: assumed) |
+//! | `GET /workspaces/{id}/name-value-pairs` | public clients; `PATCH` body: assumed |
+//! | `GET /folders/{id}/name-value-pairs` | Mukhami/clio-imanage-v2 (`IMCC_IsOptional`, `iMan___8`/`iMan___9`) |
+//! | `POST /workspaces/{id}/tabs`, `POST /workspaces/{id}/search-folders` | one public C# client; their `GET` listings: assumed, paged like workspaces |
+//! | `GET`, `POST /users/{user}/my-matters`, `DELETE /users/{user}/my-matters/{id}` | assumed |
 //! | `POST /folders/{id}/documents` | public clients; `inherit_profile_from_folder` and `warnings[]`: Power Automate swagger |
 //! | `GET /folders/{id}/documents` | assumed; paged like workspaces |
 //! | `GET /documents/{id}`, `…/download` | public clients |
@@ -49,6 +59,9 @@
 //! Typed custom fields refuse a wrongly typed value with the error envelope: custom17–20 take
 //! JSON integers only, custom25–28 booleans only (Power Automate swagger), custom21–24 ISO-8601
 //! dates. `SandboxConfig` also sets `refuse_chunked` (411 for chunked bodies) and `page_size`.
+//!
+//! [`SandboxState::seed_legacy_workspaces`] adds workspaces made before matterlink
+//! ([`LEGACY_WORKSPACES`], `ACTIVE!501..504`); `matterlink sandbox` starts with them.
 
 // Layers, each using only those below it (no module refers back up; `objects`, `seed` and the
 // handlers never call each other sideways either):
@@ -57,14 +70,16 @@
 // - the model behind the lock: store; over it, shared lookups and API forms (objects) and the
 //   default data (seed); then the shared state (state);
 // - per request: extract (authentication, path, body) and inject (the fault middleware);
-// - route handlers: auth, admin, discovery, customs, workspaces, folders, templates, security,
-//   documents, users, change_events, sync;
+// - route handlers: auth, admin, discovery, customs, workspaces, folders, contents (tabs,
+//   search folders, name-value pairs), templates, security, documents, users, my_matters,
+//   change_events, sync;
 // - this file, which wires the router and runs the server.
 mod admin;
 mod auth;
 mod change_events;
 mod clock;
 mod config;
+mod contents;
 mod cursor;
 mod custom_index;
 mod customs;
@@ -78,6 +93,7 @@ mod fields;
 mod folders;
 mod inject;
 mod model;
+mod my_matters;
 mod objects;
 mod pkce;
 mod security;
@@ -113,10 +129,12 @@ pub use error::{ApiError, ErrorMessage, OAuthError, DMS_VERSION};
 pub use events::{ChangeEvent, ChangeEventType, DEFAULT_EVENT_RETENTION};
 pub use faults::{FaultCounts, Faults, RateLimitBurst};
 pub use model::{
-    AccessLevel, CustomValue, DefaultSecurity, Document, Folder, Group, MemberType, SecurityMember,
-    User, ViewType, Workspace,
+    AccessLevel, CustomValue, DefaultSecurity, Document, Folder, FolderKind, Group, MemberType,
+    SecurityMember, User, ViewType, Workspace,
 };
-pub use seed::{BRANCH_TEMPLATE, FIRST_NEW_NUMBER, LITIGATION_TEMPLATE, PROPERTY_TEMPLATE};
+pub use seed::{
+    BRANCH_TEMPLATE, FIRST_NEW_NUMBER, LEGACY_WORKSPACES, LITIGATION_TEMPLATE, PROPERTY_TEMPLATE,
+};
 pub use state::{SandboxState, SharedState, Stats};
 
 /// How long [`Sandbox::shutdown`] lets open connections finish before cutting them.
@@ -238,6 +256,30 @@ pub fn router(state: SharedState) -> Router {
             &at("/workspaces/{id}/security"),
             get(security::get_workspace).post(security::post_workspace),
         )
+        .route(
+            &at("/workspaces/{id}/tabs"),
+            get(contents::list_tabs).post(contents::create_tab),
+        )
+        .route(
+            &at("/workspaces/{id}/search-folders"),
+            get(contents::list_search_folders).post(contents::create_search_folder),
+        )
+        .route(
+            &at("/workspaces/{id}/name-value-pairs"),
+            get(contents::workspace_pairs).patch(contents::patch_workspace_pairs),
+        )
+        .route(
+            &at("/folders/{id}/name-value-pairs"),
+            get(contents::folder_pairs),
+        )
+        .route(
+            &at("/users/{user}/my-matters"),
+            get(my_matters::list).post(my_matters::add),
+        )
+        .route(
+            &at("/users/{user}/my-matters/{id}"),
+            axum::routing::delete(my_matters::remove),
+        )
         .route(&at("/templates"), get(templates::list))
         .route(&at("/templates/{id}"), get(templates::get))
         .route(&at("/folders"), get(folders::list))
@@ -290,6 +332,10 @@ pub fn router(state: SharedState) -> Router {
         .route("/sandbox/admin/revoke-tokens", post(admin::revoke_tokens))
         .route("/sandbox/admin/advance-clock", post(admin::advance_clock))
         .route("/sandbox/admin/auto-approve", put(admin::put_auto_approve))
+        .route(
+            "/sandbox/admin/workspace-security",
+            post(admin::workspace_security),
+        )
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(CatchPanicLayer::custom(panic_to_envelope))

@@ -117,6 +117,31 @@ impl ViewType {
     }
 }
 
+/// What a workspace's container is. Templates hold all three, and a workspace made from one
+/// must get each as its kind (docs/imanage-api.md, "Templates").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum FolderKind {
+    /// A document (or email) folder: holds documents and subfolders.
+    #[default]
+    Folder,
+    /// A tab at the top of a workspace: holds folders, never documents.
+    Tab,
+    /// A saved search (`searchprofile`): holds nothing of its own.
+    SearchFolder,
+}
+
+impl FolderKind {
+    /// The `wstype` of the object's API form (`"tab"` and `"search"` are **assumed**).
+    pub fn wstype(self) -> &'static str {
+        match self {
+            FolderKind::Folder => "folder",
+            FolderKind::Tab => "tab",
+            FolderKind::SearchFolder => "search",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct User {
     pub id: String,
@@ -179,6 +204,9 @@ pub struct Workspace {
     pub edit_date: String,
     pub is_template: bool,
     pub members: Vec<SecurityMember>,
+    /// `GET|PATCH /workspaces/{id}/name-value-pairs`: a template's carry what provisioning
+    /// copies; a workspace made from a template records it as `TemplateId`.
+    pub name_value_pairs: BTreeMap<String, String>,
 }
 
 impl Workspace {
@@ -199,8 +227,13 @@ pub struct Folder {
     pub default_security: DefaultSecurity,
     pub view_type: ViewType,
     pub profile: Option<Value>,
-    /// Only templates use it: a folder that provisioning may skip.
-    pub optional: bool,
+    pub kind: FolderKind,
+    /// A search folder's saved search.
+    pub searchprofile: Option<Value>,
+    /// `GET /folders/{id}/name-value-pairs`. Where a template folder says it is optional
+    /// (`IMCC_IsOptional`) and holds its class and subclass (`iMan___8`, `iMan___9`): real
+    /// folder objects carry no `optional` field.
+    pub name_value_pairs: BTreeMap<String, String>,
     pub create_date: String,
     pub edit_date: String,
     pub members: Vec<SecurityMember>,

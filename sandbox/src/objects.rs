@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 
 use crate::error::{ApiError, ApiResult};
 use crate::fields::{custom_kind, filter_text, lookup_parent, FieldKind};
-use crate::model::{Folder, Workspace};
+use crate::model::{Folder, FolderKind, Workspace};
 use crate::store::{library_of, Inner};
 
 /// The API form of a workspace or template.
@@ -100,7 +100,7 @@ impl FolderIndex {
 pub fn render_folder(index: &FolderIndex, folder: &Folder) -> Value {
     let mut out = json!({
         "id": folder.id,
-        "wstype": "folder",
+        "wstype": folder.kind.wstype(),
         "database": library_of(&folder.id),
         "name": folder.name,
         "description": folder.description,
@@ -110,14 +110,37 @@ pub fn render_folder(index: &FolderIndex, folder: &Folder) -> Value {
         "view_type": folder.view_type.as_str(),
         "has_documents": index.with_documents.contains(&folder.id),
         "has_subfolders": index.with_subfolders.contains(&folder.id),
-        "optional": folder.optional,
         "create_date": folder.create_date,
         "edit_date": folder.edit_date,
     });
     if let Some(profile) = &folder.profile {
         out["profile"] = profile.clone();
     }
+    if let Some(search) = &folder.searchprofile {
+        out["searchprofile"] = search.clone();
+    }
     out
+}
+
+/// 400 for documents or subfolders put into a search folder, and documents put into a tab:
+/// neither holds them in iManage.
+pub fn folder_holds(folder: &Folder, what: &str) -> ApiResult<()> {
+    let refused = match folder.kind {
+        FolderKind::Folder => false,
+        FolderKind::Tab => what == "documents",
+        FolderKind::SearchFolder => true,
+    };
+    if refused {
+        return Err(ApiError::invalid_field(
+            "id",
+            format!(
+                "{} is a {}, which holds no {what}",
+                folder.id,
+                folder.kind.wstype()
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// The API form of one folder, for answers about a single folder.

@@ -8,11 +8,13 @@ use crate::config::{
     BRANCH_LIBRARY, CLIENT_ID, CLIENT_SECRET, CUSTOMER_ID, LIBRARY, SERVICE_PASSWORD, SERVICE_USER,
 };
 use crate::events::{EventQueue, DEFAULT_EVENT_RETENTION};
+use serde_json::json;
+
 use crate::model::{
-    AccessLevel, DefaultSecurity, Folder, Group, MemberType, SecurityMember, User, ViewType,
-    Workspace,
+    AccessLevel, CustomValue, DefaultSecurity, Folder, FolderKind, Group, MemberType,
+    SecurityMember, User, ViewType, Workspace,
 };
-use crate::store::Inner;
+use crate::store::{custom_table, Inner};
 use crate::tokens::OAuthClient;
 
 /// Numbers below this are the seed's; new objects count up from here.
@@ -24,6 +26,9 @@ pub const PROPERTY_TEMPLATE: &str = "ACTIVE!200";
 /// The branch library's template (folders `BRANCH!301..304`). Numbered apart from the main
 /// library's seed because object numbers are one sequence across libraries.
 pub const BRANCH_TEMPLATE: &str = "BRANCH!300";
+
+/// A template profile value standing for the workspace's own value of the field.
+const WORKSPACE_VALUE: &str = "%workspace_value%";
 
 /// A fixed creation date, so that the seed looks the same in every run.
 const SEED_DATE: &str = "2024-01-01T00:00:00Z";
@@ -74,10 +79,12 @@ fn template(
         edit_date: SEED_DATE.to_owned(),
         is_template: true,
         members,
+        name_value_pairs: BTreeMap::new(),
     }
 }
 
-/// A template's folders as (number, name, parent number or None for root, optional).
+/// A template's folders as (number, name, parent number or None for root, optional). The flag
+/// lives only in the folder's name-value pairs (`IMCC_IsOptional`), as in iManage.
 fn template_folders(
     library: &str,
     workspace: u64,
@@ -86,6 +93,10 @@ fn template_folders(
     folders
         .iter()
         .map(|&(number, name, parent, optional)| {
+            let mut name_value_pairs = BTreeMap::new();
+            if optional {
+                name_value_pairs.insert("IMCC_IsOptional".to_owned(), "true".to_owned());
+            }
             let folder = Folder {
                 id: format!("{library}!{number}"),
                 name: name.to_owned(),
@@ -95,13 +106,29 @@ fn template_folders(
                 default_security: DefaultSecurity::Inherit,
                 view_type: ViewType::Document,
                 profile: None,
-                optional,
+                kind: FolderKind::Folder,
+                searchprofile: None,
+                name_value_pairs,
                 create_date: SEED_DATE.to_owned(),
                 edit_date: SEED_DATE.to_owned(),
                 members: Vec::new(),
             };
             (number, folder)
         })
+        .collect()
+}
+
+/// Changes one seeded folder: the Litigation template shows every kind a template holds.
+fn shape(folders: &mut [(u64, Folder)], number: u64, change: impl FnOnce(&mut Folder)) {
+    if let Some((_, folder)) = folders.iter_mut().find(|(n, _)| *n == number) {
+        change(folder);
+    }
+}
+
+fn pairs(items: &[(&str, &str)]) -> BTreeMap<String, String> {
+    items
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
         .collect()
 }
 
@@ -126,7 +153,7 @@ pub(crate) fn seed() -> Inner {
         group("NRTADMIN", "NRT Administrators", &[SERVICE_USER]),
     ];
 
-    let litigation = template(
+    let mut litigation = template(
         LIBRARY,
         100,
         "Litigation Template",
@@ -137,6 +164,7 @@ pub(crate) fn seed() -> Inner {
             member("JSMITH", MemberType::User, AccessLevel::FullAccess),
         ],
     );
+    litigation.name_value_pairs = pairs(&[("PracticeArea", "Litigation"), ("RetentionYears", "7")]);
     let property = template(
         LIBRARY,
         200,
@@ -165,8 +193,30 @@ pub(crate) fn seed() -> Inner {
             (104, "Drafts", Some(102), false),
             (105, "Evidence", None, false),
             (106, "Billing", None, true),
+            (107, "Court", None, false),
+            (108, "Hearings", Some(107), false),
+            (109, "Orders", None, false),
         ],
     );
+    shape(&mut folders, 101, |f| f.view_type = ViewType::Email);
+    shape(&mut folders, 102, |f| {
+        // Class and subclass in name-value pairs, the matter's fields inherited from the
+        // workspace the folder is copied into.
+        f.name_value_pairs = pairs(&[("iMan___8", "PLEAD"), ("iMan___9", "COURT")]);
+        f.profile = Some(json!({"custom1": WORKSPACE_VALUE, "custom2": WORKSPACE_VALUE}));
+    });
+    shape(&mut folders, 105, |f| {
+        f.default_security = DefaultSecurity::Private;
+        f.members = vec![
+            member("JSMITH", MemberType::User, AccessLevel::FullAccess),
+            member("MCHEN", MemberType::User, AccessLevel::Read),
+        ];
+    });
+    shape(&mut folders, 107, |f| f.kind = FolderKind::Tab);
+    shape(&mut folders, 109, |f| {
+        f.kind = FolderKind::SearchFolder;
+        f.searchprofile = Some(json!({"class": "ORDER", "custom2": WORKSPACE_VALUE}));
+    });
     folders.extend(template_folders(
         LIBRARY,
         200,
@@ -215,5 +265,99 @@ pub(crate) fn seed() -> Inner {
         events: EventQueue::new(DEFAULT_EVENT_RETENTION),
         // The seeded templates carry no custom values.
         custom_index: Default::default(),
+        my_matters: BTreeMap::new(),
+    }
+}
+
+/// The legacy workspaces [`legacy_workspaces`] adds: (number, name, custom1, custom2, custom13).
+/// Numbered below [`FIRST_NEW_NUMBER`] so that the first workspace matterlink creates is still
+/// `ACTIVE!1000`; the fixtures `tests/fixtures/matter-legacy*.json` are the matters they belong
+/// to.
+pub const LEGACY_WORKSPACES: &[(u64, &str, &str, Option<&str>, &str)] = &[
+    // Found by Matter ID (custom2 = 88231): matter-legacy.json.
+    (
+        501,
+        "Okafor Estate",
+        "C-777",
+        Some("88231"),
+        "OLD-1999-0713",
+    ),
+    // No Matter ID, found by File Reference: matter-legacy-by-reference.json.
+    (
+        502,
+        "12 Harbour St (old files)",
+        "C-201",
+        None,
+        "OLD-2004-0150",
+    ),
+    // Two workspaces with one File Reference: matter-legacy-several.json, a person picks.
+    (
+        503,
+        "Ngata Trust dispute (volume 1)",
+        "C-300",
+        None,
+        "OLD-2011-0042",
+    ),
+    (
+        504,
+        "Ngata Trust dispute (volume 2)",
+        "C-300",
+        None,
+        "OLD-2011-0042",
+    ),
+];
+
+/// Adds workspaces made before matterlink (see [`LEGACY_WORKSPACES`]), with the lookup values
+/// their profiles name, so that resolve-legacy and link-workspace have something to find.
+/// `matterlink sandbox` seeds them; tests start without them unless they ask, since they count
+/// workspaces and lookup values.
+pub(crate) fn legacy_workspaces(inner: &mut Inner) {
+    let clients = [
+        ("C-777", "Okafor Family"),
+        ("C-201", "Ngā Tāngata Trust"),
+        ("C-300", "Ngata Trust"),
+    ];
+    for (id, description) in clients {
+        add_value(inner, "custom1", id, description, None);
+    }
+    for &(number, name, client, matter, reference) in LEGACY_WORKSPACES {
+        let mut custom = BTreeMap::new();
+        custom.insert("custom1".to_owned(), client.into());
+        if let Some(matter) = matter {
+            add_value(inner, "custom2", matter, name, Some(client));
+            custom.insert("custom2".to_owned(), matter.into());
+        }
+        custom.insert("custom13".to_owned(), reference.into());
+        let ws = Workspace {
+            id: format!("{LIBRARY}!{number}"),
+            name: name.to_owned(),
+            description: "Made before matterlink".to_owned(),
+            owner: SERVICE_USER.to_owned(),
+            default_security: DefaultSecurity::Public,
+            custom,
+            subclass: None,
+            create_date: SEED_DATE.to_owned(),
+            edit_date: SEED_DATE.to_owned(),
+            is_template: false,
+            members: Vec::new(),
+            name_value_pairs: Default::default(),
+        };
+        inner.custom_index.add(number, &ws);
+        inner.workspaces.insert(number, ws);
+    }
+}
+
+fn add_value(inner: &mut Inner, field: &str, id: &str, description: &str, parent: Option<&str>) {
+    let table = inner
+        .customs
+        .entry(custom_table(LIBRARY, field))
+        .or_default();
+    if !table.iter().any(|v| v.id == id) {
+        table.push(CustomValue {
+            id: id.to_owned(),
+            description: description.to_owned(),
+            enabled: true,
+            parent: parent.map(str::to_owned),
+        });
     }
 }

@@ -206,6 +206,16 @@ impl SandboxState {
             .unwrap_or_default()
     }
 
+    /// The workspace ids on a user's My Matters list, in the order added.
+    pub fn my_matters(&self, user: &str) -> Vec<String> {
+        let inner = self.read();
+        inner
+            .user(user)
+            .and_then(|u| inner.my_matters.get(&u.id))
+            .cloned()
+            .unwrap_or_default()
+    }
+
     /// Every library of the customer, the preferred one first.
     pub fn libraries(&self) -> Vec<String> {
         self.read().libraries.clone()
@@ -276,6 +286,12 @@ impl SandboxState {
 
     pub fn auto_approve(&self) -> Option<String> {
         self.read().auto_approve.clone()
+    }
+
+    /// Adds the workspaces made before matterlink ([`crate::LEGACY_WORKSPACES`]) and the lookup
+    /// values they name. Call it on a fresh sandbox: the seeded ids are fixed.
+    pub fn seed_legacy_workspaces(&self) {
+        seed::legacy_workspaces(&mut self.read());
     }
 
     /// End every access and refresh token: every client must sign in again.
@@ -374,8 +390,13 @@ mod tests {
         assert_eq!(state.libraries(), vec!["ACTIVE", "BRANCH"]);
         assert_eq!(state.folders_of("BRANCH!300").len(), 4);
         let litigation = state.folders_of("ACTIVE!100");
-        assert_eq!(litigation.len(), 6);
-        assert!(litigation.iter().any(|f| f.name == "Billing" && f.optional));
+        assert_eq!(litigation.len(), 9);
+        // Optional only in its name-value pairs, as iManage marks it.
+        let billing = litigation.iter().find(|f| f.name == "Billing").unwrap();
+        assert_eq!(billing.name_value_pairs["IMCC_IsOptional"], "true");
+        let kinds: Vec<_> = litigation.iter().map(|f| f.kind).collect();
+        assert!(kinds.contains(&crate::model::FolderKind::Tab));
+        assert!(kinds.contains(&crate::model::FolderKind::SearchFolder));
         assert!(state.custom_values("custom1").is_empty());
     }
 }

@@ -41,6 +41,9 @@ pub(crate) struct Inner {
     pub events: EventQueue,
     /// Workspaces by custom value, for searches (kept with every create, update and delete).
     pub custom_index: CustomIndex,
+    /// Each user's My Matters list (user id → workspace ids, in the order added). Its REST path
+    /// is not public: `my_matters.rs` models it (assumed).
+    pub my_matters: BTreeMap<String, Vec<String>>,
 }
 
 impl Inner {

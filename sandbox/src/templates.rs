@@ -1,5 +1,6 @@
-//! Workspace templates. They are workspace objects with `is_template`; their folders (some marked
-//! `optional`) are read through the ordinary workspace and folder endpoints.
+//! Workspace templates. They are workspace objects with `is_template`; their folders, tabs and
+//! search folders, and the name-value pairs that mark a folder optional (`IMCC_IsOptional`), are
+//! read through the ordinary workspace and folder endpoints (`contents.rs`).
 
 use axum::Json;
 use serde_json::Value;

@@ -182,6 +182,7 @@ pub async fn create(lib: Lib, body: JsonBody) -> ApiResult<(StatusCode, Json<Val
             member_type: MemberType::User,
             access_level: AccessLevel::FullAccess,
         }],
+        name_value_pairs: BTreeMap::new(),
     };
     apply(&mut ws, changes);
     let rendered = render(&inner, &ws, lib.base());
@@ -250,6 +251,9 @@ pub async fn delete(lib: Lib) -> ApiResult<StatusCode> {
     inner.documents.retain(|_, d| d.workspace_id != id);
     if let Some(gone) = inner.workspaces.remove(&number) {
         inner.custom_index.remove(number, &gone);
+    }
+    for list in inner.my_matters.values_mut() {
+        list.retain(|w| *w != id);
     }
     Ok(StatusCode::NO_CONTENT)
 }

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-"""Writes the hostile-input corpus: request bodies for POST /v1/events (events/) and pasted
-links for link-workspace (urls.txt). Every case must be refused with a typed error (4xx over
+"""Writes the hostile-input corpus: request bodies for POST /v1/events (events/), pasted
+links for link-workspace (urls.txt), and request targets naming matters that cannot be
+(paths.txt). Every case must be refused with a typed error (4xx over
 HTTP) and change nothing. Run from this directory; the files are committed, this script only
 documents how they were made."""
 import json, os, shutil
@@ -124,4 +125,17 @@ with open("urls.txt", "w", encoding="utf-8") as f:
     f.write("# BASEHOST = its host:port; \\n inside a line is written as the two characters \\n.\n")
     for u in urls:
         f.write(u.replace("\n", "\\n").replace("\u0000", "\\0") + "\n")
-print(len(cases), "events,", len(urls), "urls")
+# Matter ids in route paths, sent as raw bytes on the request line (signed): each a clean 4xx.
+# Path segments are never percent-decoded, so every encoded form must be refused as it stands.
+path_ids = [b"a/b", b"a?b", b"a#b", b"%00", b"a%00b", b"%2e%2e", b"%2E%2E", b"..", b".", b"%2f", b"a%2Fb",
+            b"%ff%fe", b"\xff\xfe", b"a\xc0\xafb", b"%c0%af", b"caf\xc3\xa9", b"%23", b"", b"%20", b"9" * 65]
+routes = [("GET", b"/v1/matters/{}/folders"), ("GET", b"/v1/matters/{}/workspace"),
+          ("POST", b"/v1/matters/{}/documents?name=x.pdf")]
+with open("paths.txt", "wb") as f:
+    f.write(b"# METHOD TARGET per line, refused with a 4xx and no change; \\xHH is the raw byte HH.\n")
+    for method, route in routes:
+        for bad in path_ids:
+            target = route.replace(b"{}", bad)
+            escaped = b"".join(b"\\x%02x" % c if c >= 0x80 else bytes([c]) for c in target)
+            f.write(method.encode() + b" " + escaped + b"\n")
+print(len(cases), "events,", len(urls), "urls,", len(routes) * len(path_ids), "paths")

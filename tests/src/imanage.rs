@@ -41,6 +41,27 @@ impl Admin {
         }
     }
 
+    /// Any library call, with its status and JSON answer (`null` for none), for tests of what
+    /// the sandbox accepts and refuses.
+    pub async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        let mut request = self
+            .client
+            .request(method, format!("{}{path}", self.library))
+            .header("x-auth-token", &self.token);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let r = request.send().await.expect("request");
+        let status = r.status().as_u16();
+        let text = r.text().await.expect("answer");
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
     async fn post(&self, path: &str, body: Value) -> Value {
         let r = self
             .client

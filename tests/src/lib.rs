@@ -195,7 +195,8 @@ pub fn component_imports_and_exports() -> (Vec<String>, Vec<String>) {
     (imports, exports)
 }
 
-/// Collects everything the host logs, at every level, for assertions on log content.
+/// Collects everything the host logs, at every level, for assertions on log content: what
+/// `matterlink --log trace` would write (the WASI bindings' call traces silenced, as there).
 #[derive(Clone, Default)]
 pub struct LogCapture(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
 
@@ -203,7 +204,7 @@ impl LogCapture {
     pub fn subscriber(&self) -> impl tracing::Subscriber + Send + Sync {
         let sink = self.clone();
         tracing_subscriber::fmt()
-            .with_max_level(tracing::Level::TRACE)
+            .with_env_filter(matterlink_host::logging::filter("trace"))
             .with_ansi(false)
             .with_writer(move || sink.clone())
             .finish()
@@ -228,29 +229,47 @@ impl std::io::Write for LogCapture {
 /// `matterlink serve`'s code path on a loopback port, stopped when dropped.
 pub struct Server {
     pub url: String,
+    /// The runtime it serves, to look at (e.g. `instances_in_use`) while it runs.
+    pub runtime: std::sync::Arc<Runtime>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
 }
 
 impl Server {
     pub async fn start(runtime: Runtime) -> Server {
+        Server::start_with(runtime, matterlink_host::serve::ServeOptions::default()).await
+    }
+
+    /// With other deadlines and limits, e.g. short ones for a test.
+    pub async fn start_with(
+        runtime: Runtime,
+        options: matterlink_host::serve::ServeOptions,
+    ) -> Server {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
         let url = format!("http://{}", listener.local_addr().unwrap());
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let task = tokio::spawn(matterlink_host::serve::serve(
-            std::sync::Arc::new(runtime),
+        let runtime = std::sync::Arc::new(runtime);
+        let task = tokio::spawn(matterlink_host::serve::serve_with(
+            runtime.clone(),
             listener,
+            options,
             async {
                 let _ = stopped.await;
             },
         ));
         Server {
             url,
+            runtime,
             stop: Some(stop),
             task: Some(task),
         }
+    }
+
+    /// `host:port`, for raw TCP clients.
+    pub fn addr(&self) -> &str {
+        self.url.trim_start_matches("http://")
     }
 
     pub async fn stop(mut self) {
@@ -271,8 +290,9 @@ impl Drop for Server {
     }
 }
 
-pub const WEBHOOK_SECRET: &str = "test-webhook-secret";
-pub const ACTIONSTEP_TOKEN: &str = "test-actionstep-token";
+// Both at least 32 characters, as the component requires of shared secrets.
+pub const WEBHOOK_SECRET: &str = "test-webhook-secret-0123456789abcdef";
+pub const ACTIONSTEP_TOKEN: &str = "test-actionstep-token-0123456789abcdef";
 
 pub fn unix_now() -> u64 {
     std::time::SystemTime::now()
@@ -281,7 +301,9 @@ pub fn unix_now() -> u64 {
         .as_secs()
 }
 
-/// A request signed as a caller holding `webhook_secret` would sign it, at time `at`.
+/// A request signed as a caller holding `webhook_secret` would sign it, at time `at`: the
+/// HMAC of `{at}.{METHOD}.{path-with-query}.{body}`, the path and query as reqwest will put them
+/// on the request line.
 pub fn signed(
     client: &reqwest::Client,
     method: reqwest::Method,
@@ -290,13 +312,27 @@ pub fn signed(
     at: u64,
 ) -> reqwest::RequestBuilder {
     use matterlink_component::webhooks::signature;
+    let parsed = reqwest::Url::parse(url).expect("an absolute URL");
+    let target = match parsed.query() {
+        Some(q) => format!("{}?{q}", parsed.path()),
+        None => parsed.path().to_string(),
+    };
     let ts = at.to_string();
-    let sig = signature::sign(WEBHOOK_SECRET, &ts, &body);
+    let sig = signature::sign(WEBHOOK_SECRET, &ts, method.as_str(), &target, &body);
     client
-        .request(method, url)
+        .request(method, parsed)
         .header(signature::TIMESTAMP_HEADER, ts)
         .header(signature::SIGNATURE_HEADER, sig)
         .body(body)
+}
+
+/// Every key and value of a snapshot but the memory of used webhook signatures, which every
+/// accepted signed request adds to (`webhooks::replay`): what a refused request must not change.
+pub fn without_signatures(
+    mut kv: std::collections::BTreeMap<String, Vec<u8>>,
+) -> std::collections::BTreeMap<String, Vec<u8>> {
+    kv.retain(|k, _| !k.starts_with("webhook/"));
+    kv
 }
 
 /// The demo configuration for an OAuth integration: no service account, tokens from `connect`.
@@ -329,11 +365,28 @@ pub struct SignIn {
 /// page (the sandbox must auto-approve), the redirect followed by hand to the listener. Returns
 /// the outcome and what the browser carried.
 pub async fn connect(env: &Env, rt: &Runtime) -> (Result<String, matterlink_host::Error>, SignIn) {
+    let (outcome, seen, _) = connect_after_strays(env, rt, &[]).await;
+    (outcome, seen)
+}
+
+/// `connect`, with requests to the callback address carrying each of `strays` as its query
+/// before the browser's answer arrives; also returns the status each stray got.
+pub async fn connect_after_strays(
+    env: &Env,
+    rt: &Runtime,
+    strays: &[&str],
+) -> (Result<String, matterlink_host::Error>, SignIn, Vec<u16>) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("loopback port");
+    let callback = format!(
+        "http://{}{}",
+        listener.local_addr().unwrap(),
+        matterlink_host::connect::CALLBACK_PATH
+    );
+    let strays: Vec<String> = strays.iter().map(|q| format!("{callback}?{q}")).collect();
     let kv_path = env.data_dir().join(KEY_VALUE_FILE);
-    let (seen_tx, seen_rx) = tokio::sync::oneshot::channel::<SignIn>();
+    let (seen_tx, seen_rx) = tokio::sync::oneshot::channel::<(SignIn, Vec<u16>)>();
     let outcome = matterlink_host::connect::run(
         rt,
         listener,
@@ -341,14 +394,20 @@ pub async fn connect(env: &Env, rt: &Runtime) -> (Result<String, matterlink_host
         move |request| {
             let url = request.authorize_url.clone();
             tokio::spawn(async move {
+                let mut statuses = Vec::new();
+                for stray in strays {
+                    let r = reqwest::get(&stray).await.expect("the listener answers");
+                    statuses.push(r.status().as_u16());
+                }
                 let seen = browser(&url, &kv_path).await;
-                let _ = seen_tx.send(seen);
+                let _ = seen_tx.send((seen, statuses));
             });
         },
     )
     .await
     .expect("the host runs the sign-in");
-    (outcome, seen_rx.await.unwrap_or_default())
+    let (seen, statuses) = seen_rx.await.unwrap_or_default();
+    (outcome, seen, statuses)
 }
 
 /// A browser: opens iManage's sign-in page, and follows its redirect to the loopback listener.
@@ -383,3 +442,116 @@ async fn browser(authorize_url: &str, kv_path: &Path) -> SignIn {
     seen
 }
 pub mod imanage;
+
+/// One HTTP/1.1 exchange with exact bytes, for what a client library would not send (a body
+/// announced but never sent, a request line that is not UTF-8): writes `request`, then reads one
+/// response (its status and body) within `within`, or panics saying it did not come.
+pub async fn raw_exchange(
+    url: &str,
+    request: &[u8],
+    within: std::time::Duration,
+) -> (u16, Vec<u8>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let addr = url.trim_start_matches("http://").trim_end_matches('/');
+    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    // The server may answer and close before taking all of it: that is an answer too.
+    let _ = stream.write_all(request).await;
+    let read = async {
+        let mut buf = Vec::new();
+        let mut chunk = [0u8; 8192];
+        loop {
+            if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                let head = String::from_utf8_lossy(&buf[..end]).to_ascii_lowercase();
+                let status: u16 = head
+                    .split_whitespace()
+                    .nth(1)
+                    .and_then(|s| s.parse().ok())
+                    .expect("a status line");
+                let length = head
+                    .lines()
+                    .find_map(|l| l.strip_prefix("content-length:"))
+                    .and_then(|v| v.trim().parse::<usize>().ok());
+                let body = &buf[end + 4..];
+                if length.is_some_and(|n| body.len() >= n) {
+                    return (status, body[..length.unwrap()].to_vec());
+                }
+                if head.contains("transfer-encoding: chunked") {
+                    if let Some(whole) = dechunk(body) {
+                        return (status, whole);
+                    }
+                }
+            }
+            match stream.read(&mut chunk).await {
+                Ok(0) | Err(_) => {
+                    let end = buf
+                        .windows(4)
+                        .position(|w| w == b"\r\n\r\n")
+                        .expect("a complete response head before the connection closed");
+                    let head = String::from_utf8_lossy(&buf[..end]).into_owned();
+                    let status = head
+                        .split_whitespace()
+                        .nth(1)
+                        .and_then(|s| s.parse().ok())
+                        .expect("a status line");
+                    return (status, buf[end + 4..].to_vec());
+                }
+                Ok(n) => buf.extend_from_slice(&chunk[..n]),
+            }
+        }
+    };
+    tokio::time::timeout(within, read)
+        .await
+        .unwrap_or_else(|_| panic!("no answer within {within:?}"))
+}
+
+/// A chunked body decoded, once its last chunk arrived.
+fn dechunk(mut raw: &[u8]) -> Option<Vec<u8>> {
+    let mut out = Vec::new();
+    loop {
+        let line_end = raw.windows(2).position(|w| w == b"\r\n")?;
+        let size = usize::from_str_radix(
+            std::str::from_utf8(&raw[..line_end])
+                .ok()?
+                .split(';')
+                .next()?
+                .trim(),
+            16,
+        )
+        .ok()?;
+        raw = &raw[line_end + 2..];
+        if size == 0 {
+            return Some(out);
+        }
+        if raw.len() < size + 2 {
+            return None;
+        }
+        out.extend_from_slice(&raw[..size]);
+        raw = &raw[size + 2..];
+    }
+}
+
+/// The bytes of a request signed with `WEBHOOK_SECRET` now, `target` exactly as given.
+pub fn raw_signed(method: &str, target: &[u8], body: &[u8]) -> Vec<u8> {
+    use matterlink_component::webhooks::signature;
+    let ts = unix_now().to_string();
+    let sig = signature::sign(
+        WEBHOOK_SECRET,
+        &ts,
+        method,
+        &String::from_utf8_lossy(target),
+        body,
+    );
+    let mut r = format!("{method} ").into_bytes();
+    r.extend_from_slice(target);
+    r.extend_from_slice(
+        format!(
+            " HTTP/1.1\r\nhost: localhost\r\n{}: {ts}\r\n{}: {sig}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+            signature::TIMESTAMP_HEADER,
+            signature::SIGNATURE_HEADER,
+            body.len()
+        )
+        .as_bytes(),
+    );
+    r.extend_from_slice(body);
+    r
+}

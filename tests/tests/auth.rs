@@ -10,7 +10,7 @@
 use std::time::Duration;
 
 use imanage_sandbox::{Faults, SandboxConfig};
-use matterlink_e2e::{advance, call, connect, fixture, oauth_config, Env};
+use matterlink_e2e::{advance, call, connect, connect_after_strays, fixture, oauth_config, Env};
 use matterlink_host::{Args, Function, Runtime};
 use serde_json::Value;
 
@@ -40,6 +40,26 @@ fn list_folders(id: &str) -> Args {
         matter_id: Some(id.into()),
         ..Args::default()
     }
+}
+
+/// Anyone who can reach the loopback port could send `?error=…` to the callback: without this
+/// sign-in's `state` it must not end the sign-in, which then completes as usual.
+#[tokio::test]
+async fn an_error_without_this_sign_ins_state_does_not_end_it() {
+    let env = oauth_env("JSMITH").await;
+    let rt = env.runtime_with(oauth_config(&env));
+    let (outcome, _, statuses) = connect_after_strays(
+        &env,
+        &rt,
+        &[
+            "error=access_denied&error_description=forged",
+            "error=access_denied&state=not-this-one",
+            "code=stolen&state=not-this-one",
+        ],
+    )
+    .await;
+    assert_eq!(statuses, [400, 400, 400]);
+    assert_eq!(outcome.expect("connected"), "JSMITH");
 }
 
 #[tokio::test]

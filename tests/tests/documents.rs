@@ -19,6 +19,49 @@ fn file_args(matter_id: &str, folder: Option<&str>, name: &str, content: Vec<u8>
     }
 }
 
+/// An upload that iManage commits and then answers 500 (or drops) is not filed again: the
+/// retry looks in the folder first and answers the document already there.
+#[tokio::test]
+async fn a_document_committed_before_a_failure_is_filed_once() {
+    let env = Env::start().await;
+    let rt = env.runtime();
+    call(
+        &rt,
+        Function::OnMatterCreated,
+        &fixture("matter-basic.json"),
+    )
+    .await
+    .unwrap();
+    let state = env.state();
+    // Every creating request from now on commits and then fails: only the upload creates.
+    state.set_faults(imanage_sandbox::Faults {
+        commit_then_fail_rate: 1.0,
+        seed: Some(1),
+        ..Default::default()
+    });
+    let filed = rt
+        .call(
+            Function::FileDocument,
+            file_args("1042", None, "Invoice 2026-002.pdf", pdf(1000)),
+        )
+        .await
+        .unwrap();
+    let faults = state.stats().faults;
+    state.set_faults(imanage_sandbox::Faults::default());
+    assert!(
+        faults.commit_then_fail >= 1,
+        "the upload was failed after its commit"
+    );
+    let id = filed.expect("the document found after the failure is the answer");
+    let doc = state.document(id.as_str().unwrap()).unwrap();
+    let in_folder = state.documents_in(&doc.folder_id);
+    assert_eq!(
+        in_folder.len(),
+        1,
+        "filed once, not once per attempt: {in_folder:?}"
+    );
+}
+
 #[tokio::test]
 async fn invoices_go_to_the_document_folder_or_a_picked_folder() {
     let env = Env::start().await;

@@ -2,7 +2,7 @@
 //! to behave like the stricter real deployments: request framing, security member shapes, the
 //! change-event queue's shapes, typed custom fields, paging, and folder and document profiles.
 
-use imanage_sandbox::SandboxConfig;
+use imanage_sandbox::{FolderKind, SandboxConfig};
 use matterlink_e2e::{call, fixture, Env};
 use matterlink_host::{Args, Function};
 
@@ -155,10 +155,11 @@ fn audit_of(env: &Env, action: &str) -> Vec<serde_json::Value> {
         .collect()
 }
 
-/// New folders carry the workspace's client and matter; an upload carries them too, asks to
-/// inherit the folder's profile, and what iManage warns of (here: the matter's lookup value
-/// disabled) reaches the audit record. Against the old client the folders had no profile, the
-/// document no custom1/custom2, and the warning was dropped.
+/// New folders (the template's and matterlink's own, not tabs or search folders) carry the
+/// workspace's client and matter, under the template folder's own profile; an upload carries
+/// them too, asks to inherit the folder's profile, and what iManage warns of (here: the matter's
+/// lookup value disabled) reaches the audit record. Against the old client the folders had no
+/// profile, the document no custom1/custom2, and the warning was dropped.
 #[tokio::test]
 async fn folders_and_documents_carry_client_and_matter_and_warnings_reach_the_audit() {
     let env = Env::start().await;
@@ -172,8 +173,12 @@ async fn folders_and_documents_carry_client_and_matter_and_warnings_reach_the_au
     .unwrap();
     let ws_id = ws["id"].as_str().unwrap();
     let state = env.state();
-    let folders = state.folders_of(ws_id);
-    assert!(!folders.is_empty());
+    let folders: Vec<_> = state
+        .folders_of(ws_id)
+        .into_iter()
+        .filter(|f| f.kind == FolderKind::Folder)
+        .collect();
+    assert!(folders.len() >= 6, "{folders:?}");
     for f in &folders {
         let profile = f
             .profile
@@ -182,6 +187,9 @@ async fn folders_and_documents_carry_client_and_matter_and_warnings_reach_the_au
         assert_eq!(profile["custom1"], "C-100", "{}", f.name);
         assert_eq!(profile["custom2"], "1042", "{}", f.name);
     }
+    // The template folder's own values stay beside them.
+    let pleadings = folders.iter().find(|f| f.name == "Pleadings").unwrap();
+    assert_eq!(pleadings.profile.as_ref().unwrap()["class"], "PLEAD");
 
     let doc = rt
         .call(
@@ -275,9 +283,10 @@ async fn typed_fields_go_out_with_their_kind() {
     assert!(err.message().contains("custom26"), "{err:?}");
 }
 
-/// Lists answered two items a page: the template's folders (six, three pages) are all copied and
-/// list-folders sees every folder of the workspace. Against the old client, which read the first
-/// page only, the workspace got two of the template's folders.
+/// Lists answered two items a page: the template's folders, tabs and search folders (several
+/// pages each) are all copied and list-folders sees every folder and tab of the workspace.
+/// Against the old client, which read the first page only, the workspace got two of the
+/// template's folders.
 #[tokio::test]
 async fn lists_are_read_page_by_page() {
     let env = Env::start_with(SandboxConfig {
@@ -300,9 +309,19 @@ async fn lists_are_read_page_by_page() {
         "Pleadings/Filed",
         "Pleadings/Drafts",
         "Evidence",
+        "Court/Hearings",
+        "Orders",
     ] {
         assert!(paths.iter().any(|p| p == want), "{want} in {paths:?}");
     }
+    // Search folders have their own listing; list-folders shows folders and tabs.
+    let searches = env
+        .state()
+        .folders_of(ws_id)
+        .iter()
+        .filter(|f| f.kind == FolderKind::SearchFolder)
+        .count();
+    assert_eq!(searches, 1);
     let listed = rt
         .call(
             Function::ListFolders,
@@ -314,5 +333,61 @@ async fn lists_are_read_page_by_page() {
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(listed.as_array().unwrap().len(), paths.len(), "{listed}");
+    assert_eq!(
+        listed.as_array().unwrap().len(),
+        paths.len() - searches,
+        "{listed}"
+    );
+}
+
+/// A template folder's own security in the flagged shape (the main library answering
+/// `user_id`/`is_group`/`access`, members directly under `data`): read as members and written
+/// back in that shape, so Evidence keeps its two members. The template half's reader took raw
+/// entries from `data.members` only, which this answer has not: Evidence would get none.
+#[tokio::test]
+async fn template_folder_security_in_the_librarys_shape() {
+    let env = Env::start_with(SandboxConfig {
+        member_shapes: [("ACTIVE".to_string(), imanage_sandbox::MemberShape::Flagged)].into(),
+        ..SandboxConfig::default()
+    })
+    .await;
+    let rt = env.runtime();
+    let ws = call(
+        &rt,
+        Function::OnMatterCreated,
+        &fixture("matter-basic.json"),
+    )
+    .await
+    .expect("provisioned in the flagged-shape library");
+    let state = env.state();
+    let ws_id = ws["id"].as_str().unwrap();
+    let evidence = state
+        .folders_of(ws_id)
+        .into_iter()
+        .find(|f| f.name == "Evidence")
+        .unwrap();
+    let members: Vec<(String, &str, &str)> = evidence
+        .members
+        .iter()
+        .map(|m| {
+            (
+                m.id.clone(),
+                m.member_type.as_str(),
+                m.access_level.as_str(),
+            )
+        })
+        .collect();
+    assert!(
+        members.contains(&("JSMITH".into(), "user", "full_access"))
+            && members.contains(&("MCHEN".into(), "user", "read")),
+        "{members:?}"
+    );
+    let workspace = state.workspace(ws_id).unwrap();
+    assert!(
+        workspace
+            .members
+            .iter()
+            .any(|m| m.id == "LITIGATION" && m.member_type.as_str() == "group"),
+        "the template's group copied as a group"
+    );
 }

@@ -1,10 +1,14 @@
-//! The hostile-input corpus (tests/hostile/): every malformed event body and every pasted link
-//! that cannot be used is answered with a typed error (a 4xx with a JSON body over HTTP), never
+//! The hostile-input corpus (tests/hostile/): every malformed event body, every pasted link
+//! that cannot be used and every route path naming a matter that cannot be one is answered with a typed error (a 4xx with a JSON body over HTTP), never
 //! a trap or a panic, and neither key-value nor the sandbox changes.
 
 use std::path::Path;
+use std::time::Duration;
 
-use matterlink_e2e::{call, fixture, signed, unix_now, Env, Server, WEBHOOK_SECRET};
+use matterlink_e2e::{
+    call, fixture, raw_exchange, raw_signed, signed, unix_now, without_signatures, Env, Server,
+    WEBHOOK_SECRET,
+};
 use matterlink_host::{Args, Event, Function};
 use reqwest::Method;
 
@@ -143,7 +147,12 @@ async fn the_corpus_is_refused_cleanly_and_changes_nothing() {
     }
     server.stop().await;
 
-    assert_eq!(env.kv().snapshot(), kv_before, "key-value changed");
+    // Accepted signatures are remembered (`webhooks::replay`); nothing else may change.
+    assert_eq!(
+        without_signatures(env.kv().snapshot()),
+        kv_before,
+        "key-value changed"
+    );
     assert_eq!(state.workspaces(), workspaces_before, "the sandbox changed");
     // Only look-ups (a workspace or folder a link points at) may have reached iManage.
     println!(
@@ -151,5 +160,87 @@ async fn the_corpus_is_refused_cleanly_and_changes_nothing() {
         corpus.len(),
         links.len(),
         state.request_count()
+    );
+}
+
+/// `paths.txt` as the exact bytes of each request target (`\xHH` is the raw byte HH).
+fn paths() -> Vec<(String, Vec<u8>)> {
+    std::fs::read(corpus_dir().join("paths.txt"))
+        .unwrap()
+        .split(|&b| b == b'\n')
+        .filter(|l| !l.is_empty() && !l.starts_with(b"#"))
+        .map(|line| {
+            let line = String::from_utf8(line.to_vec()).expect("the file itself is ASCII");
+            let (method, target) = line.split_once(' ').expect("METHOD TARGET");
+            let mut bytes = Vec::new();
+            let mut rest = target;
+            while let Some(at) = rest.find("\\x") {
+                bytes.extend_from_slice(&rest.as_bytes()[..at]);
+                bytes.push(u8::from_str_radix(&rest[at + 2..at + 4], 16).expect("\\xHH"));
+                rest = &rest[at + 4..];
+            }
+            bytes.extend_from_slice(rest.as_bytes());
+            (method.to_string(), bytes)
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn route_paths_naming_no_matter_are_refused_cleanly_and_change_nothing() {
+    let env = Env::start().await;
+    let mut config = env.config();
+    config.set("webhook_secret", WEBHOOK_SECRET);
+    let rt = env.runtime_with(config.clone());
+    call(
+        &rt,
+        Function::OnMatterCreated,
+        &fixture("matter-basic.json"),
+    )
+    .await
+    .unwrap();
+    let state = env.state();
+    let kv_before = env.kv().snapshot();
+    let workspaces_before = state.workspaces();
+    state.reset_request_count();
+    let server = Server::start(env.runtime_with(config)).await;
+
+    let cases = paths();
+    assert!(cases.len() >= 60, "{} cases", cases.len());
+    let mut statuses = std::collections::BTreeMap::new();
+    for (method, target) in &cases {
+        let shown = String::from_utf8_lossy(target);
+        let body: &[u8] = if method == "POST" { b"%PDF-1.4" } else { b"" };
+        let (status, answer) = raw_exchange(
+            &server.url,
+            &raw_signed(method, target, body),
+            Duration::from_secs(10),
+        )
+        .await;
+        assert!(
+            (400..500).contains(&status),
+            "{method} {shown}: {status} {}",
+            String::from_utf8_lossy(&answer)
+        );
+        // What the component answers is typed; a target the HTTP server itself cannot parse
+        // never reaches it, and gets the server's own 400.
+        if let Ok(answer) = serde_json::from_slice::<serde_json::Value>(&answer) {
+            assert!(
+                answer["error"]["kind"].is_string(),
+                "{method} {shown}: {answer}"
+            );
+        }
+        *statuses.entry(status).or_insert(0) += 1;
+    }
+    server.stop().await;
+    assert_eq!(
+        without_signatures(env.kv().snapshot()),
+        kv_before,
+        "key-value changed"
+    );
+    assert_eq!(state.workspaces(), workspaces_before, "the sandbox changed");
+    assert_eq!(state.request_count(), 0, "nothing reached iManage");
+    println!(
+        "hostile paths: {} targets refused; statuses {statuses:?}",
+        cases.len()
     );
 }

@@ -256,8 +256,30 @@ async fn close_and_reopen(action: &str) -> (Env, String, Value, Value, Value) {
     let id = created(&rt, &m).await;
     let before = serde_json::to_value(env.state().workspace(&id).unwrap()).unwrap();
     call(&rt, Function::OnMatterClosed, &m).await.unwrap();
-    call(&rt, Function::OnMatterClosed, &m).await.unwrap(); // retried: changes nothing more
     let closed = serde_json::to_value(env.state().workspace(&id).unwrap()).unwrap();
+    // A retried close changes nothing more: the workspace is as the first close left it. The
+    // clock moves on first, so that a write the retry made would show in `edit_date` too.
+    env.state()
+        .advance_clock(std::time::Duration::from_secs(60));
+    let events = env.state().events().len();
+    call(&rt, Function::OnMatterClosed, &m).await.unwrap();
+    let retried = serde_json::to_value(env.state().workspace(&id).unwrap()).unwrap();
+    assert_eq!(retried, closed, "a retried close changed the workspace");
+    assert_eq!(
+        env.state().events().len(),
+        events,
+        "a retried close made changes"
+    );
+    let audit = rt
+        .call(Function::AuditLog, matterlink_host::Args::default())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (audit[0]["action"].as_str(), audit[0]["outcome"].as_str()),
+        (Some("close"), Some("unchanged")),
+        "{audit:?}"
+    );
     call(&rt, Function::OnMatterReopened, &m).await.unwrap();
     call(&rt, Function::OnMatterReopened, &m).await.unwrap();
     let reopened = serde_json::to_value(env.state().workspace(&id).unwrap()).unwrap();

@@ -162,3 +162,67 @@ async fn link_workspace_refuses_what_cannot_be_this_matters_workspace() {
         Some(json!("50001"))
     );
 }
+
+/// The legacy workspaces `matterlink sandbox` starts with, against the fixtures the README
+/// walks through: one found by Matter ID, one by File Reference, two to pick from, and the
+/// pick linked; new workspaces still start at ACTIVE!1000.
+#[tokio::test]
+async fn the_seeded_legacy_workspaces_match_their_fixtures() {
+    let env = Env::start().await;
+    env.state().seed_legacy_workspaces();
+    let rt = env.runtime();
+    let by_id = call(&rt, Function::ResolveLegacy, &fixture("matter-legacy.json"))
+        .await
+        .unwrap();
+    assert_eq!(
+        (by_id["kind"].as_str(), by_id["workspace"]["id"].as_str()),
+        (Some("linked"), Some("ACTIVE!501")),
+        "{by_id}"
+    );
+    let by_reference = call(
+        &rt,
+        Function::ResolveLegacy,
+        &fixture("matter-legacy-by-reference.json"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        (
+            by_reference["kind"].as_str(),
+            by_reference["workspace"]["id"].as_str()
+        ),
+        (Some("linked"), Some("ACTIVE!502")),
+        "{by_reference}"
+    );
+    let several_matter = fixture("matter-legacy-several.json");
+    let several = call(&rt, Function::ResolveLegacy, &several_matter)
+        .await
+        .unwrap();
+    assert_eq!(several["kind"], "several", "{several}");
+    let ids: Vec<&str> = several["workspaces"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["ACTIVE!503", "ACTIVE!504"]);
+    let url = format!("{}/work/link/w/ACTIVE!504", env.sandbox.base_url());
+    let linked = rt
+        .call(Function::LinkWorkspace, link_args(&several_matter, &url))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(linked["id"], "ACTIVE!504");
+    assert_eq!(
+        env.kv().get_json("link/matter/88233").unwrap()["workspace"]["id"],
+        "ACTIVE!504"
+    );
+    let created = call(
+        &rt,
+        Function::OnMatterCreated,
+        &fixture("matter-basic.json"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(created["id"], "ACTIVE!1000");
+}

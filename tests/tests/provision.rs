@@ -51,14 +51,18 @@ async fn provisions_workspace_profile_folders_security_and_link() {
     assert_eq!(m.description, "Smith v Jones");
     assert_eq!(m.parent.as_deref(), Some("C-100"));
 
-    // The Litigation template's tree without its optional Billing folder, then root/document.
+    // The Litigation template's tree (its Court tab and Orders search folder too) without its
+    // optional Billing folder, then root/document. Kinds: tests/tests/templates.rs.
     assert_eq!(
         folder_paths(&state, &id),
         vec![
             "Correspondence",
+            "Court",
+            "Court/Hearings",
             "Documents",
             "Documents/Generated Documents",
             "Evidence",
+            "Orders",
             "Pleadings",
             "Pleadings/Drafts",
             "Pleadings/Filed",
@@ -242,7 +246,19 @@ async fn the_most_verbose_logs_carry_no_secret() {
     call(&rt, Function::OnMatterCreated, &matter).await.unwrap();
     call(&rt, Function::OnMatterClosed, &matter).await.unwrap();
     let logged = logs.text();
-    assert!(!logged.is_empty(), "trace logging captured something");
+    // The capture must hold the requests that carried the secrets (the sign-in, the token on
+    // every API call); a capture that missed them would let any secret through unseen.
+    for request in [
+        "outgoing request",
+        "/auth/oauth2/token",
+        "/workspaces",
+        "/customs/custom2",
+    ] {
+        assert!(
+            logged.contains(request),
+            "the capture lacks {request:?}, so it proves nothing: {logged:?}"
+        );
+    }
     for secret in [
         imanage_sandbox::SERVICE_PASSWORD,
         imanage_sandbox::CLIENT_SECRET,
@@ -272,11 +288,12 @@ async fn a_matter_of_a_known_client_costs_its_writes_and_nothing_more() {
     state.reset_request_count();
     let ws = call(&rt, Function::OnMatterCreated, &next).await.unwrap();
     let folders = state.folders_of(ws["id"].as_str().unwrap()).len() as u64;
-    assert_eq!(folders, 7);
-    // The matter's custom2 value, the workspace, the template's members, one per folder: the
+    assert_eq!(folders, 10);
+    // The matter's custom2 value, the workspace, the template's members and name-value pairs,
+    // one per folder, tab and search folder, and the Evidence folder's own members: the
     // client's and type's values are remembered, and a workspace for a matter whose value was
     // only just made cannot exist, so nothing is looked up.
-    assert_eq!(state.request_count(), 1 + 1 + 1 + folders);
+    assert_eq!(state.request_count(), 1 + 1 + 1 + 1 + folders + 1);
 
     // A legacy matter's value exists already: then its workspace is looked for, and adopted.
     let mut legacy = fixture("matter-basic.json");

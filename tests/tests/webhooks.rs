@@ -2,7 +2,12 @@
 //! against the sandbox: every route, every status, signatures and replay protection, and the
 //! Actionstep hooks.
 
-use matterlink_e2e::{fixture, signed, unix_now, Env, Server, ACTIONSTEP_TOKEN, WEBHOOK_SECRET};
+use std::time::Duration;
+
+use matterlink_e2e::{
+    fixture, raw_exchange, signed, unix_now, without_signatures, Env, Server, ACTIONSTEP_TOKEN,
+    WEBHOOK_SECRET,
+};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
@@ -62,14 +67,26 @@ async fn events_are_authenticated_idempotent_and_typed() {
     assert!(state.workspaces().is_empty());
     assert!(env.kv().keys().is_empty());
 
-    // A valid event, then the same request replayed within the window: one workspace.
+    // A valid event; the same signed request replayed within the window is refused; the
+    // event redelivered (signed anew) is answered from its record: one workspace.
     let body = event("e1", "matter.created");
     let at = unix_now();
     let (st, first) = send(signed(&c, Method::POST, &url, body.clone(), at)).await;
     assert_eq!(st, StatusCode::OK, "{first}");
     assert_eq!(first["duplicate"], false);
     assert_eq!(first["workspace"]["name"], "Smith v Jones");
-    let (st, again) = send(signed(&c, Method::POST, &url, body, at)).await;
+    let kv_after_first = env.kv().snapshot();
+    let (st, replayed) = send(signed(&c, Method::POST, &url, body.clone(), at)).await;
+    assert_eq!(
+        (st, replayed["error"]["kind"].as_str()),
+        (StatusCode::CONFLICT, Some("replayed"))
+    );
+    assert_eq!(
+        env.kv().snapshot(),
+        kv_after_first,
+        "a replay changes nothing"
+    );
+    let (st, again) = send(signed(&c, Method::POST, &url, body, at - 1)).await;
     assert_eq!(st, StatusCode::OK);
     assert_eq!(again["duplicate"], true);
     assert_eq!(again["workspace"], first["workspace"]);
@@ -177,12 +194,14 @@ async fn legacy_documents_workspace_and_check_routes() {
     ))
     .await;
     assert_eq!(st, StatusCode::OK);
+    // The same request as the first, so signed a second later than it could have been: a
+    // signature is good once.
     let (st, ws) = send(signed(
         &c,
         Method::GET,
         &format!("{}/v1/matters/1042/workspace", s.url),
         vec![],
-        unix_now(),
+        unix_now() + 1,
     ))
     .await;
     assert_eq!((st, &ws), (StatusCode::OK, &created["workspace"]));
@@ -193,19 +212,59 @@ async fn legacy_documents_workspace_and_check_routes() {
     ))
     .unwrap();
     let docs = format!("{}/v1/matters/1042/documents", s.url);
-    let (st, b) = send(
-        signed(&c, Method::POST, &docs, pdf.clone(), unix_now())
-            .header("x-document-name", "Invoice 2026-001.pdf"),
-    )
-    .await;
+    let named = format!("{docs}?name=Invoice%202026-001.pdf");
+    let (st, b) = send(signed(&c, Method::POST, &named, pdf.clone(), unix_now())).await;
     assert_eq!(st, StatusCode::CREATED, "{b}");
     let doc = env
         .state()
         .document(b["document_id"].as_str().unwrap())
         .unwrap();
     assert_eq!(doc.content, pdf);
-    let (st, _) = send(signed(&c, Method::POST, &docs, pdf, unix_now())).await;
-    assert_eq!(st, StatusCode::BAD_REQUEST, "a document needs a name");
+    assert!(doc.name.starts_with("Invoice 2026-001"), "{}", doc.name);
+    let documents_before = env.state().documents_in(&doc.folder_id).len();
+    let (st, b) = send(signed(&c, Method::POST, &docs, pdf.clone(), unix_now())).await;
+    assert_eq!(st, StatusCode::BAD_REQUEST, "a document needs a name: {b}");
+    // The name in a header is outside the signature, so it is refused, and says where it goes.
+    let (st, b) = send(
+        signed(&c, Method::POST, &docs, pdf.clone(), unix_now() - 1)
+            .header("x-document-name", "Invoice 2026-001.pdf"),
+    )
+    .await;
+    assert_eq!(
+        (st, b["error"]["kind"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("bad-request"))
+    );
+    assert!(
+        b["error"]["message"].as_str().unwrap().contains("?name="),
+        "{b}"
+    );
+    // A captured upload re-sent to another matter or under another name is not signed for it.
+    let at = unix_now();
+    let captured = signed(&c, Method::POST, &named, pdf.clone(), at)
+        .build()
+        .unwrap();
+    for target in [
+        format!(
+            "{}/v1/matters/2001/documents?name=Invoice%202026-001.pdf",
+            s.url
+        ),
+        format!("{docs}?name=Other.pdf"),
+    ] {
+        let mut forged = c.post(&target).body(pdf.clone());
+        for (k, v) in captured.headers() {
+            forged = forged.header(k, v);
+        }
+        let (st, b) = send(forged).await;
+        assert_eq!(
+            (st, b["error"]["kind"].as_str()),
+            (StatusCode::UNAUTHORIZED, Some("unauthorized")),
+            "{target}"
+        );
+    }
+    assert_eq!(
+        env.state().documents_in(&doc.folder_id).len(),
+        documents_before
+    );
 
     let link = serde_json::to_vec(&json!({"matter": fixture("matter-legacy.json"), "url": "https://evil.example/work/link/w/ACTIVE!1000"})).unwrap();
     let (st, b) = send(signed(
@@ -231,6 +290,89 @@ async fn legacy_documents_workspace_and_check_routes() {
     .await;
     assert_eq!(st, StatusCode::OK, "{b}");
     assert!(b["report"].as_str().unwrap().contains("✓ token"));
+    assert_eq!(b["version"], env!("CARGO_PKG_VERSION"));
+    // Unsigned health says only that it runs and whether the configuration loads.
+    let (st, b) = send(c.get(format!("{}/v1/health", s.url))).await;
+    assert_eq!(
+        (st, b),
+        (StatusCode::OK, json!({"status": "ok", "configured": true}))
+    );
+    s.stop().await;
+}
+
+/// A signed request is accepted once, whichever process sharing the store it reaches.
+#[tokio::test]
+async fn a_replay_is_refused_by_another_process_on_the_same_store() {
+    let env = Env::start().await;
+    let first = server(&env).await;
+    let second = server(&env).await;
+    let c = reqwest::Client::new();
+    let at = unix_now();
+    let target = "/v1/changes";
+    let (st, b) = send(signed(
+        &c,
+        Method::GET,
+        &format!("{}{target}", first.url),
+        vec![],
+        at,
+    ))
+    .await;
+    assert_eq!(st, StatusCode::OK, "{b}");
+    let kv = env.kv().snapshot();
+    let (st, b) = send(signed(
+        &c,
+        Method::GET,
+        &format!("{}{target}", second.url),
+        vec![],
+        at,
+    ))
+    .await;
+    assert_eq!(
+        (st, b["error"]["kind"].as_str()),
+        (StatusCode::CONFLICT, Some("replayed")),
+        "{b}"
+    );
+    assert_eq!(env.kv().snapshot(), kv);
+    first.stop().await;
+    second.stop().await;
+}
+
+/// The signature's headers and timestamp are checked before any of the body is read: an
+/// unsigned 60 MiB upload is answered at once, though its body is never sent.
+#[tokio::test]
+async fn an_unsigned_upload_is_refused_before_its_body_is_read() {
+    let env = Env::start().await;
+    let s = server(&env).await;
+    let kv = without_signatures(env.kv().snapshot());
+    let head = |extra: &str| {
+        format!(
+            "POST /v1/matters/1042/documents?name=big.pdf HTTP/1.1\r\nhost: localhost\r\n\
+             content-type: application/pdf\r\ncontent-length: {}\r\n{extra}\r\n",
+            60 << 20
+        )
+    };
+    for (why, extra) in [
+        ("unsigned", String::new()),
+        (
+            "signed an hour ago",
+            format!(
+                "x-matterlink-timestamp: {}\r\nx-matterlink-signature: sha256={}\r\n",
+                unix_now() - 3600,
+                "0".repeat(64)
+            ),
+        ),
+    ] {
+        let (status, body) =
+            raw_exchange(&s.url, head(&extra).as_bytes(), Duration::from_secs(10)).await;
+        let body: Value = serde_json::from_slice(&body).unwrap_or_else(|e| panic!("{why}: {e}"));
+        assert_eq!(
+            (status, body["error"]["kind"].as_str()),
+            (401, Some("unauthorized")),
+            "{why}: {body}"
+        );
+    }
+    assert_eq!(without_signatures(env.kv().snapshot()), kv);
+    assert_eq!(env.state().request_count(), 0, "nothing reached iManage");
     s.stop().await;
 }
 

@@ -5,7 +5,7 @@
 //! renewed under a claim in key-value taken with compare-and-swap, so that of many concurrent
 //! calls — in one process or several sharing the store — exactly one talks to the token endpoint.
 //! The others keep using a token that is still valid, or wait for the record's generation to
-//! change and use the new token. A claim whose holder crashed is taken over after `CLAIM_TTL_S`.
+//! change and use the new token. A claim whose holder crashed is taken over after `claim_ttl_s`.
 //!
 //! Renewing means the refresh grant; a service account falls back to its password when the
 //! refresh token is refused or absent. An OAuth connection whose refresh token iManage refuses
@@ -20,13 +20,24 @@ use crate::model::{Error, Result};
 use crate::platform::Platform;
 use crate::settings::{Auth, Settings};
 
-/// Longer than one renewal can take (a token request waits at most a minute for its answer, and
-/// a few `Retry-After`s of at most 30 seconds), so that a slow renewer is never overtaken while it
-/// still holds the only good refresh token; a claim older than this was left by one that crashed.
-const CLAIM_TTL_S: u64 = 180;
 const POLL_MS: u64 = 100;
-/// How long a call with an expired token waits for another call's renewal before giving up.
-const MAX_WAIT_MS: u64 = 200_000;
+/// Room beyond the longest renewal for the store's and the clocks' own delays.
+const CLAIM_MARGIN_S: u64 = 30;
+
+/// Longer than one renewal can take under these settings, so that a slow renewer is never
+/// overtaken while it still holds the only good refresh token; a claim older than this was left
+/// by one that crashed. A renewal sends at most two grant requests (a refresh, then a service
+/// account's password), each retried until `event_deadline_seconds` and its last attempt waiting
+/// up to `imanage_timeout_seconds` for an answer.
+fn claim_ttl_s(s: &Settings) -> u64 {
+    2 * (s.event_deadline_s + s.request_timeout_s) + CLAIM_MARGIN_S
+}
+
+/// How long a call with an expired token waits for another call's renewal before giving up:
+/// past the claim's lifetime, so that a crashed renewer's claim is taken over first.
+fn max_wait_ms(s: &Settings) -> u64 {
+    (claim_ttl_s(s) + CLAIM_MARGIN_S) * 1000
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Need {
@@ -133,7 +144,7 @@ fn renew(
         if let Some(e) = not_connected(s, observed.as_ref()) {
             return Err(e);
         }
-        match claim::try_take_key(p, keys::TOKEN_RENEWAL_CLAIM.into(), CLAIM_TTL_S)? {
+        match claim::try_take_key(p, keys::TOKEN_RENEWAL_CLAIM.into(), claim_ttl_s(s))? {
             Attempt::Taken(claim) => {
                 let result = renew_holding_claim(p, s, observed.as_ref(), need);
                 // New tokens are already stored: a failed release only delays the next renewal
@@ -152,7 +163,7 @@ fn renew(
                 // Wait for the renewer: its new record, or its claim going away (it failed or
                 // crashed), whichever comes first.
                 loop {
-                    if waited >= MAX_WAIT_MS {
+                    if waited >= max_wait_ms(s) {
                         return Err(Error::Unavailable(
                             "another call has been renewing the iManage token for too long; retry shortly"
                                 .into(),
@@ -170,7 +181,7 @@ fn renew(
                         observed = latest;
                         break;
                     }
-                    if !claim::held(p, keys::TOKEN_RENEWAL_CLAIM, CLAIM_TTL_S)? {
+                    if !claim::held(p, keys::TOKEN_RENEWAL_CLAIM, claim_ttl_s(s))? {
                         observed = latest;
                         break;
                     }
@@ -398,17 +409,44 @@ mod tests {
         let s = Settings::load(&p).unwrap();
         p.advance(5400 - 200);
         let Attempt::Taken(other) =
-            claim::try_take_key(&p, keys::TOKEN_RENEWAL_CLAIM.into(), CLAIM_TTL_S).unwrap()
+            claim::try_take_key(&p, keys::TOKEN_RENEWAL_CLAIM.into(), claim_ttl_s(&s)).unwrap()
         else {
             panic!("claim")
         };
         assert_eq!(access_token(&p, &s).unwrap(), "a0");
         assert_eq!(grants.get(), 0);
         // A claim left by a renewer that crashed is taken over once stale.
-        p.advance(CLAIM_TTL_S + 1);
+        p.advance(claim_ttl_s(&s) + 1);
         drop(other);
         let fresh = after_rejection(&p, &s, "a0").unwrap();
         assert_eq!(fresh, "a1");
+        assert_eq!(grants.get(), 1);
+    }
+
+    #[test]
+    fn a_slow_renewer_is_not_overtaken_within_what_its_timeouts_allow() {
+        let p = FakePlatform::configured();
+        p.set_config("imanage_timeout_seconds", "300");
+        p.set_config("event_deadline_seconds", "600");
+        oauth_connected(&p);
+        let grants = token_endpoint(&p, 200);
+        let s = Settings::load(&p).unwrap();
+        p.advance(5400 - 200);
+        let Attempt::Taken(renewer) =
+            claim::try_take_key(&p, keys::TOKEN_RENEWAL_CLAIM.into(), claim_ttl_s(&s)).unwrap()
+        else {
+            panic!("claim")
+        };
+        // Seven minutes into a renewal whose token request may wait 5 minutes for an answer,
+        // and retry for 10: it may still be running, holding the only good refresh token.
+        p.advance(420);
+        let waited = after_rejection(&p, &s, "a0");
+        assert!(matches!(waited, Err(Error::Unavailable(_))), "{waited:?}");
+        assert_eq!(grants.get(), 0, "the renewer was overtaken");
+        // Past the longest renewal the settings allow, its claim is taken over.
+        p.advance(claim_ttl_s(&s));
+        drop(renewer);
+        assert_eq!(after_rejection(&p, &s, "a0").unwrap(), "a1");
         assert_eq!(grants.get(), 1);
     }
 

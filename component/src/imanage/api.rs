@@ -45,25 +45,6 @@ pub struct FolderNode {
     pub name: String,
     /// The id of the folder or workspace it is in.
     pub parent_id: String,
-    /// Whether provisioning may leave it out (the template marks it optional).
-    #[serde(default)]
-    pub optional: bool,
-}
-
-/// What provisioning copies from a template.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Template {
-    /// The template workspace's id.
-    pub id: String,
-    /// The default security a new workspace gets.
-    pub default_security: Option<String>,
-    /// The security entries copied onto a new workspace.
-    pub members: Vec<Member>,
-    /// The member shape the template's library answered with, and so is written back in.
-    #[serde(default)]
-    pub member_shape: MemberShape,
-    /// The folder tree to create in a new workspace.
-    pub folders: Vec<FolderNode>,
 }
 
 /// Whether a create made the object or found it there already.
@@ -206,12 +187,31 @@ impl Imanage<'_> {
     /// while `total_count` says there is more. `path` is library-relative, without a query;
     /// `pairs` are its other query parameters.
     pub fn list_all(&self, path: &str, pairs: &[(&str, &str)]) -> Result<Vec<Value>> {
+        Ok(self.pages(path, pairs, false)?.unwrap_or_default())
+    }
+
+    /// As `list_all`, for a listing an older server may not have: `None` when its first page
+    /// answers 404, 405 or 501.
+    pub fn list_all_if_any(
+        &self,
+        path: &str,
+        pairs: &[(&str, &str)],
+    ) -> Result<Option<Vec<Value>>> {
+        self.pages(path, pairs, true)
+    }
+
+    fn pages(
+        &self,
+        path: &str,
+        pairs: &[(&str, &str)],
+        may_be_absent: bool,
+    ) -> Result<Option<Vec<Value>>> {
         /// iManage's default page; the largest it allows is 9999.
         const PAGE: usize = 500;
         /// A bound on requests for one list, so a server that ignores `offset` cannot loop us.
         const MAX_PAGES: usize = 1000;
         let mut all = Vec::new();
-        for _ in 0..MAX_PAGES {
+        for n in 0..MAX_PAGES {
             let offset = all.len().to_string();
             let limit = PAGE.to_string();
             let mut q = pairs.to_vec();
@@ -221,7 +221,11 @@ impl Imanage<'_> {
                 ("total", "true"),
             ]);
             let url = format!("{path}?{}", query(&q));
-            let v = self.call_ok(Method::Get, &url, None, Retry::Safe)?;
+            let v = match self.call(Method::Get, &url, None, Retry::Safe)? {
+                Answer::Ok(v) => v,
+                Answer::Status(404 | 405 | 501, _) if may_be_absent && n == 0 => return Ok(None),
+                Answer::Status(s, why) => return Err(status_error(Method::Get, &url, s, &why)),
+            };
             let page = json::results(&v);
             let total = v
                 .get("total_count")
@@ -241,7 +245,7 @@ impl Imanage<'_> {
                 None => {}
             }
         }
-        Ok(all)
+        Ok(Some(all))
     }
 
     /// Workspaces of this library matching every `(field, value)` filter, every page of them.
@@ -282,7 +286,6 @@ impl Imanage<'_> {
                     id: s("id"),
                     name: s("name"),
                     parent_id: s("parent_id"),
-                    optional: f.get("optional").and_then(Value::as_bool).unwrap_or(false),
                 };
                 if node.id.is_empty() {
                     Err(Error::Unavailable(
@@ -295,24 +298,35 @@ impl Imanage<'_> {
             .collect()
     }
 
-    /// Creates a folder carrying `profile` (see [`client_matter_profile`]; `null` for none). Not
-    /// retried: `provision::ensure_folders` re-lists and carries on.
+    /// Creates a plain document folder carrying `profile` (see [`client_matter_profile`];
+    /// `null` for none). Not retried: `provision` and `documents` re-list and carry on.
     pub fn create_folder(
         &self,
         parent: Parent<'_>,
         name: &str,
         profile: &Value,
     ) -> Result<FolderNode> {
+        let mut body =
+            json!({"name": name, "default_security": "inherit", "view_type": "document"});
+        if profile.as_object().is_some_and(|p| !p.is_empty()) {
+            body["profile"] = profile.clone();
+        }
+        self.create_folder_with(parent, name, &body)
+    }
+
+    /// Creates a folder with the whole `body` (name, description, security, view type,
+    /// profile). Not retried, as `create_folder`.
+    pub fn create_folder_with(
+        &self,
+        parent: Parent<'_>,
+        name: &str,
+        body: &Value,
+    ) -> Result<FolderNode> {
         let (path, parent_id) = match parent {
             Parent::Workspace(ws) => (format!("/workspaces/{}/folders", seg(ws)), ws),
             Parent::Folder(f) => (format!("/folders/{}/subfolders", seg(f)), f),
         };
-        let mut body =
-            json!({"name": name, "default_security": "inherit", "view_type": "document"});
-        if profile.is_object() {
-            body["profile"] = profile.clone();
-        }
-        let v = self.call_ok(Method::Post, &path, Some(&body), Retry::Never)?;
+        let v = self.call_ok(Method::Post, &path, Some(body), Retry::Never)?;
         let d = json::data(&v);
         Ok(FolderNode {
             id: json::str_field(d, "id")
@@ -320,7 +334,6 @@ impl Imanage<'_> {
                 .to_string(),
             name: name.to_string(),
             parent_id: parent_id.to_string(),
-            optional: false,
         })
     }
 
@@ -333,50 +346,6 @@ impl Imanage<'_> {
             .get("profile")
             .and_then(Value::as_object)
             .is_some_and(|p| p.contains_key("custom1") || p.contains_key("custom2")))
-    }
-
-    /// A template's security and folders, cached in key-value: templates change rarely, and
-    /// re-reading one per matter would double the requests of every provisioning.
-    pub fn template(&self, id: &str) -> Result<Template> {
-        let key = keys::template(self.library(), id);
-        if let Some(raw) = self.p().kv_get(&key)? {
-            if let Ok(t) = serde_json::from_slice::<Template>(&raw) {
-                return Ok(t);
-            }
-        }
-        let Some(ws) = self.get_workspace(id)? else {
-            return Err(Error::NotConfigured(format!(
-                "`templates` names {id:?}, which is not a workspace or template in library {}",
-                self.library()
-            )));
-        };
-        let security = self.read_security(id)?.ok_or_else(|| {
-            Error::NotConfigured(format!("template {id} has no security to read"))
-        })?;
-        // A member whose kind cannot be told is refused before anything is written: copying it
-        // as a user when it is a group (or the reverse) would grant the wrong trustee.
-        if !security.unknown_kind.is_empty() || security.unreadable > 0 {
-            return Err(Error::NotConfigured(format!(
-                "template {id}'s security lists members matterlink cannot read safely ({} of unknown kind: {}; {} otherwise unreadable); nothing was created",
-                security.unknown_kind.len(),
-                security.unknown_kind.join(", "),
-                security.unreadable
-            )));
-        }
-        let template = Template {
-            id: id.to_string(),
-            default_security: security
-                .security
-                .default_security
-                .clone()
-                .or_else(|| json::str_field(&ws, "default_security").map(String::from)),
-            members: security.security.members,
-            member_shape: security.shape,
-            folders: self.folders_of(id)?,
-        };
-        let raw = serde_json::to_vec(&template).map_err(|e| Error::Unavailable(e.to_string()))?;
-        self.p().kv_set(&key, &raw)?;
-        Ok(template)
     }
 
     /// Sets a workspace's default security (when given) and adds the `include` entries, written

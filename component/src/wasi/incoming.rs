@@ -13,21 +13,16 @@ use crate::webhooks;
 
 impl IncomingHandler for Component {
     fn handle(request: IncomingRequest, response_out: ResponseOutparam) {
-        let method = method_name(request.method());
-        let target = request.path_with_query().unwrap_or_else(|| "/".into());
-        let headers = header_text(request.headers().entries());
-        let limit = webhooks::body_limit(&method, &target);
-        let body = read_body(&request, limit);
-        let answer = webhooks::handle(
-            &WasiPlatform::new(),
-            &webhooks::Request {
-                method,
-                target,
-                headers,
-                body: body.bytes,
-                body_too_large: body.too_large,
-            },
-        );
+        let head = webhooks::Head {
+            method: method_name(request.method()),
+            target: request.path_with_query().unwrap_or_else(|| "/".into()),
+            headers: header_text(request.headers().entries()),
+        };
+        // The body is read only if the route, the caller and the signature's timestamp pass:
+        // `webhooks` decides, and calls back here for the bytes.
+        let answer = webhooks::handle_streaming(&WasiPlatform::new(), &head, |limit| {
+            read_body(&request, limit)
+        });
         let body_bytes = serde_json::to_vec(&answer.body).unwrap_or_default();
 
         let headers =

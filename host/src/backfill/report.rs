@@ -199,7 +199,12 @@ impl Report {
             "summary": self.summary,
             "linked": self.group(&[Kind::Linked, Kind::AlreadyLinked]),
             "created": self.group(&[Kind::Created]),
-            "needs_url": self.group(&[Kind::NeedsUrl]),
+            // Each with its `candidates`, empty when none was found: readers index it blindly.
+            "needs_url": self.group(&[Kind::NeedsUrl]).into_iter().map(|e| {
+                let mut v = json!(e);
+                v["candidates"] = json!(e.candidates);
+                v
+            }).collect::<Vec<_>>(),
             "skipped": self.group(&[Kind::Skipped]),
             "failed": self.group(&[Kind::Failed]),
         })
@@ -310,16 +315,27 @@ mod tests {
             },
         ];
         let failed = Entry::failed(4, "3", "unavailable", "iManage is down".into());
-        Report::new(Path::new("m.csv"), false, vec![linked, needs, failed], 1)
+        let none_found = Entry::new(5, "4", Kind::NeedsUrl);
+        Report::new(
+            Path::new("m.csv"),
+            false,
+            vec![linked, needs, failed, none_found],
+            1,
+        )
     }
 
     #[test]
     fn json_groups_by_outcome() {
         let v = sample().to_json();
-        assert_eq!(v["summary"]["matters"], 4);
+        assert_eq!(v["summary"]["matters"], 5);
         assert_eq!(v["summary"]["not_run"], 1);
         assert_eq!(v["linked"][0]["workspace"]["id"], "A!1");
         assert_eq!(v["needs_url"][0]["candidates"][1]["name"], "Two, again");
+        assert_eq!(
+            v["needs_url"][1]["candidates"],
+            json!([]),
+            "none found: empty"
+        );
         assert_eq!(v["failed"][0]["error"], "unavailable");
         assert_eq!(v["failed"][0]["line"], 4);
     }
@@ -329,7 +345,7 @@ mod tests {
         let text = String::from_utf8(sample().csv().unwrap()).unwrap();
         let mut r = csv::Reader::from_reader(text.as_bytes());
         let rows: Vec<csv::StringRecord> = r.records().map(|r| r.unwrap()).collect();
-        assert_eq!(rows.len(), 3);
+        assert_eq!(rows.len(), 4);
         assert_eq!(&rows[1][2], "needs-url");
         assert_eq!(
             &rows[1][6],

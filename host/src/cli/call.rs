@@ -7,17 +7,17 @@ use anyhow::Result;
 use matterlink_host::functions::{ArgsError, Input};
 use matterlink_host::Function;
 
-use super::{load_runtime_for, print, print_outcome, read_input, read_matter, usage, Global};
+use super::{
+    load_runtime_for, parse_json, print, print_outcome, read_input, read_matter, usage, Global,
+};
 
 /// `call`'s arguments: each function uses some of them.
 #[derive(clap::Args)]
 pub struct Args {
-    /// on-matter-created | on-matter-updated | on-matter-closed | on-matter-reopened |
-    /// map-metadata | resolve-legacy | link-workspace | file-document | list-folders |
-    /// check-connection | handle-event | replay-events | failed-events | audit-log |
-    /// poll-changes | apply-matter-team | import-workspaces | backfill-matter | drift
+    /// The exported function to call.
+    #[arg(value_parser = function_parser())]
     function: Function,
-    /// The matter record as JSON (snake_case keys); `-` reads standard input.
+    /// A file holding the matter record as JSON (snake_case keys); `-` reads standard input.
     #[arg(long)]
     matter: Option<PathBuf>,
     /// A pasted workspace link (link-workspace).
@@ -35,8 +35,8 @@ pub struct Args {
     /// A folder id from list-folders; defaults to the matter's document folder.
     #[arg(long)]
     folder: Option<String>,
-    /// An event as JSON, `{"id", "type": "matter.created", "matter": {...}}` (handle-event);
-    /// `-` reads standard input.
+    /// A file holding an event as JSON, `{"id", "type": "matter.created", "matter": {...}}`
+    /// (handle-event); `-` reads standard input.
     #[arg(long)]
     event: Option<PathBuf>,
     /// Print the result, or the typed error, as one line of JSON on stdout.
@@ -46,8 +46,9 @@ pub struct Args {
     /// import-workspaces page.
     #[arg(long)]
     cursor: Option<String>,
-    /// apply-matter-team: the team as JSON, `[{"id": "JSMITH", "trustee_type": "user",
-    /// "access_level": "full_access"}, ...]`; `-` reads standard input.
+    /// apply-matter-team: a file holding the team as JSON, `[{"id": "JSMITH", "trustee_type":
+    /// "user", "access_level": "full_access"}, ...]` (`type`, as iManage spells it, is accepted
+    /// for `trustee_type`); `-` reads standard input.
     #[arg(long)]
     members: Option<PathBuf>,
     /// Change nothing: print the iManage requests that would be made (reads go through),
@@ -60,6 +61,15 @@ pub struct Args {
     /// drift: repair the differences through the normal paths.
     #[arg(long)]
     fix: bool,
+}
+
+/// The function names as clap's possible values, so that `call --help` lists every function
+/// of [`Function::ALL`] and a mistyped name gets clap's "a similar value exists" tip.
+fn function_parser() -> impl clap::builder::TypedValueParser<Value = Function> {
+    use clap::builder::TypedValueParser;
+    clap::builder::PossibleValuesParser::new(Function::ALL.iter().map(|f| f.name()))
+        // Every possible value is a function's name, so this parse cannot fail.
+        .map(|name| name.parse::<Function>().expect("a function's own name"))
 }
 
 /// How the CLI spells what a function is missing or would ignore.
@@ -96,7 +106,7 @@ fn describe(function: Function, problem: ArgsError) -> String {
 /// Reads a JSON input file into `T`, or says what is wrong with it.
 fn read_json<T: serde::de::DeserializeOwned>(path: &Path, what: &str) -> Result<T, String> {
     let bytes = read_input(path)?;
-    serde_json::from_slice(&bytes).map_err(|e| format!("{what}: {e}"))
+    parse_json(path, &bytes, what)
 }
 
 /// The function's arguments from the command line; a usage error says what is wrong.
@@ -112,16 +122,13 @@ fn gather(a: &Args) -> Result<matterlink_host::Args, String> {
         ..Default::default()
     };
     if let Some(path) = &a.members {
-        args.members = Some(read_json(
-            path,
-            "the members are not a JSON list of team members",
-        )?);
+        args.members = Some(read_json(path, "a JSON list of team members")?);
     }
     if let Some(path) = &a.matter {
         args.matter = Some(read_matter(path)?);
     }
     if let Some(path) = &a.event {
-        args.event = Some(read_json(path, "the event is not a valid event")?);
+        args.event = Some(read_json(path, "a valid event")?);
     }
     if let Some(path) = &a.file {
         args.content = Some(read_input(path)?);

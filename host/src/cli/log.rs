@@ -3,6 +3,7 @@
 use std::process::ExitCode;
 
 use anyhow::Result;
+use matterlink_component::audit::OUTCOMES;
 use matterlink_host::domain::AuditQuery;
 
 use super::{load_runtime, print_outcome, Global};
@@ -13,8 +14,8 @@ pub struct Args {
     /// Only this matter's records.
     #[arg(long)]
     matter: Option<String>,
-    /// Only records with this outcome (ok, unchanged, unavailable, ...).
-    #[arg(long)]
+    /// Only records with this outcome: ok, unchanged, none, several or an error kind.
+    #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(OUTCOMES))]
     outcome: Option<String>,
     /// From this time: RFC 3339 (`2026-11-25T09:00:00Z`), a date, or an age such as `2h`.
     #[arg(long, value_parser = parse_time)]

@@ -7,6 +7,8 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use matterlink_host::domain::Matter;
+use matterlink_host::keyvalue::redis::RedisUrl;
+use matterlink_host::keyvalue::runtime_config::RuntimeConfig;
 use matterlink_host::{ConfigStore, Outcome, Runtime, RuntimeOptions, EMBEDDED_COMPONENT};
 
 pub mod backfill;
@@ -21,6 +23,7 @@ pub mod print;
 pub mod replay;
 #[cfg(feature = "sandbox")]
 pub mod sandbox;
+pub mod secret;
 pub mod serve;
 
 /// Options every command takes.
@@ -29,6 +32,11 @@ pub struct Global {
     /// Where key-value data (links, tokens, audit) and the compiled component live.
     #[arg(long, global = true, env = "MATTERLINK_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
+    /// Where the key-value state lives: `sqlite` (the default: a file in the data directory)
+    /// or `redis://[:PASSWORD@]HOST:PORT/DB`, shared with other processes and with Spin.
+    // `hide_env_values`: the URL may hold a password, and `--help` would print it.
+    #[arg(long, global = true, env = "MATTERLINK_STORE", hide_env_values = true)]
+    pub store: Option<String>,
     /// TOML file of configuration keys; each can be overridden by MATTERLINK_<KEY>.
     #[arg(long, global = true, env = "MATTERLINK_CONFIG")]
     pub config: Option<PathBuf>,
@@ -40,12 +48,13 @@ pub struct Global {
     pub log: String,
 }
 
-/// Logs to stderr with the `--log` filter.
+/// Logs to stderr with the `--log` filter; coloured only when stderr is a terminal, so that a
+/// log captured to a file or read by a test carries no escape codes.
 pub fn init_logging(g: &Global) {
+    use std::io::IsTerminal;
     tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_new(&g.log).unwrap_or_else(|_| "warn".into()),
-        )
+        .with_env_filter(matterlink_host::logging::filter(&g.log))
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr)
         .init();
 }
@@ -86,16 +95,22 @@ pub fn load_runtime_for(g: &Global, dry_run: bool) -> Result<Runtime> {
     let config = ConfigStore::load(g.config.as_deref(), std::env::vars())?;
     let data_dir = g.data_dir.clone().unwrap_or_else(default_data_dir);
     let component = component_bytes(g)?;
+    let stores = match g.store.as_deref() {
+        None | Some("" | "sqlite") => None,
+        // The error never repeats the URL, which may hold a password.
+        Some(url) => Some(RuntimeConfig::for_redis(&RedisUrl::parse(url)?, dry_run)),
+    };
     let opts = RuntimeOptions {
         component: &component,
         data_dir: &data_dir,
         config,
         allowed_base_url: None,
     };
-    if dry_run {
-        Runtime::new_dry_run(opts)
-    } else {
-        Runtime::new(opts)
+    match (stores, dry_run) {
+        (None, false) => Runtime::new(opts),
+        (None, true) => Runtime::new_dry_run(opts),
+        (Some(stores), false) => Runtime::with_stores(opts, stores),
+        (Some(stores), true) => Runtime::new_dry_run_with_stores(opts, stores),
     }
 }
 
@@ -111,11 +126,37 @@ pub fn read_input(path: &Path) -> Result<Vec<u8>, String> {
     std::fs::read(path).map_err(|e| format!("reading {}: {e}", path.display()))
 }
 
+/// How a usage error names an input: its path, or standard input for `-`.
+pub fn input_name(path: &Path) -> String {
+    if path == Path::new("-") {
+        "standard input".to_string()
+    } else {
+        path.display().to_string()
+    }
+}
+
+/// Parses a JSON input file into `T`, telling apart a file that is not JSON at all (the wrong
+/// file, say a PDF) from JSON that is not `what`; either way the message names the file.
+pub fn parse_json<T: serde::de::DeserializeOwned>(
+    path: &Path,
+    bytes: &[u8],
+    what: &str,
+) -> Result<T, String> {
+    serde_json::from_slice(bytes).map_err(|e| {
+        let name = input_name(path);
+        match e.classify() {
+            serde_json::error::Category::Syntax | serde_json::error::Category::Eof => {
+                format!("{name} is not JSON: {e}")
+            }
+            _ => format!("{name} is not {what}: {e}"),
+        }
+    })
+}
+
 /// A matter record from a file or standard input.
 pub fn read_matter(path: &Path) -> Result<Matter, String> {
     let bytes = read_input(path)?;
-    serde_json::from_slice(&bytes)
-        .map_err(|e| format!("the matter is not a valid matter record: {e}"))
+    parse_json(path, &bytes, "a valid matter record")
 }
 
 /// Prints a call's result (exit 0) or typed error (exit 1) the way `call` documents it: text

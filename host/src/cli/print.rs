@@ -5,11 +5,21 @@
 use std::process::ExitCode;
 
 use anyhow::Result;
+use matterlink_component::drift::{repairable, Difference};
 use matterlink_host::backfill;
 use matterlink_host::backfill::report::Kind;
 use matterlink_host::drift;
 use matterlink_host::dry_run::PlannedRequest;
 use serde_json::json;
+
+/// `1 matter`, `2 matters`: counts as people write them.
+fn count(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("{n} {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
 
 const DRY_RUN_NOTE: &str =
     "dry run: nothing was sent to change iManage and nothing was stored; reads went through";
@@ -38,7 +48,10 @@ pub fn dry_call(
         }
         println!("{v}");
     } else {
-        println!("{DRY_RUN_NOTE}. The plan ({} requests):", plan.len());
+        println!(
+            "{DRY_RUN_NOTE}. The plan ({}):",
+            count(plan.len(), "request")
+        );
         print_plan(plan, "  ");
         match outcome {
             Ok(serde_json::Value::String(text)) => println!("result (simulated):\n{text}"),
@@ -87,9 +100,9 @@ pub fn backfill(
             }
         }
         println!(
-            "backfill of {}: {} matters{}",
+            "backfill of {}: {}{}",
             report.file.display(),
-            s.matters,
+            count(s.matters, "matter"),
             if s.done_before > 0 {
                 format!(
                     "; already done by an earlier run (skipped): {}",
@@ -112,7 +125,7 @@ pub fn backfill(
                 "needs a URL",
                 s.needs_url,
                 if candidates > 0 {
-                    format!("  ({candidates} candidates in the report)")
+                    format!("  ({} in the report)", count(candidates, "candidate"))
                 } else {
                     String::new()
                 },
@@ -135,7 +148,7 @@ pub fn backfill(
         if outcome.interrupted {
             println!("interrupted: the matters not run are taken by a rerun");
         } else if s.not_run > 0 {
-            println!("{} matters left for a rerun", s.not_run);
+            println!("{} left for a rerun", count(s.not_run, "matter"));
         }
     }
     if let Some(path) = &opts.report {
@@ -155,15 +168,41 @@ pub fn backfill(
     })
 }
 
+/// The differences a drift entry still has: after `--fix` what the repair left, otherwise
+/// (or when nothing was repairable, so no repair ran) every difference found.
+fn left(e: &drift::Entry) -> &[Difference] {
+    if e.remaining.is_empty() && e.state == drift::State::Drift {
+        &e.differences
+    } else {
+        &e.remaining
+    }
+}
+
+/// `drift`: exit 1 while something differs, is not linked or failed. With `--fix` (not a dry
+/// run) what matters is whether the repair did all it can: differences it never rewrites
+/// (client, matter, type) and matters without a workspace are for a person, and are named in
+/// the summary without failing the run.
 pub fn drift(outcome: &drift::Outcome, fix: bool, as_json: bool) -> Result<ExitCode> {
     let counts = drift::counts(&outcome.entries);
+    let repairing = fix && !outcome.dry_run;
     let bad = outcome.interrupted
-        || outcome.entries.iter().any(|e| {
-            matches!(
-                e.state,
-                drift::State::Drift | drift::State::NotLinked | drift::State::Failed
-            )
+        || outcome.entries.iter().any(|e| match e.state {
+            drift::State::Failed => true,
+            drift::State::NotLinked => !repairing,
+            drift::State::Drift => !repairing || left(e).iter().any(repairable),
+            _ => false,
         });
+    let for_a_person: usize = outcome
+        .entries
+        .iter()
+        .filter(|e| e.state == drift::State::Drift)
+        .map(|e| left(e).iter().filter(|d| !repairable(d)).count())
+        .sum();
+    let not_linked = outcome
+        .entries
+        .iter()
+        .filter(|e| e.state == drift::State::NotLinked)
+        .count();
     if as_json {
         let mut v = json!({
             "entries": outcome.entries,
@@ -189,15 +228,17 @@ pub fn drift(outcome: &drift::Outcome, fix: bool, as_json: bool) -> Result<ExitC
     for e in &outcome.entries {
         for d in &e.differences {
             // A dry run changed nothing, so it repaired nothing: its plan says what would be.
-            let repaired =
-                fix && !outcome.dry_run && !e.remaining.iter().any(|r| r.field == d.field);
+            let repaired = repairing && !e.remaining.iter().any(|r| r.field == d.field);
+            let note = if repaired {
+                "  (repaired)"
+            } else if repairing && !repairable(d) {
+                "  (never rewritten: change it in iManage)"
+            } else {
+                ""
+            };
             println!(
-                "{:<12} {:<18} expected {:?}  actual {:?}{}",
-                e.matter_id,
-                d.field,
-                d.expected,
-                d.actual,
-                if repaired { "  (repaired)" } else { "" }
+                "{:<12} {:<18} expected {:?}  actual {:?}{note}",
+                e.matter_id, d.field, d.expected, d.actual,
             );
         }
         if let (Some(kind), Some(reason)) = (&e.error, &e.reason) {
@@ -209,14 +250,29 @@ pub fn drift(outcome: &drift::Outcome, fix: bool, as_json: bool) -> Result<ExitC
         print_plan(plan, "  ");
     }
     println!(
-        "{} matters: {}",
-        outcome.entries.len(),
+        "{}: {}",
+        count(outcome.entries.len(), "matter"),
         counts
             .iter()
             .map(|(k, n)| format!("{n} {}", k.label()))
             .collect::<Vec<_>>()
             .join(", ")
     );
+    if repairing && !bad {
+        println!("--fix repaired everything it can");
+    }
+    if repairing && for_a_person > 0 {
+        println!(
+            "{} left for a person: --fix never rewrites client, matter or type (custom1..custom3)",
+            count(for_a_person, "difference")
+        );
+    }
+    if repairing && not_linked > 0 {
+        println!(
+            "{} not linked: link with resolve-legacy or link-workspace",
+            count(not_linked, "matter")
+        );
+    }
     Ok(if bad {
         ExitCode::from(1)
     } else {

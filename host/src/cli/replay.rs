@@ -4,6 +4,8 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 
+use matterlink_component::events::DeadLetter;
+
 use super::{load_runtime, print_outcome, Global};
 
 /// Replay, or only list.
@@ -20,8 +22,13 @@ pub struct Args {
 pub async fn run(g: &Global, a: Args) -> Result<ExitCode> {
     let runtime = load_runtime(g)?;
     if a.list {
-        let answer = runtime.failed_events().await?;
-        return print_outcome(answer.map(|list| serde_json::json!(list)), a.json);
+        return match runtime.failed_events().await? {
+            Ok(list) if !a.json => {
+                print!("{}", failed_table(&list));
+                Ok(ExitCode::SUCCESS)
+            }
+            answer => print_outcome(answer.map(|list| serde_json::json!(list)), a.json),
+        };
     }
     let answer = runtime.replay_events().await?;
     let still_failing = answer
@@ -33,4 +40,33 @@ pub async fn run(g: &Global, a: Args) -> Result<ExitCode> {
     } else {
         code
     })
+}
+
+/// The failed events as a table for people, one line each, oldest first.
+fn failed_table(list: &[DeadLetter]) -> String {
+    if list.is_empty() {
+        return "no failed events\n".to_string();
+    }
+    let mut out = format!(
+        "{:<24} {:<18} {:<10} {:>8}  {:<20}  {}\n",
+        "EVENT", "TYPE", "MATTER", "ATTEMPTS", "LAST FAILED", "ERROR"
+    );
+    for d in list {
+        let kind = serde_json::to_value(d.event.kind)
+            .ok()
+            .and_then(|v| v.as_str().map(String::from))
+            .unwrap_or_default();
+        let at = std::time::UNIX_EPOCH + std::time::Duration::from_secs(d.last_failed_at);
+        out.push_str(&format!(
+            "{:<24} {:<18} {:<10} {:>8}  {:<20}  {}: {}\n",
+            d.event.id,
+            kind,
+            d.event.matter.id,
+            d.attempts,
+            humantime::format_rfc3339_seconds(at).to_string(),
+            d.kind,
+            d.reason,
+        ));
+    }
+    out
 }

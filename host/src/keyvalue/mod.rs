@@ -3,13 +3,15 @@
 //! Arranged like Spin's key-value factor: `host` binds the WIT to `Backend`s, `runtime_config`
 //! says which backend serves which store label and builds them, and `conformance` is the one
 //! suite every backend must pass. SQLite (`sqlite`) is the durable backend today: safe for
-//! several processes on one data directory. `overlay` keeps a dry run's writes in memory. A
-//! shared backend (Redis) implements the same trait and runs the same suite.
+//! several processes on one data directory. `overlay` keeps a dry run's writes in memory. `redis`
+//! is the shared backend: Redis or Valkey in Spin's own key layout, so Spin and our processes
+//! share one state. Every backend runs the same suite.
 
 pub mod conformance;
 pub mod counter;
 pub(crate) mod host;
 pub mod overlay;
+pub mod redis;
 pub mod runtime_config;
 pub mod sqlite;
 pub(crate) mod wit;

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::overlay::Overlay;
+use super::redis::{Redis, RedisUrl};
 use super::sqlite::Sqlite;
 use super::{Backend, Error};
 
@@ -21,7 +22,6 @@ pub const COMPONENT_STORE: &str = "default";
 
 /// How to reach one backend. Labels with equal specs share one backend, and so one connection
 /// and one view of the data.
-// A shared backend comes next as `Redis { url: String }`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum BackendSpec {
@@ -37,6 +37,23 @@ pub enum BackendSpec {
     DryRunOverlay {
         /// The SQLite file read through.
         base: PathBuf,
+    },
+    /// Redis (or Valkey), shared by every process and by Spin, in Spin's key layout (see
+    /// `keyvalue::redis`).
+    Redis {
+        /// The database; it shows without its password.
+        url: RedisUrl,
+        /// A tenant's prefix before every key, which the component never sees; empty for
+        /// Spin's own layout.
+        prefix: String,
+    },
+    /// A dry run's store over Redis: writes kept in memory over the database opened
+    /// read-only.
+    DryRunOverlayRedis {
+        /// The database read through.
+        url: RedisUrl,
+        /// As for `Redis`.
+        prefix: String,
     },
 }
 
@@ -100,6 +117,21 @@ impl RuntimeConfig {
             .with_store(HOST_STORE, backend, Access::Host)
     }
 
+    /// The component's `default` and the host's `matterlink-host` in the Redis database at
+    /// `url`, in Spin's layout (the component's keys bare, the host's under a prefix). A dry
+    /// run reads the database and keeps its writes in memory, so it changes nothing there.
+    pub fn for_redis(url: &RedisUrl, dry_run: bool) -> RuntimeConfig {
+        let (url, prefix) = (url.clone(), String::new());
+        let backend = if dry_run {
+            BackendSpec::DryRunOverlayRedis { url, prefix }
+        } else {
+            BackendSpec::Redis { url, prefix }
+        };
+        RuntimeConfig::default()
+            .with_store(COMPONENT_STORE, backend.clone(), Access::Component)
+            .with_store(HOST_STORE, backend, Access::Host)
+    }
+
     /// Adds (or replaces) the store `label`.
     pub fn with_store(
         mut self,
@@ -153,6 +185,10 @@ fn open(spec: &BackendSpec) -> Result<Arc<dyn Backend>, Error> {
             };
             Arc::new(Overlay::over(base))
         }
+        BackendSpec::Redis { url, prefix } => Arc::new(Redis::open(url, prefix)?),
+        BackendSpec::DryRunOverlayRedis { url, prefix } => Arc::new(Overlay::over(Some(Arc::new(
+            Redis::open_read_only(url, prefix)?,
+        )))),
     })
 }
 
@@ -234,6 +270,24 @@ mod tests {
             file.get(COMPONENT_STORE, "k").unwrap().unwrap().value,
             b"real"
         );
+    }
+
+    #[test]
+    fn redis_stores_build_without_a_server_and_hide_the_password() {
+        let url = RedisUrl::parse("redis://:s3cret@127.0.0.1:1/0").unwrap();
+        for dry_run in [false, true] {
+            let config = RuntimeConfig::for_redis(&url, dry_run);
+            assert!(!format!("{config:?}").contains("s3cret"));
+            // Connections are made on first use: no server is needed to build.
+            let stores = config.build().unwrap();
+            assert_eq!(stores.component_labels(), vec![COMPONENT_STORE]);
+            let host = stores.get(HOST_STORE).unwrap();
+            let component = stores.for_component(COMPONENT_STORE).unwrap();
+            assert!(
+                Arc::ptr_eq(&host, &component),
+                "one connection per database"
+            );
+        }
     }
 
     #[test]

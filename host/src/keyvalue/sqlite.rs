@@ -95,6 +95,10 @@ impl Sqlite {
                 path.display()
             ))
         };
+        // Tokens live here: the file (and so SQLite's -wal and -shm beside it) is 0600 before
+        // the first byte is written.
+        crate::private_fs::make_private_file(path)
+            .map_err(|e| Error::Other(format!("restricting {}: {e}", path.display())))?;
         let mut conn = Connection::open(path).map_err(opening)?;
         conn.busy_timeout(BUSY_TIMEOUT).map_err(opening)?;
         conn.pragma_update(None, "journal_mode", "WAL")
@@ -343,6 +347,28 @@ impl Backend for Sqlite {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(unix)]
+    #[test]
+    fn the_files_are_readable_by_their_owner_only() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("kv.sqlite3");
+        // An existing file left world-readable (by an older version, or by hand) is closed too.
+        std::fs::write(&path, b"").unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        // Kept open: SQLite removes the -wal file when the last connection closes.
+        let kv = Sqlite::open(&path).unwrap();
+        kv.set("s", "k", b"token").unwrap();
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&path), 0o600);
+        let wal = dir.path().join("kv.sqlite3-wal");
+        assert!(
+            wal.exists(),
+            "WAL mode keeps a -wal file beside the database"
+        );
+        assert_eq!(mode(&wal), 0o600);
+    }
 
     #[test]
     fn read_only_refuses_writes_and_creates_nothing() {

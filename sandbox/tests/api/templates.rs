@@ -19,27 +19,47 @@ async fn templates_are_listed_with_their_folder_trees() {
     assert_eq!(list[1]["default_security"], "public");
 
     let top = h.get_ok(&h.lib("/workspaces/ACTIVE!100/children")).await;
-    let top: Vec<(String, bool)> = top["results"]
+    let top: Vec<(&str, &str)> = top["results"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|f| {
-            (
-                f["name"].as_str().unwrap().to_owned(),
-                f["optional"].as_bool().unwrap(),
-            )
-        })
+        .map(|f| (f["name"].as_str().unwrap(), f["wstype"].as_str().unwrap()))
         .collect();
     assert_eq!(
         top,
         [
-            ("Correspondence", false),
-            ("Pleadings", false),
-            ("Evidence", false),
-            ("Billing", true)
+            ("Correspondence", "folder"),
+            ("Pleadings", "folder"),
+            ("Evidence", "folder"),
+            ("Billing", "folder"),
+            ("Court", "tab"),
+            ("Orders", "search"),
         ]
-        .map(|(n, o)| (n.to_owned(), o))
     );
+    // Optional only by its name-value pairs, as iManage marks it.
+    let pairs: Value = h
+        .get(&h.lib("/folders/ACTIVE!106/name-value-pairs"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        pairs,
+        json!({"data": [{"name": "IMCC_IsOptional", "value": "true"}]})
+    );
+    let tabs = h.get_ok(&h.lib("/workspaces/ACTIVE!100/tabs")).await;
+    assert_eq!(tabs["results"][0]["name"], "Court");
+    let searches = h
+        .get_ok(&h.lib("/workspaces/ACTIVE!100/search-folders"))
+        .await;
+    assert_eq!(searches["results"][0]["searchprofile"]["class"], "ORDER");
+    let template_pairs: Value = h
+        .get(&h.lib("/workspaces/ACTIVE!100/name-value-pairs"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(template_pairs["data"][0]["name"], "PracticeArea");
     let pleadings = h.get_ok(&h.lib("/folders/ACTIVE!102/children")).await;
     let subs: Vec<&str> = pleadings["results"]
         .as_array()
@@ -50,7 +70,7 @@ async fn templates_are_listed_with_their_folder_trees() {
     assert_eq!(subs, ["Filed", "Drafts"]);
 
     let property = h.get_ok(&h.lib("/folders?container_id=ACTIVE!200")).await;
-    let flat: Vec<(&str, &str, bool)> = property["results"]
+    let flat: Vec<(&str, &str)> = property["results"]
         .as_array()
         .unwrap()
         .iter()
@@ -58,25 +78,25 @@ async fn templates_are_listed_with_their_folder_trees() {
             (
                 f["name"].as_str().unwrap(),
                 f["parent_id"].as_str().unwrap(),
-                f["optional"].as_bool().unwrap(),
             )
         })
         .collect();
     assert_eq!(
         flat,
         [
-            ("Contracts", "ACTIVE!200", false),
-            ("Due Diligence", "ACTIVE!200", false),
-            ("Searches", "ACTIVE!202", false),
-            ("Settlement", "ACTIVE!200", false),
-            ("Correspondence", "ACTIVE!200", false),
-            ("Board Minutes", "ACTIVE!200", true),
+            ("Contracts", "ACTIVE!200"),
+            ("Due Diligence", "ACTIVE!200"),
+            ("Searches", "ACTIVE!202"),
+            ("Settlement", "ACTIVE!200"),
+            ("Correspondence", "ACTIVE!200"),
+            ("Board Minutes", "ACTIVE!200"),
         ]
     );
-    assert_eq!(
-        h.get_ok(&h.lib("/folders/ACTIVE!106")).await["optional"],
-        true
-    );
+    assert!(h
+        .get_ok(&h.lib("/folders/ACTIVE!106"))
+        .await
+        .get("optional")
+        .is_none());
     assert_eq!(
         h.get_ok(&h.lib("/workspaces/ACTIVE%21100")).await["is_template"],
         true
@@ -123,7 +143,7 @@ async fn templates_are_read_only() {
     for response in forbidden {
         expect_envelope(response, StatusCode::FORBIDDEN).await;
     }
-    assert_eq!(h.sandbox.state().folders_of(LITIGATION_TEMPLATE).len(), 6);
+    assert_eq!(h.sandbox.state().folders_of(LITIGATION_TEMPLATE).len(), 9);
     let listed: Value = h.get(&h.lib("/workspaces")).await.json().await.unwrap();
     assert!(listed["data"]["results"].as_array().unwrap().is_empty());
 }
