@@ -43,13 +43,7 @@ fn without_advice(message: &str) -> &str {
 
 /// The kinds of custom field each matter field can be written to.
 fn fits(field: MappableField, kind: FieldKind) -> bool {
-    match field {
-        MappableField::Priority => matches!(
-            kind,
-            FieldKind::Text | FieldKind::Lookup | FieldKind::Integer
-        ),
-        _ => matches!(kind, FieldKind::Text | FieldKind::Lookup),
-    }
+    field.can_be(kind)
 }
 
 /// `42 seconds`, `90 minutes`, `365 days`: lifetimes as people configure them.
@@ -345,6 +339,7 @@ mod tests {
     fn field_kinds_that_fit() {
         assert!(fits(MappableField::Priority, FieldKind::Integer));
         assert!(!fits(MappableField::Title, FieldKind::Integer));
-        assert!(!fits(MappableField::Status, FieldKind::Boolean));
+        assert!(fits(MappableField::Status, FieldKind::Boolean));
+        assert!(!fits(MappableField::Title, FieldKind::Boolean));
     }
 }

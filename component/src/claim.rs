@@ -24,6 +24,8 @@
 //!   clock, so that even such a claim goes stale; that time is after the winner's win, so it
 //!   never makes a live claim look stale early.
 
+use std::cell::Cell;
+
 use serde::{Deserialize, Serialize};
 
 use crate::keys;
@@ -45,7 +47,8 @@ pub struct Claim<'a> {
     p: &'a dyn Platform,
     key: String,
     generation: u64,
-    at: u64,
+    /// When the holder record was last written (taken or renewed).
+    at: Cell<u64>,
     ttl_s: u64,
 }
 
@@ -106,7 +109,7 @@ pub fn try_take_key(p: &dyn Platform, key: String, ttl_s: u64) -> Result<Attempt
                 p,
                 key,
                 generation: g,
-                at,
+                at: Cell::new(at),
                 ttl_s,
             }));
         }
@@ -145,12 +148,45 @@ pub fn held(p: &dyn Platform, key: &str, ttl_s: u64) -> Result<bool> {
 }
 
 impl Claim<'_> {
+    /// Whether a taker has moved past this claim's generation (it found the claim stale).
+    fn taken_over(&self) -> Result<bool> {
+        Ok(self
+            .p
+            .kv_get(&keys::claim_ticket(&self.key, self.generation + 1))?
+            .is_some())
+    }
+
+    /// Keeps the claim live for another TTL, or fails when another delivery has taken it over
+    /// as stale: a long piece of work renews before each step it must not do twice, so that a
+    /// slow holder stops rather than create beside the one that took over. Without
+    /// compare-and-swap (see above) a taker that judged the claim stale just before the renewal
+    /// can still take it, but the holder then stops at its next step: at most the one step in
+    /// flight overlaps.
+    pub fn renew(&self) -> Result<()> {
+        let taken = || {
+            Err(Error::Unavailable(format!(
+                "another delivery took over the claim {} while this one was slow; it carries on",
+                self.key
+            )))
+        };
+        if self.taken_over()? {
+            return taken();
+        }
+        let now = self.p.now();
+        write_holder(self.p, &self.key, self.generation, now)?;
+        self.at.set(now);
+        if self.taken_over()? {
+            return taken();
+        }
+        Ok(())
+    }
+
     /// Gives the claim up, unless another process may have taken it over meanwhile.
     pub fn release(self) -> Result<()> {
         let p = self.p;
         // Past the TTL another taker may hold the next generation: deleting our ticket then
         // would open a generation below theirs to a newcomer. Left alone, it reads as stale.
-        if self.at.saturating_add(self.ttl_s) < p.now() {
+        if self.at.get().saturating_add(self.ttl_s) < p.now() {
             return Ok(());
         }
         if p.kv_get(&keys::claim_ticket(&self.key, self.generation + 1))?
@@ -236,5 +272,29 @@ mod tests {
         assert_eq!(a.generation, 1);
         // A second taker that also found generation 0 stale meets the same ticket 1, live.
         assert!(matches!(try_take(&p, "3", TTL).unwrap(), Attempt::Busy));
+    }
+
+    #[test]
+    fn a_renewed_claim_stays_and_a_taken_over_one_cannot_be_renewed() {
+        const TTL: u64 = 3;
+        let p = FakePlatform::configured();
+        let Attempt::Taken(slow) = try_take(&p, "1", TTL).unwrap() else {
+            panic!("first")
+        };
+        p.advance(TTL);
+        slow.renew().unwrap();
+        p.advance(TTL);
+        assert!(
+            matches!(try_take(&p, "1", TTL).unwrap(), Attempt::Busy),
+            "renewed: still live"
+        );
+        p.advance(TTL + 1);
+        let Attempt::Taken(other) = try_take(&p, "1", TTL).unwrap() else {
+            panic!("stale")
+        };
+        assert!(slow.renew().is_err(), "taken over: the slow holder stops");
+        other.renew().unwrap();
+        slow.release().unwrap();
+        assert!(matches!(try_take(&p, "1", TTL).unwrap(), Attempt::Busy));
     }
 }

@@ -4,7 +4,7 @@
 use serde_json::{json, Value};
 
 use crate::fields::{clean, NAME_LIMIT};
-use crate::imanage::api::{seg, FolderNode, Parent};
+use crate::imanage::api::{client_matter_profile, seg, FolderNode, Parent};
 use crate::imanage::client::Answer;
 use crate::imanage::{json as ijson, once, Imanage};
 use crate::links::{self, Link};
@@ -77,6 +77,15 @@ pub fn file_document(
     }
     let s = Settings::load(p)?;
     let api = links::api(p, &s, Some(&link));
+    // The workspace's client and matter go on the document (and on a document folder made now),
+    // so that iManage search and retention see the document as the matter's.
+    let workspace = api.get_workspace(&link.workspace.id)?.ok_or_else(|| {
+        Error::NotLinked(format!(
+            "matter {matter_id}'s workspace {} is no longer in iManage",
+            link.workspace.id
+        ))
+    })?;
+    let client_matter = client_matter_profile(&workspace);
     let target = match folder {
         Some(id) => {
             let nodes = api.folders_of(&link.workspace.id)?;
@@ -88,23 +97,35 @@ pub fn file_document(
             }
             id.to_string()
         }
-        None => document_folder(&api, &mut link)?,
+        None => document_folder(&api, &mut link, &client_matter)?,
     };
-    let profile = json!({
-        "doc_profile": {
-            "name": stem,
-            "extension": extension,
-            "size": content.len(),
-            "class": "DOC",
-            "author": api.account()?,
-            "default_security": "inherit",
-        },
+    let mut doc_profile = json!({
+        "name": stem,
+        "extension": extension,
+        "size": content.len(),
+        "class": "DOC",
+        "author": api.account()?,
+        "default_security": "inherit",
+    });
+    if let Value::Object(cm) = &client_matter {
+        for (k, v) in cm {
+            doc_profile[k] = v.clone();
+        }
+    }
+    let mut profile = json!({
+        "doc_profile": doc_profile,
         "warnings_for_required_and_disabled_fields": true,
     });
+    // A folder with a profile of its own may hold more than client and matter (class, other
+    // fields a firm sets on its folders): the document takes those too.
+    if api.folder_has_profile(&target)? {
+        profile["inherit_profile_from_folder"] = json!(true);
+    }
     let boundary = format!("matterlink-{}", crate::random::token());
     let body = multipart(&boundary, &profile, &format!("{stem}.{extension}"), content);
     let path = format!("/folders/{}/documents", seg(&target));
     let content_type = format!("multipart/form-data; boundary={boundary}");
+    let warnings = std::cell::RefCell::new(Vec::new());
     let upload = || match api.call_raw(
         Method::Post,
         &path,
@@ -112,26 +133,58 @@ pub fn file_document(
         body.clone(),
         Retry::Never,
     )? {
-        Answer::Ok(v) => document_id(ijson::data(&v)),
+        Answer::Ok(v) => {
+            *warnings.borrow_mut() = upload_warnings(&v);
+            document_id(ijson::data(&v))
+        }
         Answer::Status(status, why) => Err(status_error(Method::Post, &path, status, &why)),
     };
     // An invoice is never filed twice: after a failure, the folder is searched for it first.
     let id = once::create_once(&api, upload, || {
         find_document(&api, &target, &stem, content.len())
     })?;
-    audit::record(
-        p,
-        "file-document",
-        matter_id,
-        "ok",
-        format!("document {id} in folder {target}"),
-    )?;
+    let warnings = warnings.into_inner();
+    let mut detail = format!("document {id} in folder {target}");
+    if !warnings.is_empty() {
+        // The WIT answer is the document id alone; the warnings are kept in the audit record
+        // (`matterlink log`) and logged, so that whoever files can see what iManage flagged.
+        detail.push_str(&format!("; iManage warned: {}", warnings.join("; ")));
+        eprintln!("matterlink: file-document for matter {matter_id}: {detail}");
+    }
+    audit::record(p, "file-document", matter_id, "ok", detail)?;
     Ok(id)
 }
 
+/// The `warnings[]` of an upload answer (top level, or inside `data`), each as `field: message`.
+fn upload_warnings(v: &Value) -> Vec<String> {
+    let list = v
+        .get("warnings")
+        .or_else(|| ijson::data(v).get("warnings"))
+        .and_then(Value::as_array);
+    list.map(|ws| {
+        ws.iter()
+            .map(|w| match w {
+                Value::String(s) => clean(s, NAME_LIMIT),
+                other => {
+                    let text = ["message", "code_message", "code"]
+                        .iter()
+                        .find_map(|k| ijson::str_field(other, k))
+                        .unwrap_or("(no message)");
+                    match ijson::str_field(other, "field") {
+                        Some(f) => format!("{}: {}", clean(f, 40), clean(text, NAME_LIMIT)),
+                        None => clean(text, NAME_LIMIT),
+                    }
+                }
+            })
+            .collect()
+    })
+    .unwrap_or_default()
+}
+
 /// The matter's document folder; for a workspace linked from legacy, `root_folder` /
-/// `document_folder` are found or created first and remembered in the link.
-fn document_folder(api: &Imanage<'_>, link: &mut Link) -> Result<String> {
+/// `document_folder` are found or created first (with the workspace's client and matter) and
+/// remembered in the link.
+fn document_folder(api: &Imanage<'_>, link: &mut Link, profile: &Value) -> Result<String> {
     if let Some(id) = &link.document_folder_id {
         return Ok(id.clone());
     }
@@ -150,7 +203,7 @@ fn document_folder(api: &Imanage<'_>, link: &mut Link) -> Result<String> {
                 } else {
                     Parent::Folder(&parent)
                 };
-                api.create_folder(at, name)?.id
+                api.create_folder(at, name, profile)?.id
             }
         };
     }
@@ -166,7 +219,7 @@ fn find_document(
     size: usize,
 ) -> Result<Option<String>> {
     let path = format!("/folders/{}/documents", seg(folder));
-    let list = ijson::results(&api.call_ok(Method::Get, &path, None, Retry::Safe)?);
+    let list = api.list_all(&path, &[])?;
     Ok(list
         .iter()
         .filter(|d| ijson::str_field(d, "name") == Some(name))

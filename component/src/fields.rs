@@ -108,6 +108,19 @@ impl MappableField {
         })
     }
 
+    /// Whether this matter field can ever hold a value of `kind`: a title is never a number or a
+    /// flag, a priority may be a number, a status may be a flag (`true`/`false`) where a matter
+    /// system sends it so. `field_map` is refused at load when it maps a field to a kind it
+    /// cannot have, rather than failing at the first matter.
+    pub fn can_be(self, kind: FieldKind) -> bool {
+        match kind {
+            FieldKind::Text | FieldKind::Lookup => true,
+            FieldKind::Integer => self == MappableField::Priority,
+            FieldKind::Boolean => self == MappableField::Status,
+            FieldKind::DateTime => false,
+        }
+    }
+
     /// How settings and reports name the field, e.g. `File Reference`.
     pub fn label(self) -> &'static str {
         match self {
@@ -145,6 +158,13 @@ pub fn parse_field_map(json: &str) -> Result<BTreeMap<MappableField, CustomField
         if custom.locked() {
             return Err(Error::NotConfigured(format!(
                 "`field_map` maps {label:?} to {target}, which is locked to client, matter and type (custom1..custom3)"
+            )));
+        }
+        if !field.can_be(custom.kind()) {
+            return Err(Error::NotConfigured(format!(
+                "`field_map` maps {label:?} to {target}, a {:?} field, but a matter's {} can never be one; map it to a text (custom13..16, custom31) or lookup field",
+                custom.kind(),
+                field.label()
             )));
         }
         if custom.has_parent() {
@@ -218,6 +238,37 @@ pub fn check_value(field: CustomField, label: &str, value: &str) -> Result<()> {
     }
 }
 
+/// A checked value (see [`check_value`]) as iManage's field kind wants it on the wire: integers
+/// as JSON numbers, booleans as JSON booleans, dates and text as strings. iManage refuses a
+/// string for a typed field.
+pub fn typed_value(field: CustomField, value: &str) -> serde_json::Value {
+    use serde_json::Value;
+    match field.kind() {
+        FieldKind::Integer => value
+            .parse::<i64>()
+            .map(Value::from)
+            .unwrap_or_else(|_| Value::String(value.to_string())),
+        FieldKind::Boolean => match value {
+            "true" => Value::Bool(true),
+            "false" => Value::Bool(false),
+            _ => Value::String(value.to_string()),
+        },
+        FieldKind::Lookup | FieldKind::Text | FieldKind::DateTime => {
+            Value::String(value.to_string())
+        }
+    }
+}
+
+/// A profile value read back from iManage as text, whatever kind it came as.
+pub fn value_text(v: &serde_json::Value) -> Option<String> {
+    match v {
+        serde_json::Value::String(s) => Some(s.clone()),
+        serde_json::Value::Number(n) => Some(n.to_string()),
+        serde_json::Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
 /// ISO-8601 date or date-time, e.g. `2026-11-20` or `2026-11-20T09:14:02+13:00`.
 fn looks_like_datetime(v: &str) -> bool {
     let b = v.as_bytes();
@@ -262,6 +313,9 @@ mod tests {
             r#"{"Colour": "custom13"}"#,
             r#"{"Title": "custom99"}"#,
             r#"{"Title": "custom13", "Status": "custom13"}"#,
+            r#"{"Title": "custom25"}"#,
+            r#"{"File Reference": "custom17"}"#,
+            r#"{"Priority": "custom25"}"#,
             "not json",
         ] {
             assert!(
@@ -269,6 +323,15 @@ mod tests {
                 "{bad}"
             );
         }
+    }
+
+    #[test]
+    fn values_go_out_with_their_kind() {
+        let f = |n: &str| CustomField::parse(n).unwrap();
+        assert_eq!(typed_value(f("custom17"), "2"), serde_json::json!(2));
+        assert_eq!(typed_value(f("custom25"), "true"), serde_json::json!(true));
+        assert_eq!(typed_value(f("custom13"), "2"), serde_json::json!("2"));
+        assert!(parse_field_map(r#"{"Status": "custom25", "Priority": "custom18"}"#).is_ok());
     }
 
     #[test]

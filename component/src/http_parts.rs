@@ -59,6 +59,23 @@ pub fn write_chunks(body: &[u8]) -> std::slice::Chunks<'_, u8> {
     body.chunks(WRITE_CHUNK)
 }
 
+/// The headers an outgoing request is sent with: `headers` plus a `content-length` for a body,
+/// unless the caller set one. Without it wasmtime-wasi-http (like most hosts) frames the body
+/// with `Transfer-Encoding: chunked`, and gateways and WAFs in front of on-premises iManage answer
+/// 411 or mishandle chunked uploads; every body matterlink sends is whole in memory, so its length
+/// is known. A request without a body (GET, DELETE) gets no header: `Content-Length: 0` on a GET
+/// is itself something some gateways refuse.
+pub fn with_content_length(headers: &[(String, String)], body_len: usize) -> Vec<(String, String)> {
+    let mut out = headers.to_vec();
+    let has = headers
+        .iter()
+        .any(|(k, _)| k.eq_ignore_ascii_case("content-length"));
+    if body_len > 0 && !has {
+        out.push(("content-length".into(), body_len.to_string()));
+    }
+    out
+}
+
 /// A body read under a limit.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct LimitedBody {
@@ -149,6 +166,16 @@ pub fn header_bytes(headers: &[(String, String)]) -> Vec<(String, Vec<u8>)> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_body_carries_its_length_and_no_body_none() {
+        let h = vec![("content-type".to_string(), "application/json".to_string())];
+        let with = super::with_content_length(&h, 17);
+        assert!(with.contains(&("content-length".to_string(), "17".to_string())));
+        assert_eq!(super::with_content_length(&h, 0), h);
+        let set = vec![("Content-Length".to_string(), "3".to_string())];
+        assert_eq!(super::with_content_length(&set, 3), set);
+    }
+
     use super::*;
 
     #[test]

@@ -51,7 +51,7 @@ impl Profile {
     /// The fields as members of a workspace create/patch body.
     pub fn insert_into(&self, body: &mut serde_json::Value) {
         for (f, v) in &self.fields {
-            body[f.name()] = serde_json::Value::String(v.clone());
+            body[f.name()] = crate::fields::typed_value(*f, v);
         }
     }
 }

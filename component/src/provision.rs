@@ -7,9 +7,9 @@
 
 use serde_json::{json, Value};
 
-use crate::claim::{self, Attempt};
+use crate::claim::{self, Attempt, Claim};
 use crate::fields::CustomField;
-use crate::imanage::api::{Created, FolderNode, Parent};
+use crate::imanage::api::{client_matter_profile, Created, FolderNode, Parent};
 use crate::imanage::template::{ItemKind, Template, TemplateItem};
 use crate::imanage::{my_matters, once, Imanage};
 use crate::links::{self, Link};
@@ -51,7 +51,7 @@ pub fn on_matter_created(p: &dyn Platform, m: &Matter) -> Result<Workspace> {
         Attempt::Taken(c) => c,
         Attempt::Busy => return wait_for_other(p, &m.id),
     };
-    let result = provision(p, &s, m, &profile, owner);
+    let result = provision(p, &s, m, &profile, owner, &claim);
     let outcome = match &result {
         Ok(_) => "ok",
         Err(e) => e.kind(),
@@ -106,6 +106,7 @@ fn provision(
     m: &Matter,
     profile: &Profile,
     owner: Option<&str>,
+    claim: &Claim<'_>,
 ) -> Result<Link> {
     // The library `library_routes` picks, with its own templates; lookups, search and create
     // all happen there, and the link remembers it for every later call.
@@ -140,13 +141,16 @@ fn provision(
     let (ws, how) = match existing {
         Some(ws) => (ws, "adopted"),
         None => (
-            create(&api, m, profile, owner, template.as_ref())?,
+            {
+                claim.renew()?;
+                create(&api, m, profile, owner, template.as_ref())?
+            },
             "created",
         ),
     };
     let workspace = api.workspace_from(&ws)?;
     let fresh = how == "created";
-    let document_folder_id = ensure_folders(&api, &ws, template.as_ref(), fresh)?;
+    let document_folder_id = ensure_folders(&api, &ws, template.as_ref(), fresh, claim)?;
     let mut link = Link::new(&m.id, workspace, Some(document_folder_id), p.now(), how);
     if s.my_matters {
         link.my_matters = my_matters::users(&ws, m);
@@ -201,7 +205,7 @@ fn create(
     if let Some(t) = template {
         let id = ws.get("id").and_then(Value::as_str).unwrap_or_default();
         if !t.members.is_empty() {
-            api.set_security(id, None, &t.members)?;
+            api.set_security(id, None, &t.members, t.member_shape)?;
         }
         // As iManage's own "create a workspace from a template" does: the template's pairs,
         // and which template it was.
@@ -265,6 +269,7 @@ fn ensure_folders(
     ws: &Value,
     template: Option<&Template>,
     fresh: bool,
+    claim: &Claim<'_>,
 ) -> Result<String> {
     let ws_id = ws.get("id").and_then(Value::as_str).unwrap_or_default();
     let plan = folder_plan(template, api.settings());
@@ -281,6 +286,10 @@ fn ensure_folders(
             parent = match child(&existing, &parent, name) {
                 Some(id) => id,
                 None => {
+                    // The claim may have gone stale while iManage was slow, and another
+                    // delivery may be listing this workspace to carry on: stop rather than
+                    // create beside it.
+                    claim.renew()?;
                     let item = if last { planned.item } else { None };
                     let node = create_item(api, ws, &parent, name, item, &mut existing)?;
                     existing.push(node.clone());
@@ -307,9 +316,17 @@ fn child(existing: &[FolderNode], parent: &str, name: &str) -> Option<String> {
 }
 
 /// The body that creates a template item (or, without one, a plain document folder) in `ws`.
+/// Every folder carries the workspace's client and matter, under the template folder's own
+/// profile (see `TemplateItem::folder_profile`).
 fn item_body(ws: &Value, name: &str, item: Option<&TemplateItem>) -> Value {
     let Some(item) = item else {
-        return json!({"name": name, "default_security": "inherit", "view_type": "document"});
+        let mut body =
+            json!({"name": name, "default_security": "inherit", "view_type": "document"});
+        let profile = client_matter_profile(ws);
+        if profile.is_object() {
+            body["profile"] = profile;
+        }
+        return body;
     };
     let mut body = json!({"name": name});
     if !item.description.is_empty() {
@@ -331,7 +348,7 @@ fn item_body(ws: &Value, name: &str, item: Option<&TemplateItem>) -> Value {
     }
     if item.kind == ItemKind::Folder {
         body["view_type"] = json!(if item.email { "email" } else { "document" });
-        let profile = item.profile_for(ws);
+        let profile = item.folder_profile(ws);
         if !profile.is_empty() {
             body["profile"] = Value::Object(profile);
         }
@@ -383,7 +400,7 @@ fn create_item(
     }
     if let Some(security) = item.and_then(|i| i.security.as_ref()) {
         if !security.members.is_empty() {
-            api.set_folder_members(&made.id, &security.members)?;
+            api.set_folder_members(&made.id, &security.members, security.member_shape)?;
         }
     }
     // Recorded under the parent the plan walks, so that what the template nests under a tab
@@ -422,6 +439,7 @@ mod tests {
             id: "T".into(),
             default_security: None,
             members: vec![],
+            member_shape: Default::default(),
             name_value_pairs: Default::default(),
             items: vec![
                 item("1", "Correspondence", "T", false),
@@ -457,7 +475,8 @@ mod tests {
         email.email = true;
         assert_eq!(
             item_body(&ws, "Correspondence", Some(&email)),
-            json!({"name": "Correspondence", "default_security": "inherit", "view_type": "email"})
+            json!({"name": "Correspondence", "default_security": "inherit", "view_type": "email",
+                "profile": {"custom1": "C-100", "custom2": "1042"}})
         );
         let mut search = item("2", "Orders", "T", false);
         search.kind = ItemKind::SearchFolder;
@@ -472,5 +491,32 @@ mod tests {
             item_body(&ws, "Court", Some(&tab)),
             json!({"name": "Court", "default_security": "inherit"})
         );
+    }
+
+    #[test]
+    fn folder_profiles_merge_the_workspace_and_the_template() {
+        let ws = json!({"id": "A!9", "custom1": "C-100", "custom2": "1042", "custom3": "LIT"});
+        // A plain folder (root and document folder) carries the client and matter only.
+        assert_eq!(
+            item_body(&ws, "Documents", None)["profile"],
+            json!({"custom1": "C-100", "custom2": "1042"})
+        );
+        // The template's own values win where it sets them; its placeholders take the
+        // workspace's value, and a placeholder the workspace cannot fill is left out.
+        let mut pleadings = item("1", "Pleadings", "T", false);
+        pleadings.profile =
+            json!({"class": "PLEAD", "custom2": "SHARED", "custom3": "%workspace_value%",
+            "custom4": "%workspace_value%"})
+            .as_object()
+            .cloned()
+            .unwrap();
+        assert_eq!(
+            item_body(&ws, "Pleadings", Some(&pleadings))["profile"],
+            json!({"class": "PLEAD", "custom1": "C-100", "custom2": "SHARED", "custom3": "LIT"})
+        );
+        // A workspace without client or matter (none mapped) gives plain folders no profile.
+        assert!(item_body(&json!({"id": "A!9"}), "Documents", None)
+            .get("profile")
+            .is_none());
     }
 }

@@ -64,8 +64,11 @@ pub(crate) fn update(p: &dyn Platform, m: &Matter, all_fields: bool) -> Result<O
             .iter()
             .filter(|(f, _)| *f > CustomField::MATTER_TYPE)
         {
-            if current.get(field.name()).and_then(|v| v.as_str()) != Some(value.as_str()) {
-                patch[field.name()] = json!(value);
+            let now = current
+                .get(field.name())
+                .and_then(crate::fields::value_text);
+            if now.as_deref() != Some(value.as_str()) {
+                patch[field.name()] = crate::fields::typed_value(*field, value);
             }
         }
     }

@@ -2,7 +2,10 @@
 //! and the knobs of [`SandboxConfig`]. It sits at the bottom of the crate so that the seed and
 //! the state can read it without reaching up to the crate root that wires the server.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
 
 use crate::events::DEFAULT_EVENT_RETENTION;
 use crate::faults::Faults;
@@ -27,6 +30,36 @@ pub struct SandboxConfig {
     pub event_retention: usize,
     /// When set, `GET /auth/oauth2/authorize` approves at once as this user, without the form.
     pub auto_approve: Option<String>,
+    /// Answer 411 to any API request whose body is sent `Transfer-Encoding: chunked`, as gateways
+    /// and WAFs in front of on-premises iManage do.
+    pub refuse_chunked: bool,
+    /// The most items one page of any list holds, whatever `limit` asks (iManage's own cap is
+    /// 9999); small values force clients to page.
+    pub page_size: usize,
+    /// The shape of security members per library (by library id, upper case); a library not
+    /// named answers [`MemberShape::Typed`].
+    pub member_shapes: BTreeMap<String, MemberShape>,
+}
+
+/// The two member shapes public clients of iManage read (see docs/imanage-api.md, "Security").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MemberShape {
+    /// `{"id", "type": "user" | "group", "access_level"}` under `data.members`.
+    #[default]
+    Typed,
+    /// `{"user_id" | "id", "is_group", "access"}`, the member array directly under `data`.
+    Flagged,
+}
+
+impl SandboxConfig {
+    /// The member shape of `library`.
+    pub fn member_shape(&self, library: &str) -> MemberShape {
+        self.member_shapes
+            .get(&library.to_ascii_uppercase())
+            .copied()
+            .unwrap_or_default()
+    }
 }
 
 impl Default for SandboxConfig {
@@ -38,6 +71,9 @@ impl Default for SandboxConfig {
             faults: Faults::default(),
             event_retention: DEFAULT_EVENT_RETENTION,
             auto_approve: None,
+            refuse_chunked: false,
+            page_size: 9999,
+            member_shapes: BTreeMap::new(),
         }
     }
 }

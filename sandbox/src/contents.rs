@@ -15,7 +15,7 @@ use axum::Json;
 use serde_json::{json, Map, Value};
 
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{data, results, Fields, JsonBody, Lib};
+use crate::extract::{data, Fields, JsonBody, Lib, Paging};
 use crate::model::{DefaultSecurity, Folder, FolderKind, ViewType};
 use crate::objects::{find_folder, find_workspace, render_one_folder, workspace_writable};
 use crate::store::{library_of, Inner};
@@ -49,7 +49,7 @@ fn list_kind(lib: &Lib, kind: FolderKind) -> ApiResult<Json<Value>> {
         .filter(|f| f.kind == kind)
         .map(|f| render_one_folder(&inner, f))
         .collect();
-    Ok(Json(results(items)))
+    Ok(Json(Paging::from_query(lib)?.page(items)))
 }
 
 fn create_kind(

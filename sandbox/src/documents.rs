@@ -1,5 +1,7 @@
 //! Documents: multipart upload into a folder, profile read, download. One version each.
 
+use std::collections::BTreeMap;
+
 use axum::extract::multipart::{Multipart, MultipartError, MultipartRejection};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -7,7 +9,7 @@ use axum::Json;
 use serde_json::{json, Map, Value};
 
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{check_name, data, results, Fields, Lib};
+use crate::extract::{check_name, data, Fields, Lib, Paging};
 use crate::model::{DefaultSecurity, Document};
 use crate::objects::{find_folder, folder_holds, folder_writable};
 use crate::store::{library_of, same_library, Inner};
@@ -30,6 +32,8 @@ pub fn render(doc: &Document, base: &str) -> Value {
         "class": doc.class,
         "author": doc.author,
         "default_security": doc.default_security.as_str(),
+        "custom1": doc.custom.get("custom1"),
+        "custom2": doc.custom.get("custom2"),
         "create_date": doc.create_date,
         "edit_date": doc.edit_date,
         "iwl": format!("iwl:dms=sandbox&&lib={}&&num={}&&ver={}", library_of(&doc.id), doc.document_number, doc.version),
@@ -157,6 +161,19 @@ pub async fn upload(
         })?,
     };
 
+    let inherit = match Fields(&upload.profile).boolean("inherit_profile_from_folder")? {
+        Some(b) => b,
+        None => fields
+            .boolean("inherit_profile_from_folder")?
+            .unwrap_or(false),
+    };
+    let mut custom = BTreeMap::new();
+    for field in ["custom1", "custom2"] {
+        if let Some(v) = fields.string(field)?.filter(|v| !v.is_empty()) {
+            custom.insert(field.to_owned(), v);
+        }
+    }
+
     let now = lib.state().clock().now_rfc3339();
     let mut inner = lib.state().lock()?;
     // The folder may have gone while the body was read.
@@ -166,6 +183,46 @@ pub async fn upload(
         .get(&folder_number)
         .ok_or_else(|| ApiError::internal("folder vanished"))?;
     let (folder_id, workspace_id) = (folder.id.clone(), folder.workspace_id.clone());
+    // Inheriting fills what the upload left out from the folder's profile.
+    if inherit {
+        if let Some(Value::Object(p)) = &folder.profile {
+            for field in ["custom1", "custom2"] {
+                if let Some(Value::String(v)) = p.get(field) {
+                    custom.entry(field.to_owned()).or_insert_with(|| v.clone());
+                }
+            }
+        }
+    }
+    // With `warnings_for_required_and_disabled_fields`, iManage stores the document and lists
+    // what it found wrong with the profile in a top-level `warnings[]` (Power Automate swagger).
+    // The sandbox warns of a missing client or matter and of a disabled lookup value.
+    let mut warnings = Vec::new();
+    let library = library_of(&folder_id).to_owned();
+    for field in ["custom1", "custom2"] {
+        match custom.get(field) {
+            None => warnings.push(json!({
+                "field": field,
+                "code": "RequiredField",
+                "message": format!("{field} is required by the library's document profile"),
+            })),
+            Some(v) => {
+                let parent = (field == "custom2")
+                    .then(|| custom.get("custom1"))
+                    .flatten();
+                if let Some(value) =
+                    inner.custom_value(&library, field, v, parent.map(String::as_str))
+                {
+                    if !value.enabled {
+                        warnings.push(json!({
+                            "field": field,
+                            "code": "DisabledValue",
+                            "message": format!("{field} value {v} is disabled"),
+                        }));
+                    }
+                }
+            }
+        }
+    }
     let author = match author {
         Some(author) => author,
         None => inner
@@ -185,13 +242,17 @@ pub async fn upload(
         class,
         author,
         default_security,
+        custom,
+        inherited_profile: inherit,
         create_date: now.clone(),
         edit_date: now,
         content: upload.content,
     };
     let rendered = render(&doc, lib.base());
     inner.documents.insert(number, doc);
-    Ok((StatusCode::CREATED, Json(data(rendered))))
+    let mut answer = data(rendered);
+    answer["warnings"] = Value::Array(warnings);
+    Ok((StatusCode::CREATED, Json(answer)))
 }
 
 /// The document of `ACTIVE!1005.1`, or of `ACTIVE!1005` meaning its latest (only) version.
@@ -255,5 +316,5 @@ pub async fn list_in_folder(lib: Lib) -> ApiResult<Json<Value>> {
         .filter(|d| d.folder_id == id)
         .map(|d| render(d, lib.base()))
         .collect();
-    Ok(Json(results(items)))
+    Ok(Json(Paging::from_query(&lib)?.page(items)))
 }

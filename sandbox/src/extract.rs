@@ -387,11 +387,19 @@ impl Paging {
 
     pub fn from_query(lib: &Lib) -> ApiResult<Paging> {
         let text = |name: &str| lib.query(name).map(|v| Value::String(v.to_owned()));
-        Paging::parse(
+        let paging = Paging::parse(
             text("limit").as_ref(),
             text("offset").as_ref(),
             text("total").as_ref(),
-        )
+        )?;
+        Ok(paging.capped(lib.state().config().page_size))
+    }
+
+    /// At most `page_size` items a page, whatever `limit` asked (`SandboxConfig::page_size`):
+    /// a client that takes one page for the whole list then misses the rest.
+    pub fn capped(mut self, page_size: usize) -> Paging {
+        self.limit = self.limit.min(page_size.max(1));
+        self
     }
 
     /// `{"data": {"results": [...]}}` with `total_count` when asked for.

@@ -83,10 +83,9 @@ pub fn normalize(field: &str, kind: FieldKind, value: &Value) -> ApiResult<Value
                 Value::Number(n) => n.as_i64().map(Value::from).ok_or_else(|| {
                     ApiError::invalid_field(field, format!("{field} must be an integer"))
                 }),
-                Value::String(s) if s.trim().is_empty() => Ok(Value::Null),
-                Value::String(s) => s.trim().parse::<i64>().map(Value::from).map_err(|_| {
-                    ApiError::invalid_field(field, format!("{field} must be an integer"))
-                }),
+                // A string is refused even when it holds digits: iManage types custom17..20 as
+                // integers (Power Automate swagger), so `"2"` is the wrong type. `""` still clears.
+                Value::String(s) if s.is_empty() => Ok(Value::Null),
                 _ => Err(ApiError::invalid_field(
                     field,
                     format!("{field} must be an integer"),
@@ -160,8 +159,9 @@ mod tests {
 
     #[test]
     fn values_are_checked_and_normalised() {
-        let int = normalize("custom17", FieldKind::Integer, &json!(" 42 ")).unwrap();
+        let int = normalize("custom17", FieldKind::Integer, &json!(42)).unwrap();
         assert_eq!(int, json!(42));
+        assert!(normalize("custom17", FieldKind::Integer, &json!("42")).is_err());
         assert!(normalize("custom17", FieldKind::Integer, &json!(1.5)).is_err());
         assert!(normalize("custom17", FieldKind::Integer, &json!("x")).is_err());
         let date = normalize(

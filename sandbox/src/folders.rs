@@ -6,7 +6,7 @@ use axum::Json;
 use serde_json::{Map, Value};
 
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{data, results, Fields, JsonBody, Lib};
+use crate::extract::{data, results, Fields, JsonBody, Lib, Paging};
 use crate::model::{DefaultSecurity, Folder, FolderKind, ViewType};
 use crate::objects::{
     find_folder as find, find_workspace, folder_holds, folder_writable as ensure_writable,
@@ -250,5 +250,5 @@ pub async fn list(lib: Lib) -> ApiResult<Json<Value>> {
         .filter(|f| container.as_deref().is_none_or(|c| f.workspace_id == c))
         .map(|f| render(&index, f))
         .collect();
-    Ok(Json(results(items)))
+    Ok(Json(Paging::from_query(&lib)?.page(items)))
 }

@@ -29,6 +29,37 @@
 //! | `PUT /sandbox/admin/auto-approve` | `{"user": "JSMITH"}` or `{"user": null}` |
 //! | `POST /sandbox/admin/workspace-security` | `{"workspace": "ACTIVE!1000", "trustee": "LWONG", "type": "user", "access_level": "no_access"}` (`null` removes) → `{"workspace", "members"}`; recorded as a change event |
 //!
+//! The API endpoints and where their shape comes from (see docs/imanage-api.md for the sources
+//! by name; "assumed" means no public source):
+//!
+//! | endpoint | source |
+//! |---|---|
+//! | `POST /auth/oauth2/token`, `GET /auth/oauth2/authorize`, `GET /auth/logout` | public clients |
+//! | `POST /auth/oauth2/revoke` | assumed (RFC 7009) |
+//! | `GET /api` | public clients |
+//! | `GET /customers/{cid}/libraries` | assumed |
+//! | `GET`, `POST /customs/{field}`; `GET`, `PATCH /customs/{field}/{id}` | public clients (409 on a duplicate: assumed) |
+//! | `GET`, `POST /workspaces`; `GET`, `PATCH`, `DELETE /workspaces/{id}`; `…/children` | public clients; paging by `limit`/`offset`/`total`, capped by `page_size` |
+//! | `POST /workspaces/search` | public clients (top-level criteria: assumed) |
+//! | `GET`, `POST /workspaces/{id}/security`, `…/folders/{id}/security` | public clients; member shape per library (`member_shapes`) |
+//! | `GET /templates` | public clients; `GET /templates/{id}`: assumed |
+//! | `GET /folders?container_id=` | public clients; paged like workspaces |
+//! | `POST /workspaces/{id}/folders`, `POST /folders/{id}/subfolders`, `GET`, `PATCH`, `DELETE /folders/{id}`, `…/children` | public clients (a folder `profile` with `%workspace_value%` is refused: assumed) |
+//! | `GET /workspaces/{id}/name-value-pairs` | public clients; `PATCH` body: assumed |
+//! | `GET /folders/{id}/name-value-pairs` | Mukhami/clio-imanage-v2 (`IMCC_IsOptional`, `iMan___8`/`iMan___9`) |
+//! | `POST /workspaces/{id}/tabs`, `POST /workspaces/{id}/search-folders` | one public C# client; their `GET` listings: assumed, paged like workspaces |
+//! | `GET`, `POST /users/{user}/my-matters`, `DELETE /users/{user}/my-matters/{id}` | assumed |
+//! | `POST /folders/{id}/documents` | public clients; `inherit_profile_from_folder` and `warnings[]`: Power Automate swagger |
+//! | `GET /folders/{id}/documents` | assumed; paged like workspaces |
+//! | `GET /documents/{id}`, `…/download` | public clients |
+//! | `GET /users`, `GET /groups` | public clients; `GET /groups/{id}/members`: assumed |
+//! | `GET /change-events` | assumed (see docs/imanage-api.md, "Change feed") |
+//! | `POST /sync/…` | Definely's Sync API client (paths, paging); item fields assumed |
+//!
+//! Typed custom fields refuse a wrongly typed value with the error envelope: custom17–20 take
+//! JSON integers only, custom25–28 booleans only (Power Automate swagger), custom21–24 ISO-8601
+//! dates. `SandboxConfig` also sets `refuse_chunked` (411 for chunked bodies) and `page_size`.
+//!
 //! [`SandboxState::seed_legacy_workspaces`] adds workspaces made before matterlink
 //! ([`LEGACY_WORKSPACES`], `ACTIVE!501..504`); `matterlink sandbox` starts with them.
 
@@ -91,7 +122,7 @@ use tower_http::catch_panic::CatchPanicLayer;
 
 pub use clock::Clock;
 pub use config::{
-    SandboxConfig, BRANCH_LIBRARY, CLIENT_ID, CLIENT_SECRET, CUSTOMER_ID, LIBRARY,
+    MemberShape, SandboxConfig, BRANCH_LIBRARY, CLIENT_ID, CLIENT_SECRET, CUSTOMER_ID, LIBRARY,
     SERVICE_PASSWORD, SERVICE_USER,
 };
 pub use error::{ApiError, ErrorMessage, OAuthError, DMS_VERSION};
@@ -313,6 +344,10 @@ pub fn router(state: SharedState) -> Router {
             state.clone(),
             inject::inject,
         ))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            refuse_chunked,
+        ))
         .layer(middleware::from_fn_with_state(state.clone(), count_request))
         .with_state(state)
 }
@@ -320,6 +355,34 @@ pub fn router(state: SharedState) -> Router {
 async fn count_request(State(state): State<SharedState>, request: Request, next: Next) -> Response {
     if !inject::is_admin(request.uri().path()) {
         state.count_request();
+    }
+    next.run(request).await
+}
+
+/// `SandboxConfig::refuse_chunked`: a body framed `Transfer-Encoding: chunked` gets 411 Length
+/// Required before any handler runs, as a gateway in front of iManage answers it.
+async fn refuse_chunked(
+    State(state): State<SharedState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let chunked = request
+        .headers()
+        .get_all(axum::http::header::TRANSFER_ENCODING)
+        .iter()
+        .any(|v| {
+            v.to_str()
+                .is_ok_and(|v| v.to_ascii_lowercase().contains("chunked"))
+        });
+    if chunked && state.config().refuse_chunked && !inject::is_admin(request.uri().path()) {
+        state.count_chunked_refusal();
+        return ApiError::new(StatusCode::LENGTH_REQUIRED, "Length Required")
+            .with_message(
+                "LengthRequired",
+                "a request body must carry Content-Length",
+                None,
+            )
+            .into_response();
     }
     next.run(request).await
 }

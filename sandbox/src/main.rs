@@ -103,7 +103,10 @@ impl Args {
                 seed: self.seed,
             },
             event_retention: self.event_retention,
+            // The fidelity knobs (chunked refusal, page size, member shapes) are for
+            // tests; the command line runs the defaults.
             auto_approve: self.auto_approve.clone(),
+            ..SandboxConfig::default()
         }
     }
 }

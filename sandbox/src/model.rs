@@ -252,6 +252,13 @@ pub struct Document {
     pub class: String,
     pub author: String,
     pub default_security: DefaultSecurity,
+    /// The profile's client and matter (`custom1`, `custom2`), sent with the upload or inherited
+    /// from the folder's profile (`inherit_profile_from_folder`).
+    #[serde(default)]
+    pub custom: BTreeMap<String, String>,
+    /// Whether the upload asked to inherit the folder's profile.
+    #[serde(default)]
+    pub inherited_profile: bool,
     pub create_date: String,
     pub edit_date: String,
     /// Kept out of the serialised form: a byte array as JSON numbers helps nobody.

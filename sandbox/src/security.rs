@@ -4,15 +4,40 @@
 use axum::Json;
 use serde_json::{json, Map, Value};
 
+use crate::config::MemberShape;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{data, Fields, JsonBody, Lib};
 use crate::model::{AccessLevel, DefaultSecurity, MemberType, SecurityMember};
 use crate::objects::{find_folder, find_workspace, folder_writable, workspace_writable};
 use crate::store::Inner;
 
-fn render(default_security: DefaultSecurity, members: &[SecurityMember]) -> Value {
-    let members: Vec<Value> = members.iter().map(SecurityMember::to_json).collect();
-    data(json!({"default_security": default_security.as_str(), "members": members}))
+/// A security answer in the library's member shape (`SandboxConfig::member_shapes`): the typed
+/// shape under `data.members` with the default security, or the flagged shape as the array
+/// directly under `data`, as the public clients that read it expect.
+fn render(
+    shape: MemberShape,
+    default_security: DefaultSecurity,
+    members: &[SecurityMember],
+) -> Value {
+    match shape {
+        MemberShape::Typed => {
+            let members: Vec<Value> = members.iter().map(SecurityMember::to_json).collect();
+            data(json!({"default_security": default_security.as_str(), "members": members}))
+        }
+        MemberShape::Flagged => {
+            let members: Vec<Value> = members
+                .iter()
+                .map(|m| {
+                    json!({
+                        "user_id": m.id,
+                        "is_group": m.member_type == MemberType::Group,
+                        "access": m.access_level.as_str(),
+                    })
+                })
+                .collect();
+            data(Value::Array(members))
+        }
+    }
 }
 
 /// A checked security change.
@@ -23,7 +48,12 @@ struct Change {
 }
 
 /// The canonical id and type of a member entry, which must name a known user or group.
-fn member_ref(inner: &Inner, list: &str, item: &Value) -> ApiResult<(String, MemberType)> {
+fn member_ref(
+    inner: &Inner,
+    shape: MemberShape,
+    list: &str,
+    item: &Value,
+) -> ApiResult<(String, MemberType)> {
     let Value::Object(item) = item else {
         return Err(ApiError::invalid_field(
             list,
@@ -31,18 +61,40 @@ fn member_ref(inner: &Inner, list: &str, item: &Value) -> ApiResult<(String, Mem
         ));
     };
     let fields = Fields(item);
-    let id = fields
+    let id = match fields
         .string("id")
-        .map_err(|_| ApiError::invalid_field(list, "member id must be a string"))?;
-    let id = id.ok_or_else(|| ApiError::invalid_field(list, "member id is required"))?;
-    let member_type = match fields
-        .string("type")
-        .map_err(|_| ApiError::invalid_field(list, "member type must be a string"))?
+        .map_err(|_| ApiError::invalid_field(list, "member id must be a string"))?
     {
-        None => MemberType::User,
-        Some(text) => MemberType::parse(&text).ok_or_else(|| {
-            ApiError::invalid_field(list, format!("member type {text} must be user or group"))
-        })?,
+        Some(id) => Some(id),
+        None if shape == MemberShape::Flagged => fields
+            .string("user_id")
+            .map_err(|_| ApiError::invalid_field(list, "member user_id must be a string"))?,
+        None => None,
+    };
+    let id = id.ok_or_else(|| ApiError::invalid_field(list, "member id is required"))?;
+    // A library of the flagged shape knows members by `is_group` only: an entry in the other
+    // shape (or with no kind) is refused, never taken for a user.
+    let member_type = if shape == MemberShape::Flagged {
+        match item.get("is_group") {
+            Some(Value::Bool(true)) => MemberType::Group,
+            Some(Value::Bool(false)) => MemberType::User,
+            _ => {
+                return Err(ApiError::invalid_field(
+                    list,
+                    format!("member {id} needs is_group (true or false) in this library"),
+                ))
+            }
+        }
+    } else {
+        match fields
+            .string("type")
+            .map_err(|_| ApiError::invalid_field(list, "member type must be a string"))?
+        {
+            None => MemberType::User,
+            Some(text) => MemberType::parse(&text).ok_or_else(|| {
+                ApiError::invalid_field(list, format!("member type {text} must be user or group"))
+            })?,
+        }
     };
     let canonical = match member_type {
         MemberType::User => inner.user(&id).map(|u| u.id.clone()),
@@ -56,6 +108,7 @@ fn member_ref(inner: &Inner, list: &str, item: &Value) -> ApiResult<(String, Mem
 
 fn parse_change(
     inner: &Inner,
+    shape: MemberShape,
     body: &Map<String, Value>,
     allow_inherit: bool,
 ) -> ApiResult<Change> {
@@ -83,13 +136,14 @@ fn parse_change(
     };
     let mut include = Vec::new();
     for item in lists("include")? {
-        let (id, member_type) = member_ref(inner, "include", &item)?;
-        let level = item
-            .get("access_level")
-            .and_then(Value::as_str)
-            .ok_or_else(|| {
-                ApiError::invalid_field("include", format!("access_level is required for {id}"))
-            })?;
+        let (id, member_type) = member_ref(inner, shape, "include", &item)?;
+        let level_key = match shape {
+            MemberShape::Typed => "access_level",
+            MemberShape::Flagged => "access",
+        };
+        let level = item.get(level_key).and_then(Value::as_str).ok_or_else(|| {
+            ApiError::invalid_field("include", format!("{level_key} is required for {id}"))
+        })?;
         let access_level = AccessLevel::parse(level).ok_or_else(|| {
             ApiError::invalid_field(
                 "include",
@@ -104,7 +158,7 @@ fn parse_change(
     }
     let mut remove = Vec::new();
     for item in lists("remove")? {
-        remove.push(member_ref(inner, "remove", &item)?);
+        remove.push(member_ref(inner, shape, "remove", &item)?);
     }
     Ok(Change {
         default_security,
@@ -138,6 +192,10 @@ fn apply(
     }
 }
 
+fn shape(lib: &Lib) -> MemberShape {
+    lib.state().config().member_shape(lib.library())
+}
+
 pub async fn get_workspace(lib: Lib) -> ApiResult<Json<Value>> {
     let inner = lib.state().lock()?;
     let number = find_workspace(&inner, lib.param("id")?)?;
@@ -145,7 +203,7 @@ pub async fn get_workspace(lib: Lib) -> ApiResult<Json<Value>> {
         .workspaces
         .get(&number)
         .ok_or_else(|| ApiError::internal("workspace vanished"))?;
-    Ok(Json(render(ws.default_security, &ws.members)))
+    Ok(Json(render(shape(&lib), ws.default_security, &ws.members)))
 }
 
 pub async fn post_workspace(lib: Lib, body: JsonBody) -> ApiResult<Json<Value>> {
@@ -158,7 +216,7 @@ pub async fn post_workspace(lib: Lib, body: JsonBody) -> ApiResult<Json<Value>> 
         .get(&number)
         .ok_or_else(|| ApiError::internal("workspace vanished"))?;
     workspace_writable(ws)?;
-    let change = parse_change(&inner, &body, false)?;
+    let change = parse_change(&inner, shape(&lib), &body, false)?;
     let ws = inner
         .workspaces
         .get_mut(&number)
@@ -167,7 +225,11 @@ pub async fn post_workspace(lib: Lib, body: JsonBody) -> ApiResult<Json<Value>> 
     apply(change, &mut ws.default_security, &mut ws.members);
     let after = ws.clone();
     inner.events.security_posted(&before, &after, &now);
-    Ok(Json(render(after.default_security, &after.members)))
+    Ok(Json(render(
+        shape(&lib),
+        after.default_security,
+        &after.members,
+    )))
 }
 
 pub async fn get_folder(lib: Lib) -> ApiResult<Json<Value>> {
@@ -177,7 +239,11 @@ pub async fn get_folder(lib: Lib) -> ApiResult<Json<Value>> {
         .folders
         .get(&number)
         .ok_or_else(|| ApiError::internal("folder vanished"))?;
-    Ok(Json(render(folder.default_security, &folder.members)))
+    Ok(Json(render(
+        shape(&lib),
+        folder.default_security,
+        &folder.members,
+    )))
 }
 
 pub async fn post_folder(lib: Lib, body: JsonBody) -> ApiResult<Json<Value>> {
@@ -190,11 +256,15 @@ pub async fn post_folder(lib: Lib, body: JsonBody) -> ApiResult<Json<Value>> {
         .map(|f| f.workspace_id.clone())
         .unwrap_or_default();
     folder_writable(&inner, &workspace_id)?;
-    let change = parse_change(&inner, &body, true)?;
+    let change = parse_change(&inner, shape(&lib), &body, true)?;
     let folder = inner
         .folders
         .get_mut(&number)
         .ok_or_else(|| ApiError::internal("folder vanished"))?;
     apply(change, &mut folder.default_security, &mut folder.members);
-    Ok(Json(render(folder.default_security, &folder.members)))
+    Ok(Json(render(
+        shape(&lib),
+        folder.default_security,
+        &folder.members,
+    )))
 }

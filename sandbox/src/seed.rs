@@ -179,7 +179,9 @@ pub(crate) fn seed() -> Inner {
         "Branch Office Template",
         "Folder structure for the branch office's matters",
         DefaultSecurity::Public,
-        Vec::new(),
+        // A group, so that a client reading the branch's member shape wrong shows (a group
+        // taken for a user is an unknown user).
+        vec![member("PROPERTY", MemberType::Group, AccessLevel::Read)],
     );
     let mut folders = template_folders(
         LIBRARY,

@@ -41,6 +41,8 @@ pub struct SandboxState {
     config: SandboxConfig,
     clock: Clock,
     requests: AtomicU64,
+    /// Requests refused 411 for a chunked body (`SandboxConfig::refuse_chunked`).
+    chunked_refused: AtomicU64,
     base_url: OnceLock<String>,
     inner: Mutex<Inner>,
     injector: Injector,
@@ -60,6 +62,7 @@ impl SandboxState {
             config,
             clock: Clock::default(),
             requests: AtomicU64::new(0),
+            chunked_refused: AtomicU64::new(0),
             base_url: OnceLock::new(),
             inner: Mutex::new(inner),
         }
@@ -309,6 +312,15 @@ impl SandboxState {
     }
 
     /// The change-event queue answers 403 while on (also `event_queue_forbidden` in [`Faults`]).
+    pub(crate) fn count_chunked_refusal(&self) {
+        self.chunked_refused.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// How many requests were refused 411 for a chunked body.
+    pub fn chunked_refusals(&self) -> u64 {
+        self.chunked_refused.load(Ordering::Relaxed)
+    }
+
     pub fn set_event_queue_forbidden(&self, forbidden: bool) {
         self.injector().set_event_queue_forbidden(forbidden);
     }

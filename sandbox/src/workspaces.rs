@@ -372,7 +372,8 @@ pub async fn list(lib: Lib) -> ApiResult<Json<Value>> {
 /// confirmed, so criteria at the top level are taken too.
 pub async fn search_post(lib: Lib, body: JsonBody) -> ApiResult<Json<Value>> {
     let body = body.object()?;
-    let paging = Paging::parse(body.get("limit"), body.get("offset"), body.get("total"))?;
+    let paging = Paging::parse(body.get("limit"), body.get("offset"), body.get("total"))?
+        .capped(lib.state().config().page_size);
     let criteria: Vec<(&String, &Value)> = match Fields(&body).object("filters")? {
         Some(filters) => filters.iter().collect(),
         None => body

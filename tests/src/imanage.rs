@@ -106,6 +106,22 @@ impl Admin {
         v["data"]["id"].as_str().expect("an id").to_string()
     }
 
+    /// `PATCH` of a library-relative path, e.g. a lookup value disabled.
+    pub async fn patch(&self, path: &str, body: Value) -> Value {
+        let r = self
+            .client
+            .patch(format!("{}{path}", self.library))
+            .header("x-auth-token", &self.token)
+            .json(&body)
+            .send()
+            .await
+            .expect("request");
+        let status = r.status();
+        let v: Value = r.json().await.expect("JSON answer");
+        assert!(status.is_success(), "{path}: {status} {v}");
+        v
+    }
+
     /// A lookup value, as iManage needs one before a profile names it.
     pub async fn custom(&self, field: &str, body: Value) {
         self.post(&format!("/customs/{field}"), body).await;

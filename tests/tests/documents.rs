@@ -237,7 +237,6 @@ async fn check_connection_reports_each_check() {
         "templates",
         r#"{"Litigation": "ACTIVE!100", "Probate": "ACTIVE!999"}"#,
     );
-    missing.set("field_map", r#"{"Title": "custom17"}"#);
     let err = call_check(&env, missing).await.unwrap_err();
     assert_eq!(err.kind(), "not-configured");
     assert!(
@@ -250,8 +249,16 @@ async fn check_connection_reports_each_check() {
         "{}",
         err.message()
     );
+
+    // A title can never be an integer: since typed custom fields, such a map is refused when the
+    // configuration loads, and check says so on its configuration line.
+    let mut mistyped = env.config();
+    mistyped.set("field_map", r#"{"Title": "custom17"}"#);
+    let err = call_check(&env, mistyped).await.unwrap_err();
+    assert_eq!(err.kind(), "not-configured");
     assert!(
-        err.message().contains("✗ field Title: custom17"),
+        err.message()
+            .contains("✗ configuration: `field_map` maps \"Title\" to custom17"),
         "{}",
         err.message()
     );

@@ -7,10 +7,12 @@ use serde_json::{json, Value};
 
 use super::client::{Answer, Imanage};
 use super::json;
+use super::security::MemberShape;
 use crate::fields::CustomField;
 use crate::keys;
 use crate::model::{Error, Result, Workspace};
 use crate::platform::Method;
+use crate::security::Member;
 use crate::transport::{status_error, Retry};
 
 /// Path-segment encoding that keeps `!`, as in iManage ids `ACTIVE!1042`.
@@ -60,6 +62,23 @@ pub enum Parent<'a> {
     Workspace(&'a str),
     /// Inside a folder (its id).
     Folder(&'a str),
+}
+
+/// The client and matter (`custom1`, `custom2`) of a workspace's profile, as a folder or
+/// document profile carries them so that iManage search and retention see the folder and its
+/// documents as the matter's; `null` when the workspace has neither.
+pub fn client_matter_profile(workspace: &Value) -> Value {
+    let mut profile = serde_json::Map::new();
+    for field in ["custom1", "custom2"] {
+        if let Some(v) = workspace.get(field).filter(|v| !v.is_null()) {
+            profile.insert(field.into(), v.clone());
+        }
+    }
+    if profile.is_empty() {
+        Value::Null
+    } else {
+        Value::Object(profile)
+    }
 }
 
 impl Imanage<'_> {
@@ -162,17 +181,76 @@ impl Imanage<'_> {
         Ok(())
     }
 
-    /// Workspaces of this library matching every `(field, value)` filter, at most 100.
+    /// Every item of a list, page by page with the API's own paging: `limit`/`offset` with
+    /// `total=true`, until `total_count` is reached or a page comes back empty. iManage (and any
+    /// gateway) may answer fewer items than `limit` asks, so a short page is not taken as the end
+    /// while `total_count` says there is more. `path` is library-relative, without a query;
+    /// `pairs` are its other query parameters.
+    pub fn list_all(&self, path: &str, pairs: &[(&str, &str)]) -> Result<Vec<Value>> {
+        Ok(self.pages(path, pairs, false)?.unwrap_or_default())
+    }
+
+    /// As `list_all`, for a listing an older server may not have: `None` when its first page
+    /// answers 404, 405 or 501.
+    pub fn list_all_if_any(
+        &self,
+        path: &str,
+        pairs: &[(&str, &str)],
+    ) -> Result<Option<Vec<Value>>> {
+        self.pages(path, pairs, true)
+    }
+
+    fn pages(
+        &self,
+        path: &str,
+        pairs: &[(&str, &str)],
+        may_be_absent: bool,
+    ) -> Result<Option<Vec<Value>>> {
+        /// iManage's default page; the largest it allows is 9999.
+        const PAGE: usize = 500;
+        /// A bound on requests for one list, so a server that ignores `offset` cannot loop us.
+        const MAX_PAGES: usize = 1000;
+        let mut all = Vec::new();
+        for n in 0..MAX_PAGES {
+            let offset = all.len().to_string();
+            let limit = PAGE.to_string();
+            let mut q = pairs.to_vec();
+            q.extend([
+                ("limit", limit.as_str()),
+                ("offset", offset.as_str()),
+                ("total", "true"),
+            ]);
+            let url = format!("{path}?{}", query(&q));
+            let v = match self.call(Method::Get, &url, None, Retry::Safe)? {
+                Answer::Ok(v) => v,
+                Answer::Status(404 | 405 | 501, _) if may_be_absent && n == 0 => return Ok(None),
+                Answer::Status(s, why) => return Err(status_error(Method::Get, &url, s, &why)),
+            };
+            let page = json::results(&v);
+            let total = v
+                .get("total_count")
+                .or_else(|| json::data(&v).get("total_count"))
+                .and_then(Value::as_u64);
+            let short = page.len() < PAGE;
+            if page.is_empty() {
+                break;
+            }
+            all.extend(page);
+            match total {
+                Some(t) if all.len() as u64 >= t => break,
+                Some(_) => {}
+                // No `total_count` (cursor mode, or a server that leaves it out): a short page
+                // is the only sign of the end.
+                None if short => break,
+                None => {}
+            }
+        }
+        Ok(Some(all))
+    }
+
+    /// Workspaces of this library matching every `(field, value)` filter, every page of them.
     pub fn search_workspaces(&self, filters: &[(&str, &str)]) -> Result<Vec<Value>> {
-        let mut pairs = filters.to_vec();
-        pairs.push(("limit", "100"));
-        let path = format!("/workspaces?{}", query(&pairs));
-        Ok(json::results(&self.call_ok(
-            Method::Get,
-            &path,
-            None,
-            Retry::Safe,
-        )?))
+        self.list_all("/workspaces", filters)
     }
 
     /// A workspace's profile, `None` when it does not exist.
@@ -198,13 +276,9 @@ impl Imanage<'_> {
         Ok(json::data(&v).clone())
     }
 
-    /// Every folder of a workspace (or template), at every depth, in one request.
+    /// Every folder of a workspace (or template), at every depth, every page of them.
     pub fn folders_of(&self, container_id: &str) -> Result<Vec<FolderNode>> {
-        let path = format!(
-            "/folders?{}",
-            query(&[("container_id", container_id), ("limit", "9999")])
-        );
-        let list = json::results(&self.call_ok(Method::Get, &path, None, Retry::Safe)?);
+        let list = self.list_all("/folders", &[("container_id", container_id)])?;
         list.iter()
             .map(|f| {
                 let s = |k| json::str_field(f, k).unwrap_or_default().to_string();
@@ -224,10 +298,19 @@ impl Imanage<'_> {
             .collect()
     }
 
-    /// Creates a plain document folder. Not retried: `provision::ensure_folders` re-lists and
-    /// carries on.
-    pub fn create_folder(&self, parent: Parent<'_>, name: &str) -> Result<FolderNode> {
-        let body = json!({"name": name, "default_security": "inherit", "view_type": "document"});
+    /// Creates a plain document folder carrying `profile` (see [`client_matter_profile`];
+    /// `null` for none). Not retried: `provision` and `documents` re-list and carry on.
+    pub fn create_folder(
+        &self,
+        parent: Parent<'_>,
+        name: &str,
+        profile: &Value,
+    ) -> Result<FolderNode> {
+        let mut body =
+            json!({"name": name, "default_security": "inherit", "view_type": "document"});
+        if profile.as_object().is_some_and(|p| !p.is_empty()) {
+            body["profile"] = profile.clone();
+        }
         self.create_folder_with(parent, name, &body)
     }
 
@@ -254,13 +337,27 @@ impl Imanage<'_> {
         })
     }
 
-    /// Sets a workspace's default security (when given) and adds the `include` entries.
+    /// Whether a folder carries a profile of its own (client or matter), which an upload into it
+    /// may inherit.
+    pub fn folder_has_profile(&self, id: &str) -> Result<bool> {
+        let path = format!("/folders/{}", seg(id));
+        let v = self.call_ok(Method::Get, &path, None, Retry::Safe)?;
+        Ok(json::data(&v)
+            .get("profile")
+            .and_then(Value::as_object)
+            .is_some_and(|p| p.contains_key("custom1") || p.contains_key("custom2")))
+    }
+
+    /// Sets a workspace's default security (when given) and adds the `include` entries, written
+    /// in `shape` (the library's member shape).
     pub fn set_security(
         &self,
         workspace_id: &str,
         default_security: Option<&str>,
-        include: &[Value],
+        include: &[Member],
+        shape: MemberShape,
     ) -> Result<()> {
+        let include: Vec<Value> = include.iter().map(|m| m.to_imanage_in(shape)).collect();
         let mut body = json!({"include": include, "remove": []});
         if let Some(d) = default_security {
             body["default_security"] = json!(d);

@@ -1,7 +1,7 @@
 //! One library of iManage as the flows call it: the access token (see `auth::session`), the
 //! library base URL, and JSON answers; retries and error mapping are `transport`'s.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 
 use serde_json::Value;
 
@@ -23,6 +23,8 @@ pub struct Imanage<'a> {
     deadline: u64,
     token: RefCell<Option<String>>,
     library_base: RefCell<Option<String>>,
+    /// The security member shape this library answered with, once a read has shown it.
+    pub(super) member_shape: Cell<Option<super::security::MemberShape>>,
 }
 
 /// Outcome of one request that got an HTTP answer.
@@ -49,6 +51,7 @@ impl<'a> Imanage<'a> {
             deadline: deadline(p, s),
             token: RefCell::new(None),
             library_base: RefCell::new(None),
+            member_shape: Cell::new(None),
         }
     }
 

@@ -9,17 +9,21 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
-use super::api::{seg, FolderNode};
+use super::api::{client_matter_profile, seg, FolderNode};
 use super::client::Answer;
+use super::security::{MemberShape, SecurityRead};
 use super::{json, Imanage};
 use crate::keys;
 use crate::model::{Error, Result};
 use crate::platform::Method;
+use crate::security::{Member, Security};
 use crate::transport::{status_error, Retry};
 
 /// The cached `Template`'s shape. A cache entry of another shape (or of none: the flat folder
-/// list cached before tabs and search folders were read) is read again from iManage.
-pub const TEMPLATE_SHAPE: u32 = 2;
+/// list cached before tabs and search folders were read) is read again from iManage. 3: members
+/// (the template's and its folders') are parsed `Member`s with the shape they were read in,
+/// where 2 kept iManage's raw entries.
+pub const TEMPLATE_SHAPE: u32 = 3;
 
 /// The name-value pair that records which template a workspace was made from.
 pub const TEMPLATE_ID_PAIR: &str = "TemplateId";
@@ -44,8 +48,10 @@ pub enum ItemKind {
 pub struct ItemSecurity {
     /// `private`, `view` or `public`.
     pub default_security: String,
-    /// The member entries, as iManage wrote them.
-    pub members: Vec<Value>,
+    /// The member entries.
+    pub members: Vec<Member>,
+    /// The member shape the library answered with, and so is written back in.
+    pub member_shape: MemberShape,
 }
 
 /// One folder, tab or search folder of a template.
@@ -81,6 +87,18 @@ impl TemplateItem {
         resolve(&self.profile, workspace)
     }
 
+    /// The profile a new folder made from this item carries: the workspace's client and matter
+    /// (so that search and retention see the folder as the matter's), overlaid with the
+    /// template's own profile, resolved, which wins where it sets a field.
+    pub fn folder_profile(&self, workspace: &Value) -> Map<String, Value> {
+        let mut profile = match client_matter_profile(workspace) {
+            Value::Object(m) => m,
+            _ => Map::new(),
+        };
+        profile.extend(self.profile_for(workspace));
+        profile
+    }
+
     /// `searchprofile`, resolved like `profile_for`.
     pub fn searchprofile_for(&self, workspace: &Value) -> Option<Value> {
         match &self.searchprofile {
@@ -114,8 +132,10 @@ pub struct Template {
     pub id: String,
     /// The default security a new workspace gets.
     pub default_security: Option<String>,
-    /// The security entries copied onto a new workspace, as iManage wrote them.
-    pub members: Vec<Value>,
+    /// The security entries copied onto a new workspace.
+    pub members: Vec<Member>,
+    /// The member shape the template's library answered with, and so is written back in.
+    pub member_shape: MemberShape,
     /// The template's name-value pairs, copied onto a new workspace with `TemplateId`.
     pub name_value_pairs: BTreeMap<String, String>,
     /// Its folders, tabs and search folders, parents before children.
@@ -161,6 +181,21 @@ pub fn read_pairs(v: &Value) -> BTreeMap<String, String> {
     }
 }
 
+/// `read` when every member entry could be read. A member whose kind cannot be told is refused
+/// before anything is written: copying it as a user when it is a group (or the reverse) would
+/// grant the wrong trustee; `what` names whose security it is.
+fn readable(read: SecurityRead, what: &str) -> Result<SecurityRead> {
+    if read.unknown_kind.is_empty() && read.unreadable == 0 {
+        return Ok(read);
+    }
+    Err(Error::NotConfigured(format!(
+        "{what}'s security lists members matterlink cannot read safely ({} of unknown kind: {}; {} otherwise unreadable); nothing was created",
+        read.unknown_kind.len(),
+        read.unknown_kind.join(", "),
+        read.unreadable
+    )))
+}
+
 /// `IMCC_IsOptional` as public provisioning clients read it: a boolean-ish text.
 fn is_true(value: Option<&String>) -> bool {
     value.is_some_and(|v| {
@@ -190,24 +225,20 @@ impl Imanage<'_> {
                 self.library()
             )));
         };
-        let security = self.call_ok(
-            Method::Get,
-            &format!("/workspaces/{}/security", seg(id)),
-            None,
-            Retry::Safe,
-        )?;
-        let security = json::data(&security);
+        let security = self.read_security(id)?.ok_or_else(|| {
+            Error::NotConfigured(format!("template {id} has no security to read"))
+        })?;
+        let security = readable(security, &format!("template {id}"))?;
         let template = Template {
             shape: TEMPLATE_SHAPE,
             id: id.to_string(),
-            default_security: json::str_field(security, "default_security")
-                .or_else(|| json::str_field(&ws, "default_security"))
-                .map(String::from),
-            members: security
-                .get("members")
-                .and_then(Value::as_array)
-                .cloned()
-                .unwrap_or_default(),
+            default_security: security
+                .security
+                .default_security
+                .clone()
+                .or_else(|| json::str_field(&ws, "default_security").map(String::from)),
+            members: security.security.members,
+            member_shape: security.shape,
             name_value_pairs: self.pairs(&format!("/workspaces/{}/name-value-pairs", seg(id)))?,
             items: self.template_items(id)?,
         };
@@ -225,26 +256,17 @@ impl Imanage<'_> {
         }
     }
 
-    /// The raw objects of a listing that an older server may not have (404, 405, 501: none).
+    /// The raw objects of a listing that an older server may not have (404, 405, 501: none),
+    /// every page of them.
     fn listing(&self, path: &str) -> Result<Vec<Value>> {
-        match self.call(Method::Get, path, None, Retry::Safe)? {
-            Answer::Ok(v) => Ok(json::results(&v)),
-            Answer::Status(404 | 405 | 501, _) => Ok(Vec::new()),
-            Answer::Status(s, why) => Err(status_error(Method::Get, path, s, &why)),
-        }
+        Ok(self.list_all_if_any(path, &[])?.unwrap_or_default())
     }
 
     /// Every item of a template: its folders (`GET /folders?container_id`), tabs and search
     /// folders (their own listings, which decide the kind whether or not the folder listing
     /// shows them too), with each folder's name-value pairs and, where it has its own, security.
     fn template_items(&self, id: &str) -> Result<Vec<TemplateItem>> {
-        let folders = self.listing(&format!(
-            "/folders?{}",
-            url::form_urlencoded::Serializer::new(String::new())
-                .append_pair("container_id", id)
-                .append_pair("limit", "9999")
-                .finish()
-        ))?;
+        let folders = self.list_all("/folders", &[("container_id", id)])?;
         let tabs = self.listing(&format!("/workspaces/{}/tabs", seg(id)))?;
         let searches = self.listing(&format!("/workspaces/{}/search-folders", seg(id)))?;
         let id_of = |v: &Value| json::str_field(v, "id").unwrap_or_default().to_string();
@@ -296,13 +318,14 @@ impl Imanage<'_> {
                     None,
                     Retry::Safe,
                 )?;
+                let read = readable(
+                    Security::read_imanage(&sec),
+                    &format!("template folder {id}"),
+                )?;
                 Some(ItemSecurity {
                     default_security: own.to_string(),
-                    members: json::data(&sec)
-                        .get("members")
-                        .and_then(Value::as_array)
-                        .cloned()
-                        .unwrap_or_default(),
+                    members: read.security.members,
+                    member_shape: read.shape,
                 })
             }
             _ => None,
@@ -382,9 +405,15 @@ impl Imanage<'_> {
         })
     }
 
-    /// Sets a folder's member entries (its default security was set when it was made). Safe to
-    /// repeat: levels are set, not toggled.
-    pub fn set_folder_members(&self, folder_id: &str, include: &[Value]) -> Result<()> {
+    /// Sets a folder's member entries (its default security was set when it was made), written
+    /// in `shape` (the library's). Safe to repeat: levels are set, not toggled.
+    pub fn set_folder_members(
+        &self,
+        folder_id: &str,
+        include: &[Member],
+        shape: MemberShape,
+    ) -> Result<()> {
+        let include: Vec<Value> = include.iter().map(|m| m.to_imanage_in(shape)).collect();
         let body = json!({"include": include, "remove": []});
         let path = format!("/folders/{}/security", seg(folder_id));
         self.call_ok(Method::Post, &path, Some(&body), Retry::Safe)?;
@@ -455,6 +484,7 @@ mod tests {
             id: "ACTIVE!100".into(),
             default_security: None,
             members: vec![],
+            member_shape: MemberShape::Flagged,
             name_value_pairs: BTreeMap::new(),
             items: vec![],
         };

@@ -3,7 +3,9 @@
 use super::bindings::wasi::http::outgoing_handler;
 use super::bindings::wasi::http::types::{Fields, OutgoingBody, OutgoingRequest, RequestOptions};
 use super::bindings::wasi::io::streams::StreamError;
-use crate::http_parts::{self, header_bytes, header_text, read_limited, split_url, READ_CHUNK};
+use crate::http_parts::{
+    self, header_bytes, header_text, read_limited, split_url, with_content_length, READ_CHUNK,
+};
 use crate::platform::{HttpRequest, HttpResponse, TransportError};
 
 /// Largest response body read from iManage; anything bigger is refused, not buffered.
@@ -15,8 +17,11 @@ const MILLISECOND_NS: u64 = 1_000_000;
 pub fn send(req: &HttpRequest) -> Result<HttpResponse, TransportError> {
     let bad = |why: String| TransportError::Failed(why);
     let target = split_url(&req.url).map_err(bad)?;
-    let headers = Fields::from_list(&header_bytes(&req.headers))
-        .map_err(|e| bad(format!("header: {e:?}")))?;
+    // A sized body: wasmtime-wasi-http then sends `Content-Length` instead of chunking (see
+    // `http_parts::with_content_length`), and holds the guest to writing exactly that many bytes.
+    let headers = with_content_length(&req.headers, req.body.len());
+    let headers =
+        Fields::from_list(&header_bytes(&headers)).map_err(|e| bad(format!("header: {e:?}")))?;
     let out = OutgoingRequest::new(headers);
     out.set_method(&req.method.into())
         .map_err(|_| bad("method".into()))?;
