@@ -224,8 +224,8 @@ impl Runtime {
         self.new_store_with_deadline(None)
     }
 
-    /// [`Runtime::new_store`] whose guest traps once `deadline` has passed (to within
-    /// [`EPOCH_TICK`]) the next time it runs wasm code. A guest waiting on the host is not
+    /// [`Runtime::new_store`] whose guest traps once `deadline` has passed (never before it, and
+    /// at most one [`EPOCH_TICK`] after) the next time it runs wasm code. A guest waiting on the host is not
     /// interrupted by this: whoever awaits the call drops it at the same deadline.
     pub fn new_store_with_deadline(&self, deadline: Option<Duration>) -> Store<State> {
         let mut wasi = WasiCtx::builder();
@@ -253,7 +253,9 @@ impl Runtime {
         store.limiter(|s| &mut s.limits);
         // With epoch interruption on, a store without a deadline traps at once.
         store.set_epoch_deadline(match deadline {
-            Some(d) => d.as_nanos().div_ceil(EPOCH_TICK.as_nanos()) as u64,
+            // The ticker's next tick may come at once, so one tick more than the deadline holds
+            // guarantees the guest its whole time.
+            Some(d) => d.as_nanos().div_ceil(EPOCH_TICK.as_nanos()) as u64 + 1,
             None => NO_DEADLINE,
         });
         store.epoch_deadline_trap();
