@@ -442,6 +442,7 @@ async fn browser(authorize_url: &str, kv_path: &Path) -> SignIn {
     seen
 }
 pub mod imanage;
+pub mod serve_attack;
 
 /// One HTTP/1.1 exchange with exact bytes, for what a client library would not send (a body
 /// announced but never sent, a request line that is not UTF-8): writes `request`, then reads one
