@@ -34,11 +34,11 @@ fn matter(i: usize) -> Value {
     })
 }
 
-/// Posts a signed event, signed `age` seconds ago: every copy of one event a test sends is
-/// signed at another second, so that each is a delivery of its own (a signature is accepted
+/// Posts a signed event, signed at `at` (Unix seconds): every copy of one event a test sends is
+/// signed at a second of its own, so that each is a delivery of its own (a signature is accepted
 /// once: the same signed request twice is a replay, refused with 409).
-async fn post_event(client: &reqwest::Client, base: &str, body: &[u8], age: u64) -> (u16, Value) {
-    let ts = (unix_now() - age).to_string();
+async fn post_event(client: &reqwest::Client, base: &str, body: &[u8], at: u64) -> (u16, Value) {
+    let ts = at.to_string();
     let r = client
         .post(format!("{base}/v1/events"))
         .header(signature::TIMESTAMP_HEADER, &ts)
@@ -132,13 +132,16 @@ async fn two_spins_and_a_serve_on_one_redis_provision_each_matter_once() {
         })
         .collect();
 
-    // Every event to every home at the same moment.
+    // Every event to every home at the same moment. Each copy is signed at its own second, fixed
+    // now (t0 - 0..2 here, t0 - 10..12 for the repeats below), so no two copies share a signature
+    // however long the test takes.
+    let t0 = unix_now();
     let mut deliveries = Vec::new();
     for (i, body) in bodies.iter().enumerate() {
         for (h, host) in hosts.iter().enumerate() {
             let (client, host, body) = (client.clone(), host.clone(), body.clone());
             deliveries.push(tokio::spawn(async move {
-                let (status, answer) = post_event(&client, &host, &body, h as u64).await;
+                let (status, answer) = post_event(&client, &host, &body, t0 - h as u64).await;
                 (i, host, status, answer)
             }));
         }
@@ -166,7 +169,7 @@ async fn two_spins_and_a_serve_on_one_redis_provision_each_matter_once() {
     // Every event is done: a repeat to any home is a duplicate.
     for body in &bodies {
         for (h, host) in hosts.iter().enumerate() {
-            let (status, answer) = post_event(&client, host, body, 3 + h as u64).await;
+            let (status, answer) = post_event(&client, host, body, t0 - 10 - h as u64).await;
             assert_eq!(status, 200, "{host}: {answer}");
             assert_eq!(answer["duplicate"], true, "{host}: {answer}");
         }
