@@ -39,22 +39,37 @@ pub fn is_private_dir(dir: &Path) -> bool {
 
 /// Makes `file` readable and writable by its owner only, creating it empty when absent, before
 /// anything is written to it. SQLite gives its `-wal` and `-shm` files the main file's mode.
+///
+/// An existing file is only `chmod`ed, never opened: closing any descriptor of a file drops every
+/// POSIX lock this process holds on it, and another connection of this process may hold SQLite's
+/// locks on it right now.
 pub fn make_private_file(file: &Path) -> io::Result<()> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
-        std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .mode(0o600)
-            .open(file)?;
+        if !file.exists() {
+            // Absent, so no connection of this process has it open: creating it is safe. Another
+            // process may create it first; then only the mode below is ours to set.
+            match std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(file)
+            {
+                Ok(_) => {}
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+                Err(e) => return Err(e),
+            }
+        }
         std::fs::set_permissions(file, std::fs::Permissions::from_mode(0o600))?;
     }
     #[cfg(not(unix))]
-    std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(file)?;
+    if !file.exists() {
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .open(file)?;
+    }
     Ok(())
 }
 
