@@ -253,6 +253,8 @@ impl Runtime {
         store.limiter(|s| &mut s.limits);
         // With epoch interruption on, a store without a deadline traps at once.
         store.set_epoch_deadline(match deadline {
+            // No time at all: trap at the first instruction.
+            Some(d) if d.is_zero() => 0,
             // The ticker's next tick may come at once, so one tick more than the deadline holds
             // guarantees the guest its whole time.
             Some(d) => d.as_nanos().div_ceil(EPOCH_TICK.as_nanos()) as u64 + 1,
