@@ -18,6 +18,9 @@ pub const HOST_ENV: &[&str] = &[
     "MATTERLINK_CONFIG",
     "MATTERLINK_LOG",
     "MATTERLINK_COMPONENT",
+    "MATTERLINK_STORE",
+    "MATTERLINK_TENANT",
+    "MATTERLINK_LOG_FORMAT",
 ];
 const ENV_PREFIX: &str = "MATTERLINK_";
 
@@ -34,7 +37,18 @@ impl std::fmt::Debug for ConfigStore {
     }
 }
 
-fn valid_key(key: &str) -> bool {
+/// Whether a configuration key holds a secret (`imanage_client_secret`, `imanage_password`,
+/// `webhook_secret`, `actionstep_token`, …): by its name, so that a key added later is masked
+/// without anyone remembering to list it. Secrets are never printed back.
+pub fn is_secret(key: &str) -> bool {
+    ["_secret", "_password", "_token"]
+        .iter()
+        .any(|end| key.ends_with(end))
+        || key == "secret"
+}
+
+/// Whether `key` can be a configuration key: lower-case letters, digits and `_`.
+pub fn valid_key(key: &str) -> bool {
     !key.is_empty()
         && key
             .chars()
@@ -89,6 +103,23 @@ impl ConfigStore {
             values.insert(key, text);
         }
         Ok(ConfigStore { values })
+    }
+
+    /// The keys and values given, each key checked as `from_toml` checks it.
+    pub fn from_values(values: impl IntoIterator<Item = (String, String)>) -> Result<ConfigStore> {
+        let mut store = ConfigStore::default();
+        for (key, value) in values {
+            if !valid_key(&key) {
+                bail!("key {key:?} must be lower-case letters, digits and `_`");
+            }
+            store.values.insert(key, value);
+        }
+        Ok(store)
+    }
+
+    /// Every key and value, in key order.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.values.iter().map(|(k, v)| (k.as_str(), v.as_str()))
     }
 
     /// Sets one key (an embedding platform's own values, or a test's).

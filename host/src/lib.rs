@@ -70,6 +70,7 @@ pub mod connect;
 #[cfg(feature = "sandbox")]
 pub mod demo;
 pub mod serve;
+pub mod tenants;
 
 pub use api::{Answer, Instance};
 pub use config::ConfigStore;

@@ -58,6 +58,9 @@ enum Command {
     /// One screen for an operator: the instance pool of a running serve (--metrics-url), the
     /// failed events, the change feed's lag and the token's lifetime. Changes nothing.
     Status(cli::status::Args),
+    /// The firms this host serves: add, update, list, show, remove, rotate-secret. Each has its
+    /// own configuration and data, served under /t/{tenant}/v1/…; commands take --tenant NAME.
+    Tenant(cli::tenant::Args),
     /// Print a fresh random secret (256 bits, URL-safe) for `webhook_secret` or
     /// `actionstep_token`.
     Secret,
@@ -80,6 +83,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Drift(args) => cli::drift::run(g, args).await,
         Command::Status(args) => cli::status::run(g, args).await,
         Command::Secret => cli::secret::run(),
+        Command::Tenant(args) => cli::tenant::run(g, args).await,
     }
 }
 

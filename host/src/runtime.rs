@@ -78,6 +78,8 @@ pub struct Runtime {
     in_use: Arc<AtomicUsize>,
     /// What every store's hooks and `serve` count (see [`Runtime::metrics`]).
     metrics: Arc<crate::metrics::Metrics>,
+    /// The tenant whose capabilities the instances get (`Runtime::for_tenant`).
+    tenant: Option<crate::tenants::TenantName>,
 }
 
 impl Runtime {
@@ -132,11 +134,7 @@ impl Runtime {
         let stores = stores
             .unwrap_or_else(|| RuntimeConfig::for_data_dir(opts.data_dir, !writable))
             .build()?;
-        let allow = AllowList::for_base_url(
-            opts.allowed_base_url
-                .as_deref()
-                .or(opts.config.get("imanage_base_url")),
-        );
+        let allow = allow_list(opts.allowed_base_url.as_deref(), &opts.config);
         Ok(Runtime {
             engine,
             pre,
@@ -148,7 +146,46 @@ impl Runtime {
             dry_run,
             in_use: Arc::default(),
             metrics: Arc::default(),
+            tenant: None,
         })
+    }
+
+    /// The same component for tenant `name` (see [`crate::tenants`]): the engine, the compiled
+    /// component, the instance pool, the clock and the metrics are shared; the configuration
+    /// is the tenant's record only (nothing of this runtime's own), the allow-list comes from
+    /// it, and every key-value store is the tenant's own namespace in the same backends.
+    /// Cheap: no compiling, no connection.
+    pub fn for_tenant(
+        &self,
+        name: &crate::tenants::TenantName,
+        record: &crate::tenants::TenantRecord,
+    ) -> Result<Runtime> {
+        let config = record.config_store();
+        Ok(Runtime {
+            engine: self.engine.clone(),
+            pre: self.pre.clone(),
+            keyvalue: Arc::new(KeyValueCtx {
+                stores: self.keyvalue.stores.for_tenant(name.as_str()),
+            }),
+            allow: allow_list(None, &config),
+            config: Arc::new(config),
+            data_dir: self.data_dir.clone(),
+            clock: self.clock.clone(),
+            dry_run: self.dry_run.clone(),
+            in_use: self.in_use.clone(),
+            metrics: self.metrics.clone(),
+            tenant: Some(name.clone()),
+        })
+    }
+
+    /// The tenant this runtime serves; `None` for the host's own configuration.
+    pub fn tenant(&self) -> Option<&crate::tenants::TenantName> {
+        self.tenant.as_ref()
+    }
+
+    /// The key-value stores by label, as the host sees them.
+    pub fn stores(&self) -> &crate::keyvalue::runtime_config::Stores {
+        &self.keyvalue.stores
     }
 
     /// Whether this runtime plans instead of changing anything.
@@ -270,6 +307,12 @@ impl Runtime {
         let plugin = self.pre.instantiate_async(&mut store).await?;
         Ok((store, plugin))
     }
+}
+
+/// The one destination outgoing requests may go to: the embedder's pin, else the configured
+/// iManage base URL.
+fn allow_list(pinned: Option<&str>, config: &ConfigStore) -> AllowList {
+    AllowList::for_base_url(pinned.or(config.get("imanage_base_url")))
 }
 
 /// Counts one live store from its making to its drop (it lives in the store's `State`).

@@ -30,6 +30,7 @@ use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
 use wasmtime_wasi_http::WasiHttpView;
 
 use crate::runtime::{Runtime, MAX_INSTANCES};
+use crate::tenants::LiveTenants;
 
 /// Requests still running this long after shutdown began are abandoned.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
@@ -201,6 +202,8 @@ pub async fn serve(
 /// What every request of one `serve` shares.
 struct Shared {
     runtime: Arc<Runtime>,
+    /// The tenants served under `/t/{tenant}/…`, loaded on first use.
+    tenants: Arc<LiveTenants>,
     in_flight: Arc<Semaphore>,
     options: ServeOptions,
     scheme: Scheme,
@@ -217,7 +220,11 @@ pub async fn serve_with(
     runtime.metrics().set_in_flight_limit(options.max_in_flight);
     let connections = Arc::new(Semaphore::new(options.max_connections));
     let tls = options.tls.clone().map(tokio_rustls::TlsAcceptor::from);
+    let tenants = Arc::new(LiveTenants::new(runtime.clone()));
+    // Tenants added, changed or removed by other processes reach this one without a restart.
+    let watching = tokio::spawn(tenants.clone().watch());
     let shared = Arc::new(Shared {
+        tenants,
         runtime,
         in_flight: Arc::new(Semaphore::new(options.max_in_flight)),
         scheme: if tls.is_some() {
@@ -278,6 +285,7 @@ pub async fn serve_with(
         () = graceful.shutdown() => tracing::info!("all requests finished"),
         () = tokio::time::sleep(DRAIN_TIMEOUT) => tracing::warn!("gave up waiting for requests in flight"),
     }
+    watching.abort();
     Ok(())
 }
 
@@ -395,15 +403,24 @@ async fn respond(
     let id_value = hyper::header::HeaderValue::from_str(&id).expect("checked or made printable");
     // Replaces an unusable one: the component copies what it finds into the audit trail.
     req.headers_mut().insert(REQUEST_ID, id_value.clone());
+    let (runtime, tenant) = match tenant_of(&shared, &mut req).await {
+        Ok(chosen) => chosen,
+        Err(unavailable) => {
+            let mut response = unavailable;
+            response.headers_mut().insert(REQUEST_ID, id_value);
+            return Ok(response);
+        }
+    };
     let method = req.method().clone();
     let route = crate::metrics::route(req.uri().path());
-    let span = tracing::info_span!("request", request_id = %id);
+    let span =
+        tracing::info_span!("request", request_id = %id, tenant = tenant.as_deref().unwrap_or("-"));
     // The Actionstep hook's answer names each event's type; `/v1/events` needs the request's.
     let events_route = method == hyper::Method::POST && matches!(route, "events" | "actionstep");
     let capture = (events_route && route == "events").then(Arc::default);
     let metrics = shared.runtime.metrics().clone();
     let answered = async {
-        let response = answer(shared.clone(), req, capture.clone()).await;
+        let response = answer(shared.clone(), runtime, req, capture.clone()).await;
         if !events_route {
             return response;
         }
@@ -425,6 +442,61 @@ async fn respond(
     }
     response.headers_mut().insert(REQUEST_ID, id_value);
     Ok(response)
+}
+
+/// The runtime a request goes to, and its tenant's name. `/t/{tenant}/rest` goes to the
+/// tenant's runtime as `/rest` (the component is the same for every tenant and knows nothing of
+/// the prefix; the signature covers `/rest`, under the tenant's own secret). Everything else,
+/// an unknown tenant included, goes to the host's own runtime as it came, so an unknown tenant
+/// gets exactly the component's answer for a path it has no route for: a 404 that says nothing
+/// of which tenants exist.
+async fn tenant_of(
+    shared: &Shared,
+    req: &mut hyper::Request<Incoming>,
+) -> Result<(Arc<Runtime>, Option<String>), hyper::Response<HyperOutgoingBody>> {
+    let Some((name, rest)) = tenant_route(req.uri()) else {
+        return Ok((shared.runtime.clone(), None));
+    };
+    match shared.tenants.get(&name).await {
+        Ok(Some(runtime)) => {
+            let mut parts = req.uri().clone().into_parts();
+            parts.path_and_query = Some(rest);
+            if let Ok(uri) = hyper::Uri::from_parts(parts) {
+                *req.uri_mut() = uri;
+                return Ok((runtime, Some(name)));
+            }
+            Ok((shared.runtime.clone(), None))
+        }
+        Ok(None) => Ok((shared.runtime.clone(), None)),
+        Err(e) => {
+            tracing::error!(error = %e, "reading the tenant registry failed");
+            let mut busy = json_response(
+                503,
+                r#"{"error":{"kind":"unavailable","message":"the server cannot read its tenants now; try again shortly"}}"#,
+            );
+            busy.headers_mut().insert(
+                hyper::header::RETRY_AFTER,
+                hyper::header::HeaderValue::from_static("1"),
+            );
+            Err(busy)
+        }
+    }
+}
+
+/// `/t/{tenant}/rest?query` → the tenant's name and `/rest?query`; `None` for any other path
+/// (including `/t/{tenant}` with nothing after it).
+fn tenant_route(uri: &hyper::Uri) -> Option<(String, hyper::http::uri::PathAndQuery)> {
+    let path = uri.path();
+    let after = path.strip_prefix("/t/")?;
+    let (name, rest) = after.split_at(after.find('/')?);
+    if name.is_empty() || rest.len() < 2 {
+        return None;
+    }
+    let rest = match uri.query() {
+        Some(q) => format!("{rest}?{q}"),
+        None => rest.to_string(),
+    };
+    Some((name.to_string(), rest.parse().ok()?))
 }
 
 /// Reads an answer to `POST /v1/events` or the Actionstep hook (a small JSON body) to count
@@ -489,6 +561,7 @@ async fn count_events(
 /// Runs the request in an instance and turns every way that can end into a response.
 async fn answer(
     shared: Arc<Shared>,
+    runtime: Arc<Runtime>,
     req: hyper::Request<Incoming>,
     capture: Option<Arc<std::sync::Mutex<Vec<u8>>>>,
 ) -> hyper::Response<HyperOutgoingBody> {
@@ -523,6 +596,7 @@ async fn answer(
     let task = tokio::spawn(
         run_guest(
             shared.clone(),
+            runtime,
             req,
             sender,
             deadline,
@@ -583,6 +657,7 @@ async fn answer(
 /// place among the requests in flight, and its count in the metrics) until the store is gone.
 async fn run_guest(
     shared: Arc<Shared>,
+    runtime: Arc<Runtime>,
     req: hyper::Request<DeadlineBody>,
     sender: tokio::sync::oneshot::Sender<Result<hyper::Response<HyperOutgoingBody>, ErrorCode>>,
     deadline: Instant,
@@ -591,7 +666,6 @@ async fn run_guest(
 ) -> Ended {
     // Declared first, dropped last: the place is given back only after the store is dropped.
     let _permit = permit;
-    let runtime = shared.runtime.clone();
     let mut store =
         runtime.new_store_with_deadline(Some(deadline.saturating_duration_since(Instant::now())));
     let work = async {
@@ -690,7 +764,30 @@ fn json_response(status: u16, body: &'static str) -> hyper::Response<HyperOutgoi
 
 #[cfg(test)]
 mod tests {
-    use super::loggable_path;
+    use super::{loggable_path, tenant_route};
+
+    #[test]
+    fn tenant_routes_keep_the_rest_of_the_path_and_the_query() {
+        let route =
+            |u: &str| tenant_route(&u.parse().unwrap()).map(|(n, rest)| (n, rest.to_string()));
+        assert_eq!(
+            route("/t/acme/v1/events"),
+            Some(("acme".into(), "/v1/events".into()))
+        );
+        assert_eq!(
+            route("/t/acme/v1/audit?limit=5"),
+            Some(("acme".into(), "/v1/audit?limit=5".into()))
+        );
+        for not in [
+            "/t/acme",
+            "/t/acme/",
+            "/t//v1/events",
+            "/v1/events",
+            "/tx/acme/v1",
+        ] {
+            assert_eq!(route(not), None, "{not}");
+        }
+    }
 
     #[test]
     fn the_actionstep_token_never_shows() {

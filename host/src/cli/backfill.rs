@@ -47,7 +47,7 @@ pub async fn run(g: &Global, a: Args) -> Result<ExitCode> {
             "--rate must be a positive number of matters per second",
         ));
     }
-    let runtime = Arc::new(load_runtime_for(g, a.dry_run)?);
+    let runtime = Arc::new(load_runtime_for(g, a.dry_run).await?);
     let opts = backfill::Options {
         file: a.file,
         create_missing: a.create_missing,

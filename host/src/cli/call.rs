@@ -148,7 +148,7 @@ pub async fn run(g: &Global, a: Args) -> Result<ExitCode> {
         Ok(args) => args,
         Err(e) => return Ok(usage(e)),
     };
-    let runtime = load_runtime_for(g, a.dry_run)?;
+    let runtime = load_runtime_for(g, a.dry_run).await?;
     if a.dry_run {
         let (outcome, plan) = runtime.call_planned(a.function, args).await?;
         return print::dry_call(outcome, &plan, a.json);

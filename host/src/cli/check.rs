@@ -8,7 +8,7 @@ use super::{load_runtime, Global};
 
 /// Prints the ✓/✗ report.
 pub async fn run(g: &Global) -> Result<ExitCode> {
-    let runtime = load_runtime(g)?;
+    let runtime = load_runtime(g).await?;
     Ok(match runtime.check_connection().await? {
         Ok(report) => {
             println!("{report}");

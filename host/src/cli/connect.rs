@@ -26,7 +26,7 @@ pub struct Args {
 
 /// Runs one sign-in.
 pub async fn run(g: &Global, a: Args) -> Result<ExitCode> {
-    let runtime = load_runtime(g)?;
+    let runtime = load_runtime(g).await?;
     let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], a.port)))
         .await
         .with_context(|| format!("binding 127.0.0.1:{} for iManage's redirect", a.port))?;

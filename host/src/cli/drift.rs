@@ -28,7 +28,7 @@ pub struct Args {
 
 /// Runs `drift`.
 pub async fn run(g: &Global, a: Args) -> Result<ExitCode> {
-    let runtime = Arc::new(load_runtime_for(g, a.dry_run)?);
+    let runtime = Arc::new(load_runtime_for(g, a.dry_run).await?);
     let opts = drift::Options {
         file: a.file,
         fix: a.fix,

@@ -52,7 +52,7 @@ fn parse_time(text: &str) -> Result<u64, String> {
 
 /// Prints one line per record, or JSON with `--json`.
 pub async fn run(g: &Global, a: Args) -> Result<ExitCode> {
-    let runtime = load_runtime(g)?;
+    let runtime = load_runtime(g).await?;
     let query = AuditQuery {
         matter_id: a.matter,
         outcome: a.outcome,

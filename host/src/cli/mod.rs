@@ -9,6 +9,7 @@ use anyhow::{Context, Result};
 use matterlink_host::domain::Matter;
 use matterlink_host::keyvalue::redis::RedisUrl;
 use matterlink_host::keyvalue::runtime_config::RuntimeConfig;
+use matterlink_host::tenants::{Registry, TenantName};
 use matterlink_host::{ConfigStore, Outcome, Runtime, RuntimeOptions, EMBEDDED_COMPONENT};
 
 pub mod backfill;
@@ -26,6 +27,7 @@ pub mod sandbox;
 pub mod secret;
 pub mod serve;
 pub mod status;
+pub mod tenant;
 
 /// Options every command takes.
 #[derive(clap::Args)]
@@ -41,6 +43,10 @@ pub struct Global {
     /// TOML file of configuration keys; each can be overridden by MATTERLINK_<KEY>.
     #[arg(long, global = true, env = "MATTERLINK_CONFIG")]
     pub config: Option<PathBuf>,
+    /// Work on this tenant's configuration and state (see `matterlink tenant`); without it, the
+    /// host's own (the default tenant: --config and MATTERLINK_<KEY>).
+    #[arg(long, global = true, env = "MATTERLINK_TENANT", value_name = "NAME")]
+    pub tenant: Option<String>,
     /// Run this component instead of the embedded one.
     #[arg(long, global = true, env = "MATTERLINK_COMPONENT")]
     pub component: Option<PathBuf>,
@@ -106,13 +112,29 @@ pub fn component_bytes(g: &Global) -> Result<std::borrow::Cow<'static, [u8]>> {
     })
 }
 
-/// The runtime for the configured data directory.
-pub fn load_runtime(g: &Global) -> Result<Runtime> {
-    load_runtime_for(g, false)
+/// The runtime for the configured data directory, as `--tenant` sees it.
+pub async fn load_runtime(g: &Global) -> Result<Runtime> {
+    load_runtime_for(g, false).await
 }
 
-/// The runtime, or a dry-run one that changes nothing (`Runtime::new_dry_run`).
-pub fn load_runtime_for(g: &Global, dry_run: bool) -> Result<Runtime> {
+/// The runtime, or a dry-run one that changes nothing (`Runtime::new_dry_run`), for the tenant
+/// `--tenant` names (looked up in the store's registry), else the host's own.
+pub async fn load_runtime_for(g: &Global, dry_run: bool) -> Result<Runtime> {
+    let base = load_host_runtime(g, dry_run)?;
+    let Some(name) = &g.tenant else {
+        return Ok(base);
+    };
+    let name = TenantName::parse(name).map_err(|e| anyhow::anyhow!("--tenant: {e}"))?;
+    let registry = Registry::new(base.key_value());
+    let Some(record) = registry.get(&name).await? else {
+        anyhow::bail!("no tenant {name} in this store (see `matterlink tenant list`)");
+    };
+    base.for_tenant(&name, &record)
+}
+
+/// The runtime of the host's own configuration, whatever `--tenant` says: what the tenant
+/// registry lives beside.
+pub fn load_host_runtime(g: &Global, dry_run: bool) -> Result<Runtime> {
     let config = ConfigStore::load(g.config.as_deref(), std::env::vars())?;
     let data_dir = g.data_dir.clone().unwrap_or_else(default_data_dir);
     let component = component_bytes(g)?;

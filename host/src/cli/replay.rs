@@ -20,7 +20,7 @@ pub struct Args {
 
 /// Runs `replay`: exit 1 when events still fail afterwards, for scripts to notice.
 pub async fn run(g: &Global, a: Args) -> Result<ExitCode> {
-    let runtime = load_runtime(g)?;
+    let runtime = load_runtime(g).await?;
     if a.list {
         return match runtime.failed_events().await? {
             Ok(list) if !a.json => {

@@ -11,11 +11,13 @@ const BYTES: usize = 32;
 /// Prints 256 random bits as URL-safe base64 (43 characters, no padding), fit for a URL path
 /// (the Actionstep hook's token) as well as a header key.
 pub fn run() -> Result<ExitCode> {
+    println!("{}", fresh()?);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// 256 random bits as URL-safe base64 (also what `tenant add` and `tenant rotate-secret` make).
+pub fn fresh() -> Result<String> {
     let mut bytes = [0u8; BYTES];
     getrandom::fill(&mut bytes).context("reading the system's random source")?;
-    println!(
-        "{}",
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
-    );
-    Ok(ExitCode::SUCCESS)
+    Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
 }

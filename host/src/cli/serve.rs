@@ -61,7 +61,12 @@ pub async fn run(g: &Global, a: Args) -> Result<ExitCode> {
         max_in_flight: a.max_in_flight,
         tls,
     };
-    let runtime = Arc::new(load_runtime(g)?);
+    if g.tenant.is_some() {
+        return Ok(super::usage(
+            "serve serves every tenant (under /t/{tenant}/v1/…); drop --tenant",
+        ));
+    }
+    let runtime = Arc::new(load_runtime(g).await?);
     // Before the metrics listener opens, so that no scrape sees a limit of 0.
     runtime.metrics().set_in_flight_limit(options.max_in_flight);
     let listener = tokio::net::TcpListener::bind(SocketAddr::new(a.host, a.port))

@@ -40,9 +40,23 @@ pub async fn run(g: &Global, a: Args) -> Result<ExitCode> {
         }
         Some(url) => RuntimeConfig::for_redis(&RedisUrl::parse(url)?, true),
     };
+    let mut stores = stores.build().context("opening the key-value store")?;
+    if let Some(name) = &g.tenant {
+        let name = matterlink_host::tenants::TenantName::parse(name)
+            .map_err(|e| anyhow!("--tenant: {e}"))?;
+        let host = stores
+            .get(matterlink_host::runtime::HOST_STORE)
+            .ok_or_else(|| anyhow!("no host store"))?;
+        if matterlink_host::tenants::Registry::new(host)
+            .get(&name)
+            .await?
+            .is_none()
+        {
+            bail!("no tenant {name} in this store (see `matterlink tenant list`)");
+        }
+        stores = stores.for_tenant(name.as_str());
+    }
     let kv = stores
-        .build()
-        .context("opening the key-value store")?
         .get(COMPONENT_STORE)
         .ok_or_else(|| anyhow!("no component store"))?;
     let stored = Stored::read(kv.as_ref()).await?;

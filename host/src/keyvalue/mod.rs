@@ -5,11 +5,13 @@
 //! suite every backend must pass. SQLite (`sqlite`) is the durable backend today: safe for
 //! several processes on one data directory. `overlay` keeps a dry run's writes in memory. `redis`
 //! is the shared backend: Redis or Valkey in Spin's own key layout, so Spin and our processes
-//! share one state. Every backend runs the same suite.
+//! share one state. Every backend runs the same suite. `namespace` gives each tenant its own
+//! labels in a shared backend.
 
 pub mod conformance;
 pub mod counter;
 pub(crate) mod host;
+pub mod namespace;
 pub mod overlay;
 pub mod redis;
 pub mod runtime_config;

@@ -211,6 +211,36 @@ impl Stores {
         }
     }
 
+    /// The same stores as `tenant` sees them: each label kept under the tenant's own label in
+    /// the same backend (see `namespace`), sharing its connection.
+    pub fn for_tenant(&self, tenant: &str) -> Stores {
+        let mut wrapped: Vec<(*const (), Arc<dyn Backend>)> = Vec::new();
+        let stores = self
+            .stores
+            .iter()
+            .map(|(label, (backend, access))| {
+                // Labels sharing one backend share one view of it too.
+                let at = Arc::as_ptr(backend) as *const ();
+                let view = match wrapped.iter().find(|(p, _)| *p == at) {
+                    Some((_, v)) => v.clone(),
+                    None => {
+                        let v: Arc<dyn Backend> =
+                            Arc::new(super::namespace::Namespaced::new(backend.clone(), tenant));
+                        wrapped.push((at, v.clone()));
+                        v
+                    }
+                };
+                (label.clone(), (view, *access))
+            })
+            .collect();
+        Stores { stores }
+    }
+
+    /// Every label, for the host (a tenant's removal clears them all).
+    pub fn labels(&self) -> Vec<&str> {
+        self.stores.keys().map(String::as_str).collect()
+    }
+
     /// The labels the component may open.
     pub fn component_labels(&self) -> Vec<&str> {
         self.stores
