@@ -56,6 +56,59 @@ pub async fn run_all(c: &dyn Connect) {
     compare_and_swap(c).await;
     compare_and_swap_under_contention(c).await;
     versions_never_go_back(c).await;
+    tenant_views(c).await;
+}
+
+/// Tenants' views of one backend (`namespace::Namespaced`): whatever characters a key holds, no
+/// key of one tenant is readable, listable or writable through another's view or the bare
+/// backend, and clearing a tenant's labels leaves none of its keys and touches nobody else's.
+pub async fn tenant_views(c: &dyn Connect) {
+    use super::namespace::{clear, Namespaced};
+    let kv = open(c).await;
+    let a = Namespaced::new(kv.clone(), "a");
+    // "a:" and "ab" begin like "a"; "" is nobody's view but a label's own.
+    let b = Namespaced::new(kv.clone(), "ab");
+    let keys = [
+        "k",
+        "../ab/k",
+        "tenant/ab/conformance/k",
+        "%2F..%2F",
+        "*",
+        "[a]?",
+        "\\",
+        " ",
+        "ü/🙂",
+        "__matterlink__/store/x",
+    ];
+    for k in keys {
+        a.set(STORE, k, b"a").await.unwrap();
+    }
+    a.set(OTHER_STORE, "k", b"a").await.unwrap();
+    for k in keys {
+        assert_eq!(b.get(STORE, k).await.unwrap(), None, "{k:?} read across tenants");
+        assert!(!b.exists(STORE, k).await.unwrap());
+        assert_eq!(kv.get(STORE, k).await.unwrap(), None, "{k:?} read from outside");
+    }
+    assert!(list_all(&b, STORE, 3).await.is_empty(), "listed across tenants");
+    assert!(list_all(kv.as_ref(), STORE, 100).await.is_empty());
+    let mut listed = list_all(&a, STORE, 3).await;
+    listed.sort();
+    let mut expected: Vec<String> = keys.iter().map(|k| k.to_string()).collect();
+    expected.sort();
+    assert_eq!(listed, expected, "a tenant lists its own keys, each once");
+    // Writes through one view never land in another.
+    b.set(STORE, "k", b"b").await.unwrap();
+    b.increment(STORE, "n", 2).await.unwrap();
+    b.delete_many(STORE, &["../ab/k".to_string()]).await.unwrap();
+    assert_eq!(a.get(STORE, "k").await.unwrap().unwrap().value, b"a");
+    assert!(a.exists(STORE, "../ab/k").await.unwrap());
+    assert_eq!(a.get(STORE, "n").await.unwrap(), None);
+    assert_eq!(clear(&a, STORE).await.unwrap(), keys.len());
+    assert_eq!(clear(&a, OTHER_STORE).await.unwrap(), 1);
+    assert!(list_all(&a, STORE, 100).await.is_empty());
+    assert!(list_all(&a, OTHER_STORE, 100).await.is_empty());
+    assert_eq!(b.get(STORE, "k").await.unwrap().unwrap().value, b"b");
+    clear(&b, STORE).await.unwrap();
 }
 
 /// get, set, delete, exists, and the batch forms; labels keep their keys apart.
