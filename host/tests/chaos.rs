@@ -6,170 +6,16 @@
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::path::Path;
-use std::process::Stdio;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use imanage_sandbox::{Faults, RateLimitBurst, Sandbox, SandboxConfig};
-use matterlink_component::webhooks::signature;
+use imanage_sandbox::{Faults, Sandbox, SandboxConfig};
 use serde_json::{json, Value};
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::Child;
 use tokio::sync::RwLock;
 
 mod common;
-// At least 32 characters, as the component requires of `webhook_secret`.
-const SECRET: &str = "chaos-webhook-secret-0123456789abcdef";
-
-/// A small deterministic generator, so a failing run can be repeated.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
-
-fn faults() -> Faults {
-    // About one request in five fails, spread over every kind the sandbox can inject.
-    Faults {
-        error_rate: 0.07,
-        timeout_rate: 0.03,
-        timeout_ms: 1_500,
-        drop_rate: 0.05,
-        commit_then_fail_rate: 0.05,
-        rate_limit_burst: Some(RateLimitBurst {
-            every: 40,
-            count: 2,
-            retry_after_secs: 1,
-        }),
-        seed: Some(7),
-        ..Faults::default()
-    }
-}
-
-async fn start_server(sandbox: &Sandbox, data: &Path) -> (Child, String) {
-    let mut c = common::matterlink(sandbox, data);
-    c.env("MATTERLINK_WEBHOOK_SECRET", SECRET)
-        // Short limits keep the run bounded: a hung request fails after 1 s, and a claim left
-        // by the killed process is taken over after 3 s.
-        .env("MATTERLINK_IMANAGE_TIMEOUT_SECONDS", "1")
-        .env("MATTERLINK_EVENT_DEADLINE_SECONDS", "30")
-        .env("MATTERLINK_CLAIM_TTL_SECONDS", "3")
-        .args(["serve", "--port", "0"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .kill_on_drop(true);
-    let mut child = c.spawn().unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let banner = lines
-        .next_line()
-        .await
-        .unwrap()
-        .expect("serve prints its address");
-    let url = banner
-        .split_whitespace()
-        .find(|w| w.starts_with("http://"))
-        .unwrap()
-        .to_string();
-    (child, url)
-}
-
-#[derive(Default)]
-struct Counts {
-    deliveries: AtomicU64,
-    answered_ok: AtomicU64,
-    kept_for_replay: AtomicU64,
-    duplicates: AtomicU64,
-    redeliveries_after_connection_loss: AtomicU64,
-}
-
-/// Delivers until the server answers at all, as a webhook sender redelivers on a lost
-/// connection (the server may be down for its restart). Each delivery is signed anew, as a
-/// sender does; copy `copy` of an event signs `copy` seconds back, so that copies sent in the
-/// same second are distinct requests racing inside the component rather than one request
-/// refused as a replay.
-async fn deliver(
-    client: &reqwest::Client,
-    url: &RwLock<String>,
-    body: &[u8],
-    copy: u64,
-    counts: &Counts,
-) {
-    loop {
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_secs();
-        let ts = (now - copy).to_string();
-        let target = format!("{}/v1/events", url.read().await);
-        counts.deliveries.fetch_add(1, Ordering::Relaxed);
-        let sent = client
-            .post(&target)
-            .header(signature::TIMESTAMP_HEADER, &ts)
-            .header(
-                signature::SIGNATURE_HEADER,
-                signature::sign(SECRET, &ts, "POST", "/v1/events", body),
-            )
-            .body(body.to_vec())
-            .send()
-            .await;
-        match sent {
-            Ok(r) => {
-                let status = r.status().as_u16();
-                let answer: Value = r.json().await.unwrap_or(Value::Null);
-                match status {
-                    200 => {
-                        counts.answered_ok.fetch_add(1, Ordering::Relaxed);
-                        if answer["duplicate"] == true {
-                            counts.duplicates.fetch_add(1, Ordering::Relaxed);
-                        }
-                    }
-                    // Kept for replay: iManage failing (503), or a close that overtook its
-                    // matter's creation (404 not-linked).
-                    503 | 404 => {
-                        counts.kept_for_replay.fetch_add(1, Ordering::Relaxed);
-                    }
-                    // The same signed request reached the server before (a delivery whose
-                    // connection was lost after it arrived, or another copy signed in the same
-                    // second): sign it anew a second later, as a sender would.
-                    409 if answer["error"]["kind"] == "replayed" => {
-                        counts
-                            .redeliveries_after_connection_loss
-                            .fetch_add(1, Ordering::Relaxed);
-                        tokio::time::sleep(Duration::from_millis(1_000)).await;
-                        continue;
-                    }
-                    other => panic!("unexpected answer {other}: {answer}"),
-                }
-                return;
-            }
-            Err(_) => {
-                counts
-                    .redeliveries_after_connection_loss
-                    .fetch_add(1, Ordering::Relaxed);
-                tokio::time::sleep(Duration::from_millis(200)).await;
-            }
-        }
-    }
-}
-
-fn matter(i: usize) -> Value {
-    json!({
-        "id": format!("M{i:05}"),
-        "title": format!("Chaos matter {i}"),
-        "matter_type": "Litigation",
-        "clients": [{"id": format!("C{:03}", i % 37), "name": format!("Client {}", i % 37)}],
-        "file_reference": format!("CH-{i}"),
-    })
-}
+use common::chaos::{deliver, faults, matter, start_server, Counts, Rng};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn every_matter_gets_exactly_one_workspace_under_faults_and_a_crash() {
@@ -187,7 +33,7 @@ async fn every_matter_gets_exactly_one_workspace_under_faults_and_a_crash() {
     let state = sandbox.state();
     state.set_faults(faults());
     let data = tempfile::tempdir().unwrap();
-    let (mut server, url) = start_server(&sandbox, data.path()).await;
+    let (mut server, url) = start_server(&sandbox, data.path(), None).await;
     let url = Arc::new(RwLock::new(url));
 
     // The deliveries: created for every matter (1–3 times, every 20th matter 10 times at
@@ -238,7 +84,7 @@ async fn every_matter_gets_exactly_one_workspace_under_faults_and_a_crash() {
             tokio::time::sleep(Duration::from_millis(300)).await;
             server.start_kill().unwrap();
             server.wait().await.unwrap();
-            let (restarted, new_url) = start_server(&sandbox, data.path()).await;
+            let (restarted, new_url) = start_server(&sandbox, data.path(), None).await;
             server = restarted;
             *url.write().await = new_url;
         }
@@ -401,11 +247,14 @@ async fn every_matter_gets_exactly_one_workspace_under_faults_and_a_crash() {
             "event {id} not accounted for"
         );
     }
-    let dead = kv
-        .get("default", "event/dead-index")
+    // Failed events are kept one key each under `event/dead/`.
+    let dead: Vec<String> = kv
+        .list_keys("default", None, 10_000)
         .unwrap()
-        .map(|v| serde_json::from_slice::<Vec<String>>(&v.value).unwrap())
-        .unwrap_or_default();
+        .0
+        .into_iter()
+        .filter(|k| k.starts_with("event/dead/"))
+        .collect();
     assert!(dead.is_empty(), "failed events left: {dead:?}");
 
     let c = &counts;

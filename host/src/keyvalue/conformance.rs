@@ -85,11 +85,22 @@ pub async fn tenant_views(c: &dyn Connect) {
     }
     a.set(OTHER_STORE, "k", b"a").await.unwrap();
     for k in keys {
-        assert_eq!(b.get(STORE, k).await.unwrap(), None, "{k:?} read across tenants");
+        assert_eq!(
+            b.get(STORE, k).await.unwrap(),
+            None,
+            "{k:?} read across tenants"
+        );
         assert!(!b.exists(STORE, k).await.unwrap());
-        assert_eq!(kv.get(STORE, k).await.unwrap(), None, "{k:?} read from outside");
+        assert_eq!(
+            kv.get(STORE, k).await.unwrap(),
+            None,
+            "{k:?} read from outside"
+        );
     }
-    assert!(list_all(&b, STORE, 3).await.is_empty(), "listed across tenants");
+    assert!(
+        list_all(&b, STORE, 3).await.is_empty(),
+        "listed across tenants"
+    );
     assert!(list_all(kv.as_ref(), STORE, 100).await.is_empty());
     let mut listed = list_all(&a, STORE, 3).await;
     listed.sort();
@@ -99,7 +110,9 @@ pub async fn tenant_views(c: &dyn Connect) {
     // Writes through one view never land in another.
     b.set(STORE, "k", b"b").await.unwrap();
     b.increment(STORE, "n", 2).await.unwrap();
-    b.delete_many(STORE, &["../ab/k".to_string()]).await.unwrap();
+    b.delete_many(STORE, &["../ab/k".to_string()])
+        .await
+        .unwrap();
     assert_eq!(a.get(STORE, "k").await.unwrap().unwrap().value, b"a");
     assert!(a.exists(STORE, "../ab/k").await.unwrap());
     assert_eq!(a.get(STORE, "n").await.unwrap(), None);

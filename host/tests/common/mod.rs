@@ -3,6 +3,7 @@
 // Each test binary uses a different part of this module.
 #![allow(dead_code)]
 
+pub mod chaos;
 pub mod redis;
 
 use std::net::SocketAddr;
