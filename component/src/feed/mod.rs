@@ -55,20 +55,26 @@ pub fn poll_changes(p: &dyn Platform, cursor: Option<&str>) -> Result<Batch> {
             crate::claim::Attempt::Busy => return Err(contended()),
         }
     };
-    let result = poll_holding_claim(p, &s, mode, cursor);
+    let result = poll_holding_claim(p, &s, mode, cursor, &claim);
     // The batch is recorded either way; a failed release only delays the next poll until the
     // claim goes stale, so it must not turn the outcome into another one.
     let _ = claim.release();
     result
 }
 
+/// Everything a poll does runs under `lease`: one consumer of the feed at a time, whichever
+/// host it runs on. A poll slower than the lease's TTL may have been taken over by a poll on
+/// another host, so it renews the lease (which fails once taken over) right before each write
+/// that moves the feed: two hosts never acknowledge, or record, the same batch.
 fn poll_holding_claim(
     p: &dyn Platform,
     s: &Settings,
     mode: source::Mode,
     cursor: Option<&str>,
+    lease: &crate::claim::Claim<'_>,
 ) -> Result<Batch> {
     if let Some(c) = cursor {
+        lease.renew()?;
         acknowledge(p, c)?;
     }
     let api = Imanage::new(p, s);
@@ -124,6 +130,7 @@ fn poll_holding_claim(
             });
             batch
         };
+        lease.renew()?;
         if !state::save(p, raw.as_deref(), &st)? {
             continue; // another poll got there first; its batch is the one to deliver
         }
@@ -166,4 +173,36 @@ fn acknowledge(p: &dyn Platform, cursor: &str) -> Result<()> {
 
 fn contended() -> Error {
     Error::Unavailable("the change feed kept changing under concurrent polls; poll again".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::claim::{try_take_key, Attempt};
+    use crate::keys;
+    use crate::testing::FakePlatform;
+
+    /// A poll whose lease another host took over (it outlived the TTL) writes nothing: the
+    /// batch it would acknowledge stays the other host's to acknowledge.
+    #[test]
+    fn a_poll_that_lost_its_lease_acknowledges_nothing() {
+        let p = FakePlatform::configured();
+        let s = Settings::load(&p).unwrap();
+        let mode = source::Mode::load(&p).unwrap();
+        let Attempt::Taken(slow) =
+            try_take_key(&p, keys::FEED_CLAIM.into(), s.claim_ttl_s).unwrap()
+        else {
+            panic!("the feed's lease is free");
+        };
+        p.advance(s.claim_ttl_s + 1);
+        let Attempt::Taken(_other) =
+            try_take_key(&p, keys::FEED_CLAIM.into(), s.claim_ttl_s).unwrap()
+        else {
+            panic!("a stale lease is taken over");
+        };
+        let before = p.kv.borrow().clone();
+        let err = poll_holding_claim(&p, &s, mode, Some("any-cursor"), &slow).unwrap_err();
+        assert_eq!(err.kind(), "unavailable", "{err}");
+        assert_eq!(*p.kv.borrow(), before, "nothing written");
+    }
 }
