@@ -37,14 +37,11 @@ impl std::fmt::Debug for ConfigStore {
     }
 }
 
-/// Whether a configuration key holds a secret (`imanage_client_secret`, `imanage_password`,
-/// `webhook_secret`, `actionstep_token`, …): by its name, so that a key added later is masked
-/// without anyone remembering to list it. Secrets are never printed back.
+/// Whether a configuration key holds a secret (`imanage_password`, `webhook_secret`, …): the
+/// component's own list, so that the host masks exactly what the component treats as secret.
+/// Secrets are never printed back.
 pub fn is_secret(key: &str) -> bool {
-    ["_secret", "_password", "_token"]
-        .iter()
-        .any(|end| key.ends_with(end))
-        || key == "secret"
+    matterlink_component::settings::SECRET_KEYS.contains(&key)
 }
 
 /// Whether `key` can be a configuration key: lower-case letters, digits and `_`.

@@ -67,9 +67,22 @@ impl App {
         c.remove("build");
         std::fs::write(dir.path().join("spin.toml"), toml::to_string(&m).unwrap()).unwrap();
         if let Some(url) = redis_url {
+            // The runtime config the repository ships (deploy/spin/), pointed at this Redis.
+            let shipped = concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../deploy/spin/runtime-config.toml"
+            );
+            let mut rc: toml::Table = std::fs::read_to_string(shipped).unwrap().parse().unwrap();
+            let store = rc
+                .get_mut("key_value_store")
+                .and_then(|s| s.get_mut("default"))
+                .and_then(toml::Value::as_table_mut)
+                .expect("deploy/spin/runtime-config.toml has [key_value_store.default]");
+            assert_eq!(store["type"].as_str(), Some("redis"));
+            store.insert("url".into(), url.into());
             std::fs::write(
                 dir.path().join("runtime-config.toml"),
-                format!("[key_value_store.default]\ntype = \"redis\"\nurl = \"{url}\"\n"),
+                toml::to_string(&rc).unwrap(),
             )
             .unwrap();
         }

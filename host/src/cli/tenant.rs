@@ -130,6 +130,22 @@ impl Values {
     }
 }
 
+/// Refuses a key the component never reads (a typo would otherwise be kept and ignored).
+fn known(path: &std::path::Path, key: &str) -> Result<(), String> {
+    use matterlink_component::settings::CONFIG_KEYS;
+    if CONFIG_KEYS.contains(&key) {
+        return Ok(());
+    }
+    let near = CONFIG_KEYS
+        .iter()
+        .min_by_key(|k| strsim::levenshtein(k, key))
+        .filter(|k| strsim::levenshtein(k, key) <= 3);
+    Err(match near {
+        Some(k) => format!("{}: `{key}` is not a setting; did you mean `{k}`?", path.display()),
+        None => format!("{}: `{key}` is not a setting matterlink reads", path.display()),
+    })
+}
+
 fn read_toml(path: &std::path::Path) -> Result<Vec<(String, String)>, String> {
     let text =
         std::fs::read_to_string(path).map_err(|e| format!("reading {}: {e}", path.display()))?;
@@ -147,10 +163,13 @@ fn read_toml(path: &std::path::Path) -> Result<Vec<(String, String)>, String> {
         };
         format!("{}: {why}", path.display())
     })?;
-    Ok(config
+    config
         .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect())
+        .map(|(k, v)| {
+            known(path, k)?;
+            Ok((k.to_string(), v.to_string()))
+        })
+        .collect()
 }
 
 /// Checks what a tenant would run with, the way the host and the component will: the base URL
