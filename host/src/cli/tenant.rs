@@ -141,8 +141,14 @@ fn known(path: &std::path::Path, key: &str) -> Result<(), String> {
         .min_by_key(|k| strsim::levenshtein(k, key))
         .filter(|k| strsim::levenshtein(k, key) <= 3);
     Err(match near {
-        Some(k) => format!("{}: `{key}` is not a setting; did you mean `{k}`?", path.display()),
-        None => format!("{}: `{key}` is not a setting matterlink reads", path.display()),
+        Some(k) => format!(
+            "{}: `{key}` is not a setting; did you mean `{k}`?",
+            path.display()
+        ),
+        None => format!(
+            "{}: `{key}` is not a setting matterlink reads",
+            path.display()
+        ),
     })
 }
 
