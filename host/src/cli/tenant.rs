@@ -364,7 +364,8 @@ pub async fn run(g: &Global, a: Args) -> Result<ExitCode> {
             };
             match registry.remove(&name, runtime.stores()).await {
                 Ok(keys) => {
-                    println!("removed tenant {name} and its {keys} key-value entries");
+                    let entries = if keys == 1 { "entry" } else { "entries" };
+                    println!("removed tenant {name} and its {keys} key-value {entries}");
                     Ok(ExitCode::SUCCESS)
                 }
                 Err(RegistryError::Unknown(n)) => Ok(usage(format!("no tenant {n}"))),
