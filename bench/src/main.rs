@@ -10,6 +10,7 @@
 
 mod backfill;
 mod figures;
+mod hosts;
 mod instantiation;
 mod memory;
 mod native;
@@ -39,7 +40,7 @@ struct Cli {
     #[arg(long, default_value_t = 20)]
     latency_ms: u64,
     /// Measure only these figures (comma-separated): per-event, instantiation, requests,
-    /// backfill, size, memory, tenants.
+    /// backfill, size, memory, tenants, hosts.
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
     #[command(subcommand)]
@@ -258,6 +259,29 @@ async fn main() -> Result<()> {
                 t.registered
             ),
         });
+    }
+
+    if wanted("hosts") {
+        let (events, clients) = if cli.quick { (400, 16) } else { (4_000, 16) };
+        eprintln!("hosts: {events} duplicate events, 3 hosts on Redis and 1 on SQLite ...");
+        let sandbox = setup::sandbox().await?;
+        match hosts::measure(&sandbox, events, clients).await {
+            Ok(h) => figs.push(Figure {
+                name: "events/s, 3 hosts on one Redis".into(),
+                value: format!("{:.0} /s", h.redis),
+                baseline: format!("{:.0} /s 1 host on SQLite", h.sqlite),
+                ratio: h.redis / h.sqlite,
+                target: "-".into(),
+                met: true,
+                note: format!(
+                    "{} signed duplicate events (answered from the done record: no iManage work) from {} \
+                     clients, round-robin over the hosts; all in one process on this machine, so the \
+                     three hosts share its cores: the ratio is the shared store's cost, not scale-out",
+                    h.events, h.clients
+                ),
+            }),
+            Err(e) => eprintln!("hosts: skipped ({e:#})"),
+        }
     }
 
     println!("{}", figures::table(&figs));
