@@ -138,14 +138,17 @@ pub struct Hooks {
 /// first attempt.
 pub struct Meter {
     metrics: Arc<crate::metrics::Metrics>,
+    /// The tenant the requests are counted for (`None`: the host's own configuration).
+    tenant: Option<Arc<str>>,
     failed: Arc<std::sync::Mutex<std::collections::HashSet<(hyper::Method, String)>>>,
 }
 
 impl Meter {
-    /// Counts into `metrics`.
-    pub fn new(metrics: Arc<crate::metrics::Metrics>) -> Meter {
+    /// Counts into `metrics`, for `tenant`.
+    pub fn new(metrics: Arc<crate::metrics::Metrics>, tenant: Option<&str>) -> Meter {
         Meter {
             metrics,
+            tenant: tenant.map(Arc::from),
             failed: Default::default(),
         }
     }
@@ -217,9 +220,14 @@ impl WasiHttpHooks for Hooks {
         );
         let meter = self.meter.as_ref().map(|m| {
             let repeat = m.failed.lock().is_ok_and(|f| f.contains(&key));
-            (m.metrics.clone(), m.failed.clone(), repeat)
+            (
+                m.metrics.clone(),
+                m.failed.clone(),
+                repeat,
+                m.tenant.clone(),
+            )
         });
-        let repeat = meter.as_ref().is_some_and(|(_, _, r)| *r);
+        let repeat = meter.as_ref().is_some_and(|(_, _, r, _)| *r);
         // The future runs on a task of its own: it takes the request's span along, so that
         // its log line carries the request id.
         let span = tracing::Span::current();
@@ -230,8 +238,8 @@ impl WasiHttpHooks for Hooks {
                 let sent = wasmtime_wasi_http::default_send_request(request, options).await;
                 let elapsed = started.elapsed();
                 let status = sent.as_ref().ok().map(|(r, _)| r.status().as_u16());
-                if let Some((metrics, failed, repeat)) = &meter {
-                    metrics.imanage_request(operation, *repeat, status, elapsed);
+                if let Some((metrics, failed, repeat, tenant)) = &meter {
+                    metrics.imanage_request(tenant.as_deref(), operation, *repeat, status, elapsed);
                     if let Ok(mut failed) = failed.lock() {
                         if retryable(status) {
                             failed.insert(key);

@@ -13,8 +13,10 @@
 //!   whichever process wrote them;
 //! - the instance pool — from the runtime at scrape time.
 //!
-//! Every metric has a `tenant` label, `default` for now, so that dashboards and alerts written
-//! today keep working when tenants arrive. Every other label takes its values from a fixed
+//! Every metric has a `tenant` label: the tenant's name for what `serve` counts of requests,
+//! events and iManage requests under `/t/{tenant}/…`, and `default` for the host's own
+//! configuration and for what is read at scrape time (the pool, and the default tenant's failed
+//! events, feed and tokens). Every other label takes its values from a fixed
 //! list here (never an id, a path or a message), so the number of series stays bounded.
 
 use std::borrow::Cow;
@@ -36,7 +38,7 @@ use crate::keyvalue::runtime_config::COMPONENT_STORE;
 use crate::keyvalue::Backend;
 use crate::runtime::Runtime;
 
-/// The one tenant there is until matterlink serves several.
+/// The label of the host's own configuration (served under `/v1/…`).
 pub const DEFAULT_TENANT: &str = "default";
 
 /// The content type of [`Metrics::encode`]'s text (OpenMetrics, which Prometheus reads).
@@ -46,6 +48,14 @@ type Tenant = Cow<'static, str>;
 
 fn tenant() -> Tenant {
     Cow::Borrowed(DEFAULT_TENANT)
+}
+
+/// The label of `name` (`None`: the default tenant).
+fn tenant_label(name: Option<&str>) -> Tenant {
+    match name {
+        Some(n) => Cow::Owned(n.to_string()),
+        None => tenant(),
+    }
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -264,10 +274,16 @@ impl Metrics {
     }
 
     /// One incoming request answered.
-    pub fn http_request(&self, route: &'static str, method: &str, status: u16) {
+    pub fn http_request(
+        &self,
+        for_tenant: Option<&str>,
+        route: &'static str,
+        method: &str,
+        status: u16,
+    ) {
         self.http_requests
             .get_or_create(&HttpLabels {
-                tenant: tenant(),
+                tenant: tenant_label(for_tenant),
                 route,
                 method: method_label(method),
                 status,
@@ -277,10 +293,10 @@ impl Metrics {
 
     /// One `POST /v1/events` answered: its type and outcome (see [`event_type`] and
     /// [`event_outcome`]).
-    pub fn event(&self, r#type: &'static str, outcome: &'static str) {
+    pub fn event(&self, for_tenant: Option<&str>, r#type: &'static str, outcome: &'static str) {
         self.events
             .get_or_create(&EventLabels {
-                tenant: tenant(),
+                tenant: tenant_label(for_tenant),
                 r#type,
                 outcome,
             })
@@ -288,9 +304,11 @@ impl Metrics {
     }
 
     /// A successful `GET /v1/changes`, now.
-    pub fn feed_polled(&self) {
+    pub fn feed_polled(&self, for_tenant: Option<&str>) {
         self.feed_last_poll
-            .get_or_create(&Self::t())
+            .get_or_create(&TenantLabels {
+                tenant: tenant_label(for_tenant),
+            })
             .set(unix_now());
     }
 
@@ -315,13 +333,14 @@ impl Metrics {
     /// before (a retry); `status` `None` when no answer came.
     pub fn imanage_request(
         &self,
+        for_tenant: Option<&str>,
         operation: &'static str,
         repeat: bool,
         status: Option<u16>,
         elapsed: Duration,
     ) {
         let op = OperationLabels {
-            tenant: tenant(),
+            tenant: tenant_label(for_tenant),
             operation,
         };
         if repeat {
@@ -336,7 +355,7 @@ impl Metrics {
         };
         self.imanage_requests
             .get_or_create(&ImanageLabels {
-                tenant: tenant(),
+                tenant: op.tenant.clone(),
                 operation,
                 status: status_label,
             })
@@ -345,7 +364,11 @@ impl Metrics {
             self.imanage_throttled.get_or_create(&op).inc();
         }
         if operation == "token" && status.is_some_and(|s| (200..300).contains(&s)) {
-            self.token_grants.get_or_create(&Self::t()).inc();
+            self.token_grants
+                .get_or_create(&TenantLabels {
+                    tenant: op.tenant.clone(),
+                })
+                .inc();
         }
     }
 
@@ -836,20 +859,22 @@ mod tests {
     fn the_text_names_every_metric_with_its_tenant() {
         let m = Metrics::new();
         m.imanage_request(
+            None,
             "create_workspace",
             false,
             Some(201),
             Duration::from_millis(30),
         );
         m.imanage_request(
+            None,
             "create_workspace",
             true,
             Some(429),
             Duration::from_millis(5),
         );
-        m.imanage_request("token", false, Some(200), Duration::from_millis(5));
-        m.http_request("events", "POST", 200);
-        m.event("matter.created", "ok");
+        m.imanage_request(None, "token", false, Some(200), Duration::from_millis(5));
+        m.http_request(None, "events", "POST", 200);
+        m.event(None, "matter.created", "ok");
         let text = m.encode().unwrap();
         let scrape =
             prometheus_parse::Scrape::parse(text.lines().map(|l| Ok(l.to_string()))).unwrap();

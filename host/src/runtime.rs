@@ -279,7 +279,10 @@ impl Runtime {
                     .dry_run
                     .as_ref()
                     .map(|d| Arc::new(d.session()) as Arc<dyn Interceptor>),
-                meter: Some(crate::http::Meter::new(self.metrics.clone())),
+                meter: Some(crate::http::Meter::new(
+                    self.metrics.clone(),
+                    self.tenant.as_ref().map(|t| t.as_str()),
+                )),
             },
             keyvalue: self.keyvalue.clone(),
             config: self.config.clone(),

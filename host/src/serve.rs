@@ -428,6 +428,7 @@ async fn respond(
             response,
             capture.as_deref(),
             &metrics,
+            tenant.as_deref(),
             shared.options.request_timeout,
         )
         .await
@@ -436,9 +437,9 @@ async fn respond(
     .await;
     let mut response = answered;
     let status = response.status();
-    metrics.http_request(route, method.as_str(), status.as_u16());
+    metrics.http_request(tenant.as_deref(), route, method.as_str(), status.as_u16());
     if route == "changes" && method == hyper::Method::GET && status.is_success() {
-        metrics.feed_polled();
+        metrics.feed_polled(tenant.as_deref());
     }
     response.headers_mut().insert(REQUEST_ID, id_value);
     Ok(response)
@@ -506,6 +507,7 @@ async fn count_events(
     response: hyper::Response<HyperOutgoingBody>,
     capture: Option<&std::sync::Mutex<Vec<u8>>>,
     metrics: &crate::metrics::Metrics,
+    tenant: Option<&str>,
     timeout: Duration,
 ) -> hyper::Response<HyperOutgoingBody> {
     use http_body_util::BodyExt;
@@ -528,7 +530,7 @@ async fn count_events(
     };
     let Some(capture) = capture else {
         for (r#type, outcome) in crate::metrics::actionstep_events(parts.status.as_u16(), &bytes) {
-            metrics.event(r#type, outcome);
+            metrics.event(tenant, r#type, outcome);
             tracing::info!(r#type, outcome, "event");
         }
         let body = http_body_util::Full::new(bytes)
@@ -539,7 +541,7 @@ async fn count_events(
     let request = capture.lock().map(|c| c.clone()).unwrap_or_default();
     let r#type = crate::metrics::event_type(&request);
     let outcome = crate::metrics::event_outcome(parts.status.as_u16(), &bytes);
-    metrics.event(r#type, outcome);
+    metrics.event(tenant, r#type, outcome);
     // The sender's id, to find the event in the audit trail and the dead letters; shown only
     // when it is a plain short token (the component refuses any other).
     let event_id = serde_json::from_slice::<serde_json::Value>(&request)

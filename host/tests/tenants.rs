@@ -104,9 +104,10 @@ async fn add(data: &Path, dir: &Path, name: &str) -> Ran {
     .await
 }
 
-async fn start_serve(data: &Path) -> (Child, String) {
+/// `serve` on free ports: its URL and its metrics URL.
+async fn start_serve(data: &Path) -> (Child, String, String) {
     let mut c = bare(data);
-    c.args(["serve", "--port", "0"])
+    c.args(["serve", "--port", "0", "--metrics-addr", "127.0.0.1:0"])
         .stdout(Stdio::piped())
         .stderr(Stdio::null());
     let mut child = c.spawn().unwrap();
@@ -117,7 +118,17 @@ async fn start_serve(data: &Path) -> (Child, String) {
         .find(|w| w.starts_with("http://"))
         .unwrap()
         .to_string();
-    (child, url)
+    let metrics = lines
+        .next_line()
+        .await
+        .unwrap()
+        .expect("the metrics address");
+    let metrics = metrics
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .unwrap()
+        .to_string();
+    (child, url, metrics)
 }
 
 /// A signed request to `path` under `prefix` (`/t/NAME` or empty), signed over the path the
@@ -285,7 +296,7 @@ async fn tenants_are_served_side_by_side_and_isolated() {
     assert!(show.stdout.contains(&sa.base_url()));
     assert!(!show.stdout.contains(SECRET_A));
 
-    let (mut server, url) = start_serve(data).await;
+    let (mut server, url, metrics_url) = start_serve(data).await;
 
     // The same matter id in two tenants: two workspaces (one in each iManage), two links.
     let (status, answer) = signed(
@@ -361,6 +372,24 @@ async fn tenants_are_served_side_by_side_and_isolated() {
     )
     .await;
     assert_ne!(status, 200);
+
+    // Each tenant's events and iManage requests are counted under its own name.
+    let metrics = reqwest::get(&metrics_url)
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for tenant in ["a", "b"] {
+        let counted = |name: &str| {
+            metrics
+                .lines()
+                .any(|l| l.starts_with(name) && l.contains(&format!("tenant=\"{tenant}\"")))
+        };
+        assert!(counted("matterlink_events_total"), "{tenant}: {metrics}");
+        assert!(counted("matterlink_imanage_requests_total"), "{tenant}");
+        assert!(counted("matterlink_http_requests_total"), "{tenant}");
+    }
 
     // A's signature on B's routes is refused.
     let (status, answer) = signed(
