@@ -122,8 +122,8 @@ use tower_http::catch_panic::CatchPanicLayer;
 
 pub use clock::Clock;
 pub use config::{
-    MemberShape, SandboxConfig, BRANCH_LIBRARY, CLIENT_ID, CLIENT_SECRET, CUSTOMER_ID, LIBRARY,
-    SERVICE_PASSWORD, SERVICE_USER,
+    MemberShape, QueueShape, SandboxConfig, BRANCH_LIBRARY, CLIENT_ID, CLIENT_SECRET, CUSTOMER_ID,
+    LIBRARY, SERVICE_PASSWORD, SERVICE_USER,
 };
 pub use error::{ApiError, ErrorMessage, OAuthError, DMS_VERSION};
 pub use events::{ChangeEvent, ChangeEventType, DEFAULT_EVENT_RETENTION};
@@ -310,6 +310,7 @@ pub fn router(state: SharedState) -> Router {
         .route(&at("/groups"), get(users::list_groups))
         .route(&at("/groups/{id}/members"), get(users::group_members))
         .route(&at("/change-events"), get(change_events::list))
+        .route(&at("/change-events/queues"), get(change_events::queues))
         .route(&at("/sync/workspaces/crawl"), post(sync::crawl_workspaces))
         .route(
             &at("/sync/containers/security/allowed-trustees/search"),
