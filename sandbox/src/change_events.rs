@@ -75,7 +75,7 @@ pub async fn list(lib: Lib) -> ApiResult<Json<Value>> {
         }
         QueueShape::Unknown => {
             let (events, next) = inner.events.read(position, limit).map_err(gone)?;
-            json!({"data": {"changes": events}, "next_page": next})
+            json!({"data": events, "next_page": next})
         }
     };
     Ok(Json(answer))

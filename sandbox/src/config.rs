@@ -57,8 +57,8 @@ pub enum QueueShape {
     /// read; a cursor older than the queue keeps answers `overflow: true`; named queues at
     /// `/change-events/queues`.
     ActionType,
-    /// A 200 that neither shape describes (the events under `data.changes`, the position as
-    /// `next_page`): what a client must not mistake for an empty queue.
+    /// A 200 that neither shape describes: the assumed events under `data` but the position as
+    /// `next_page`, with no `cursor` and no `overflow`; a client must not guess its way through.
     Unknown,
 }
 
