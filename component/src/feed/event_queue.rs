@@ -129,7 +129,15 @@ pub fn read(
         Answer::Status(410, why) => return Err(QueueError::CursorGone(why)),
         Answer::Status(s, why) => return Err(status_error(Method::Get, &path, s, &why).into()),
     };
-    page(&v, cursor)
+    let page = page(&v, cursor)?;
+    // A queue that answers events without moving past them ignores the cursor: reading on
+    // would loop, and taking the page as new would report its events again and again.
+    if page.read > 0 && cursor.is_some_and(|c| c == page.cursor) {
+        return Err(QueueError::NotUnderstood(
+            "events answered without moving the cursor past them".into(),
+        ));
+    }
+    Ok(page)
 }
 
 /// The event list of an answer: `data` as an array, or `data.results`.
@@ -413,5 +421,35 @@ mod tests {
                 "{v}"
             );
         }
+    }
+
+    /// A queue answering the same events whatever the cursor would loop a catch-up forever and
+    /// report its events again and again: it is not understood, so `auto` falls back.
+    #[test]
+    fn a_queue_that_ignores_the_cursor_is_not_understood() {
+        let p = crate::testing::FakePlatform::configured();
+        p.respond_with(|r| {
+            let body = if r.url.contains("/oauth2/token") {
+                json!({"access_token": "a", "token_type": "bearer", "expires_in": 5400})
+            } else if r.url.ends_with("/api") {
+                json!({"data": {"user": {"customer_id": 1, "id": "sandbox-admin"},
+                    "work": {"libraries": [{"alias": "ACTIVE"}]}}})
+            } else {
+                json!({"data": [{"id": 7, "action_type": "update", "item_type": "container",
+                    "object_id": "ACTIVE!1"}], "overflow": false})
+            };
+            crate::platform::HttpResponse {
+                status: 200,
+                headers: vec![("content-type".into(), "application/json".into())],
+                body: body.to_string().into_bytes(),
+            }
+        });
+        let s = crate::settings::Settings::load(&p).unwrap();
+        let api = Imanage::new(&p, &s);
+        assert_eq!(read(&api, Some("6"), PAGE).unwrap().cursor, "7");
+        assert!(matches!(
+            read(&api, Some("7"), PAGE),
+            Err(QueueError::NotUnderstood(_))
+        ));
     }
 }
