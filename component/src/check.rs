@@ -6,9 +6,8 @@ use crate::auth::session;
 use crate::fields::{FieldKind, MappableField};
 use crate::imanage::{json, Imanage};
 use crate::model::{Error, Result};
-use crate::platform::{Method, Platform};
+use crate::platform::Platform;
 use crate::settings::{Auth, Settings};
-use crate::transport::Retry;
 
 struct Report {
     lines: Vec<String>,
@@ -203,9 +202,9 @@ pub fn check_connection(p: &dyn Platform) -> Result<String> {
             format!(" in {library}")
         };
         let lib_api = Imanage::in_library(p, &s, library);
-        match lib_api.call_ok(Method::Get, "/templates", None, Retry::Safe) {
-            Ok(v) => {
-                let known: Vec<String> = json::results(&v)
+        match lib_api.list_all("/templates", &[]) {
+            Ok(list) => {
+                let known: Vec<String> = list
                     .iter()
                     .filter_map(|t| json::str_field(t, "id").map(String::from))
                     .collect();

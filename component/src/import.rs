@@ -76,8 +76,9 @@ pub fn import_workspaces(p: &dyn Platform, cursor: Option<&str>) -> Result<Impor
             profile,
         });
     }
+    // The cursor says whether more follows (a server may cap a page below `limit`).
     let next_cursor = json::str_field(&v, "cursor")
-        .filter(|_| items.len() >= PAGE)
+        .filter(|_| !items.is_empty())
         .map(String::from);
     Ok(ImportPage {
         workspaces,

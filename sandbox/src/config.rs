@@ -39,6 +39,27 @@ pub struct SandboxConfig {
     /// The shape of security members per library (by library id, upper case); a library not
     /// named answers [`MemberShape::Typed`].
     pub member_shapes: BTreeMap<String, MemberShape>,
+    /// The shape the change-event queue answers in.
+    pub event_queue_shape: QueueShape,
+}
+
+/// The shapes of the change-event queue (see docs/imanage-api.md, "Change feed"); none is
+/// confirmed by iManage's own documentation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum QueueShape {
+    /// The product's own assumption: `{"data": [{"event_id", "event_type", "object_type",
+    /// "object_id", "timestamp", "details"}], "cursor"}`; 410 for a lost cursor.
+    #[default]
+    Assumed,
+    /// An open-source connector's design notes: `{"data": [{"id", "action_type", "item_type",
+    /// "object_id", "root_id", "event_date"}], "overflow"}`, the cursor being the last event id
+    /// read; a cursor older than the queue keeps answers `overflow: true`; named queues at
+    /// `/change-events/queues`.
+    ActionType,
+    /// A 200 that neither shape describes: the assumed events under `data` but the position as
+    /// `next_page`, with no `cursor` and no `overflow`; a client must not guess its way through.
+    Unknown,
 }
 
 /// The two member shapes public clients of iManage read (see docs/imanage-api.md, "Security").
@@ -74,6 +95,7 @@ impl Default for SandboxConfig {
             refuse_chunked: false,
             page_size: 9999,
             member_shapes: BTreeMap::new(),
+            event_queue_shape: QueueShape::Assumed,
         }
     }
 }

@@ -6,7 +6,7 @@ use axum::Json;
 use serde_json::{json, Value};
 
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{results, Fields, JsonBody, Lib};
+use crate::extract::{Fields, JsonBody, Lib, Paging};
 use crate::fields::{has_lookup_table, lookup_parent};
 use crate::model::CustomValue;
 use crate::store::custom_table;
@@ -163,5 +163,5 @@ pub async fn list(lib: Lib) -> ApiResult<Json<Value>> {
                 .collect()
         })
         .unwrap_or_default();
-    Ok(Json(results(values)))
+    Ok(Json(Paging::from_query(&lib)?.page(values)))
 }

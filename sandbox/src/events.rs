@@ -141,6 +141,32 @@ impl EventQueue {
             self.cursor(next),
         ))
     }
+
+    /// The action-type shape's reading (see `QueueShape::ActionType`): up to `limit` events after
+    /// the event numbered `after` (from the oldest retained without one), each with its number,
+    /// and whether the queue overflowed: events after `after` were already dropped, so the page
+    /// starts at the oldest retained instead. A number the queue never issued is unknown.
+    pub fn read_after_id(
+        &self,
+        after: Option<u64>,
+        limit: usize,
+    ) -> Result<(Vec<(u64, ChangeEvent)>, bool), CursorError> {
+        let floor = self.floor();
+        let (after, overflow) = match after {
+            None => (floor, false),
+            Some(id) if id > self.last_seq => return Err(CursorError::Unknown),
+            Some(id) if id < floor => (floor, true),
+            Some(id) => (id, false),
+        };
+        let page = self
+            .events
+            .iter()
+            .filter(|(seq, _)| *seq > after)
+            .take(limit)
+            .cloned()
+            .collect();
+        Ok((page, overflow))
+    }
 }
 
 /// Which workspace changes become which events.
@@ -302,6 +328,23 @@ mod tests {
         assert_eq!(rest.len(), 3);
         let (all, _) = queue.read(None, 10).unwrap();
         assert_eq!(all[0].event_id, "2");
+    }
+
+    #[test]
+    fn event_ids_as_cursors_overflow_once_events_are_dropped() {
+        let queue = queue_with(3, 5); // retained: 3, 4, 5
+        let ids = |page: &[(u64, ChangeEvent)]| page.iter().map(|(n, _)| *n).collect::<Vec<_>>();
+        let (page, overflow) = queue.read_after_id(Some(3), 10).unwrap();
+        assert_eq!((ids(&page), overflow), (vec![4, 5], false));
+        let (page, overflow) = queue.read_after_id(Some(1), 1).unwrap();
+        assert_eq!(
+            (ids(&page), overflow),
+            (vec![3], true),
+            "event 2 was dropped"
+        );
+        let (page, overflow) = queue.read_after_id(None, 10).unwrap();
+        assert_eq!((ids(&page), overflow), (vec![3, 4, 5], false));
+        assert_eq!(queue.read_after_id(Some(6), 1), Err(CursorError::Unknown));
     }
 
     #[test]

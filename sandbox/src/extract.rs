@@ -131,6 +131,12 @@ impl Lib {
         same_library(id, &format!("{}!", self.library))
     }
 
+    /// A cursor-paged list's `limit` (`cursor::limit`), capped at `SandboxConfig::page_size` as
+    /// every other list is.
+    pub fn cursor_limit(&self, value: Option<&Value>) -> ApiResult<usize> {
+        Ok(crate::cursor::limit(value)?.min(self.state().config().page_size.max(1)))
+    }
+
     /// The first value of a query parameter.
     pub fn query(&self, name: &str) -> Option<&str> {
         self.query

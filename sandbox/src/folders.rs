@@ -6,7 +6,7 @@ use axum::Json;
 use serde_json::{Map, Value};
 
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{data, results, Fields, JsonBody, Lib, Paging};
+use crate::extract::{data, Fields, JsonBody, Lib, Paging};
 use crate::model::{DefaultSecurity, Folder, FolderKind, ViewType};
 use crate::objects::{
     find_folder as find, find_workspace, folder_holds, folder_writable as ensure_writable,
@@ -217,7 +217,7 @@ pub async fn children(lib: Lib) -> ApiResult<Json<Value>> {
         .filter(|f| f.parent_id == id)
         .map(|f| render(&index, f))
         .collect();
-    Ok(Json(results(items)))
+    Ok(Json(Paging::from_query(&lib)?.page(items)))
 }
 
 /// `GET /folders?container_id={wsId}`: every folder and tab of the workspace, at any depth, or

@@ -38,11 +38,11 @@
 //! | `POST /auth/oauth2/revoke` | assumed (RFC 7009) |
 //! | `GET /api` | public clients |
 //! | `GET /customers/{cid}/libraries` | assumed |
-//! | `GET`, `POST /customs/{field}`; `GET`, `PATCH /customs/{field}/{id}` | public clients (409 on a duplicate: assumed) |
+//! | `GET`, `POST /customs/{field}`; `GET`, `PATCH /customs/{field}/{id}` | public clients (409 on a duplicate: assumed); the list paged like workspaces |
 //! | `GET`, `POST /workspaces`; `GET`, `PATCH`, `DELETE /workspaces/{id}`; `…/children` | public clients; paging by `limit`/`offset`/`total`, capped by `page_size` |
 //! | `POST /workspaces/search` | public clients (top-level criteria: assumed) |
-//! | `GET`, `POST /workspaces/{id}/security`, `…/folders/{id}/security` | public clients; member shape per library (`member_shapes`) |
-//! | `GET /templates` | public clients; `GET /templates/{id}`: assumed |
+//! | `GET`, `POST /workspaces/{id}/security`, `…/folders/{id}/security` | public clients; member shape per library (`member_shapes`); members paged like workspaces: assumed |
+//! | `GET /templates` | public clients; paged like workspaces; `GET /templates/{id}`: assumed |
 //! | `GET /folders?container_id=` | public clients; paged like workspaces |
 //! | `POST /workspaces/{id}/folders`, `POST /folders/{id}/subfolders`, `GET`, `PATCH`, `DELETE /folders/{id}`, `…/children` | public clients (a folder `profile` with `%workspace_value%` is refused: assumed) |
 //! | `GET /workspaces/{id}/name-value-pairs` | public clients; `PATCH` body: assumed |
@@ -52,13 +52,17 @@
 //! | `POST /folders/{id}/documents` | public clients; `inherit_profile_from_folder` and `warnings[]`: Power Automate swagger |
 //! | `GET /folders/{id}/documents` | assumed; paged like workspaces |
 //! | `GET /documents/{id}`, `…/download` | public clients |
-//! | `GET /users`, `GET /groups` | public clients; `GET /groups/{id}/members`: assumed |
-//! | `GET /change-events` | assumed (see docs/imanage-api.md, "Change feed") |
+//! | `GET /users`, `GET /groups` | public clients; `GET /groups/{id}/members`: assumed; all paged like workspaces |
+//! | `GET /change-events`, shape `event_queue_shape` = `assumed` | assumed: this product's guess (see docs/imanage-api.md, "Change feed") |
+//! | `GET /change-events`, shape `action_type`; `GET /change-events/queues` | one open-source connector's design notes (`action_type`, `item_type`, `root_id`, `overflow`, the last event id as cursor); the `cursor` parameter name and the queue objects: assumed |
+//! | `GET /change-events`, shape `unknown` | assumed: a 200 in neither shape, for clients to refuse |
 //! | `POST /sync/…` | Definely's Sync API client (paths, paging); item fields assumed |
 //!
 //! Typed custom fields refuse a wrongly typed value with the error envelope: custom17–20 take
 //! JSON integers only, custom25–28 booleans only (Power Automate swagger), custom21–24 ISO-8601
-//! dates. `SandboxConfig` also sets `refuse_chunked` (411 for chunked bodies) and `page_size`.
+//! dates. `SandboxConfig` also sets `refuse_chunked` (411 for chunked bodies), `page_size` (the
+//! most items any page of any list holds, the change-event queue and the Sync API included) and
+//! `event_queue_shape` ([`QueueShape`]).
 //!
 //! [`SandboxState::seed_legacy_workspaces`] adds workspaces made before matterlink
 //! ([`LEGACY_WORKSPACES`], `ACTIVE!501..504`); `matterlink sandbox` starts with them.
@@ -122,8 +126,8 @@ use tower_http::catch_panic::CatchPanicLayer;
 
 pub use clock::Clock;
 pub use config::{
-    MemberShape, SandboxConfig, BRANCH_LIBRARY, CLIENT_ID, CLIENT_SECRET, CUSTOMER_ID, LIBRARY,
-    SERVICE_PASSWORD, SERVICE_USER,
+    MemberShape, QueueShape, SandboxConfig, BRANCH_LIBRARY, CLIENT_ID, CLIENT_SECRET, CUSTOMER_ID,
+    LIBRARY, SERVICE_PASSWORD, SERVICE_USER,
 };
 pub use error::{ApiError, ErrorMessage, OAuthError, DMS_VERSION};
 pub use events::{ChangeEvent, ChangeEventType, DEFAULT_EVENT_RETENTION};
@@ -310,6 +314,7 @@ pub fn router(state: SharedState) -> Router {
         .route(&at("/groups"), get(users::list_groups))
         .route(&at("/groups/{id}/members"), get(users::group_members))
         .route(&at("/change-events"), get(change_events::list))
+        .route(&at("/change-events/queues"), get(change_events::queues))
         .route(&at("/sync/workspaces/crawl"), post(sync::crawl_workspaces))
         .route(
             &at("/sync/containers/security/allowed-trustees/search"),

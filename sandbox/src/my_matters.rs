@@ -17,7 +17,7 @@ use axum::Json;
 use serde_json::Value;
 
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{data, results, Fields, JsonBody, Lib};
+use crate::extract::{data, Fields, JsonBody, Lib, Paging};
 use crate::objects::{find_workspace, render_workspace};
 use crate::store::Inner;
 
@@ -56,7 +56,7 @@ pub async fn list(lib: Lib) -> ApiResult<Json<Value>> {
         .filter(|ws| lib.in_library(&ws.id))
         .map(|ws| render_workspace(&inner, ws, lib.base()))
         .collect();
-    Ok(Json(results(items)))
+    Ok(Json(Paging::from_query(&lib)?.page(items)))
 }
 
 /// `POST /users/{user}/my-matters` with `{"id": workspaceId}`.

@@ -6,7 +6,7 @@ use serde_json::{json, Map, Value};
 
 use crate::config::MemberShape;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{data, Fields, JsonBody, Lib};
+use crate::extract::{data, Fields, JsonBody, Lib, Paging};
 use crate::model::{AccessLevel, DefaultSecurity, MemberType, SecurityMember};
 use crate::objects::{find_folder, find_workspace, folder_writable, workspace_writable};
 use crate::store::Inner;
@@ -38,6 +38,28 @@ fn render(
             data(Value::Array(members))
         }
     }
+}
+
+/// A `GET …/security` answer: the member list is paged like every list (`limit`/`offset`,
+/// `total_count` with `total=true`, capped at `page_size`); the default security comes with every
+/// page of the typed shape.
+fn render_page(
+    shape: MemberShape,
+    default_security: DefaultSecurity,
+    members: &[SecurityMember],
+    paging: Paging,
+) -> Value {
+    let page: Vec<SecurityMember> = members
+        .iter()
+        .skip(paging.offset)
+        .take(paging.limit)
+        .cloned()
+        .collect();
+    let mut body = render(shape, default_security, &page);
+    if paging.total {
+        body["total_count"] = Value::from(members.len());
+    }
+    body
 }
 
 /// A checked security change.
@@ -203,7 +225,12 @@ pub async fn get_workspace(lib: Lib) -> ApiResult<Json<Value>> {
         .workspaces
         .get(&number)
         .ok_or_else(|| ApiError::internal("workspace vanished"))?;
-    Ok(Json(render(shape(&lib), ws.default_security, &ws.members)))
+    Ok(Json(render_page(
+        shape(&lib),
+        ws.default_security,
+        &ws.members,
+        Paging::from_query(&lib)?,
+    )))
 }
 
 pub async fn post_workspace(lib: Lib, body: JsonBody) -> ApiResult<Json<Value>> {
@@ -239,10 +266,11 @@ pub async fn get_folder(lib: Lib) -> ApiResult<Json<Value>> {
         .folders
         .get(&number)
         .ok_or_else(|| ApiError::internal("folder vanished"))?;
-    Ok(Json(render(
+    Ok(Json(render_page(
         shape(&lib),
         folder.default_security,
         &folder.members,
+        Paging::from_query(&lib)?,
     )))
 }
 

@@ -88,7 +88,7 @@ pub async fn crawl_workspaces(
     raw: Result<Bytes, BytesRejection>,
 ) -> ApiResult<Json<Value>> {
     let body = request(raw)?;
-    let limit = cursor::limit(body.get("limit"))?;
+    let limit = lib.cursor_limit(body.get("limit"))?;
     let start = after::<u64>(&body)?.map_or(Bound::Unbounded, Bound::Excluded);
     let inner = lib.state().lock()?;
     let items = inner
@@ -150,7 +150,7 @@ async fn search_trustees(
     keep: fn(AccessLevel) -> bool,
 ) -> ApiResult<Json<Value>> {
     let body = request(raw)?;
-    let limit = cursor::limit(body.get("limit"))?;
+    let limit = lib.cursor_limit(body.get("limit"))?;
     let start = after::<TrusteeKey>(&body)?;
     let containers = id_filter(&body, "container_ids")?;
     let inner = lib.state().lock()?;
@@ -181,7 +181,7 @@ pub async fn denied_trustees(
 /// group id, then member id.
 pub async fn group_members(lib: Lib, raw: Result<Bytes, BytesRejection>) -> ApiResult<Json<Value>> {
     let body = request(raw)?;
-    let limit = cursor::limit(body.get("limit"))?;
+    let limit = lib.cursor_limit(body.get("limit"))?;
     let start = after::<(String, String)>(&body)?;
     let groups = id_filter(&body, "group_ids")?;
     let inner = lib.state().lock()?;

@@ -6,7 +6,7 @@ use axum::Json;
 use serde_json::Value;
 
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{data, results, Lib};
+use crate::extract::{data, Lib, Paging};
 use crate::objects::render_workspace;
 
 pub async fn list(lib: Lib) -> ApiResult<Json<Value>> {
@@ -17,7 +17,7 @@ pub async fn list(lib: Lib) -> ApiResult<Json<Value>> {
         .filter(|ws| ws.is_template && lib.in_library(&ws.id))
         .map(|ws| render_workspace(&inner, ws, lib.base()))
         .collect();
-    Ok(Json(results(items)))
+    Ok(Json(Paging::from_query(&lib)?.page(items)))
 }
 
 pub async fn get(lib: Lib) -> ApiResult<Json<Value>> {

@@ -4,7 +4,7 @@ use axum::Json;
 use serde_json::{json, Value};
 
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{results, Lib};
+use crate::extract::{Lib, Paging};
 use crate::model::{Group, User};
 
 pub fn render_user(user: &User) -> Value {
@@ -22,15 +22,19 @@ fn render_group(group: &Group) -> Value {
 }
 
 pub async fn list_users(lib: Lib) -> ApiResult<Json<Value>> {
+    let paging = Paging::from_query(&lib)?;
     let inner = lib.state().lock()?;
-    Ok(Json(results(inner.users.iter().map(render_user).collect())))
+    Ok(Json(
+        paging.page(inner.users.iter().map(render_user).collect()),
+    ))
 }
 
 pub async fn list_groups(lib: Lib) -> ApiResult<Json<Value>> {
+    let paging = Paging::from_query(&lib)?;
     let inner = lib.state().lock()?;
-    Ok(Json(results(
-        inner.groups.iter().map(render_group).collect(),
-    )))
+    Ok(Json(
+        paging.page(inner.groups.iter().map(render_group).collect()),
+    ))
 }
 
 /// `GET /groups/{id}/members`: how a client checks, e.g., NRTADMIN membership.
@@ -46,5 +50,5 @@ pub async fn group_members(lib: Lib) -> ApiResult<Json<Value>> {
         .filter_map(|m| inner.user(m))
         .map(render_user)
         .collect();
-    Ok(Json(results(members)))
+    Ok(Json(Paging::from_query(&lib)?.page(members)))
 }

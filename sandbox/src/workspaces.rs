@@ -9,7 +9,7 @@ use serde_json::{Map, Value};
 
 use crate::custom_index;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{data, results, Fields, JsonBody, Lib, Paging};
+use crate::extract::{data, Fields, JsonBody, Lib, Paging};
 use crate::fields::{
     custom_kind, filter_text, lookup_is_enforced, lookup_parent, normalize, FieldKind,
 };
@@ -274,7 +274,7 @@ pub async fn children(lib: Lib) -> ApiResult<Json<Value>> {
         .filter(|f| f.parent_id == id)
         .map(|f| render_folder(&index, f))
         .collect();
-    Ok(Json(results(items)))
+    Ok(Json(Paging::from_query(&lib)?.page(items)))
 }
 
 /// Search criteria, from the query string or a search body.

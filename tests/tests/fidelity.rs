@@ -3,8 +3,10 @@
 //! change-event queue's shapes, typed custom fields, paging, and folder and document profiles.
 
 use imanage_sandbox::{FolderKind, SandboxConfig};
+use matterlink_e2e::imanage::Admin;
 use matterlink_e2e::{call, fixture, Env};
 use matterlink_host::{Args, Function};
+use serde_json::json;
 
 fn file_args(matter_id: &str, name: &str, content: Vec<u8>) -> Args {
     Args {
@@ -390,4 +392,168 @@ async fn template_folder_security_in_the_librarys_shape() {
             .any(|m| m.id == "LITIGATION" && m.member_type.as_str() == "group"),
         "the template's group copied as a group"
     );
+}
+
+/// Every list matterlink reads, answered one item a page: the library's templates (the check
+/// finds the second one), the template's security and a template folder's own security (every
+/// member copied), the workspace search (every candidate of a legacy matter), a folder's
+/// documents (the upload committed before a failure is found on the third page, not filed
+/// again), and the change feed's security reads (per-workspace security, the Sync API crawls):
+/// a wall that is the workspace's fourth member is reported. Against a client that took one page
+/// for the whole list, each of these saw only the first item.
+#[tokio::test]
+async fn every_list_read_pages_until_done() {
+    let env = Env::start_with(SandboxConfig {
+        page_size: 1,
+        ..SandboxConfig::default()
+    })
+    .await;
+    let state = env.state();
+    let rt = env.runtime();
+
+    // Templates: ACTIVE!200 is on the second page.
+    let report = rt
+        .call(Function::CheckConnection, Args::default())
+        .await
+        .unwrap()
+        .expect("the check passes");
+    let report = report.as_str().unwrap();
+    assert!(
+        report.contains("✓ template Litigation: ACTIVE!100 exists")
+            && report.contains("✓ template Conveyancing: ACTIVE!200 exists"),
+        "{report}"
+    );
+
+    // Security members: the template's two, and Evidence's own two, one a page.
+    let ws = call(
+        &rt,
+        Function::OnMatterCreated,
+        &fixture("matter-basic.json"),
+    )
+    .await
+    .unwrap();
+    let ws_id = ws["id"].as_str().unwrap();
+    let members = |members: &[imanage_sandbox::SecurityMember]| -> Vec<String> {
+        members
+            .iter()
+            .map(|m| format!("{}:{}", m.id, m.access_level.as_str()))
+            .collect()
+    };
+    let on_workspace = members(&state.workspace(ws_id).unwrap().members);
+    for want in ["LITIGATION:read_write", "JSMITH:full_access"] {
+        assert!(
+            on_workspace.iter().any(|m| m == want),
+            "{want} in {on_workspace:?}"
+        );
+    }
+    let evidence = state
+        .folders_of(ws_id)
+        .into_iter()
+        .find(|f| f.name == "Evidence")
+        .unwrap();
+    assert_eq!(
+        members(&evidence.members),
+        ["JSMITH:full_access", "MCHEN:read"]
+    );
+
+    // Workspaces: three carry the legacy matter's file reference.
+    let admin = Admin::sign_in(&env).await;
+    let mut candidates = Vec::new();
+    for n in 0..3 {
+        candidates.push(
+            admin
+                .create_workspace(json!({"name": format!("Old file {n}"), "custom13": "REF-PAGED"}))
+                .await,
+        );
+    }
+    let mut legacy = fixture("matter-legacy.json");
+    legacy.file_reference = Some("REF-PAGED".into());
+    let several = call(&rt, Function::ResolveLegacy, &legacy).await.unwrap();
+    assert_eq!(several["kind"], "several", "{several}");
+    let found: Vec<&str> = several["workspaces"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(found, candidates);
+
+    // Documents: two filed, then an upload committed and failed: the retry's search of the
+    // folder must reach the third page to find it.
+    for name in ["Invoice 1.pdf", "Invoice 2.pdf"] {
+        rt.call(Function::FileDocument, file_args("1042", name, vec![1; 10]))
+            .await
+            .unwrap()
+            .unwrap();
+    }
+    state.set_faults(imanage_sandbox::Faults {
+        commit_then_fail_rate: 1.0,
+        seed: Some(1),
+        ..Default::default()
+    });
+    let filed = rt
+        .call(
+            Function::FileDocument,
+            file_args("1042", "Invoice 3.pdf", vec![3; 30]),
+        )
+        .await
+        .unwrap();
+    let faults = state.stats().faults;
+    state.set_faults(imanage_sandbox::Faults::default());
+    assert!(
+        faults.commit_then_fail >= 1,
+        "the upload failed after its commit"
+    );
+    let doc = state
+        .document(filed.expect("found on the third page").as_str().unwrap())
+        .unwrap();
+    assert_eq!(state.documents_in(&doc.folder_id).len(), 3, "filed once");
+
+    // The change feed: the workspace has three members; a wall is the fourth, on page four.
+    for (source, trustee) in [("polling", "LWONG"), ("sync", "APATEL")] {
+        let mut config = env.config();
+        config.set("change_source", source);
+        let feed = env.runtime_with(config);
+        let start = feed
+            .call(Function::PollChanges, Args::default())
+            .await
+            .unwrap()
+            .unwrap();
+        admin.wall_off(ws_id, trustee).await;
+        let batch = feed
+            .call(
+                Function::PollChanges,
+                Args {
+                    cursor: start["next_cursor"].as_str().map(String::from),
+                    ..Args::default()
+                },
+            )
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(batch["source"], source);
+        let walled: Vec<(&str, &str)> = batch["changes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| {
+                (
+                    c["trustee_id"].as_str().unwrap(),
+                    c["access_level"].as_str().unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(walled, [(trustee, "no_access")], "{source}: {batch}");
+        // Acknowledged, so that the next source starts from here.
+        feed.call(
+            Function::PollChanges,
+            Args {
+                cursor: batch["next_cursor"].as_str().map(String::from),
+                ..Args::default()
+            },
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    }
 }

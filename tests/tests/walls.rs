@@ -2,6 +2,7 @@
 //! fallback), the team push and the workspace import, through the real component in the real
 //! host against the sandbox.
 
+use imanage_sandbox::{QueueShape, SandboxConfig};
 use matterlink_e2e::imanage::Admin;
 use matterlink_e2e::{call, fixture, signed, unix_now, Env, Server, WEBHOOK_SECRET};
 use matterlink_host::domain::Member as TeamMember;
@@ -62,7 +63,11 @@ async fn linked_workspace(env: &Env, rt: &Runtime) -> String {
 /// The same story through each source: a wall goes up, a default security changes, the wall
 /// comes down; an unlinked workspace changes too. Each change is reported once, in order.
 async fn wall_story(source: &str, expected_source: &str) {
-    let env = Env::start().await;
+    wall_story_in(SandboxConfig::default(), source, expected_source).await;
+}
+
+async fn wall_story_in(config: SandboxConfig, source: &str, expected_source: &str) {
+    let env = Env::start_with(config).await;
     let rt = env.runtime_with(with(&env, "change_source", source));
     let ws = linked_workspace(&env, &rt).await;
     let admin = Admin::sign_in(&env).await;
@@ -98,6 +103,11 @@ async fn wall_story(source: &str, expected_source: &str) {
     let change = &first["changes"][0];
     assert_eq!(change["workspace_id"], ws.as_str());
     assert_eq!(change["trustee_type"], "user");
+    assert_eq!(
+        change["occurred_at"].is_string(),
+        expected_source == "event_queue",
+        "only an event says when it happened: {change}"
+    );
 
     // Not acknowledged yet: the same batch again, with the same ids, however asked.
     assert_eq!(poll(&rt, None).await, first, "{source}");
@@ -138,6 +148,20 @@ async fn wall_story(source: &str, expected_source: &str) {
 #[tokio::test]
 async fn a_wall_added_then_removed_is_reported_once_each_from_the_event_queue() {
     wall_story("auto", "event_queue").await;
+}
+
+/// The queue in the action-type shape (an open-source connector's design notes), two events a
+/// page: each `security_update` on the workspace is a re-read of its security, compared with the
+/// snapshot, so the wall, the default security and the lifted wall come back as the same
+/// changes, each once; the unlinked workspace's updates are passed over.
+#[tokio::test]
+async fn the_same_story_from_an_action_type_queue() {
+    let config = SandboxConfig {
+        event_queue_shape: QueueShape::ActionType,
+        page_size: 2,
+        ..SandboxConfig::default()
+    };
+    wall_story_in(config, "auto", "event_queue").await;
 }
 
 #[tokio::test]
@@ -488,4 +512,161 @@ async fn changes_over_http_are_signed() {
         (StatusCode::CONFLICT, Some("rejected"))
     );
     s.stop().await;
+}
+
+/// A queue answering 200 in neither known shape is not an empty queue: `auto` falls back to the
+/// Sync API exactly as for a 403 and says why, in the batch and in check-connection; a feed that
+/// must read the queue fails instead of reporting nothing.
+#[tokio::test]
+async fn a_queue_answer_in_no_known_shape_falls_back_and_says_so() {
+    let env = Env::start_with(SandboxConfig {
+        event_queue_shape: QueueShape::Unknown,
+        ..SandboxConfig::default()
+    })
+    .await;
+    let rt = env.runtime();
+    let ws = linked_workspace(&env, &rt).await;
+    let admin = Admin::sign_in(&env).await;
+
+    let report = rt
+        .call(Function::CheckConnection, Args::default())
+        .await
+        .unwrap()
+        .expect("a working fallback passes the check");
+    let report = report.as_str().unwrap();
+    assert!(
+        report.contains(
+            "⚠ change feed: the event queue answered in a shape matterlink does not understand (a 200 without a cursor"
+        ) && report.contains("falling back to Sync API crawl"),
+        "{report}"
+    );
+
+    let start = poll(&rt, None).await;
+    assert_eq!(start["source"], "sync", "{start}");
+    assert!(
+        start["notes"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("the event queue answered in a shape matterlink does not understand"),
+        "{start}"
+    );
+    admin.wall_off(&ws, "LWONG").await;
+    let walled = poll(&rt, Some(&cursor(&start))).await;
+    assert_eq!(walled["source"], "sync");
+    assert_eq!(
+        summary(&walled),
+        vec![json!([
+            "1042",
+            "added",
+            "LWONG",
+            "no_access",
+            null,
+            null,
+            null
+        ])]
+    );
+
+    let strict = env.runtime_with(with(&env, "change_source", "event_queue"));
+    let err = strict
+        .call(Function::CheckConnection, Args::default())
+        .await
+        .unwrap()
+        .unwrap_err();
+    assert_eq!(err.kind(), "not-connected");
+    assert!(err.message().contains("✗ change feed"), "{}", err.message());
+    // (Acknowledging the batch, so that the poll reads rather than deliver it again.)
+    let err = strict
+        .call(
+            Function::PollChanges,
+            Args {
+                cursor: Some(cursor(&walled)),
+                ..Args::default()
+            },
+        )
+        .await
+        .unwrap()
+        .unwrap_err();
+    assert_eq!(err.kind(), "not-connected", "{}", err.message());
+}
+
+/// The action-type queue overflows (events after the feed's position were dropped): treated as
+/// a lost cursor, the feed takes the queue's position anew and compares every linked workspace
+/// with its snapshot, so the wall whose event was dropped is still reported; the batch and the
+/// feed's record say why. Afterwards the queue is read as before.
+#[tokio::test]
+async fn an_overflowing_queue_recovers_through_the_snapshots() {
+    let env = Env::start_with(SandboxConfig {
+        event_queue_shape: QueueShape::ActionType,
+        event_retention: 3,
+        ..SandboxConfig::default()
+    })
+    .await;
+    let rt = env.runtime();
+    let ws = linked_workspace(&env, &rt).await;
+    let admin = Admin::sign_in(&env).await;
+    let check = rt
+        .call(Function::CheckConnection, Args::default())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        check
+            .as_str()
+            .unwrap()
+            .contains("✓ change feed: event queue (action-type events; named queues: default)"),
+        "{check}"
+    );
+    let start = poll(&rt, None).await;
+    assert_eq!(start["source"], "event_queue");
+
+    admin.wall_off(&ws, "APATEL").await;
+    for n in 0..4 {
+        admin
+            .create_workspace(json!({"name": format!("Busy {n}")}))
+            .await;
+    }
+    let recovered = poll(&rt, Some(&cursor(&start))).await;
+    assert_eq!(recovered["source"], "event_queue", "{recovered}");
+    assert_eq!(
+        summary(&recovered),
+        vec![json!([
+            "1042",
+            "added",
+            "APATEL",
+            "no_access",
+            null,
+            null,
+            null
+        ])],
+        "{recovered}"
+    );
+    let note = recovered["notes"][0].as_str().unwrap();
+    assert!(note.contains("the queue overflowed"), "{recovered}");
+    let state = env.kv().get_json("feed/state").unwrap();
+    assert!(
+        state["last_restart"]["why"]
+            .as_str()
+            .is_some_and(|why| why.contains("the queue overflowed")),
+        "{state}"
+    );
+
+    admin.take_off(&ws, "APATEL").await;
+    let next = poll(&rt, Some(&cursor(&recovered))).await;
+    assert_eq!(
+        summary(&next),
+        vec![json!([
+            "1042",
+            "removed",
+            "APATEL",
+            null,
+            "no_access",
+            null,
+            null
+        ])],
+        "{next}"
+    );
+    assert!(
+        next["changes"][0]["occurred_at"].is_string(),
+        "read from the queue: {next}"
+    );
 }

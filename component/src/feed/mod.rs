@@ -10,8 +10,8 @@
 //! Sources (`change_source`): the event queue (`event_queue.rs`, the one module that knows its
 //! unconfirmed shape), the Sync API (`sync_crawl.rs`) and per-workspace polling (`polling.rs`);
 //! the last two compare with snapshots (`snapshot.rs`). `auto` reads the queue and falls back
-//! when it answers 403. One consumer per feed: two callers acknowledging in turn would each
-//! miss the other's batches.
+//! when it answers 403 or in a shape matterlink does not understand. One consumer per feed: two
+//! callers acknowledging in turn would each miss the other's batches.
 
 pub mod change;
 pub mod event_queue;
@@ -87,6 +87,12 @@ fn poll_holding_claim(
         let reading = read::read(&api, mode, &st)?;
         let observed_at = p.now();
         st.last_source = Some(reading.source);
+        if let Some(why) = &reading.restarted {
+            st.last_restart = Some(state::Restart {
+                at: observed_at,
+                why: why.clone(),
+            });
+        }
         let changes: Vec<Change> = reading
             .found
             .into_iter()

@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use crate::feed::change::{Delta, Source};
-use crate::feed::event_queue::{self, QueueError};
+use crate::feed::event_queue::{self, QueueError, What};
 use crate::feed::source::Mode;
 use crate::feed::state::FeedState;
 use crate::feed::sync_crawl::{self, SyncError};
@@ -17,6 +17,9 @@ use crate::security::Security;
 
 /// Changes per batch at most; more wait for the next poll. Keeps the pending record small.
 pub const MAX_CHANGES: usize = 500;
+/// Queue pages per poll at most, so that a busy queue of changes on unlinked workspaces cannot
+/// hold one poll forever; the rest wait for the next poll.
+const MAX_QUEUE_PAGES: usize = 200;
 
 /// A change found on a linked workspace.
 pub struct Found {
@@ -45,6 +48,9 @@ pub struct Reading {
     pub queue_position: Option<String>,
     /// What the caller should know: a fallback and why, entries passed over.
     pub notes: Vec<String>,
+    /// Why the event queue's position was taken anew, when it was (the feed started, the queue
+    /// forgot the cursor or overflowed, the queue answers again after a fallback).
+    pub restarted: Option<String>,
 }
 
 impl Reading {
@@ -56,6 +62,7 @@ impl Reading {
             baselines: Vec::new(),
             queue_position: None,
             notes: Vec::new(),
+            restarted: None,
         }
     }
 }
@@ -69,26 +76,35 @@ pub fn read(api: &Imanage<'_>, mode: Mode, st: &FeedState) -> Result<Reading> {
         Mode::EventQueue => queue(api, st, false).map_err(queue_error),
         Mode::Auto => match queue(api, st, true) {
             Ok(r) => Ok(r),
+            // Not understood is treated as refused: the Sync API still tells what changed.
             Err(QueueError::Refused(why)) => {
-                let mut r = fallback(api)?;
-                r.notes.insert(
-                    0,
-                    format!(
-                        "event queue refused ({why}); falling back to {}",
-                        r.source.label()
-                    ),
-                );
-                Ok(r)
+                fallback_because(api, &format!("event queue refused ({why})"))
             }
+            Err(QueueError::NotUnderstood(why)) => fallback_because(
+                api,
+                &format!(
+                    "the event queue answered in a shape matterlink does not understand ({why})"
+                ),
+            ),
             Err(e) => Err(queue_error(e)),
         },
     }
+}
+
+fn fallback_because(api: &Imanage<'_>, why: &str) -> Result<Reading> {
+    let mut r = fallback(api)?;
+    r.notes
+        .insert(0, format!("{why}; falling back to {}", r.source.label()));
+    Ok(r)
 }
 
 fn queue_error(e: QueueError) -> Error {
     match e {
         QueueError::Refused(why) => Error::NotConnected(format!(
             "the change-event queue is refused ({why}); add the service account to NRTADMIN or set change_source = auto"
+        )),
+        QueueError::NotUnderstood(why) => Error::NotConnected(format!(
+            "the change-event queue answered in a shape matterlink does not understand ({why}); set change_source = auto to fall back to the Sync API"
         )),
         QueueError::CursorGone(why) => Error::Unavailable(format!("change-event queue: {why}")),
         QueueError::Failed(e) => e,
@@ -152,9 +168,11 @@ fn queue(api: &Imanage<'_>, st: &FeedState, auto: bool) -> Result<Reading, Queue
             // Events after a forgotten cursor were dropped (or the queue was reset): everything
             // it still holds is newer than our position, so reading it all repeats nothing.
             let mut r = from_queue_start(api)?;
+            let why = format!("the event queue no longer knows the feed's position ({why})");
             r.notes.insert(0, format!(
-                "the event queue no longer knows the feed's position ({why}); changes in between may be missing — set change_source = auto to compare with snapshots"
+                "{why}; changes in between may be missing — set change_source = auto to compare with snapshots"
             ));
+            r.restarted = Some(why);
             Ok(r)
         }
         other => other,
@@ -174,6 +192,7 @@ fn restart(api: &Imanage<'_>, auto: bool, note: &str) -> Result<Reading, QueueEr
     };
     r.queue_position = Some(position);
     r.notes.insert(0, note.to_string());
+    r.restarted = Some(note.to_string());
     Ok(r)
 }
 
@@ -185,8 +204,9 @@ fn from_queue(api: &Imanage<'_>, position: &str) -> Result<Reading, QueueError> 
     from_queue_at(api, Some(position))
 }
 
-/// Queue pages until a short one (or a full batch). Changes on unlinked workspaces are passed
-/// over but the position still moves past them.
+/// Queue pages until an empty one (or a full batch). Changes on unlinked workspaces are passed
+/// over but the position still moves past them. An overflow after a known position is a lost
+/// cursor: events were dropped, so the caller recovers as from an expired cursor.
 fn from_queue_at(api: &Imanage<'_>, position: Option<&str>) -> Result<Reading, QueueError> {
     let p = api.p();
     let mut r = Reading::empty(Source::EventQueue);
@@ -194,10 +214,18 @@ fn from_queue_at(api: &Imanage<'_>, position: Option<&str>) -> Result<Reading, Q
     // Loaded on first use; `None` inside: the workspace has no snapshot.
     let mut known: BTreeMap<String, Option<Security>> = BTreeMap::new();
     let mut touched: BTreeSet<String> = BTreeSet::new();
+    // Workspaces whose security was read again in this read: once is enough, since the read
+    // shows every change before it.
+    let mut reread: BTreeSet<String> = BTreeSet::new();
     let mut cursor = position.map(String::from);
     let mut unreadable = 0;
-    loop {
+    for n in 0.. {
         let page = event_queue::read(api, cursor.as_deref(), event_queue::PAGE)?;
+        if page.overflow && position.is_some() {
+            return Err(QueueError::CursorGone(
+                "the queue overflowed: events after the feed's position were dropped".into(),
+            ));
+        }
         unreadable += page.unreadable;
         for event in page.events {
             let ws = event.workspace_id;
@@ -210,27 +238,43 @@ fn from_queue_at(api: &Imanage<'_>, position: Option<&str>) -> Result<Reading, Q
             if !known.contains_key(&ws) {
                 known.insert(ws.clone(), snapshot::load(p, &ws)?);
             }
-            for delta in event.deltas {
-                let delta = match known.get_mut(&ws).and_then(Option::as_mut) {
-                    Some(security) => {
-                        touched.insert(ws.clone());
-                        snapshot::apply(security, delta)
-                    }
-                    None => delta,
-                };
-                r.found.push(Found {
-                    matter_id: matter_id.clone(),
-                    workspace_id: ws.clone(),
-                    delta,
-                    occurred_at: event.occurred_at.clone(),
-                });
-            }
+            let deltas = match event.what {
+                What::Deltas(deltas) => deltas
+                    .into_iter()
+                    .map(|delta| match known.get_mut(&ws).and_then(Option::as_mut) {
+                        Some(security) => {
+                            touched.insert(ws.clone());
+                            snapshot::apply(security, delta)
+                        }
+                        None => delta,
+                    })
+                    .collect(),
+                What::Reread if !reread.insert(ws.clone()) => Vec::new(),
+                What::Reread => {
+                    let Some((now, odd)) = api.workspace_security(&ws)? else {
+                        continue; // gone since: nothing to wall
+                    };
+                    unreadable += odd;
+                    // Without a snapshot every member is reported as added: a wall listener
+                    // applies them idempotently, and a wall is never missed.
+                    let before = known.get(&ws).cloned().flatten().unwrap_or_default();
+                    touched.insert(ws.clone());
+                    known.insert(ws.clone(), Some(now.clone()));
+                    snapshot::diff(&before, &now)
+                }
+            };
+            r.found.extend(deltas.into_iter().map(|delta| Found {
+                matter_id: matter_id.clone(),
+                workspace_id: ws.clone(),
+                delta,
+                occurred_at: event.occurred_at.clone(),
+            }));
         }
         cursor = Some(page.cursor);
-        if page.read < event_queue::PAGE {
+        if page.read == 0 {
             break;
         }
-        if r.found.len() >= MAX_CHANGES {
+        if r.found.len() >= MAX_CHANGES || n + 1 >= MAX_QUEUE_PAGES {
             r.notes
                 .push("more changes wait in the event queue: poll again".into());
             break;

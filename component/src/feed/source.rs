@@ -2,7 +2,7 @@
 //! says which one it can use and why.
 
 use crate::feed::change::Source;
-use crate::feed::event_queue::{self, QueueError};
+use crate::feed::event_queue::{self, QueueError, Shape};
 use crate::feed::sync_crawl::{self, SyncError};
 use crate::imanage::Imanage;
 use crate::model::{Error, Result};
@@ -11,7 +11,8 @@ use crate::platform::Platform;
 /// `change_source`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
-    /// The event queue; when it answers 403, the Sync API, and when that is refused too, polling.
+    /// The event queue; when it answers 403 or in a shape matterlink does not understand, the
+    /// Sync API, and when that is refused too, polling.
     Auto,
     /// The event queue only.
     EventQueue,
@@ -61,28 +62,60 @@ pub fn check(p: &dyn Platform, api: &Imanage<'_>) -> std::result::Result<String,
             )),
             Err(SyncError::Failed(e)) => Err((e, "check that iManage is up".into())),
         },
-        Mode::EventQueue | Mode::Auto => match event_queue::read(api, None, 1) {
-            Ok(_) => Ok("✓ change feed: event queue".into()),
-            Err(QueueError::Refused(why)) if mode == Mode::Auto => {
-                let then = match fallback(api) {
-                    Ok((Source::Sync, _)) => Source::Sync.label().to_string(),
-                    Ok((_, sync_why)) => format!(
+        Mode::EventQueue | Mode::Auto => {
+            // What `auto` reads instead, for the ⚠ lines.
+            let then = || -> std::result::Result<String, (Error, String)> {
+                match fallback(api) {
+                    Ok((Source::Sync, _)) => Ok(Source::Sync.label().to_string()),
+                    Ok((_, sync_why)) => Ok(format!(
                         "{polling}, since the Sync API is refused too ({})",
                         sync_why.unwrap_or_default()
-                    ),
-                    Err(e) => return Err((e, "check that iManage is up".into())),
-                };
-                Ok(format!(
-                    "⚠ change feed: event queue refused ({why}); falling back to {then} — add the service account to the library's NRTADMIN group for changes within seconds"
-                ))
+                    )),
+                    Err(e) => Err((e, "check that iManage is up".into())),
+                }
+            };
+            match event_queue::read(api, None, 1) {
+                Ok(page) => Ok(format!(
+                    "✓ change feed: event queue{}",
+                    shape_note(api, page.shape)
+                )),
+                Err(QueueError::Refused(why)) if mode == Mode::Auto => Ok(format!(
+                    "⚠ change feed: event queue refused ({why}); falling back to {} — add the service account to the library's NRTADMIN group for changes within seconds",
+                    then()?
+                )),
+                Err(QueueError::Refused(why)) => Err((
+                    Error::NotConnected(format!("event queue refused ({why})")),
+                    "add the service account to the library's NRTADMIN group, or set change_source = auto".into(),
+                )),
+                Err(QueueError::NotUnderstood(why)) if mode == Mode::Auto => Ok(format!(
+                    "⚠ change feed: the event queue answered in a shape matterlink does not understand ({why}); falling back to {}",
+                    then()?
+                )),
+                Err(QueueError::NotUnderstood(why)) => Err((
+                    Error::NotConnected(format!(
+                        "the event queue answered in a shape matterlink does not understand ({why})"
+                    )),
+                    "set change_source = auto (or sync) to read the Sync API instead".into(),
+                )),
+                // A fresh read has no cursor to lose.
+                Err(QueueError::CursorGone(why)) => Ok(format!("✓ change feed: event queue ({why})")),
+                Err(QueueError::Failed(e)) => Err((e, "check that iManage is up".into())),
             }
-            Err(QueueError::Refused(why)) => Err((
-                Error::NotConnected(format!("event queue refused ({why})")),
-                "add the service account to the library's NRTADMIN group, or set change_source = auto".into(),
-            )),
-            // A fresh read has no cursor to lose.
-            Err(QueueError::CursorGone(why)) => Ok(format!("✓ change feed: event queue ({why})")),
-            Err(QueueError::Failed(e)) => Err((e, "check that iManage is up".into())),
+        }
+    }
+}
+
+/// What the check says of the queue's shape: nothing for the assumed one; for the action-type
+/// one, that it is, and the library's named queues when it lists them (a listing that fails
+/// says nothing about the queue the feed reads, so it does not fail the check).
+fn shape_note(api: &Imanage<'_>, shape: Shape) -> String {
+    match shape {
+        Shape::Assumed => String::new(),
+        Shape::ActionType => match event_queue::queues(api).ok().flatten() {
+            Some(names) if !names.is_empty() => {
+                format!(" (action-type events; named queues: {})", names.join(", "))
+            }
+            _ => " (action-type events)".to_string(),
         },
     }
 }

@@ -25,6 +25,20 @@ pub struct FeedState {
     pub last_source: Option<Source>,
     /// The batch delivered and not yet acknowledged, if any.
     pub pending: Option<Pending>,
+    /// When and why the event queue's position was last taken anew (the feed started, the
+    /// queue forgot the cursor or overflowed, the queue answered again after a fallback), so
+    /// that an operator reading the feed's record sees a recovery, not only the batch's notes.
+    #[serde(default)]
+    pub last_restart: Option<Restart>,
+}
+
+/// A recovery of the event queue's position.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Restart {
+    /// Seconds since the epoch.
+    pub at: u64,
+    /// Why, as the batch's note said it.
+    pub why: String,
 }
 
 /// A batch delivered and not yet acknowledged: delivered again, unchanged, until it is.
@@ -50,6 +64,7 @@ impl FeedState {
             queue_position: None,
             last_source: None,
             pending: None,
+            last_restart: None,
         }
     }
 

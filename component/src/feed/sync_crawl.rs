@@ -31,8 +31,9 @@ impl From<Error> for SyncError {
     }
 }
 
-/// Every item of a crawl: `{"limit", "cursor"}` → `{"data": [...], "cursor"}`, ending on a short
-/// page or a missing cursor.
+/// Every item of a crawl: `{"limit", "cursor"}` → `{"data": [...], "cursor"}`, ending on an
+/// empty page or a missing cursor. A short page is not the end: a server may cap a page below
+/// the `limit` asked for, and the cursor says whether more follows.
 fn crawl(api: &Imanage<'_>, path: &str, mut each: impl FnMut(&Value)) -> Result<(), SyncError> {
     let mut cursor: Option<String> = None;
     loop {
@@ -50,7 +51,7 @@ fn crawl(api: &Imanage<'_>, path: &str, mut each: impl FnMut(&Value)) -> Result<
         let items = json::results(&v);
         items.iter().for_each(&mut each);
         cursor = json::str_field(&v, "cursor").map(String::from);
-        if cursor.is_none() || items.len() < PAGE {
+        if cursor.is_none() || items.is_empty() {
             return Ok(());
         }
     }

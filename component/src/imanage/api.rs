@@ -28,7 +28,8 @@ pub fn seg(s: &str) -> String {
     utf8_percent_encode(s, SEGMENT).to_string()
 }
 
-fn query(pairs: &[(&str, &str)]) -> String {
+/// `pairs` as a query string (without the `?`).
+pub fn query(pairs: &[(&str, &str)]) -> String {
     let mut q = url::form_urlencoded::Serializer::new(String::new());
     for (k, v) in pairs {
         q.append_pair(k, v);
@@ -227,10 +228,7 @@ impl Imanage<'_> {
                 Answer::Status(s, why) => return Err(status_error(Method::Get, &url, s, &why)),
             };
             let page = json::results(&v);
-            let total = v
-                .get("total_count")
-                .or_else(|| json::data(&v).get("total_count"))
-                .and_then(Value::as_u64);
+            let total = json::total_count(&v);
             let short = page.len() < PAGE;
             if page.is_empty() {
                 break;

@@ -14,6 +14,13 @@ pub fn results(v: &Value) -> Vec<Value> {
     list.as_array().cloned().unwrap_or_default()
 }
 
+/// A list's `total_count` (top level, or beside the items under `data`), when the server gave one.
+pub fn total_count(v: &Value) -> Option<u64> {
+    v.get("total_count")
+        .or_else(|| data(v).get("total_count"))
+        .and_then(Value::as_u64)
+}
+
 /// A string field of an object, `None` when absent or not a string.
 pub fn str_field<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
     v.get(key).and_then(Value::as_str)

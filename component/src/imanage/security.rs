@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-use super::api::seg;
+use super::api::{query, seg};
 use super::client::Answer;
 use super::{json, Imanage};
 use crate::model::Result;
@@ -51,16 +51,63 @@ impl Imanage<'_> {
     /// `GET /workspaces/{id}/security` read in whichever member shape it came; the shape is
     /// remembered for this call's later posts. `None` when the workspace does not exist.
     pub fn read_security(&self, workspace_id: &str) -> Result<Option<SecurityRead>> {
-        let path = format!("/workspaces/{}/security", seg(workspace_id));
-        match self.call(Method::Get, &path, None, Retry::Safe)? {
-            Answer::Ok(v) => {
-                let read = Security::read_imanage(&v);
-                self.member_shape.set(Some(read.shape));
-                Ok(Some(read))
-            }
-            Answer::Status(404, _) => Ok(None),
-            Answer::Status(s, why) => Err(status_error(Method::Get, &path, s, &why)),
+        let read = self.security_at(&format!("/workspaces/{}/security", seg(workspace_id)))?;
+        if let Some(read) = &read {
+            self.member_shape.set(Some(read.shape));
         }
+        Ok(read)
+    }
+
+    /// A workspace's or folder's security at `path` (`…/security`), every page of its members:
+    /// the member list pages like any other list (`limit`/`offset`, `total_count`), and a large
+    /// group of trustees on one matter must not be cut at the first page. `None` on 404.
+    pub fn security_at(&self, path: &str) -> Result<Option<SecurityRead>> {
+        /// iManage's default page.
+        const PAGE: usize = 500;
+        /// A bound on requests, so a server that ignores `offset` cannot loop us.
+        const MAX_PAGES: usize = 1000;
+        let mut all: Option<SecurityRead> = None;
+        let mut entries = 0usize;
+        for _ in 0..MAX_PAGES {
+            let (limit, offset) = (PAGE.to_string(), entries.to_string());
+            let url = format!(
+                "{path}?{}",
+                query(&[("limit", &limit), ("offset", &offset), ("total", "true")])
+            );
+            let v = match self.call(Method::Get, &url, None, Retry::Safe)? {
+                Answer::Ok(v) => v,
+                Answer::Status(404, _) if all.is_none() => return Ok(None),
+                Answer::Status(s, why) => return Err(status_error(Method::Get, &url, s, &why)),
+            };
+            let page = Security::read_imanage(&v);
+            let on_page = page.security.members.len() + page.unreadable + page.unknown_kind.len();
+            entries += on_page;
+            let total = json::total_count(&v);
+            let Some(read) = all.as_mut() else {
+                all = Some(page);
+                if on_page == 0 || total.map_or(on_page < PAGE, |t| entries as u64 >= t) {
+                    break;
+                }
+                continue;
+            };
+            let before = read.security.members.len();
+            for m in page.security.members {
+                read.security.set(m);
+            }
+            read.unreadable += page.unreadable;
+            read.unknown_kind.extend(page.unknown_kind);
+            let added = read.security.members.len() - before;
+            match total {
+                _ if on_page == 0 => break,
+                Some(t) if entries as u64 >= t => break,
+                Some(_) => {}
+                // No `total_count`: a short page is the end, and so is a page with nothing new
+                // (a server that ignores `offset` answers the first page again).
+                None if on_page < PAGE || added == 0 => break,
+                None => {}
+            }
+        }
+        Ok(all)
     }
 
     /// Adds or re-levels `include` and takes `remove` off the list; iManage applies removals

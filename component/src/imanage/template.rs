@@ -16,7 +16,7 @@ use super::{json, Imanage};
 use crate::keys;
 use crate::model::{Error, Result};
 use crate::platform::Method;
-use crate::security::{Member, Security};
+use crate::security::Member;
 use crate::transport::{status_error, Retry};
 
 /// The cached `Template`'s shape. A cache entry of another shape (or of none: the flat folder
@@ -312,16 +312,13 @@ impl Imanage<'_> {
         }
         let security = match json::str_field(v, "default_security") {
             Some(own) if kind != ItemKind::SearchFolder && own != "inherit" => {
-                let sec = self.call_ok(
-                    Method::Get,
-                    &format!("/folders/{}/security", seg(&id)),
-                    None,
-                    Retry::Safe,
-                )?;
-                let read = readable(
-                    Security::read_imanage(&sec),
-                    &format!("template folder {id}"),
-                )?;
+                let what = format!("template folder {id}");
+                let sec = self
+                    .security_at(&format!("/folders/{}/security", seg(&id)))?
+                    .ok_or_else(|| {
+                        Error::NotConfigured(format!("{what} has no security to read"))
+                    })?;
+                let read = readable(sec, &what)?;
                 Some(ItemSecurity {
                     default_security: own.to_string(),
                     members: read.security.members,

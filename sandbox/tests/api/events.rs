@@ -1,6 +1,6 @@
 //! The change-event queue: what ethical walls are kept with.
 
-use imanage_sandbox::{ChangeEventType, SandboxConfig, SERVICE_USER};
+use imanage_sandbox::{ChangeEventType, QueueShape, SandboxConfig, SERVICE_USER};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
@@ -349,4 +349,73 @@ async fn the_queue_is_forbidden_outside_nrtadmin() {
         .await
         .unwrap();
     expect_envelope(jsmith, StatusCode::FORBIDDEN).await;
+}
+
+#[tokio::test]
+async fn the_action_type_shape_names_events_by_id_and_overflows_old_cursors() {
+    let h = Harness::start_with(SandboxConfig {
+        event_queue_shape: QueueShape::ActionType,
+        event_retention: 3,
+        page_size: 2,
+        ..SandboxConfig::default()
+    })
+    .await;
+    let ws = create(&h, "one").await;
+    let body = read(&h, &[]).await;
+    assert_eq!(
+        body,
+        json!({"data": [{"id": 1, "action_type": "insert", "item_type": "container",
+            "object_id": ws, "root_id": ws, "event_date": body["data"][0]["event_date"]}],
+            "overflow": false})
+    );
+    h.post_ok(
+        &h.lib(&format!("/workspaces/{ws}/security")),
+        &json!({"include": [{"id": "LWONG", "type": "user", "access_level": "no_access"}]}),
+        StatusCode::OK,
+    )
+    .await;
+    let after_one = read(&h, &[("cursor", "1")]).await;
+    let actions: Vec<&str> = after_one["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action_type"].as_str().unwrap())
+        .collect();
+    assert!(actions.contains(&"security_update"), "{after_one}");
+    for name in ["two", "three", "four"] {
+        create(&h, name).await;
+    }
+    // Event 2 is no longer kept: reading after event 1 overflows, from the oldest kept.
+    let overflowed = read(&h, &[("cursor", "1"), ("limit", "100")]).await;
+    assert_eq!(overflowed["overflow"], true);
+    assert_eq!(
+        overflowed["data"].as_array().unwrap().len(),
+        2,
+        "pages are capped at page_size"
+    );
+    expect_envelope(read_status(&h, &[("cursor", "99")]).await, StatusCode::GONE).await;
+    let queues = h.get_ok(&h.lib("/change-events/queues")).await;
+    assert_eq!(queues["results"][0]["name"], "default");
+}
+
+#[tokio::test]
+async fn the_unknown_shape_answers_200_in_neither_known_shape() {
+    let h = Harness::start_with(SandboxConfig {
+        event_queue_shape: QueueShape::Unknown,
+        ..SandboxConfig::default()
+    })
+    .await;
+    create(&h, "one").await;
+    let body = read(&h, &[]).await;
+    assert!(
+        body.get("cursor").is_none() && body.get("overflow").is_none(),
+        "{body}"
+    );
+    assert_eq!(body["data"].as_array().unwrap().len(), 1);
+    assert!(body["next_page"].is_string());
+    expect_envelope(
+        h.get(&h.lib("/change-events/queues")).await,
+        StatusCode::NOT_FOUND,
+    )
+    .await;
 }
