@@ -377,3 +377,46 @@ fn every_shell_example_in_the_readme_runs_as_shown() {
     );
     eprintln!("{ran} README blocks ran");
 }
+
+/// The runner's reading of a README, on a sample: which blocks run, where commands start and
+/// end, what output each expects, and which commands go to the background.
+#[test]
+fn blocks_and_commands_are_read_as_the_module_says() {
+    let sample = "# T\n\n```sh\nexport A=1   \n# a comment\nsleep 1 &  # why\n```\n\n\
+                  ```console\n$ echo a \\\n    b\na b\n\n$ true\n```\n\n\
+                  ```sh no-run\ncargo test\n```\n\n```json\n{}\n```\n\n  ```console no-run\n  $ x\n  ```\n";
+    let blocks = blocks(sample);
+    let run: Vec<(usize, bool, bool)> = blocks.iter().map(|b| (b.line, b.console, b.run)).collect();
+    assert_eq!(
+        run,
+        [
+            (3, false, true),
+            (9, true, true),
+            (17, false, false),
+            (21, false, false),
+            (25, true, false)
+        ]
+    );
+    let sh: Vec<(usize, String)> = steps(&blocks[0])
+        .into_iter()
+        .map(|s| (s.line, s.command))
+        .collect();
+    assert_eq!(
+        sh,
+        [
+            (4, "export A=1   ".to_string()),
+            (6, "sleep 1 &  # why".to_string())
+        ]
+    );
+    assert_eq!(background(&sh[1].1), Some("sleep 1"));
+    assert_eq!(background("a && b"), None);
+    assert_eq!(background("echo '#' &&"), None);
+    let console = steps(&blocks[1]);
+    assert_eq!(console.len(), 2);
+    assert_eq!(console[0].command, "echo a \\\n    b");
+    assert_eq!(console[0].expected.as_deref(), Some("a b\n\n"));
+    assert_eq!(
+        (console[1].line, console[1].expected.as_deref()),
+        (14, Some(""))
+    );
+}
