@@ -263,7 +263,8 @@ cargo() { [ "$*" = "build --bin matterlink" ] || { echo "the README test does no
     fn spawn(&mut self, command: &str) -> (String, i32) {
         self.backgrounds += 1;
         let log = format!("background-{}.log", self.backgrounds);
-        let (out, status) = self.run(&format!("{command} > {log} 2>&1 &"));
+        // Grouped, so that a redirection of the command's own (`2> serve.log`) still holds.
+        let (out, status) = self.run(&format!("{{ {command}\n}} > {log} 2>&1 &"));
         let started = Instant::now();
         let path = self.dir.join(&log);
         loop {
