@@ -106,17 +106,22 @@ fn blocks(readme: &str) -> Vec<Block> {
 }
 
 /// The commands of a block: `$ ` lines and their output in a console block, every line that is
-/// not a comment in a shell block; a line ending in `\` goes on to the next.
+/// not a comment in a shell block; a line ending in `\` goes on to the next, and a here-document
+/// (`<<'EOF'`) to its end.
 fn steps(block: &Block) -> Vec<Step> {
     let mut steps: Vec<Step> = Vec::new();
-    let mut continuing = false;
+    let mut goes_on = GoesOn::No;
     for (i, line) in block.text.lines().enumerate() {
         let line_no = block.line + 1 + i;
-        if continuing {
+        if goes_on != GoesOn::No {
             let step = steps.last_mut().unwrap();
             step.command.push('\n');
             step.command.push_str(line);
-            continuing = line.ends_with('\\');
+            goes_on = match goes_on {
+                GoesOn::Heredoc(end) if line.trim() != end => GoesOn::Heredoc(end),
+                GoesOn::Heredoc(_) => GoesOn::No,
+                _ => GoesOn::after(line),
+            };
             continue;
         }
         let command = if block.console {
@@ -132,7 +137,7 @@ fn steps(block: &Block) -> Vec<Step> {
                     command: c.to_string(),
                     expected: block.console.then(String::new),
                 });
-                continuing = c.ends_with('\\');
+                goes_on = GoesOn::after(c);
             }
             None if block.console => {
                 let step = steps.last_mut().unwrap_or_else(|| {
@@ -146,6 +151,43 @@ fn steps(block: &Block) -> Vec<Step> {
         }
     }
     steps
+}
+
+/// Whether a command goes on past the line just read.
+#[derive(Debug, PartialEq)]
+enum GoesOn {
+    No,
+    /// The line ended in `\`.
+    NextLine,
+    /// A here-document is open until a line holding only this word.
+    Heredoc(String),
+}
+
+impl GoesOn {
+    fn after(line: &str) -> GoesOn {
+        if line.ends_with('\\') {
+            return GoesOn::NextLine;
+        }
+        // `<<EOF`, `<<-EOF`, `<<'EOF'`, `<< "EOF"`; not a here-string (`<<<`).
+        let Some(at) = line.find("<<") else {
+            return GoesOn::No;
+        };
+        let rest = &line[at + 2..];
+        if rest.starts_with('<') {
+            return GoesOn::No;
+        }
+        let rest = rest.strip_prefix('-').unwrap_or(rest).trim_start();
+        let word: String = rest
+            .trim_start_matches(['\'', '"'])
+            .chars()
+            .take_while(|c| c.is_alphanumeric() || *c == '_')
+            .collect();
+        if word.is_empty() {
+            GoesOn::No
+        } else {
+            GoesOn::Heredoc(word)
+        }
+    }
 }
 
 /// `cmd &  # comment` → `cmd`, for a command that goes to the background.
@@ -419,5 +461,21 @@ fn blocks_and_commands_are_read_as_the_module_says() {
     assert_eq!(
         (console[1].line, console[1].expected.as_deref()),
         (14, Some(""))
+    );
+    let heredoc = Block {
+        line: 1,
+        console: false,
+        run: true,
+        text: "cat > a.toml <<'EOF'\nx = 1\n# not a comment here\nEOF\ncat a.toml\ncat <<< word\n"
+            .into(),
+    };
+    let commands: Vec<String> = steps(&heredoc).into_iter().map(|s| s.command).collect();
+    assert_eq!(
+        commands,
+        [
+            "cat > a.toml <<'EOF'\nx = 1\n# not a comment here\nEOF",
+            "cat a.toml",
+            "cat <<< word"
+        ]
     );
 }
