@@ -32,6 +32,30 @@ use crate::keys;
 use crate::model::{Error, Result};
 use crate::platform::Platform;
 
+/// How long a delivery that found a claim held waits for its holder's result, and how often it
+/// looks.
+const WAIT_FOR_HOLDER_MS: u64 = 15_000;
+const POLL_MS: u64 = 250;
+
+/// Waits for the holder of a claim to finish: `ready` is asked every `POLL_MS` until it answers,
+/// for at most `WAIT_FOR_HOLDER_MS`; then `busy` (a message saying what is under way) comes back
+/// as `unavailable`, so that the caller retries.
+pub fn wait_for<T>(
+    p: &dyn Platform,
+    busy: impl FnOnce() -> String,
+    mut ready: impl FnMut() -> Result<Option<T>>,
+) -> Result<T> {
+    let mut waited = 0;
+    while waited < WAIT_FOR_HOLDER_MS {
+        p.sleep_ms(POLL_MS);
+        waited += POLL_MS;
+        if let Some(done) = ready()? {
+            return Ok(done);
+        }
+    }
+    Err(Error::Unavailable(busy()))
+}
+
 /// How many abandoned generations a taker walks past before it gives up: each one is a holder
 /// that crashed mid-claim, so even this many means something is badly wrong.
 const MAX_GENERATIONS: u64 = 64;

@@ -3,6 +3,8 @@
 
 use serde_json::{json, Value};
 
+use crate::claim::{self, Attempt, Claim};
+use crate::document_receipts::{self as receipts, Receipt};
 use crate::fields::{clean, NAME_LIMIT};
 use crate::imanage::api::{client_matter_profile, seg, FolderNode, Parent};
 use crate::imanage::client::Answer;
@@ -13,7 +15,7 @@ use crate::platform::Method;
 use crate::platform::Platform;
 use crate::settings::Settings;
 use crate::transport::{status_error, Retry};
-use crate::{audit, validate};
+use crate::{audit, keys, validate};
 
 /// Largest document accepted (iManage Cloud's own upload limit is far higher; this bounds the
 /// component's memory, which holds the whole body).
@@ -59,15 +61,17 @@ pub fn list_folders(p: &dyn Platform, matter_id: &str) -> Result<Vec<Folder>> {
 }
 
 /// file-document: uploads a document into the matter's document folder, or into `folder`;
-/// returns the new document's id.
+/// returns the new document's id. Filed once per idempotency key (`document_receipts`): a repeat
+/// of a filing, however often retried or delivered at once, answers the first document.
 pub fn file_document(
     p: &dyn Platform,
     matter_id: &str,
     folder: Option<&str>,
     name: &str,
     content: &[u8],
+    idempotency_key: Option<&str>,
 ) -> Result<String> {
-    let mut link = link_of(p, matter_id)?;
+    let link = link_of(p, matter_id)?;
     let (stem, extension) = split_name(name)?;
     if content.len() > MAX_DOCUMENT_BYTES {
         return Err(Error::Rejected(format!(
@@ -75,8 +79,104 @@ pub fn file_document(
             content.len()
         )));
     }
+    let request = receipts::request_digest(matter_id, folder, name, content);
+    let slot = receipts::slot(idempotency_key, &request)?;
+    let filed = || -> Result<Option<String>> {
+        Ok(match receipts::matching(p, matter_id, &slot, &request)? {
+            Some(Receipt::Filed { document_id, .. }) => Some(document_id),
+            _ => None,
+        })
+    };
+    if let Some(id) = filed()? {
+        return repeated(p, matter_id, id);
+    }
     let s = Settings::load(p)?;
-    let api = links::api(p, &s, Some(&link));
+    let claim = match claim::try_take_key(p, keys::document_claim(matter_id, &slot), s.claim_ttl_s)?
+    {
+        Attempt::Taken(c) => c,
+        Attempt::Busy => {
+            let id = claim::wait_for(
+                p,
+                || {
+                    format!(
+                        "document {:?} for matter {matter_id} is being filed by another delivery; retry shortly",
+                        clean(name, 80)
+                    )
+                },
+                filed,
+            )?;
+            return repeated(p, matter_id, id);
+        }
+    };
+    let doc = Document {
+        matter_id,
+        folder,
+        stem: &stem,
+        extension: &extension,
+        content,
+        slot: &slot,
+        request: &request,
+    };
+    let result = file_claimed(p, &s, &claim, link, &doc);
+    // Released whatever happened: a failed filing must not keep its repeats waiting.
+    claim.release()?;
+    match result? {
+        Filing::New { id, detail } => {
+            audit::record(p, "file-document", matter_id, "ok", detail)?;
+            Ok(id)
+        }
+        Filing::Earlier(id) => repeated(p, matter_id, id),
+    }
+}
+
+/// One filing, as `file_claimed` needs it.
+struct Document<'a> {
+    matter_id: &'a str,
+    folder: Option<&'a str>,
+    stem: &'a str,
+    extension: &'a str,
+    content: &'a [u8],
+    slot: &'a str,
+    request: &'a str,
+}
+
+/// What a claimed filing did.
+enum Filing {
+    /// Uploaded now; the audit detail.
+    New { id: String, detail: String },
+    /// Filed before: by a repeat that finished while this one waited for the claim, or by an
+    /// attempt that stopped before writing its receipt (found in the folder).
+    Earlier(String),
+}
+
+/// A repeat of a filing: the first document, audited as `unchanged`.
+fn repeated(p: &dyn Platform, matter_id: &str, id: String) -> Result<String> {
+    audit::record(
+        p,
+        "file-document",
+        matter_id,
+        "unchanged",
+        format!("document {id}, filed before under the same idempotency key"),
+    )?;
+    Ok(id)
+}
+
+/// Files `doc` while holding its claim: the receipt is `pending` before the upload and `filed`
+/// after it, so that a later attempt knows whether to look in the folder first.
+fn file_claimed(
+    p: &dyn Platform,
+    s: &Settings,
+    claim: &Claim<'_>,
+    mut link: Link,
+    doc: &Document<'_>,
+) -> Result<Filing> {
+    let matter_id = doc.matter_id;
+    let earlier_attempt = match receipts::matching(p, matter_id, doc.slot, doc.request)? {
+        Some(Receipt::Filed { document_id, .. }) => return Ok(Filing::Earlier(document_id)),
+        Some(Receipt::Pending { .. }) => true,
+        None => false,
+    };
+    let api = links::api(p, s, Some(&link));
     // The workspace's client and matter go on the document (and on a document folder made now),
     // so that iManage search and retention see the document as the matter's.
     let workspace = api.get_workspace(&link.workspace.id)?.ok_or_else(|| {
@@ -86,7 +186,7 @@ pub fn file_document(
         ))
     })?;
     let client_matter = client_matter_profile(&workspace);
-    let target = match folder {
+    let target = match doc.folder {
         Some(id) => {
             let nodes = api.folders_of(&link.workspace.id)?;
             if !nodes.iter().any(|n| n.id == id) {
@@ -99,6 +199,17 @@ pub fn file_document(
         }
         None => document_folder(&api, &mut link, &client_matter)?,
     };
+    let (stem, extension, content) = (doc.stem, doc.extension, doc.content);
+    let receipt = |document_id: &str| Receipt::Filed {
+        request: doc.request.to_string(),
+        document_id: document_id.to_string(),
+    };
+    if earlier_attempt {
+        if let Some(id) = find_document(&api, &target, stem, content.len())? {
+            receipts::put(p, matter_id, doc.slot, &receipt(&id))?;
+            return Ok(Filing::Earlier(id));
+        }
+    }
     let mut doc_profile = json!({
         "name": stem,
         "extension": extension,
@@ -139,10 +250,21 @@ pub fn file_document(
         }
         Answer::Status(status, why) => Err(status_error(Method::Post, &path, status, &why)),
     };
-    // An invoice is never filed twice: after a failure, the folder is searched for it first.
+    receipts::put(
+        p,
+        matter_id,
+        doc.slot,
+        &Receipt::Pending {
+            request: doc.request.to_string(),
+        },
+    )?;
+    // A slow holder whose claim was taken over stops here rather than upload beside the taker.
+    claim.renew()?;
+    // After a failed upload, the folder is searched for it before the next try.
     let id = once::create_once(&api, upload, || {
-        find_document(&api, &target, &stem, content.len())
+        find_document(&api, &target, stem, content.len())
     })?;
+    receipts::put(p, matter_id, doc.slot, &receipt(&id))?;
     let warnings = warnings.into_inner();
     let mut detail = format!("document {id} in folder {target}");
     if !warnings.is_empty() {
@@ -151,8 +273,7 @@ pub fn file_document(
         detail.push_str(&format!("; iManage warned: {}", warnings.join("; ")));
         eprintln!("matterlink: file-document for matter {matter_id}: {detail}");
     }
-    audit::record(p, "file-document", matter_id, "ok", detail)?;
-    Ok(id)
+    Ok(Filing::New { id, detail })
 }
 
 /// The `warnings[]` of an upload answer (top level, or inside `data`), each as `field: message`.

@@ -30,6 +30,18 @@ pub fn claim_holder(claim: &str, g: u64) -> String {
     format!("{claim}/{g}/holder")
 }
 
+/// A filing's receipt (`document_receipts::Receipt`): which document the filing under the
+/// key digest `slot` made for the matter.
+pub fn document_receipt(matter_id: &str, slot: &str) -> String {
+    format!("document/receipt/{matter_id}/{slot}")
+}
+
+/// The claim (a `claim` name) one filing under `slot` holds while it uploads, so that concurrent
+/// repeats file once.
+pub fn document_claim(matter_id: &str, slot: &str) -> String {
+    format!("document/claim/{matter_id}/{slot}")
+}
+
 /// The connection's tokens (`auth::record::TokenRecord`): access and refresh token, their
 /// expiries and a generation. The only place tokens are ever written.
 pub const TOKENS: &str = "auth/tokens";

@@ -53,6 +53,8 @@ pub mod transport;
 pub mod closing;
 /// connect-begin and connect-complete: an administrator's browser sign-in.
 pub mod connect;
+/// Filing a document once per idempotency key: the key and the receipt of what it filed.
+pub mod document_receipts;
 /// file-document and list-folders.
 pub mod documents;
 /// resolve-legacy: find the existing workspace of a matter that predates the integration.

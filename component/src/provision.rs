@@ -19,10 +19,6 @@ use crate::platform::Platform;
 use crate::settings::{OwnerPolicy, Settings};
 use crate::{audit, validate};
 
-/// How long a delivery waits for a concurrent delivery of the same matter to finish.
-const WAIT_FOR_OTHER_MS: u64 = 15_000;
-const POLL_MS: u64 = 250;
-
 /// on-matter-created: provisions the matter's workspace, or returns the one already linked.
 /// Idempotent, and safe against concurrent deliveries of the same matter.
 pub fn on_matter_created(p: &dyn Platform, m: &Matter) -> Result<Workspace> {
@@ -87,17 +83,11 @@ fn owner<'m>(m: &'m Matter, s: &Settings) -> Result<Option<&'m str>> {
 
 /// Another delivery of this matter holds the claim: wait for its link rather than fail.
 fn wait_for_other(p: &dyn Platform, matter_id: &str) -> Result<Workspace> {
-    let mut waited = 0;
-    while waited < WAIT_FOR_OTHER_MS {
-        p.sleep_ms(POLL_MS);
-        waited += POLL_MS;
-        if let Some(link) = links::get(p, matter_id)? {
-            return Ok(link.workspace);
-        }
-    }
-    Err(Error::Unavailable(format!(
-        "matter {matter_id} is being provisioned by another delivery; retry shortly"
-    )))
+    claim::wait_for(
+        p,
+        || format!("matter {matter_id} is being provisioned by another delivery; retry shortly"),
+        || Ok(links::get(p, matter_id)?.map(|link| link.workspace)),
+    )
 }
 
 fn provision(

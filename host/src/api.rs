@@ -125,17 +125,19 @@ impl Instance<'_> {
     }
 
     /// `file-document`: file `content` as `name` into the matter's document folder, or into
-    /// `folder`; answers the new document's id.
+    /// `folder`; answers the new document's id, the first one's for a repeat under the same
+    /// `idempotency_key` (by default a digest of matter, folder, name and content).
     pub async fn file_document(
         &mut self,
         matter_id: &str,
         folder: Option<&str>,
         name: &str,
         content: &[u8],
+        idempotency_key: Option<&str>,
     ) -> Result<Answer<String>> {
         let (s, api) = self.parts();
         let raw = api
-            .call_file_document(s, matter_id, folder, name, content)
+            .call_file_document(s, matter_id, folder, name, content, idempotency_key)
             .await?;
         Ok(raw.map_err(Into::into))
     }
@@ -299,7 +301,13 @@ one_call_each! {
     /// [`Instance::link_workspace`] in a fresh instance.
     fn link_workspace(m: &Matter, url: &str) -> Workspace;
     /// [`Instance::file_document`] in a fresh instance.
-    fn file_document(matter_id: &str, folder: Option<&str>, name: &str, content: &[u8]) -> String;
+    fn file_document(
+        matter_id: &str,
+        folder: Option<&str>,
+        name: &str,
+        content: &[u8],
+        idempotency_key: Option<&str>
+    ) -> String;
     /// [`Instance::list_folders`] in a fresh instance.
     fn list_folders(matter_id: &str) -> Vec<Folder>;
     /// [`Instance::check_connection`] in a fresh instance.

@@ -147,6 +147,9 @@ pub struct Args {
     pub name: Option<String>,
     /// The document's bytes (file-document).
     pub content: Option<Vec<u8>>,
+    /// The filing's idempotency key (file-document); by default a digest of matter, folder,
+    /// name and content.
+    pub idempotency_key: Option<String>,
     /// handle-event.
     pub event: Option<Event>,
     /// audit-log.
@@ -192,7 +195,10 @@ impl Args {
             Input::MatterId => self.matter_id().is_some(),
             Input::Url => self.url.is_some(),
             Input::Document => {
-                self.content.is_some() || self.name.is_some() || self.folder.is_some()
+                self.content.is_some()
+                    || self.name.is_some()
+                    || self.folder.is_some()
+                    || self.idempotency_key.is_some()
             }
             Input::Event => self.event.is_some(),
             Input::Cursor => self.cursor.is_some(),
@@ -356,8 +362,14 @@ impl Runtime {
                 let name = args.name.as_deref().unwrap_or_default();
                 let content = args.content.as_deref().unwrap_or_default();
                 json(
-                    call.file_document(&id, args.folder.as_deref(), name, content)
-                        .await?,
+                    call.file_document(
+                        &id,
+                        args.folder.as_deref(),
+                        name,
+                        content,
+                        args.idempotency_key.as_deref(),
+                    )
+                    .await?,
                 )?
             }
             Function::ListFolders => json(call.list_folders(&id).await?)?,

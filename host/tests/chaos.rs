@@ -126,27 +126,33 @@ async fn every_matter_gets_exactly_one_workspace_under_faults_and_a_crash() {
     server.start_kill().unwrap();
     server.wait().await.unwrap();
 
-    // Documents under the same faults: every 10th matter's invoice filed once through `matterlink
-    // call` (a commit-then-fail upload must be found, not filed again). A call may still fail
-    // when the faults outlast its retries; the caller would then look before filing again, so
-    // a failed call is not repeated here.
+    // Documents under the same faults: every 10th matter's invoice filed through `matterlink
+    // call`, each filing delivered twice at once, as a platform that delivers at least once may
+    // (the idempotency key makes the pair one filing; a commit-then-fail upload must be found,
+    // not filed again). A call may still fail when the faults outlast its retries.
     state.set_faults(faults());
     let invoice = common::fixture("invoice-2026-001.pdf");
     let mut filing = tokio::task::JoinSet::new();
     for i in (0..matters).step_by(10) {
-        let mut c = common::matterlink(&sandbox, data.path());
-        c.env("MATTERLINK_IMANAGE_TIMEOUT_SECONDS", "1")
-            .args(["call", "file-document", "--matter-id", &format!("M{i:05}")])
-            .args(["--name", &format!("Invoice {i}.pdf"), "--file"])
-            .arg(&invoice);
-        filing.spawn(async move { c.output().await.unwrap().status.code() });
+        for _ in 0..2 {
+            let mut c = common::matterlink(&sandbox, data.path());
+            c.env("MATTERLINK_IMANAGE_TIMEOUT_SECONDS", "1")
+                .args(["call", "file-document", "--matter-id", &format!("M{i:05}")])
+                .args(["--name", &format!("Invoice {i}.pdf"), "--file"])
+                .arg(&invoice);
+            filing.spawn(async move { (i, c.output().await.unwrap().status.code()) });
+        }
     }
-    let mut filed = 0;
-    while let Some(code) = filing.join_next().await {
-        let code = code.unwrap();
+    // The matters whose invoice at least one delivery filed.
+    let mut filed_for = std::collections::BTreeSet::new();
+    while let Some(done) = filing.join_next().await {
+        let (i, code) = done.unwrap();
         assert!(matches!(code, Some(0 | 1)), "file-document exit {code:?}");
-        filed += usize::from(code == Some(0));
+        if code == Some(0) {
+            filed_for.insert(i);
+        }
     }
+    let filed = filed_for.len();
     // The counts run on from the start: these are the whole run's.
     let faults_injected = state.stats().faults;
     state.set_faults(Faults::default());

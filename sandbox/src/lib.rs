@@ -139,7 +139,7 @@ pub use model::{
 pub use seed::{
     BRANCH_TEMPLATE, FIRST_NEW_NUMBER, LEGACY_WORKSPACES, LITIGATION_TEMPLATE, PROPERTY_TEMPLATE,
 };
-pub use state::{SandboxState, SharedState, Stats};
+pub use state::{Content, SandboxState, SharedState, Stats};
 
 /// How long [`Sandbox::shutdown`] lets open connections finish before cutting them.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
@@ -359,7 +359,7 @@ pub fn router(state: SharedState) -> Router {
 
 async fn count_request(State(state): State<SharedState>, request: Request, next: Next) -> Response {
     if !inject::is_admin(request.uri().path()) {
-        state.count_request();
+        state.count_request(request.method().as_str());
     }
     next.run(request).await
 }

@@ -35,12 +35,25 @@ pub struct Stats {
     pub events_retained: u64,
 }
 
+/// Everything a client of the API can change: workspaces and templates, folders, documents and
+/// lookup values, to compare before and after (`SandboxState::content`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Content {
+    pub workspaces: Vec<Workspace>,
+    pub folders: Vec<Folder>,
+    pub documents: Vec<Document>,
+    /// Lookup tables by library and field (`ACTIVE/custom1`).
+    pub customs: BTreeMap<String, Vec<CustomValue>>,
+}
+
 /// The sandbox's shared state. Held as [`SharedState`]; its methods are what tests inspect.
 #[derive(Debug)]
 pub struct SandboxState {
     config: SandboxConfig,
     clock: Clock,
     requests: AtomicU64,
+    /// The same requests by method, so that a test can tell look-ups (GET) from changes.
+    methods: Mutex<BTreeMap<String, u64>>,
     /// Requests refused 411 for a chunked body (`SandboxConfig::refuse_chunked`).
     chunked_refused: AtomicU64,
     base_url: OnceLock<String>,
@@ -62,6 +75,7 @@ impl SandboxState {
             config,
             clock: Clock::default(),
             requests: AtomicU64::new(0),
+            methods: Mutex::new(BTreeMap::new()),
             chunked_refused: AtomicU64::new(0),
             base_url: OnceLock::new(),
             inner: Mutex::new(inner),
@@ -119,8 +133,14 @@ impl SandboxState {
         &self.injector
     }
 
-    pub(crate) fn count_request(&self) {
+    pub(crate) fn count_request(&self, method: &str) {
         self.requests.fetch_add(1, Ordering::Relaxed);
+        *self
+            .methods
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(method.to_string())
+            .or_insert(0) += 1;
     }
 
     /// Requests served since start (or the last reset), every route and failure included except
@@ -129,8 +149,32 @@ impl SandboxState {
         self.requests.load(Ordering::Relaxed)
     }
 
+    /// [`Self::request_count`] by method (`GET`, `POST`, …).
+    pub fn request_methods(&self) -> BTreeMap<String, u64> {
+        self.methods
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Sets [`Self::request_count`] and [`Self::request_methods`] back to nothing.
     pub fn reset_request_count(&self) {
         self.requests.store(0, Ordering::Relaxed);
+        self.methods
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clear();
+    }
+
+    /// Every object a client can change, as it is now.
+    pub fn content(&self) -> Content {
+        let inner = self.read();
+        Content {
+            workspaces: inner.workspaces.values().cloned().collect(),
+            folders: inner.folders.values().cloned().collect(),
+            documents: inner.documents.values().cloned().collect(),
+            customs: inner.customs.clone(),
+        }
     }
 
     pub fn customer_id(&self) -> u64 {

@@ -85,6 +85,12 @@ impl Kv {
             .map(|v| serde_json::from_slice(&v.value).expect("JSON value"))
     }
 
+    /// Writes a JSON value, as another process (or one that crashed half-way) would have left it.
+    pub fn set_json(&self, key: &str, value: &Value) {
+        let raw = serde_json::to_vec(value).expect("JSON");
+        self.0.set("default", key, &raw).expect("write");
+    }
+
     /// Every key and value, to compare before and after.
     pub fn snapshot(&self) -> std::collections::BTreeMap<String, Vec<u8>> {
         self.keys()

@@ -62,6 +62,184 @@ async fn a_document_committed_before_a_failure_is_filed_once() {
     );
 }
 
+/// A platform delivers at least once: the same filing again answers the first document and
+/// files nothing, by default (same matter, folder, name and content) and under the caller's
+/// key; another key files anew, and a key reused for another document is refused.
+#[tokio::test]
+async fn a_repeated_filing_answers_the_first_document() {
+    let env = Env::start().await;
+    let rt = env.runtime();
+    call(
+        &rt,
+        Function::OnMatterCreated,
+        &fixture("matter-basic.json"),
+    )
+    .await
+    .unwrap();
+    let state = env.state();
+    let file = |args: Args| {
+        let rt = &rt;
+        async move { rt.call(Function::FileDocument, args).await.unwrap() }
+    };
+    let keyed = |key: &str, content: Vec<u8>| Args {
+        idempotency_key: Some(key.into()),
+        ..file_args("1042", None, "Invoice 7.pdf", content)
+    };
+
+    let first = file(file_args("1042", None, "Invoice 7.pdf", pdf(500)))
+        .await
+        .unwrap();
+    let folder = state.document(first.as_str().unwrap()).unwrap().folder_id;
+    let again = file(file_args("1042", None, "Invoice 7.pdf", pdf(500)))
+        .await
+        .unwrap();
+    assert_eq!(again, first, "the repeat answers the first document");
+    assert_eq!(state.documents_in(&folder).len(), 1, "and files nothing");
+
+    // Other content under the same name is another filing.
+    let other = file(file_args("1042", None, "Invoice 7.pdf", pdf(501)))
+        .await
+        .unwrap();
+    assert_ne!(other, first);
+    assert_eq!(state.documents_in(&folder).len(), 2);
+
+    // The caller's own keys: the same document under a new key is filed again on purpose; a
+    // repeat of that key answers its document.
+    let by_key = file(keyed("delivery-1", pdf(500))).await.unwrap();
+    assert!(by_key != first && by_key != other, "{by_key}");
+    assert_eq!(file(keyed("delivery-1", pdf(500))).await.unwrap(), by_key);
+    assert_eq!(state.documents_in(&folder).len(), 3);
+
+    let before = env.kv().snapshot();
+    let err = file(keyed("delivery-1", pdf(502))).await.unwrap_err();
+    assert_eq!(err.kind(), "rejected", "{}", err.message());
+    assert!(
+        err.message().contains("idempotency key"),
+        "{}",
+        err.message()
+    );
+    let err = file(keyed("", pdf(500))).await.unwrap_err();
+    assert_eq!(err.kind(), "invalid-matter", "{}", err.message());
+    assert_eq!(state.documents_in(&folder).len(), 3, "nothing filed");
+    assert_eq!(env.kv().snapshot(), before, "nothing stored");
+
+    // A repeat is audited as such, the first filing as `ok`.
+    let audit = rt
+        .call(Function::AuditLog, Args::default())
+        .await
+        .unwrap()
+        .unwrap();
+    let outcomes: Vec<&str> = audit
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["action"] == "file-document")
+        .map(|r| r["outcome"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        outcomes,
+        ["unchanged", "ok", "ok", "unchanged", "ok"],
+        "newest first"
+    );
+}
+
+/// Ten deliveries of one filing at once, in ten instances sharing the store, over a slow
+/// iManage: one document, and every delivery answers it.
+#[tokio::test(flavor = "multi_thread")]
+async fn concurrent_repeats_file_once() {
+    let env = Env::start().await;
+    let rt = std::sync::Arc::new(env.runtime());
+    call(
+        &rt,
+        Function::OnMatterCreated,
+        &fixture("matter-basic.json"),
+    )
+    .await
+    .unwrap();
+    let state = env.state();
+    state.set_faults(imanage_sandbox::Faults {
+        latency_ms: 20,
+        ..Default::default()
+    });
+    let mut deliveries = tokio::task::JoinSet::new();
+    for _ in 0..10 {
+        let rt = rt.clone();
+        deliveries.spawn(async move {
+            rt.call(
+                Function::FileDocument,
+                file_args("1042", None, "Invoice 9.pdf", pdf(2000)),
+            )
+            .await
+            .unwrap()
+        });
+    }
+    let mut ids = std::collections::BTreeSet::new();
+    while let Some(answer) = deliveries.join_next().await {
+        let id = answer
+            .unwrap()
+            .expect("every delivery answers the document");
+        ids.insert(id.as_str().unwrap().to_string());
+    }
+    state.set_faults(imanage_sandbox::Faults::default());
+    assert_eq!(ids.len(), 1, "one document for all: {ids:?}");
+    let id = ids.first().unwrap();
+    let folder = state.document(id).unwrap().folder_id;
+    assert_eq!(state.documents_in(&folder).len(), 1);
+}
+
+/// A filing that stopped after iManage stored the upload and before its receipt said so (its
+/// receipt still `pending`, as a crash leaves it) is found in the folder, not filed again.
+#[tokio::test]
+async fn a_filing_cut_short_after_the_upload_is_found_not_repeated() {
+    use matterlink_component::document_receipts::request_digest;
+    let env = Env::start().await;
+    let rt = env.runtime();
+    call(
+        &rt,
+        Function::OnMatterCreated,
+        &fixture("matter-basic.json"),
+    )
+    .await
+    .unwrap();
+    let content = pdf(300);
+    let first = rt
+        .call(
+            Function::FileDocument,
+            file_args("1042", None, "Invoice 8.pdf", content.clone()),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    let request = request_digest("1042", None, "Invoice 8.pdf", &content);
+    let key = format!("document/receipt/1042/{request}");
+    let kv = env.kv();
+    assert_eq!(
+        kv.get_json(&key).unwrap()["document_id"],
+        first,
+        "the receipt names the document"
+    );
+    kv.set_json(
+        &key,
+        &serde_json::json!({"state": "pending", "request": request}),
+    );
+    let again = rt
+        .call(
+            Function::FileDocument,
+            file_args("1042", None, "Invoice 8.pdf", content),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(again, first);
+    let folder = env
+        .state()
+        .document(first.as_str().unwrap())
+        .unwrap()
+        .folder_id;
+    assert_eq!(env.state().documents_in(&folder).len(), 1);
+    assert_eq!(kv.get_json(&key).unwrap()["state"], "filed");
+}
+
 #[tokio::test]
 async fn invoices_go_to_the_document_folder_or_a_picked_folder() {
     let env = Env::start().await;

@@ -1,6 +1,7 @@
 //! The hostile-input corpus (tests/hostile/): every malformed event body, every pasted link
 //! that cannot be used and every route path naming a matter that cannot be one is answered with a typed error (a 4xx with a JSON body over HTTP), never
-//! a trap or a panic, and neither key-value nor the sandbox changes.
+//! a trap or a panic, and neither key-value nor the sandbox changes: after each case, every
+//! workspace, folder, document and lookup value is as it was, and the sandbox saw look-ups only.
 
 use std::path::Path;
 use std::time::Duration;
@@ -62,10 +63,7 @@ async fn the_corpus_is_refused_cleanly_and_changes_nothing() {
     )
     .await
     .unwrap();
-    let state = env.state();
-    let kv_before = env.kv().snapshot();
-    state.reset_request_count();
-    let workspaces_before = state.workspaces();
+    let unchanged = Unchanged::from(&env);
 
     let corpus = events();
     let links = urls(&env.sandbox.base_url());
@@ -86,6 +84,7 @@ async fn the_corpus_is_refused_cleanly_and_changes_nothing() {
                 .unwrap_or_else(|e| panic!("{name}: host failure {e:#}"));
             let err = outcome.expect_err(name);
             assert_eq!(err.kind(), "invalid-matter", "{name}: {err}");
+            unchanged.check(&env, name);
         }
     }
     // Over HTTP, every body.
@@ -117,6 +116,7 @@ async fn the_corpus_is_refused_cleanly_and_changes_nothing() {
             "{name}: {answer}"
         );
         *statuses.entry(status).or_insert(0) += 1;
+        unchanged.check(&env, name);
     }
     // Pasted links, through the component and over HTTP.
     let legacy = fixture("matter-legacy.json");
@@ -132,6 +132,7 @@ async fn the_corpus_is_refused_cleanly_and_changes_nothing() {
             .unwrap()
             .expect_err(url);
         assert_eq!(err.kind(), "invalid-url", "{url:?}: {err}");
+        unchanged.check(&env, url);
         let body = serde_json::to_vec(&serde_json::json!({"matter": legacy, "url": url})).unwrap();
         let r = signed(
             &client,
@@ -144,23 +145,59 @@ async fn the_corpus_is_refused_cleanly_and_changes_nothing() {
         .await
         .unwrap();
         assert_eq!(r.status().as_u16(), 422, "{url:?}");
+        unchanged.check(&env, url);
     }
     server.stop().await;
-
-    // Accepted signatures are remembered (`webhooks::replay`); nothing else may change.
-    assert_eq!(
-        without_signatures(env.kv().snapshot()),
-        kv_before,
-        "key-value changed"
-    );
-    assert_eq!(state.workspaces(), workspaces_before, "the sandbox changed");
-    // Only look-ups (a workspace or folder a link points at) may have reached iManage.
+    // Links to real workspaces are looked up: the look-ups-only check above saw requests.
+    assert!(unchanged.look_ups.get() > 0, "no link was looked up");
     println!(
         "hostile corpus: {} event bodies ({direct} also through the component) and {} links refused; statuses {statuses:?}; {} read-only iManage look-ups",
         corpus.len(),
         links.len(),
-        state.request_count()
+        unchanged.look_ups.get()
     );
+}
+
+/// What a hostile case must leave as it was, checked after each case: key-value (but the memory
+/// of accepted signatures, which every accepted signed request adds to), and every workspace,
+/// folder, document and lookup value in the sandbox; and the sandbox may have seen look-ups
+/// (GETs: the workspace or folder a link points at) and nothing else.
+struct Unchanged {
+    kv: std::collections::BTreeMap<String, Vec<u8>>,
+    sandbox: imanage_sandbox::Content,
+    look_ups: std::cell::Cell<u64>,
+}
+
+impl Unchanged {
+    fn from(env: &Env) -> Unchanged {
+        env.state().reset_request_count();
+        Unchanged {
+            kv: env.kv().snapshot(),
+            sandbox: env.state().content(),
+            look_ups: std::cell::Cell::new(0),
+        }
+    }
+
+    fn check(&self, env: &Env, case: &str) {
+        let state = env.state();
+        assert_eq!(
+            without_signatures(env.kv().snapshot()),
+            self.kv,
+            "{case:?}: key-value changed"
+        );
+        assert!(
+            state.content() == self.sandbox,
+            "{case:?}: the sandbox changed"
+        );
+        let methods = state.request_methods();
+        assert!(
+            methods.keys().all(|m| m == "GET"),
+            "{case:?}: the sandbox saw {methods:?}, where only look-ups may reach it"
+        );
+        self.look_ups
+            .set(self.look_ups.get() + methods.values().sum::<u64>());
+        state.reset_request_count();
+    }
 }
 
 /// `paths.txt` as the exact bytes of each request target (`\xHH` is the raw byte HH).
@@ -198,10 +235,7 @@ async fn route_paths_naming_no_matter_are_refused_cleanly_and_change_nothing() {
     )
     .await
     .unwrap();
-    let state = env.state();
-    let kv_before = env.kv().snapshot();
-    let workspaces_before = state.workspaces();
-    state.reset_request_count();
+    let unchanged = Unchanged::from(&env);
     let server = Server::start(env.runtime_with(config)).await;
 
     let cases = paths();
@@ -230,15 +264,10 @@ async fn route_paths_naming_no_matter_are_refused_cleanly_and_change_nothing() {
             );
         }
         *statuses.entry(status).or_insert(0) += 1;
+        unchanged.check(&env, &format!("{method} {shown}"));
     }
     server.stop().await;
-    assert_eq!(
-        without_signatures(env.kv().snapshot()),
-        kv_before,
-        "key-value changed"
-    );
-    assert_eq!(state.workspaces(), workspaces_before, "the sandbox changed");
-    assert_eq!(state.request_count(), 0, "nothing reached iManage");
+    assert_eq!(unchanged.look_ups.get(), 0, "nothing reached iManage");
     println!(
         "hostile paths: {} targets refused; statuses {statuses:?}",
         cases.len()

@@ -222,6 +222,53 @@ async fn legacy_documents_workspace_and_check_routes() {
     assert_eq!(doc.content, pdf);
     assert!(doc.name.starts_with("Invoice 2026-001"), "{}", doc.name);
     let documents_before = env.state().documents_in(&doc.folder_id).len();
+    // A redelivery of the upload (signed anew, as every request is) answers the same document.
+    let (st, again) = send(signed(
+        &c,
+        Method::POST,
+        &named,
+        pdf.clone(),
+        unix_now() - 2,
+    ))
+    .await;
+    assert_eq!((st, &again), (StatusCode::CREATED, &b), "{again}");
+    // The caller's idempotency key travels in the signed query: a key of its own files anew,
+    // and its repeat answers that filing; in an (unsigned) header it is refused.
+    let keyed = format!("{named}&idempotency_key=delivery-9");
+    let (st, by_key) = send(signed(&c, Method::POST, &keyed, pdf.clone(), unix_now())).await;
+    assert_eq!(st, StatusCode::CREATED, "{by_key}");
+    assert_ne!(by_key["document_id"], b["document_id"]);
+    let (st, again) = send(signed(
+        &c,
+        Method::POST,
+        &keyed,
+        pdf.clone(),
+        unix_now() - 1,
+    ))
+    .await;
+    assert_eq!((st, &again), (StatusCode::CREATED, &by_key), "{again}");
+    let (st, refused) = send(
+        signed(&c, Method::POST, &named, pdf.clone(), unix_now() - 3)
+            .header("idempotency-key", "delivery-10"),
+    )
+    .await;
+    assert_eq!(
+        (st, refused["error"]["kind"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("bad-request"))
+    );
+    assert!(
+        refused["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("?idempotency_key="),
+        "{refused}"
+    );
+    assert_eq!(
+        env.state().documents_in(&doc.folder_id).len(),
+        documents_before + 1,
+        "the repeats filed nothing"
+    );
+    let documents_before = documents_before + 1;
     let (st, b) = send(signed(&c, Method::POST, &docs, pdf.clone(), unix_now())).await;
     assert_eq!(st, StatusCode::BAD_REQUEST, "a document needs a name: {b}");
     // The name in a header is outside the signature, so it is refused, and says where it goes.

@@ -46,6 +46,7 @@ impl Integration for Component {
         folder: Option<String>,
         name: String,
         content: Vec<u8>,
+        idempotency_key: Option<String>,
     ) -> Answer<String> {
         let p = WasiPlatform::new();
         out(crate::file_document(
@@ -54,6 +55,7 @@ impl Integration for Component {
             folder.as_deref(),
             &name,
             &content,
+            idempotency_key.as_deref(),
         ))
     }
 

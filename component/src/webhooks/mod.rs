@@ -292,6 +292,14 @@ fn check_head(route: &Signed<'_>, head: &Head) -> Result<(), Response> {
                 "X-Document-Name is no longer accepted, because headers are not signed: name the document with ?name= (URL-encoded)",
             ));
         }
+        // The same holds for the idempotency key, which decides whether anything is filed.
+        if head.header("idempotency-key").is_some() {
+            return Err(error(
+                400,
+                "bad-request",
+                "Idempotency-Key is not accepted as a header, because headers are not signed: send it as ?idempotency_key= (URL-encoded)",
+            ));
+        }
         if head.query("name").is_none() {
             return Err(error(
                 400,
@@ -334,7 +342,8 @@ fn signed_route(p: &dyn Platform, route: &Signed<'_>, head: &Head, body: &[u8]) 
             // `check_head` made sure of the name.
             let name = head.query("name").unwrap_or_default();
             let folder = head.query("folder");
-            match crate::file_document(p, id, folder.as_deref(), &name, body) {
+            let key = head.query("idempotency_key");
+            match crate::file_document(p, id, folder.as_deref(), &name, body, key.as_deref()) {
                 Ok(doc) => ok(201, json!({"document_id": doc})),
                 Err(e) => typed(&e),
             }

@@ -35,6 +35,10 @@ pub struct Args {
     /// A folder id from list-folders; defaults to the matter's document folder.
     #[arg(long)]
     folder: Option<String>,
+    /// file-document: files once per key, a repeat answering the first document (default: a
+    /// digest of matter, folder, name and content, so an identical repeat files nothing).
+    #[arg(long)]
+    idempotency_key: Option<String>,
     /// A file holding an event as JSON, `{"id", "type": "matter.created", "matter": {...}}`
     /// (handle-event); `-` reads standard input.
     #[arg(long)]
@@ -93,7 +97,9 @@ fn describe(function: Function, problem: ArgsError) -> String {
             Input::Matter => format!("{f} takes no matter"),
             Input::MatterId => format!("{f} takes no --matter-id"),
             Input::Url => format!("{f} takes no --url"),
-            Input::Document => format!("{f} takes no --file, --name or --folder"),
+            Input::Document => {
+                format!("{f} takes no --file, --name, --folder or --idempotency-key")
+            }
             Input::Event => format!("{f} takes no --event"),
             Input::Members => format!("{f} takes no --members"),
             Input::Cursor => format!("{f} takes no --cursor"),
@@ -116,6 +122,7 @@ fn gather(a: &Args) -> Result<matterlink_host::Args, String> {
         matter_id: a.matter_id.clone(),
         folder: a.folder.clone(),
         name: a.name.clone(),
+        idempotency_key: a.idempotency_key.clone(),
         cursor: a.cursor.clone(),
         create_missing: a.create_missing,
         fix: a.fix,
