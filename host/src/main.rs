@@ -66,6 +66,17 @@ enum Command {
     Secret,
 }
 
+/// Rust ignores SIGPIPE, so printing into a closed pipe (`matterlink log | head -1`) would panic
+/// with "failed printing to stdout". Like any Unix tool, a command should end quietly instead.
+/// Not the servers: a reader of their logs going away must not stop them.
+fn restore_sigpipe() {
+    #[cfg(unix)]
+    // SAFETY: setting a signal's disposition to its default at start-up, before any thread.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let g = &cli.global;
     match cli.command {
@@ -96,6 +107,13 @@ fn main() -> ExitCode {
             return ExitCode::from(e.exit_code() as u8);
         }
     };
+    #[cfg(feature = "sandbox")]
+    let server = matches!(cli.command, Command::Serve(_) | Command::Sandbox(_));
+    #[cfg(not(feature = "sandbox"))]
+    let server = matches!(cli.command, Command::Serve(_));
+    if !server {
+        restore_sigpipe();
+    }
     cli::init_logging(&cli.global);
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
