@@ -78,6 +78,8 @@ pub struct Runtime {
     in_use: Arc<AtomicUsize>,
     /// What every store's hooks and `serve` count (see [`Runtime::metrics`]).
     metrics: Arc<crate::metrics::Metrics>,
+    /// The keep-alive connections every store's outgoing requests share.
+    pool: crate::http_pool::HttpPool,
 }
 
 impl Runtime {
@@ -148,6 +150,7 @@ impl Runtime {
             dry_run,
             in_use: Arc::default(),
             metrics: Arc::default(),
+            pool: Default::default(),
         })
     }
 
@@ -243,6 +246,7 @@ impl Runtime {
                     .as_ref()
                     .map(|d| Arc::new(d.session()) as Arc<dyn Interceptor>),
                 meter: Some(crate::http::Meter::new(self.metrics.clone())),
+                pool: self.pool.clone(),
             },
             keyvalue: self.keyvalue.clone(),
             config: self.config.clone(),
