@@ -2,6 +2,7 @@
 //! `backfill` at a given concurrency with latency added to every sandbox request. The limit is
 //! what the concurrency allows when each request takes exactly the added latency:
 //! concurrency / (requests per matter × latency); the achieved rate is measured against it.
+//! The sandbox runs in its own process, so its CPU is not charged to matterlink.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -10,6 +11,7 @@ use anyhow::{bail, Result};
 use matterlink_host::backfill::{self, report::Summary};
 use matterlink_host::{batch, Function};
 
+use crate::sandbox_process::SandboxProcess;
 use crate::setup;
 
 pub struct Backfill {
@@ -37,10 +39,10 @@ impl Backfill {
 }
 
 pub async fn measure(matters: usize, concurrency: usize, latency_ms: u64) -> Result<Backfill> {
-    let sandbox = setup::sandbox().await?;
+    let sandbox = SandboxProcess::start().await?;
     let ids: Vec<String> = (0..matters).map(|i| format!("L-{i}")).collect();
     let t = Instant::now();
-    let base = sandbox.base_url();
+    let base = sandbox.base_url.clone();
     let seed_ids = ids.clone();
     tokio::task::spawn_blocking(move || setup::seed_legacy(&base, &seed_ids, 4)).await??;
     let seeding = t.elapsed();
@@ -53,7 +55,14 @@ pub async fn measure(matters: usize, concurrency: usize, latency_ms: u64) -> Res
         lines.push('\n');
     }
     std::fs::write(&file, lines)?;
-    let rt = Arc::new(setup::runtime(&sandbox, &dir.path().join("data"))?);
+    let rt = Arc::new(matterlink_host::Runtime::new(
+        matterlink_host::RuntimeOptions {
+            component: matterlink_host::EMBEDDED_COMPONENT,
+            data_dir: &dir.path().join("data"),
+            config: matterlink_host::demo::sandbox_config(&sandbox.base_url),
+            allowed_base_url: None,
+        },
+    )?);
     // Signed in before the clock starts, as a running installation is.
     if let Err(e) = rt
         .call(Function::CheckConnection, matterlink_host::Args::default())
@@ -62,8 +71,8 @@ pub async fn measure(matters: usize, concurrency: usize, latency_ms: u64) -> Res
         bail!("check-connection failed: {e}");
     }
 
-    setup::set_latency(&sandbox, latency_ms);
-    sandbox.state().reset_request_count();
+    sandbox.set_latency(latency_ms).await?;
+    sandbox.reset_request_count().await?;
     let opts = backfill::Options {
         file,
         create_missing: false,
@@ -78,8 +87,7 @@ pub async fn measure(matters: usize, concurrency: usize, latency_ms: u64) -> Res
     let t = Instant::now();
     let outcome = backfill::run(rt, &opts, std::future::pending()).await?;
     let elapsed = t.elapsed();
-    let requests = sandbox.state().request_count();
-    setup::set_latency(&sandbox, 0);
+    let requests = sandbox.request_count().await?;
     Ok(Backfill {
         matters,
         concurrency,
