@@ -20,6 +20,8 @@ use crate::setup;
 /// The minimal component, built by build.rs.
 const MINIMAL: &[u8] = include_bytes!(env!("MATTERLINK_MINIMAL_WASM"));
 const SECRET: &str = "bench-webhook-secret-0123456789abcdef0123456789";
+/// Numbers every delivery of the run, so that no two share a signature.
+static DELIVERY: AtomicU64 = AtomicU64::new(0);
 
 /// What one load level achieved.
 #[derive(Debug, Clone, Copy)]
@@ -129,8 +131,11 @@ async fn load(
             let mut latencies = Vec::new();
             while started.elapsed() < duration {
                 let n = sent.fetch_add(1, Ordering::Relaxed);
+                let delivery = DELIVERY.fetch_add(1, Ordering::Relaxed);
                 let t = Instant::now();
-                let response = event_request(&client, &url, &body(n), n).send().await?;
+                let response = event_request(&client, &url, &body(n), delivery)
+                    .send()
+                    .await?;
                 let status = response.status();
                 let text = response.text().await?;
                 ensure!(status == 200, "{status}: {text}");
@@ -164,9 +169,15 @@ pub async fn measure(levels: &[usize], duration: Duration, latency_ms: u64) -> R
 
     // The event the duplicates repeat, handled once.
     let duplicate = event_body("S-DUP");
-    let first = event_request(&reqwest::Client::new(), &ours_server.url, &duplicate, 0)
-        .send()
-        .await?;
+    let delivery = DELIVERY.fetch_add(1, Ordering::Relaxed);
+    let first = event_request(
+        &reqwest::Client::new(),
+        &ours_server.url,
+        &duplicate,
+        delivery,
+    )
+    .send()
+    .await?;
     if first.status() != 200 {
         bail!("the first delivery failed: {}", first.text().await?);
     }
