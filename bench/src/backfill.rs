@@ -22,6 +22,9 @@ pub struct Backfill {
     pub requests: u64,
     pub summary: Summary,
     pub seeding: Duration,
+    /// CPU time (user + system) this process spent during the run: the host's share, the
+    /// sandbox being elsewhere.
+    pub cpu: Duration,
 }
 
 impl Backfill {
@@ -31,6 +34,11 @@ impl Backfill {
 
     pub fn achieved(&self) -> f64 {
         self.matters as f64 / self.elapsed.as_secs_f64()
+    }
+
+    /// Host CPU per matter.
+    pub fn cpu_per_matter(&self) -> Duration {
+        self.cpu / self.matters as u32
     }
 
     pub fn limit(&self) -> f64 {
@@ -84,9 +92,10 @@ pub async fn measure(matters: usize, concurrency: usize, latency_ms: u64) -> Res
         report: None,
         show_progress: false,
     };
-    let t = Instant::now();
+    let (t, cpu) = (Instant::now(), cpu_time());
     let outcome = backfill::run(rt, &opts, std::future::pending()).await?;
     let elapsed = t.elapsed();
+    let cpu = cpu_time().saturating_sub(cpu);
     let requests = sandbox.request_count().await?;
     Ok(Backfill {
         matters,
@@ -96,5 +105,18 @@ pub async fn measure(matters: usize, concurrency: usize, latency_ms: u64) -> Res
         requests,
         summary: outcome.report.summary,
         seeding,
+        cpu,
     })
+}
+
+/// User and system CPU time of this process so far.
+fn cpu_time() -> Duration {
+    // SAFETY: getrusage only writes the struct it is given.
+    let usage = unsafe {
+        let mut usage: libc::rusage = std::mem::zeroed();
+        libc::getrusage(libc::RUSAGE_SELF, &mut usage);
+        usage
+    };
+    let tv = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
+    tv(usage.ru_utime) + tv(usage.ru_stime)
 }

@@ -195,6 +195,7 @@ async fn main() -> Result<()> {
             note: format!(
                 "the sandbox in its own process (imanage-sandbox), so its CPU is not charged to matterlink; \
              {} linked in {:.1} s, {:.2} requests per matter; limit = {} / ({:.2} × {} ms); \
+             host CPU {:.2} ms per matter ({:.2} cores busy on average, of {} shared); \
              seeding the legacy workspaces took {:.1} s (not timed)",
                 bf.summary.linked,
                 bf.elapsed.as_secs_f64(),
@@ -202,6 +203,9 @@ async fn main() -> Result<()> {
                 bf.concurrency,
                 bf.requests_per_matter(),
                 bf.latency_ms,
+                bf.cpu_per_matter().as_secs_f64() * 1e3,
+                bf.cpu.as_secs_f64() / bf.elapsed.as_secs_f64(),
+                std::thread::available_parallelism().map_or(0, |n| n.get()),
                 bf.seeding.as_secs_f64()
             ),
         });
