@@ -95,6 +95,35 @@ fn floor(settings: &Settings, template: Option<&Template>, m: &Matter) -> Vec<(S
     floor
 }
 
+/// The settings as the component reads them, and the template `m` is made from as the component
+/// cached it in `rt`'s store (after a provisioning of that type).
+pub async fn cached_template(
+    rt: &Runtime,
+    sandbox: &imanage_sandbox::Sandbox,
+    m: &Matter,
+) -> Result<(Settings, Option<Template>)> {
+    let settings_dir = tempfile::tempdir()?;
+    let settings = Settings::load(&NativePlatform::new(
+        setup::config(sandbox),
+        settings_dir.path(),
+    )?)
+    .map_err(|e| anyhow::anyhow!("settings: {e}"))?;
+    let destination = settings.destination(m);
+    let template = match destination.templates.get(&m.matter_type) {
+        None => None,
+        Some(id) => {
+            let key = matterlink_component::keys::template(destination.library, id);
+            let raw = rt
+                .key_value()
+                .get(COMPONENT_STORE, &key)
+                .await?
+                .context("the template is not cached after a provisioning")?;
+            Some(Template::from_cache(&raw.value).context("the cached template is unreadable")?)
+        }
+    };
+    Ok((settings, template))
+}
+
 pub async fn measure() -> Result<Requests> {
     let sandbox = setup::sandbox().await?;
     let dir = tempfile::tempdir()?;
@@ -115,26 +144,7 @@ pub async fn measure() -> Result<Requests> {
     }
     let total = state.request_count();
 
-    // The settings as the component reads them, and the template it cached.
-    let settings_dir = tempfile::tempdir()?;
-    let settings = Settings::load(&NativePlatform::new(
-        setup::config(&sandbox),
-        settings_dir.path(),
-    )?)
-    .map_err(|e| anyhow::anyhow!("settings: {e}"))?;
-    let destination = settings.destination(&matter);
-    let template = match destination.templates.get(&matter.matter_type) {
-        None => None,
-        Some(id) => {
-            let key = matterlink_component::keys::template(destination.library, id);
-            let raw = rt
-                .key_value()
-                .get(COMPONENT_STORE, &key)
-                .await?
-                .context("the template is not cached after a provisioning")?;
-            Some(Template::from_cache(&raw.value).context("the cached template is unreadable")?)
-        }
-    };
+    let (settings, template) = cached_template(&rt, &sandbox, &matter).await?;
     let floor = floor(&settings, template.as_ref(), &matter);
     drop(rt);
 
