@@ -2,6 +2,7 @@
 //! `backfill` at a given concurrency with latency added to every sandbox request. The limit is
 //! what the concurrency allows when each request takes exactly the added latency:
 //! concurrency / (requests per matter × latency); the achieved rate is measured against it.
+//! The sandbox runs in its own process, so its CPU is not charged to matterlink.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -10,6 +11,7 @@ use anyhow::{bail, Result};
 use matterlink_host::backfill::{self, report::Summary};
 use matterlink_host::{batch, Function};
 
+use crate::sandbox_process::SandboxProcess;
 use crate::setup;
 
 pub struct Backfill {
@@ -20,6 +22,9 @@ pub struct Backfill {
     pub requests: u64,
     pub summary: Summary,
     pub seeding: Duration,
+    /// CPU time (user + system) this process spent during the run: the host's share, the
+    /// sandbox being elsewhere.
+    pub cpu: Duration,
 }
 
 impl Backfill {
@@ -31,16 +36,21 @@ impl Backfill {
         self.matters as f64 / self.elapsed.as_secs_f64()
     }
 
+    /// Host CPU per matter.
+    pub fn cpu_per_matter(&self) -> Duration {
+        self.cpu / self.matters as u32
+    }
+
     pub fn limit(&self) -> f64 {
         self.concurrency as f64 / (self.requests_per_matter() * self.latency_ms as f64 / 1000.0)
     }
 }
 
 pub async fn measure(matters: usize, concurrency: usize, latency_ms: u64) -> Result<Backfill> {
-    let sandbox = setup::sandbox().await?;
+    let sandbox = SandboxProcess::start().await?;
     let ids: Vec<String> = (0..matters).map(|i| format!("L-{i}")).collect();
     let t = Instant::now();
-    let base = sandbox.base_url();
+    let base = sandbox.base_url.clone();
     let seed_ids = ids.clone();
     tokio::task::spawn_blocking(move || setup::seed_legacy(&base, &seed_ids, 4)).await??;
     let seeding = t.elapsed();
@@ -53,7 +63,14 @@ pub async fn measure(matters: usize, concurrency: usize, latency_ms: u64) -> Res
         lines.push('\n');
     }
     std::fs::write(&file, lines)?;
-    let rt = Arc::new(setup::runtime(&sandbox, &dir.path().join("data"))?);
+    let rt = Arc::new(matterlink_host::Runtime::new(
+        matterlink_host::RuntimeOptions {
+            component: matterlink_host::EMBEDDED_COMPONENT,
+            data_dir: &dir.path().join("data"),
+            config: matterlink_host::demo::sandbox_config(&sandbox.base_url),
+            allowed_base_url: None,
+        },
+    )?);
     // Signed in before the clock starts, as a running installation is.
     if let Err(e) = rt
         .call(Function::CheckConnection, matterlink_host::Args::default())
@@ -62,8 +79,8 @@ pub async fn measure(matters: usize, concurrency: usize, latency_ms: u64) -> Res
         bail!("check-connection failed: {e}");
     }
 
-    setup::set_latency(&sandbox, latency_ms);
-    sandbox.state().reset_request_count();
+    sandbox.set_latency(latency_ms).await?;
+    sandbox.reset_request_count().await?;
     let opts = backfill::Options {
         file,
         create_missing: false,
@@ -75,11 +92,11 @@ pub async fn measure(matters: usize, concurrency: usize, latency_ms: u64) -> Res
         report: None,
         show_progress: false,
     };
-    let t = Instant::now();
+    let (t, cpu) = (Instant::now(), cpu_time());
     let outcome = backfill::run(rt, &opts, std::future::pending()).await?;
     let elapsed = t.elapsed();
-    let requests = sandbox.state().request_count();
-    setup::set_latency(&sandbox, 0);
+    let cpu = cpu_time().saturating_sub(cpu);
+    let requests = sandbox.request_count().await?;
     Ok(Backfill {
         matters,
         concurrency,
@@ -88,5 +105,18 @@ pub async fn measure(matters: usize, concurrency: usize, latency_ms: u64) -> Res
         requests,
         summary: outcome.report.summary,
         seeding,
+        cpu,
     })
+}
+
+/// User and system CPU time of this process so far.
+fn cpu_time() -> Duration {
+    // SAFETY: getrusage only writes the struct it is given.
+    let usage = unsafe {
+        let mut usage: libc::rusage = std::mem::zeroed();
+        libc::getrusage(libc::RUSAGE_SELF, &mut usage);
+        usage
+    };
+    let tv = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
+    tv(usage.ru_utime) + tv(usage.ru_stime)
 }

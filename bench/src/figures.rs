@@ -11,7 +11,8 @@ pub struct Figure {
     pub ratio: f64,
     /// The target, as the issue states it, e.g. `≤ 1.3×`.
     pub target: String,
-    pub met: bool,
+    /// `None`: the issue sets no target; the figure is printed for the record.
+    pub met: Option<bool>,
     /// How the figure was obtained, printed under the table.
     pub note: String,
 }
@@ -44,7 +45,11 @@ pub fn table(figures: &[Figure]) -> String {
             f.baseline,
             f.ratio,
             f.target,
-            if f.met { "yes" } else { "NO" }
+            match f.met {
+                Some(true) => "yes",
+                Some(false) => "NO",
+                None => "—",
+            }
         );
     }
     out.push('\n');

@@ -16,8 +16,13 @@ mod memory;
 mod native;
 mod per_event;
 mod requests;
+mod sandbox_process;
+mod serve;
 mod setup;
+mod startup;
 mod tenants;
+mod time_to_workspace;
+mod timed_kv;
 
 use std::path::PathBuf;
 
@@ -40,7 +45,7 @@ struct Cli {
     #[arg(long, default_value_t = 20)]
     latency_ms: u64,
     /// Measure only these figures (comma-separated): per-event, instantiation, requests,
-    /// backfill, size, memory, tenants, hosts.
+    /// backfill, size, memory, first-call, serve, time-to-workspace, tenants, hosts.
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
     #[command(subcommand)]
@@ -56,6 +61,9 @@ enum Child {
         data_dir: PathBuf,
         events: usize,
     },
+    /// (internal) The measured process of the first-call figure.
+    #[command(hide = true)]
+    ChildFirstCall { base_url: String, data_dir: PathBuf },
 }
 
 /// The issue's targets.
@@ -64,7 +72,13 @@ const INSTANTIATION_TARGET_US: f64 = 25.0;
 /// A minimal wasi:http component instantiates in about this long with pooling on these machines.
 const INSTANTIATION_REFERENCE_US: f64 = 8.0;
 const THROUGHPUT_TARGET: f64 = 0.9;
-const SIZE_LIMIT: f64 = 1024.0 * 1024.0;
+/// With the admin console the component's budget is 1.5 MiB.
+const SIZE_LIMIT: f64 = 1.5 * 1024.0 * 1024.0;
+const SERVE_TARGET: f64 = 1.5;
+/// Latency of the sandbox for new events under `serve`.
+const SERVE_LATENCY_MS: u64 = 20;
+/// A real iManage's time per request, for the time to a usable workspace.
+const WORKSPACE_LATENCY_MS: u64 = 100;
 const MEMORY_LIMIT: f64 = 64.0 * 1024.0 * 1024.0;
 const CONCURRENT_EVENTS: usize = 100;
 const TENANTS: usize = 1_000;
@@ -80,6 +94,9 @@ async fn main() -> Result<()> {
     }) = &cli.child
     {
         return memory::child(base_url, data_dir, *events).await;
+    }
+    if let Some(Child::ChildFirstCall { base_url, data_dir }) = &cli.child {
+        return startup::child_run(base_url, data_dir).await;
     }
     let (events, instantiations, matters) = if cli.quick {
         (60, 5_000, cli.matters.unwrap_or(1_000))
@@ -100,12 +117,14 @@ async fn main() -> Result<()> {
         baseline: format!("{} native", ms(native)),
         ratio: pe.ratio,
         target: format!("≤ {PER_EVENT_TARGET:.2}×"),
-        met: pe.ratio <= PER_EVENT_TARGET,
+        met: Some(pe.ratio <= PER_EVENT_TARGET),
         note: format!(
             "{} events each in rounds of 20, medians over rounds, sandbox at zero latency, {:.1} iManage requests per event (native: {:.1}); \
              the .wasm in the host (instantiation included) vs the component's Rust compiled natively \
-             with the same SQLite store and a fresh HTTP connection per request on both sides",
-            pe.events, pe.requests_per_event, pe.native_requests_per_event
+             with the same SQLite store and keep-alive HTTP connections on both sides. \
+             Where the time goes (means over the run): wasm {}; native {}",
+            pe.events, pe.requests_per_event, pe.native_requests_per_event,
+            pe.wasm_split.describe(), pe.native_split.describe()
         ),
     });
     }
@@ -127,7 +146,7 @@ async fn main() -> Result<()> {
         baseline: format!("{} minimal component", us(minimal)),
         ratio: ours / minimal,
         target: format!("≤ {INSTANTIATION_TARGET_US:.0} µs"),
-        met: ours <= INSTANTIATION_TARGET_US,
+        met: Some(ours <= INSTANTIATION_TARGET_US),
         note: format!(
             "mean of {instantiations} fresh Store + instance each, alternating blocks; against the \
              {INSTANTIATION_REFERENCE_US:.0} µs of a minimal wasi:http component with pooling: {:.2}×",
@@ -139,24 +158,53 @@ async fn main() -> Result<()> {
     if wanted("requests") {
         eprintln!("requests per provisioning ...");
         let req = requests::measure().await?;
-        let writes = req
-            .writes
-            .iter()
-            .map(|(w, n)| format!("{n} {w}"))
-            .collect::<Vec<_>>()
-            .join(", ");
+        let list = |parts: &[(String, u64)]| {
+            parts
+                .iter()
+                .map(|(w, n)| format!("{n} {w}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
         figs.push(Figure {
             name: "iManage requests per provisioning".into(),
             value: req.total.to_string(),
-            baseline: format!("{} floor (1 create + {} folders)", req.floor(), req.folders),
+            baseline: format!("{} floor from the template", req.floor()),
             ratio: req.total as f64 / req.floor() as f64,
             target: "= floor".into(),
-            met: req.total == req.floor(),
+            met: Some(req.total == req.floor()),
             note: format!(
-            "Litigation template cached, client and type known; {} writes ({writes}) and {} reads",
-            req.write_count(),
-            req.total.saturating_sub(req.write_count())
-        ),
+                "Litigation template cached, client and type known; floor: {}; sent: {} writes ({}) and {} reads",
+                list(&req.floor),
+                req.write_count(),
+                list(&req.writes),
+                req.total.saturating_sub(req.write_count())
+            ),
+        });
+    }
+
+    if wanted("time-to-workspace") {
+        let events = if cli.quick { 3 } else { 7 };
+        eprintln!("time to a usable workspace: {events} events at {WORKSPACE_LATENCY_MS} ms ...");
+        let tw = time_to_workspace::measure(events, WORKSPACE_LATENCY_MS).await?;
+        let secs = |d: std::time::Duration| d.as_secs_f64() * 1e3;
+        figs.push(Figure {
+            name: format!("time to a usable workspace @ {WORKSPACE_LATENCY_MS} ms"),
+            value: ms(secs(tw.measured)),
+            baseline: format!("{} floor ({} round trips)", ms(secs(tw.floor())), tw.depth + 2),
+            ratio: secs(tw.measured) / secs(tw.floor()),
+            target: "= floor".into(),
+            met: Some(tw.measured <= tw.floor()),
+            note: format!(
+                "median of {} on-matter-created, cache warm; floor = template depth {} + 2 round trips \
+                 (the lookup value and the workspace, then each level); sequential: {:.1} requests × \
+                 {} ms = {} (ratio {:.2})",
+                tw.events,
+                tw.depth,
+                tw.requests_per_event,
+                tw.latency_ms,
+                ms(secs(tw.sequential())),
+                secs(tw.measured) / secs(tw.sequential())
+            ),
         });
     }
 
@@ -176,9 +224,11 @@ async fn main() -> Result<()> {
             baseline: format!("{:.0} /s concurrency-bound", bf.limit()),
             ratio,
             target: format!("≥ {THROUGHPUT_TARGET:.2}×"),
-            met: ratio >= THROUGHPUT_TARGET,
+            met: Some(ratio >= THROUGHPUT_TARGET),
             note: format!(
-                "{} linked in {:.1} s, {:.2} requests per matter; limit = {} / ({:.2} × {} ms); \
+                "the sandbox in its own process (imanage-sandbox), so its CPU is not charged to matterlink; \
+             {} linked in {:.1} s, {:.2} requests per matter; limit = {} / ({:.2} × {} ms); \
+             host CPU {:.2} ms per matter ({:.2} cores busy on average, of {} shared); \
              seeding the legacy workspaces took {:.1} s (not timed)",
                 bf.summary.linked,
                 bf.elapsed.as_secs_f64(),
@@ -186,21 +236,110 @@ async fn main() -> Result<()> {
                 bf.concurrency,
                 bf.requests_per_matter(),
                 bf.latency_ms,
+                bf.cpu_per_matter().as_secs_f64() * 1e3,
+                bf.cpu.as_secs_f64() / bf.elapsed.as_secs_f64(),
+                std::thread::available_parallelism().map_or(0, |n| n.get()),
                 bf.seeding.as_secs_f64()
             ),
         });
     }
 
     if wanted("size") {
-        let size = matterlink_host::EMBEDDED_COMPONENT.len() as f64;
+        let bytes = matterlink_host::EMBEDDED_COMPONENT.len();
+        let size = bytes as f64;
         figs.push(Figure {
-            name: "component size".into(),
-            value: format!("{:.0} KiB", size / 1024.0),
-            baseline: "1 MiB".into(),
+            name: "component size (the .wasm that ships)".into(),
+            value: format!("{bytes} B"),
+            baseline: "1.5 MiB budget".into(),
             ratio: size / SIZE_LIMIT,
             target: "≤ 1.00×".into(),
-            met: size <= SIZE_LIMIT,
-            note: "the release .wasm embedded in the host (opt-level s, LTO, stripped)".into(),
+            met: Some(size <= SIZE_LIMIT),
+            note: format!(
+                "{:.0} KiB: the bytes host/build.rs embeds in the host (`EMBEDDED_COMPONENT`), \
+                 the release .wasm (opt-level s, LTO, stripped)",
+                size / 1024.0
+            ),
+        });
+    }
+
+    if wanted("first-call") {
+        eprintln!("first call after start: fresh processes, cache empty then filled ...");
+        let sandbox = setup::sandbox().await?;
+        let st = startup::measure(&sandbox.base_url()).await?;
+        let (cached, uncached) = (
+            startup::Startup::total(st.cached).as_secs_f64() * 1e3,
+            startup::Startup::total(st.uncached).as_secs_f64() * 1e3,
+        );
+        figs.push(Figure {
+            name: "first call after start, cached compiled component".into(),
+            value: ms(cached),
+            baseline: format!("{} with an empty cache", ms(uncached)),
+            ratio: cached / uncached,
+            target: "printed".into(),
+            met: None,
+            note: format!(
+                "a fresh process loads the runtime ({} cached, {} compiling) and answers failed-events \
+                 (key-value only: {} cached, {} uncached); best of two starts with the cache",
+                ms(st.cached.0.as_secs_f64() * 1e3),
+                ms(st.uncached.0.as_secs_f64() * 1e3),
+                ms(st.cached.1.as_secs_f64() * 1e3),
+                ms(st.uncached.1.as_secs_f64() * 1e3),
+            ),
+        });
+    }
+
+    if wanted("serve") {
+        let levels = [1, 16, 64];
+        let duration = std::time::Duration::from_secs(if cli.quick { 1 } else { 4 });
+        eprintln!(
+            "serve: duplicates at {levels:?} clients for {} s each, matterlink and the minimal component ...",
+            duration.as_secs()
+        );
+        let sv = serve::measure(&levels, duration, SERVE_LATENCY_MS).await?;
+        for (ours, minimal) in &sv.levels {
+            // The slowdown: how many times the minimal component's throughput matterlink's is.
+            let ratio = minimal.per_second / ours.per_second;
+            figs.push(Figure {
+                name: format!("serve, signed duplicates, {} clients", ours.clients),
+                value: format!("{:.0} req/s", ours.per_second),
+                baseline: format!("{:.0} req/s minimal component", minimal.per_second),
+                ratio,
+                target: format!("≤ {SERVE_TARGET:.1}×"),
+                met: Some(ratio <= SERVE_TARGET),
+                note: format!(
+                    "ratio = minimal ÷ matterlink throughput; latency p50/p99 {}/{} (minimal {}/{}); \
+                     {} and {} requests in {} s each, keep-alive clients in this process",
+                    ms(ours.p50.as_secs_f64() * 1e3),
+                    ms(ours.p99.as_secs_f64() * 1e3),
+                    ms(minimal.p50.as_secs_f64() * 1e3),
+                    ms(minimal.p99.as_secs_f64() * 1e3),
+                    ours.requests,
+                    minimal.requests,
+                    duration.as_secs()
+                ),
+            });
+        }
+        let ne = &sv.new_events;
+        let floor = sv.requests_per_event * sv.latency_ms as f64;
+        figs.push(Figure {
+            name: format!(
+                "serve, new events @ {} ms, {} clients",
+                sv.latency_ms, ne.clients
+            ),
+            value: format!("p50 {}", ms(ne.p50.as_secs_f64() * 1e3)),
+            baseline: format!("{} requests in turn", ms(floor)),
+            ratio: ne.p50.as_secs_f64() * 1e3 / floor,
+            target: "printed".into(),
+            met: None,
+            note: format!(
+                "{:.1} req/s, p99 {}; {:.1} iManage requests per event at {} ms each, sent one after \
+                 another (the baseline: their latency alone); {} events",
+                ne.per_second,
+                ms(ne.p99.as_secs_f64() * 1e3),
+                sv.requests_per_event,
+                sv.latency_ms,
+                ne.requests
+            ),
         });
     }
 
@@ -213,7 +352,7 @@ async fn main() -> Result<()> {
         baseline: "64 MiB".into(),
         ratio: mem.peak as f64 / MEMORY_LIMIT,
         target: "≤ 1.00×".into(),
-        met: mem.peak as f64 <= MEMORY_LIMIT,
+        met: Some(mem.peak as f64 <= MEMORY_LIMIT),
         note: format!(
             "VmHWM of a host process running {} on-matter-created at once (100 ms sandbox latency); \
              {} of it with the runtime loaded, before any event",

@@ -2,12 +2,13 @@
 //! `.wasm` in the host is measured against. Everything but the WebAssembly boundary is kept
 //! alike, so the ratio is the cost of running as a component:
 //! - key-value: the host's own SQLite backend, on its own file;
-//! - HTTP: a blocking client opening a fresh connection per request, as wasmtime-wasi-http's
-//!   default sender does for the component (and without a timeout, the cheapest it can be);
+//! - HTTP: a blocking client keeping connections alive, as the host's pool does for the
+//!   component (and without a timeout, the cheapest it can be);
 //! - configuration: the same `ConfigStore` values.
 
 use std::path::Path;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use matterlink_component::model::{Error, Result};
 use matterlink_component::platform::{HttpRequest, HttpResponse, Platform, TransportError};
@@ -22,6 +23,9 @@ pub struct NativePlatform {
     /// the same work per operation, without an executor the native platform does not have.
     kv: Sqlite,
     config: ConfigStore,
+    /// Time spent to response heads and in key-value calls, for the per-event breakdown.
+    http_nanos: AtomicU64,
+    kv_nanos: AtomicU64,
 }
 
 impl NativePlatform {
@@ -29,8 +33,6 @@ impl NativePlatform {
         let http = ureq::Agent::config_builder()
             // iManage's statuses are the component's to interpret, as they are over wasi:http.
             .http_status_as_error(false)
-            .max_idle_connections(0)
-            .max_idle_connections_per_host(0)
             // No timeout: ureq enforces one with a resolver thread per request, which would
             // make the baseline slower than the plain client it stands for (the sandbox is
             // loopback and answers).
@@ -40,8 +42,29 @@ impl NativePlatform {
             http,
             kv: Sqlite::open(&data_dir.join("native.sqlite3"))?,
             config,
+            http_nanos: AtomicU64::new(0),
+            kv_nanos: AtomicU64::new(0),
         })
     }
+
+    pub fn http_time(&self) -> Duration {
+        Duration::from_nanos(self.http_nanos.load(Ordering::Relaxed))
+    }
+
+    pub fn kv_time(&self) -> Duration {
+        Duration::from_nanos(self.kv_nanos.load(Ordering::Relaxed))
+    }
+
+    fn kv<T>(&self, call: impl FnOnce(&Sqlite) -> T) -> T {
+        timed(&self.kv_nanos, || call(&self.kv))
+    }
+}
+
+fn timed<T>(into: &AtomicU64, call: impl FnOnce() -> T) -> T {
+    let started = Instant::now();
+    let out = call();
+    into.fetch_add(started.elapsed().as_nanos() as u64, Ordering::Relaxed);
+    out
 }
 
 fn kv_error(e: matterlink_host::keyvalue::Error) -> Error {
@@ -59,10 +82,10 @@ impl Platform for NativePlatform {
         let failed = |e: &dyn std::fmt::Display| TransportError::Failed(e.to_string());
         let result = if req.body.is_empty() {
             let request = builder.body(()).map_err(|e| failed(&e))?;
-            self.http.run(request)
+            timed(&self.http_nanos, || self.http.run(request))
         } else {
             let request = builder.body(req.body.clone()).map_err(|e| failed(&e))?;
-            self.http.run(request)
+            timed(&self.http_nanos, || self.http.run(request))
         };
         let mut response = result.map_err(|e| failed(&e))?;
         let headers = response
@@ -90,19 +113,23 @@ impl Platform for NativePlatform {
     }
 
     fn kv_get(&self, key: &str) -> Result<Option<Vec<u8>>> {
-        Ok(self.kv.get(STORE, key).map_err(kv_error)?.map(|v| v.value))
+        Ok(self
+            .kv(|kv| kv.get(STORE, key))
+            .map_err(kv_error)?
+            .map(|v| v.value))
     }
 
     fn kv_set(&self, key: &str, value: &[u8]) -> Result<()> {
-        self.kv.set(STORE, key, value).map_err(kv_error)
+        self.kv(|kv| kv.set(STORE, key, value)).map_err(kv_error)
     }
 
     fn kv_delete(&self, key: &str) -> Result<()> {
-        self.kv.delete(STORE, key).map_err(kv_error)
+        self.kv(|kv| kv.delete(STORE, key)).map_err(kv_error)
     }
 
     fn kv_increment(&self, key: &str, delta: i64) -> Result<i64> {
-        self.kv.increment(STORE, key, delta).map_err(kv_error)
+        self.kv(|kv| kv.increment(STORE, key, delta))
+            .map_err(kv_error)
     }
 
     fn kv_keys(&self, prefix: &str) -> Result<Vec<String>> {
@@ -111,8 +138,7 @@ impl Platform for NativePlatform {
         let mut cursor: Option<String> = None;
         loop {
             let (page, next) = self
-                .kv
-                .list_keys(STORE, cursor.as_deref(), 1000)
+                .kv(|kv| kv.list_keys(STORE, cursor.as_deref(), 1000))
                 .map_err(kv_error)?;
             keys.extend(page.into_iter().filter(|k| k.starts_with(prefix)));
             match next {

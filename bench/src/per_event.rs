@@ -3,6 +3,12 @@
 //! same matters, in alternating rounds so that neither gets the quieter moments of the machine;
 //! the figures are the medians over rounds, so a burst of another process's work on this shared
 //! machine moves one round, not the result.
+//!
+//! Where the time goes is measured on both sides over the whole run: HTTP is the time from
+//! handing a request over to its response's head (the wasm side's from the host's
+//! `imanage_request_duration_seconds` histogram, the native side's around its client), key-value
+//! the time in the backend's calls (the same SQLite code on both sides), and the rest is the
+//! guest's own work (on the wasm side with instantiation and the boundary crossings).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -12,6 +18,7 @@ use matterlink_host::Function;
 
 use crate::native::NativePlatform;
 use crate::setup;
+use crate::timed_kv::TimedBackend;
 
 pub struct PerEvent {
     pub events: usize,
@@ -24,6 +31,35 @@ pub struct PerEvent {
     pub requests_per_event: f64,
     /// The same count on the native side: equal, or the two did not run the same logic.
     pub native_requests_per_event: f64,
+    /// Mean per-event time by where it went.
+    pub wasm_split: Split,
+    pub native_split: Split,
+}
+
+/// One side's mean time per event, by where it went.
+#[derive(Debug, Clone, Copy)]
+pub struct Split {
+    pub total: Duration,
+    pub http: Duration,
+    pub key_value: Duration,
+}
+
+impl Split {
+    /// What is neither HTTP nor key-value: the guest's (or the native code's) own work.
+    pub fn own(&self) -> Duration {
+        self.total.saturating_sub(self.http + self.key_value)
+    }
+
+    pub fn describe(&self) -> String {
+        let ms = |d: Duration| format!("{:.2}", d.as_secs_f64() * 1e3);
+        format!(
+            "{} ms = {} HTTP + {} key-value + {} own work",
+            ms(self.total),
+            ms(self.http),
+            ms(self.key_value),
+            ms(self.own())
+        )
+    }
 }
 
 const ROUND: usize = 20;
@@ -31,7 +67,14 @@ const ROUND: usize = 20;
 pub async fn measure(events: usize) -> Result<PerEvent> {
     let (wasm_sandbox, native_sandbox) = (setup::sandbox().await?, setup::sandbox().await?);
     let (wasm_dir, native_dir) = (tempfile::tempdir()?, tempfile::tempdir()?);
-    let rt = setup::runtime(&wasm_sandbox, wasm_dir.path())?;
+    let kv = Arc::new(TimedBackend::new(Arc::new(
+        matterlink_host::keyvalue::sqlite::Sqlite::open(
+            &wasm_dir
+                .path()
+                .join(matterlink_host::keyvalue::runtime_config::KEY_VALUE_FILE),
+        )?,
+    )));
+    let rt = setup::runtime_with_kv(&wasm_sandbox, wasm_dir.path(), kv.clone())?;
     let native = Arc::new(NativePlatform::new(
         setup::config(&native_sandbox),
         native_dir.path(),
@@ -59,6 +102,9 @@ pub async fn measure(events: usize) -> Result<PerEvent> {
     let (mut wasm_rounds, mut native_rounds, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
     wasm_sandbox.state().reset_request_count();
     native_sandbox.state().reset_request_count();
+    let (wasm_http0, wasm_kv0) = (imanage_time(&rt)?, kv.spent());
+    let (native_http0, native_kv0) = (native.http_time(), native.kv_time());
+    let (mut wasm_total, mut native_total) = (Duration::ZERO, Duration::ZERO);
     for round in ids.chunks(ROUND) {
         let t = Instant::now();
         for id in round {
@@ -69,6 +115,7 @@ pub async fn measure(events: usize) -> Result<PerEvent> {
                 bail!("wasm event {id} failed: {e}");
             }
         }
+        wasm_total += t.elapsed();
         let wasm = t.elapsed() / round.len() as u32;
 
         let (n, round, count) = (native.clone(), round.to_vec(), round.len() as u32);
@@ -82,12 +129,24 @@ pub async fn measure(events: usize) -> Result<PerEvent> {
             Ok(())
         })
         .await??;
+        native_total += t.elapsed();
         let native = t.elapsed() / count;
         ratios.push(wasm.as_secs_f64() / native.as_secs_f64());
         wasm_rounds.push(wasm);
         native_rounds.push(native);
     }
     let per_event = |n: u64| n as f64 / events as f64;
+    let mean = |d: Duration| d / events as u32;
+    let wasm_split = Split {
+        total: mean(wasm_total),
+        http: mean(imanage_time(&rt)?.saturating_sub(wasm_http0)),
+        key_value: mean(kv.spent() - wasm_kv0),
+    };
+    let native_split = Split {
+        total: mean(native_total),
+        http: mean(native.http_time() - native_http0),
+        key_value: mean(native.kv_time() - native_kv0),
+    };
     Ok(PerEvent {
         events,
         wasm: median(&mut wasm_rounds),
@@ -95,7 +154,26 @@ pub async fn measure(events: usize) -> Result<PerEvent> {
         ratio: median(&mut ratios),
         requests_per_event: per_event(wasm_sandbox.state().request_count()),
         native_requests_per_event: per_event(native_sandbox.state().request_count()),
+        wasm_split,
+        native_split,
     })
+}
+
+/// The time the runtime's iManage requests took to their response heads, as its metrics
+/// (`matterlink_imanage_request_duration_seconds`) add it up.
+fn imanage_time(rt: &matterlink_host::Runtime) -> Result<Duration> {
+    let text = rt.metrics().encode()?;
+    let scrape = prometheus_parse::Scrape::parse(text.lines().map(|l| Ok(l.to_string())))?;
+    let seconds: f64 = scrape
+        .samples
+        .iter()
+        .filter(|s| s.metric == "matterlink_imanage_request_duration_seconds_sum")
+        .filter_map(|s| match s.value {
+            prometheus_parse::Value::Untyped(v) | prometheus_parse::Value::Counter(v) => Some(v),
+            _ => None,
+        })
+        .sum();
+    Ok(Duration::from_secs_f64(seconds))
 }
 
 fn median<T: PartialOrd + Copy>(v: &mut [T]) -> T {

@@ -3,11 +3,16 @@
 
 use std::net::SocketAddr;
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
 use imanage_sandbox::{Faults, Sandbox, SandboxConfig};
 use matterlink_host::domain::{Client, Matter};
+use matterlink_host::keyvalue::runtime_config::{
+    Access, BackendSpec, RuntimeConfig, Supplied, COMPONENT_STORE, HOST_STORE,
+};
+use matterlink_host::keyvalue::Backend;
 use matterlink_host::{ConfigStore, Runtime, RuntimeOptions, EMBEDDED_COMPONENT};
 
 pub async fn sandbox() -> Result<Sandbox> {
@@ -31,12 +36,29 @@ pub fn config(sandbox: &Sandbox) -> ConfigStore {
 }
 
 pub fn runtime(sandbox: &Sandbox, data_dir: &Path) -> Result<Runtime> {
-    Runtime::new(RuntimeOptions {
+    Runtime::new(options(sandbox, data_dir))
+}
+
+/// [`runtime`] with `kv` as both its key-value stores (the component's and the host's).
+pub fn runtime_with_kv(
+    sandbox: &Sandbox,
+    data_dir: &Path,
+    kv: Arc<dyn Backend>,
+) -> Result<Runtime> {
+    let spec = BackendSpec::Supplied(Supplied(kv));
+    let stores = RuntimeConfig::default()
+        .with_store(COMPONENT_STORE, spec.clone(), Access::Component)
+        .with_store(HOST_STORE, spec, Access::Host);
+    Runtime::with_stores(options(sandbox, data_dir), stores)
+}
+
+fn options<'a>(sandbox: &Sandbox, data_dir: &'a Path) -> RuntimeOptions<'a> {
+    RuntimeOptions {
         component: EMBEDDED_COMPONENT,
         data_dir,
         config: config(sandbox),
         allowed_base_url: None,
-    })
+    }
 }
 
 /// A Litigation matter of client C-BENCH (one client and one type, as a firm's day has many

@@ -350,6 +350,7 @@ mod tests {
             allow: AllowList::for_base_url(Some("https://firm.example")),
             interceptor: Some(Arc::new(Arc::new(DryRun::default()).session())),
             meter: None,
+            pool: Default::default(),
         };
         let session = hooks
             .interceptor::<Session>()

@@ -2,12 +2,15 @@
 //! iManage base URL. Everything else is refused with `HttpRequestDenied` (which the component
 //! sees as an error) and logged. An allowed request may still be answered by an `Interceptor`
 //! instead of being sent (a dry run does that for the requests that would change iManage).
+//! What passes goes out on the runtime's keep-alive connections ([`crate::http_pool`]).
 
 use std::any::Any;
 use std::future::Future;
 use std::sync::Arc;
 
 use wasmtime_wasi_http::{WasiBody, WasiHttpHooks};
+
+use crate::http_pool::HttpPool;
 
 /// A response, and the future that finishes its I/O, as `WasiHttpHooks::send_request` returns them.
 pub type SendResult = wasmtime_wasi_http::Result<(
@@ -131,6 +134,8 @@ pub struct Hooks {
     pub interceptor: Option<Arc<dyn Interceptor>>,
     /// Counts what is sent (see [`crate::metrics`]); `None` counts nothing.
     pub meter: Option<Meter>,
+    /// The keep-alive connections requests go out on, shared by every store of a runtime.
+    pub pool: HttpPool,
 }
 
 /// What one store's hooks count with: the runtime's metrics, and the requests of this
@@ -231,13 +236,13 @@ impl WasiHttpHooks for Hooks {
         // The future runs on a task of its own: it takes the request's span along, so that
         // its log line carries the request id.
         let span = tracing::Span::current();
+        let pool = self.pool.clone();
         Box::new(tracing::Instrument::instrument(
             async move {
-                use http_body_util::BodyExt;
                 let started = std::time::Instant::now();
-                let sent = wasmtime_wasi_http::default_send_request(request, options).await;
+                let sent = pool.send(request, options).await;
                 let elapsed = started.elapsed();
-                let status = sent.as_ref().ok().map(|(r, _)| r.status().as_u16());
+                let status = sent.as_ref().ok().map(|r| r.status().as_u16());
                 if let Some((metrics, failed, repeat, tenant)) = &meter {
                     metrics.imanage_request(tenant.as_deref(), operation, *repeat, status, elapsed);
                     if let Ok(mut failed) = failed.lock() {
@@ -260,11 +265,10 @@ impl WasiHttpHooks for Hooks {
                         elapsed_ms = elapsed.as_millis() as u64, "imanage request got no answer"
                     ),
                 }
-                let (response, io) = sent?;
-                Ok((
-                    response.map(BodyExt::boxed_unsync),
-                    Box::new(io) as Box<dyn Future<Output = _> + Send>,
-                ))
+                // The pool's own tasks drive the connection: nothing is left for the caller to
+                // await once the head is here.
+                let io: Box<dyn Future<Output = _> + Send> = Box::new(async { Ok(()) });
+                Ok((sent?, io))
             },
             span,
         ))
@@ -391,6 +395,7 @@ mod tests {
             allow: AllowList::for_base_url(Some(&base)),
             interceptor: Some(teapot.clone()),
             meter: None,
+            pool: HttpPool::default(),
         };
 
         let denied = send(

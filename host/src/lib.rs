@@ -53,6 +53,7 @@ pub mod clock;
 pub mod config;
 pub mod dry_run;
 pub mod http;
+pub mod http_pool;
 pub mod keyvalue;
 pub mod logging;
 pub mod metrics;

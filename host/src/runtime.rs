@@ -80,6 +80,8 @@ pub struct Runtime {
     metrics: Arc<crate::metrics::Metrics>,
     /// The tenant whose capabilities the instances get (`Runtime::for_tenant`).
     tenant: Option<crate::tenants::TenantName>,
+    /// The keep-alive connections every store's outgoing requests share.
+    pool: crate::http_pool::HttpPool,
 }
 
 impl Runtime {
@@ -147,6 +149,7 @@ impl Runtime {
             in_use: Arc::default(),
             metrics: Arc::default(),
             tenant: None,
+            pool: Default::default(),
         })
     }
 
@@ -175,6 +178,9 @@ impl Runtime {
             in_use: self.in_use.clone(),
             metrics: self.metrics.clone(),
             tenant: Some(name.clone()),
+            // One pool for every tenant: connections are per authority, and a tenant can only
+            // reach its own allow-listed one.
+            pool: self.pool.clone(),
         })
     }
 
@@ -283,6 +289,7 @@ impl Runtime {
                     self.metrics.clone(),
                     self.tenant.as_ref().map(|t| t.as_str()),
                 )),
+                pool: self.pool.clone(),
             },
             keyvalue: self.keyvalue.clone(),
             config: self.config.clone(),

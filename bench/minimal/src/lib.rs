@@ -1,0 +1,121 @@
+//! The floor of `matterlink serve`: a component of matterlink's world (so the host loads it as
+//! it loads matterlink, with the same linker and `InstancePre`) whose incoming handler reads the
+//! request's body and answers 200 with a small JSON body, and whose `integration` functions are
+//! never called by the benchmark. The difference between it and matterlink under `serve` is
+//! matterlink's own work per request.
+#![cfg(target_arch = "wasm32")]
+
+mod bindings {
+    wit_bindgen::generate!({
+        world: "plugin",
+        path: "../../wit",
+        generate_all,
+    });
+}
+
+use bindings::exports::matterlink::imanage::integration::Guest as Integration;
+use bindings::exports::matterlink::imanage::types as wit;
+use bindings::exports::wasi::http::incoming_handler::Guest as IncomingHandler;
+use bindings::wasi::http::types::{
+    Fields, IncomingRequest, OutgoingBody, OutgoingResponse, ResponseOutparam,
+};
+
+struct Minimal;
+bindings::export!(Minimal with_types_in bindings);
+
+impl IncomingHandler for Minimal {
+    fn handle(request: IncomingRequest, response_out: ResponseOutparam) {
+        // Read the body as any webhook receiver must.
+        if let Ok(body) = request.consume() {
+            if let Ok(stream) = body.stream() {
+                while stream.blocking_read(4096).is_ok() {}
+            }
+        }
+        let headers =
+            Fields::from_list(&[("content-type".to_string(), b"application/json".to_vec())])
+                .unwrap_or_else(|_| Fields::new());
+        let response = OutgoingResponse::new(headers);
+        let _ = response.set_status_code(200);
+        let Ok(body) = response.body() else { return };
+        ResponseOutparam::set(response_out, Ok(response));
+        if let Ok(stream) = body.write() {
+            let _ = stream.blocking_write_and_flush(br#"{"ok":true}"#);
+        }
+        let _ = OutgoingBody::finish(body, None);
+    }
+}
+
+type Answer<T> = Result<T, wit::Error>;
+
+/// Every `integration` function: not part of what the benchmark measures.
+fn unused<T>() -> Answer<T> {
+    Err(wit::Error::NotConfigured(
+        "the minimal component does only HTTP".into(),
+    ))
+}
+
+impl Integration for Minimal {
+    fn on_matter_created(_: wit::Matter) -> Answer<wit::Workspace> {
+        unused()
+    }
+    fn on_matter_updated(_: wit::Matter) -> Answer<Option<wit::Workspace>> {
+        unused()
+    }
+    fn on_matter_closed(_: wit::Matter) -> Answer<wit::Workspace> {
+        unused()
+    }
+    fn on_matter_reopened(_: wit::Matter) -> Answer<wit::Workspace> {
+        unused()
+    }
+    fn map_metadata(_: wit::Matter) -> Answer<Vec<wit::ProfileField>> {
+        unused()
+    }
+    fn resolve_legacy(_: wit::Matter) -> Answer<wit::LegacyMatch> {
+        unused()
+    }
+    fn link_workspace(_: wit::Matter, _: String) -> Answer<wit::Workspace> {
+        unused()
+    }
+    fn file_document(_: String, _: Option<String>, _: String, _: Vec<u8>) -> Answer<String> {
+        unused()
+    }
+    fn list_folders(_: String) -> Answer<Vec<wit::Folder>> {
+        unused()
+    }
+    fn check_connection() -> Answer<String> {
+        unused()
+    }
+    fn handle_event(_: wit::Event) -> Answer<wit::EventOutcome> {
+        unused()
+    }
+    fn replay_events() -> Answer<wit::ReplayReport> {
+        unused()
+    }
+    fn audit_log(_: wit::AuditQuery) -> Answer<Vec<wit::AuditRecord>> {
+        unused()
+    }
+    fn failed_events() -> Answer<Vec<wit::FailedEvent>> {
+        unused()
+    }
+    fn connect_begin(_: String) -> Answer<wit::ConnectRequest> {
+        unused()
+    }
+    fn connect_complete(_: String, _: String, _: String) -> Answer<String> {
+        unused()
+    }
+    fn poll_changes(_: Option<String>) -> Answer<wit::ChangeBatch> {
+        unused()
+    }
+    fn apply_matter_team(_: String, _: Vec<wit::TeamMember>) -> Answer<wit::TeamOutcome> {
+        unused()
+    }
+    fn import_workspaces(_: Option<String>) -> Answer<wit::ImportPage> {
+        unused()
+    }
+    fn backfill_matter(_: wit::Matter, _: bool) -> Answer<wit::BackfillOutcome> {
+        unused()
+    }
+    fn drift(_: wit::Matter, _: bool) -> Answer<wit::DriftReport> {
+        unused()
+    }
+}
