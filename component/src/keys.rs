@@ -77,6 +77,18 @@ pub const DEAD_LETTER_PREFIX: &str = "event/dead/";
 /// they first failed even within one second. Outside `event/dead/`, so it is never listed as one.
 pub const DEAD_LETTER_SEQ: &str = "event/failure-seq";
 
+/// A hook delivery kept whole (`held::HeldDelivery`) because it could not be read or handled
+/// when it came; found by listing this prefix, like the dead letters.
+pub fn held_delivery(id: &str) -> String {
+    format!("{HELD_PREFIX}{id}")
+}
+
+/// What every held delivery's key starts with.
+pub const HELD_PREFIX: &str = "event/held/";
+
+/// A counter numbering held deliveries as they are first kept, so they replay in that order.
+pub const HELD_SEQ: &str = "event/held-seq";
+
 /// The feed's poll lock: one poll or acknowledgement changes `FEED_STATE` at a time.
 pub const FEED_CLAIM: &str = "feed/poll-claim";
 

@@ -38,6 +38,7 @@ pub const CONFIG_KEYS: &[&str] = &[
     "webhook_secret",
     "actionstep_token",
     "actionstep_matter_types",
+    "actionstep_inactive",
     "imanage_timeout_seconds",
     "event_deadline_seconds",
     "claim_ttl_seconds",
@@ -254,6 +255,55 @@ pub fn shared_secret(p: &dyn Platform, key: &str) -> Result<String> {
         )));
     }
     Ok(value)
+}
+
+/// What an `Inactive` Actionstep action is treated as (`actionstep_inactive`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Inactive {
+    /// Like an active action: it gets a workspace and its changes are followed (the default).
+    Active,
+    /// Like a closed one: its workspace is closed, and it gets none if it has none yet.
+    Closed,
+    /// Left alone: no workspace, no change.
+    Ignored,
+}
+
+/// The settings of the Actionstep hook route, read apart from [`Settings`] so that a hook whose
+/// own settings are fine is not refused for an iManage setting (it is kept for replay instead).
+#[derive(Debug, Clone)]
+pub struct ActionstepHook {
+    /// Action type id → matter type (`actionstep_matter_types`): an override of the type's name.
+    pub matter_types: BTreeMap<String, String>,
+    /// What an `Inactive` action is treated as (`actionstep_inactive`).
+    pub inactive: Inactive,
+}
+
+impl ActionstepHook {
+    /// Reads and checks the hook's settings; a wrong one is `not-configured`, named.
+    pub fn load(p: &dyn Platform) -> Result<ActionstepHook> {
+        let matter_types = match get(p, "actionstep_matter_types")? {
+            Some(json) => serde_json::from_str(&json).map_err(|e| {
+                Error::NotConfigured(format!(
+                    "`actionstep_matter_types` must be a JSON object of action type id → matter type: {e}"
+                ))
+            })?,
+            None => BTreeMap::new(),
+        };
+        let inactive = match get(p, "actionstep_inactive")?.as_deref() {
+            None | Some("active") => Inactive::Active,
+            Some("closed") => Inactive::Closed,
+            Some("ignored") => Inactive::Ignored,
+            Some(other) => {
+                return Err(Error::NotConfigured(format!(
+                    "`actionstep_inactive` must be `active`, `closed` or `ignored`, not {other:?}"
+                )))
+            }
+        };
+        Ok(ActionstepHook {
+            matter_types,
+            inactive,
+        })
+    }
 }
 
 fn parse_bool(key: &str, value: &str) -> Result<bool> {

@@ -12,6 +12,7 @@ use matterlink_component::events::{
     DeadLetter, Event, EventType, Outcome as EventOutcome, ReplayReport,
 };
 use matterlink_component::feed::{Batch, Change, ChangeKind, Source};
+use matterlink_component::held::HeldDelivery;
 use matterlink_component::import::{ImportPage, WorkspaceImport};
 use matterlink_component::model::{
     Client, ConnectRequest, Error, Folder, LegacyMatch, Matter, ProfileField, Workspace,
@@ -212,6 +213,23 @@ impl From<wit::ReplayReport> for ReplayReport {
             replayed: r.replayed,
             succeeded: r.succeeded,
             still_failing: all(r.still_failing),
+            still_held: all(r.still_held),
+        }
+    }
+}
+
+impl From<wit::HeldDelivery> for HeldDelivery {
+    fn from(h: wit::HeldDelivery) -> Self {
+        HeldDelivery {
+            id: h.id,
+            source: h.source,
+            kind: h.kind,
+            reason: h.reason,
+            body: h.body,
+            truncated: h.truncated,
+            attempts: h.attempts,
+            first_held_at: h.first_held_at,
+            last_failed_at: h.last_failed_at,
         }
     }
 }

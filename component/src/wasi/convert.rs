@@ -226,6 +226,23 @@ impl From<events::ReplayReport> for wit::ReplayReport {
             replayed: r.replayed,
             succeeded: r.succeeded,
             still_failing: list(r.still_failing),
+            still_held: list(r.still_held),
+        }
+    }
+}
+
+impl From<crate::held::HeldDelivery> for wit::HeldDelivery {
+    fn from(h: crate::held::HeldDelivery) -> Self {
+        wit::HeldDelivery {
+            id: h.id,
+            source: h.source,
+            kind: h.kind,
+            reason: h.reason,
+            body: h.body,
+            truncated: h.truncated,
+            attempts: h.attempts,
+            first_held_at: h.first_held_at,
+            last_failed_at: h.last_failed_at,
         }
     }
 }

@@ -70,7 +70,7 @@ impl Integration for Component {
     }
 
     fn replay_events() -> Answer<wit::ReplayReport> {
-        out(events::replay(&WasiPlatform::new()))
+        out(crate::replay_events(&WasiPlatform::new()))
     }
 
     fn audit_log(q: wit::AuditQuery) -> Answer<Vec<wit::AuditRecord>> {

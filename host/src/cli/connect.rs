@@ -61,7 +61,7 @@ pub async fn run(g: &Global, a: Args) -> Result<ExitCode> {
             "replayed {} failed events: {} succeeded, {} still failing (see `matterlink replay --list`)",
             report.replayed,
             report.succeeded,
-            report.still_failing.len(),
+            report.still_failing.len() + report.still_held.len(),
         ),
         Ok(_) => {}
         Err(e) => eprintln!("warning: replaying failed events: {e}"),

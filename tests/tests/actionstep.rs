@@ -1,0 +1,305 @@
+//! Actionstep's REST hooks end to end: the real `.wasm` in `matterlink serve`'s code against the
+//! iManage sandbox. Every delivery to the hook's token answers 200 — Actionstep switches a hook
+//! off at any other answer — in every body shape seen, and what cannot be handled when it comes
+//! is kept and replayed later, once.
+
+use matterlink_e2e::{Env, Server, ACTIONSTEP_TOKEN, WEBHOOK_SECRET};
+use matterlink_host::ConfigStore;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+fn config(env: &Env) -> ConfigStore {
+    let mut config = env.config();
+    config.set("webhook_secret", WEBHOOK_SECRET);
+    config.set("actionstep_token", ACTIONSTEP_TOKEN);
+    config.set("actionstep_matter_types", r#"{"12": "Litigation"}"#);
+    config
+}
+
+struct Hook {
+    server: Server,
+    url: String,
+    client: reqwest::Client,
+}
+
+impl Hook {
+    async fn start(env: &Env, config: ConfigStore) -> Hook {
+        let server = Server::start(env.runtime_with(config)).await;
+        let url = format!("{}/v1/actionstep/{ACTIONSTEP_TOKEN}", server.url);
+        Hook {
+            server,
+            url,
+            client: reqwest::Client::new(),
+        }
+    }
+
+    /// Delivers `body`; every delivery here must be answered 200.
+    async fn deliver(&self, body: impl Into<reqwest::Body>) -> Value {
+        let r = self.client.post(&self.url).body(body).send().await.unwrap();
+        let status = r.status();
+        let answer: Value = r.json().await.unwrap();
+        assert_eq!(status, StatusCode::OK, "{answer}");
+        answer
+    }
+}
+
+/// An action as Actionstep's GET shows it (the wiki's example), as one object.
+fn action(id: u64, name: &str, status: &str, modified: &str) -> Value {
+    json!({"id": id, "name": name, "reference": format!("REF-{id}"), "status": status,
+        "isDeleted": "F", "modifiedTimestamp": modified,
+        "links": {"actionType": "12", "assignedTo": "311", "primaryParticipants": ["5120"]}})
+}
+
+fn workspace_named(env: &Env, name: &str) -> Option<imanage_sandbox::Workspace> {
+    env.state()
+        .workspaces()
+        .into_iter()
+        .find(|w| w.name == name)
+}
+
+fn custom(w: &imanage_sandbox::Workspace, field: &str) -> Value {
+    serde_json::to_value(&w.custom).unwrap()[field].clone()
+}
+
+#[tokio::test]
+async fn every_body_shape_makes_the_same_workspace() {
+    let env = Env::start().await;
+    let hook = Hook::start(&env, config(&env)).await;
+    let t = "2026-11-20T09:14:02+13:00";
+    let array = json!({"actions": [action(2001, "Array v Shape", "Active", t)]});
+    let object = json!({"actions": action(2002, "Object v Shape", "Active", t)});
+    let json_api = json!({"data": {"type": "actions", "id": "2003",
+        "attributes": {"name": "JsonApi v Shape", "reference": "REF-2003", "status": "Active",
+            "isDeleted": "F", "modifiedTimestamp": t},
+        "relationships": {
+            "actionType": {"data": {"type": "actiontypes", "id": "12"}},
+            "assignedTo": {"data": {"type": "participants", "id": "311"}},
+            "primaryParticipants": {"data": [{"type": "participants", "id": "5120"}]}}}});
+    for (body, name) in [
+        (array, "Array v Shape"),
+        (object, "Object v Shape"),
+        (json_api, "JsonApi v Shape"),
+    ] {
+        let answer = hook.deliver(body.to_string()).await;
+        assert_eq!(answer["results"][0]["type"], "matter.created", "{answer}");
+        assert!(answer["held"].is_null(), "{answer}");
+        let ws = workspace_named(&env, name).unwrap_or_else(|| panic!("no workspace {name}"));
+        assert_eq!(
+            custom(&ws, "custom3"),
+            "Litigation",
+            "{name}: type 12 mapped"
+        );
+        assert_eq!(custom(&ws, "custom1"), "5120", "{name}");
+    }
+    assert_eq!(env.state().workspaces().len(), 3);
+    hook.server.stop().await;
+}
+
+#[tokio::test]
+async fn a_hook_while_imanage_is_down_is_answered_200_and_replayed_later() {
+    let env = Env::start().await;
+    let hook = Hook::start(&env, config(&env)).await;
+    env.state().set_faults(imanage_sandbox::Faults {
+        error_rate: 1.0,
+        ..Default::default()
+    });
+    let body = json!({"actions": [action(3001, "Down v Out", "Active", "2026-12-01T10:00:00Z")]});
+    let answer = hook.deliver(body.to_string()).await;
+    assert_eq!(
+        answer["results"][0]["error"]["kind"], "unavailable",
+        "{answer}"
+    );
+    env.state().set_faults(imanage_sandbox::Faults::default());
+    assert!(workspace_named(&env, "Down v Out").is_none());
+
+    let report = hook.server.runtime.replay_events().await.unwrap().unwrap();
+    assert_eq!((report.replayed, report.succeeded), (1, 1), "{report:?}");
+    assert!(workspace_named(&env, "Down v Out").is_some());
+    // Actionstep's own retry of the same delivery changes nothing more.
+    let again = hook.deliver(body.to_string()).await;
+    assert_eq!(again["results"][0]["outcome"]["duplicate"], true, "{again}");
+    assert_eq!(env.state().workspaces().len(), 1);
+    hook.server.stop().await;
+}
+
+#[tokio::test]
+async fn what_cannot_be_read_is_held_whole_and_replayed_once_it_can() {
+    let env = Env::start().await;
+    let mut wrong = config(&env);
+    wrong.set("actionstep_matter_types", "{\"12\": ");
+    let hook = Hook::start(&env, wrong).await;
+    let body = json!({"actions": [action(4001, "Held v Whole", "Active", "2026-12-01T10:00:00Z")]})
+        .to_string();
+
+    // A wrong setting, an unknown shape, a body over the limit: 200, held, nothing made.
+    let answer = hook.deliver(body.clone()).await;
+    assert_eq!(answer["held"]["kind"], "not-configured", "{answer}");
+    let unknown = hook.deliver(r#"{"resthook": "ActionCreated"}"#).await;
+    assert_eq!(unknown["held"]["kind"], "malformed", "{unknown}");
+    let huge = format!(
+        "{{\"actions\": [{{\"name\": \"{}\"}}]}}",
+        "x".repeat(1 << 20)
+    );
+    let too_large = hook.deliver(huge).await;
+    assert_eq!(too_large["held"]["kind"], "too-large", "{too_large}");
+    assert!(env.state().workspaces().is_empty());
+    let held: Vec<String> = env
+        .kv()
+        .keys()
+        .into_iter()
+        .filter(|k| k.starts_with("event/held/"))
+        .collect();
+    assert_eq!(held.len(), 3, "{held:?}");
+    hook.server.stop().await;
+
+    // Fixed, the replay reads the held body; the other two are still held, and said so.
+    let fixed = env.runtime_with(config(&env));
+    let report = fixed.replay_events().await.unwrap().unwrap();
+    assert_eq!((report.replayed, report.succeeded), (3, 1), "{report:?}");
+    let kinds: Vec<&str> = report.still_held.iter().map(|h| h.kind.as_str()).collect();
+    assert_eq!(kinds, vec!["malformed", "too-large"]);
+    assert!(report.still_held[1].truncated);
+    let ws = workspace_named(&env, "Held v Whole").expect("made by the replay");
+    assert_eq!(custom(&ws, "custom3"), "Litigation");
+    // Replayed once: a second replay makes nothing more.
+    fixed.replay_events().await.unwrap().unwrap();
+    assert_eq!(env.state().workspaces().len(), 1);
+}
+
+#[tokio::test]
+async fn templates_and_deleted_actions_never_get_a_workspace() {
+    let env = Env::start().await;
+    let hook = Hook::start(&env, config(&env)).await;
+    let t = "2026-12-01T10:00:00Z";
+    let template = json!({"actions": action(5001, "Precedent: Conveyance", "Template", t)});
+    let mut deleted = action(5002, "Deleted v Gone", "Active", t);
+    deleted["isDeleted"] = json!("T");
+    for body in [template, json!({"actions": [deleted]})] {
+        let answer = hook.deliver(body.to_string()).await;
+        assert!(
+            answer["results"][0]["outcome"]["skipped"].is_string(),
+            "{answer}"
+        );
+        assert!(answer["held"].is_null(), "{answer}");
+    }
+    assert!(env.state().workspaces().is_empty());
+    let kept: Vec<String> = env
+        .kv()
+        .keys()
+        .into_iter()
+        .filter(|k| k.starts_with("event/") || k.starts_with("link/") || k.starts_with("claim/"))
+        .collect();
+    assert!(kept.is_empty(), "nothing kept for them: {kept:?}");
+    hook.server.stop().await;
+}
+
+#[tokio::test]
+async fn closing_reopening_and_inactive_as_configured() {
+    let env = Env::start().await;
+    let mut closed_config = config(&env);
+    closed_config.set("actionstep_inactive", "closed");
+    let hook = Hook::start(&env, closed_config).await;
+    let deliver = |status: &str, modified: &str| {
+        json!({"actions": [action(6001, "Open v Shut", status, modified)]}).to_string()
+    };
+    let created = hook
+        .deliver(deliver("Active", "2026-12-01T10:00:00Z"))
+        .await;
+    assert_eq!(created["results"][0]["type"], "matter.created", "{created}");
+    let id = created["results"][0]["outcome"]["workspace"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let closed = hook
+        .deliver(deliver("Closed", "2026-12-02T10:00:00Z"))
+        .await;
+    assert_eq!(closed["results"][0]["type"], "matter.closed", "{closed}");
+    assert_eq!(
+        env.state().workspace(&id).unwrap().name,
+        "CLOSED - Open v Shut"
+    );
+    let reopened = hook
+        .deliver(deliver("Active", "2026-12-03T10:00:00Z"))
+        .await;
+    assert_eq!(
+        reopened["results"][0]["type"], "matter.reopened",
+        "{reopened}"
+    );
+    assert_eq!(env.state().workspace(&id).unwrap().name, "Open v Shut");
+    // `actionstep_inactive = closed`: an inactive action closes like a closed one.
+    let inactive = hook
+        .deliver(deliver("Inactive", "2026-12-04T10:00:00Z"))
+        .await;
+    assert_eq!(
+        inactive["results"][0]["type"], "matter.closed",
+        "{inactive}"
+    );
+    assert_eq!(
+        env.state().workspace(&id).unwrap().name,
+        "CLOSED - Open v Shut"
+    );
+    hook.server.stop().await;
+
+    // By default an inactive action is followed like an active one.
+    let default = Hook::start(&env, config(&env)).await;
+    let answer = default
+        .deliver(
+            json!({"actions": action(6002, "Quiet v Still", "Inactive", "2026-12-05T10:00:00Z")})
+                .to_string(),
+        )
+        .await;
+    assert_eq!(answer["results"][0]["type"], "matter.created", "{answer}");
+    assert!(workspace_named(&env, "Quiet v Still").is_some());
+    default.server.stop().await;
+}
+
+/// The hostile Actionstep corpus (tests/hostile/actionstep/): every body answered 200 — held
+/// for replay or skipped, never an error that would switch the hook off — and none makes a
+/// workspace, reaches iManage, or leaves anything in key-value but held deliveries.
+#[tokio::test]
+async fn the_hostile_corpus_is_answered_200_held_and_makes_nothing() {
+    let env = Env::start().await;
+    let hook = Hook::start(&env, config(&env)).await;
+    let dir = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/hostile/actionstep"));
+    let mut files: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    assert!(files.len() >= 60, "{} cases", files.len());
+    let state = env.state();
+    state.reset_request_count();
+    let mut held = 0;
+    for path in &files {
+        let name = path.file_name().unwrap().to_string_lossy();
+        let answer = hook.deliver(std::fs::read(path).unwrap()).await;
+        let results = answer["results"].as_array().unwrap();
+        let skipped =
+            !results.is_empty() && results.iter().all(|r| r["outcome"]["skipped"].is_string());
+        assert!(answer["held"].is_object() || skipped, "{name}: {answer}");
+        if answer["held"].is_object() {
+            held += 1;
+            assert!(answer["held"]["reason"].is_string(), "{name}: {answer}");
+        }
+    }
+    assert!(
+        state.workspaces().is_empty(),
+        "a hostile body made a workspace"
+    );
+    assert_eq!(state.request_count(), 0, "a hostile body reached iManage");
+    let stray: Vec<String> = env
+        .kv()
+        .keys()
+        .into_iter()
+        .filter(|k| !k.starts_with("event/held"))
+        .collect();
+    assert!(stray.is_empty(), "kept besides held deliveries: {stray:?}");
+    let report = hook.server.runtime.replay_events().await.unwrap().unwrap();
+    assert_eq!(
+        report.still_held.len(),
+        held,
+        "each is held once, and still"
+    );
+    assert!(state.workspaces().is_empty());
+    hook.server.stop().await;
+}
