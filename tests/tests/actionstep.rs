@@ -303,3 +303,101 @@ async fn the_hostile_corpus_is_answered_200_held_and_makes_nothing() {
     assert!(state.workspaces().is_empty());
     hook.server.stop().await;
 }
+
+/// Actions made in the Actionstep emulator, delivered by its hooks in each body shape, reach
+/// iManage; a template does not; a delivery while iManage is down is answered 200 and replayed;
+/// and the emulator never had a reason to switch a hook off.
+#[tokio::test]
+async fn actions_made_in_the_emulator_reach_imanage_and_no_hook_is_switched_off() {
+    use imanage_sandbox::actionstep::{seed, HookShape};
+    let env = Env::start().await;
+    let hook = Hook::start(&env, config(&env)).await;
+    let emulator = env.sandbox.actionstep();
+    for event in ["ActionCreated", "ActionUpdated"] {
+        emulator.subscribe(event, &hook.url);
+    }
+    let http = reqwest::Client::new();
+    let admin = |path: &str| format!("{}/admin{path}", env.sandbox.actionstep_url());
+    let create = |name: &str, status: &str| {
+        http.post(admin("/actions")).json(&json!({
+            "name": name, "actionType": seed::LITIGATION, "assignedTo": seed::JANE_SMITH,
+            "clients": [seed::ZOE], "status": status}))
+    };
+    let answered_200 = |answer: &Value| {
+        let deliveries = answer["deliveries"].as_array().unwrap();
+        !deliveries.is_empty() && deliveries.iter().all(|d| d["status"] == 200)
+    };
+
+    let mut last_id = 0;
+    for (shape, name) in [
+        (HookShape::Array, "Brontë v Array"),
+        (HookShape::Object, "Brontë v Object"),
+        (HookShape::JsonApi, "Brontë v JsonApi"),
+    ] {
+        emulator.set_hook_shape(shape);
+        let answer: Value = create(name, "Active")
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert!(answered_200(&answer), "{answer}");
+        last_id = answer["action"]["id"].as_u64().unwrap();
+        let ws = workspace_named(&env, name).unwrap_or_else(|| panic!("{shape:?}: no workspace"));
+        assert_eq!(custom(&ws, "custom3"), "Litigation", "{shape:?}");
+        assert_eq!(custom(&ws, "custom1"), seed::ZOE.to_string(), "{shape:?}");
+    }
+
+    emulator.set_hook_shape(HookShape::Array);
+    let template: Value = create("Precedent: Litigation", "Template")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(answered_200(&template), "{template}");
+    assert!(workspace_named(&env, "Precedent: Litigation").is_none());
+
+    // Closed in Actionstep: the workspace closes.
+    // The last one made, delivered as JSON:API.
+    let closed: Value = http
+        .patch(admin(&format!("/actions/{last_id}")))
+        .json(&json!({"status": "Closed"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(answered_200(&closed), "{closed}");
+    assert!(workspace_named(&env, "CLOSED - Brontë v JsonApi").is_some());
+
+    // iManage down: Actionstep still gets 200; the replay makes the workspace.
+    env.state().set_faults(imanage_sandbox::Faults {
+        error_rate: 1.0,
+        ..Default::default()
+    });
+    let down: Value = create("Brontë v Outage", "Active")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    env.state().set_faults(imanage_sandbox::Faults::default());
+    assert!(answered_200(&down), "{down}");
+    assert!(workspace_named(&env, "Brontë v Outage").is_none());
+    let report = hook.server.runtime.replay_events().await.unwrap().unwrap();
+    assert_eq!(report.succeeded, 1, "{report:?}");
+    assert!(workspace_named(&env, "Brontë v Outage").is_some());
+
+    assert!(
+        emulator.switched_off_hooks().is_empty(),
+        "a hook was switched off"
+    );
+    assert!(emulator.hooks().iter().all(|h| h.status == "Active"));
+    assert!(emulator.deliveries().len() >= 6);
+    hook.server.stop().await;
+}

@@ -49,16 +49,7 @@ pub async fn create(
         Ok(u) if matches!(u.scheme(), "http" | "https") => {}
         _ => return Err(AsError::bad_request("targetUrl must be an http(s) URL")),
     }
-    let mut s = state.lock();
-    s.next_hook += 1;
-    let hook = Hook {
-        id: s.next_hook,
-        event_name: new.event_name,
-        target_url: new.target_url,
-        status: "Active".into(),
-        trigger_count: 0,
-    };
-    s.hooks.insert(hook.id, hook.clone());
+    let hook = state.subscribe(&new.event_name, &new.target_url);
     Ok((StatusCode::CREATED, Json(json!({"resthooks": hook.json()}))))
 }
 

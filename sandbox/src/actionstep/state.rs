@@ -92,6 +92,22 @@ impl ActionstepState {
         self.lock().deliveries.clone()
     }
 
+    /// Subscribes `target_url` to `event`, as `POST /api/rest/resthooks` does (for in-process
+    /// tests that do not sign in).
+    pub fn subscribe(&self, event: &str, target_url: &str) -> Hook {
+        let mut s = self.lock();
+        s.next_hook += 1;
+        let hook = Hook {
+            id: s.next_hook,
+            event_name: event.into(),
+            target_url: target_url.into(),
+            status: "Active".into(),
+            trigger_count: 0,
+        };
+        s.hooks.insert(hook.id, hook.clone());
+        hook
+    }
+
     pub fn action(&self, id: u64) -> Option<Action> {
         self.lock().actions.get(&id).cloned()
     }
