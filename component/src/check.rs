@@ -247,7 +247,44 @@ pub fn check_connection(p: &dyn Platform) -> Result<String> {
         Ok(line) => r.lines.push(line),
         Err((e, fix)) => r.fail("change feed", e, &fix),
     }
+    actionstep(p, &s, &mut r);
     finish(r)
+}
+
+/// The Actionstep connection, when the API is configured: a cheap read proves the token (and
+/// refreshes it when due, as every lookup would).
+fn actionstep(p: &dyn Platform, s: &Settings, r: &mut Report) {
+    use crate::actionstep::{auth, client::Actionstep};
+    let api = match crate::settings::ActionstepApi::load(p) {
+        Ok(Some(api)) => api,
+        Ok(None) => return,
+        Err(e) => return r.fail("actionstep", e, "fix the actionstep_* setting named"),
+    };
+    let fix = "run `matterlink connect --actionstep` and sign in to Actionstep";
+    match Actionstep::new(p, s, &api).get("participanttypes") {
+        Ok(_) => match auth::current(p) {
+            Ok(Some(t)) => r.pass(
+                "actionstep",
+                format!(
+                    "connected to {} at {}",
+                    t.orgkey.as_deref().unwrap_or("Actionstep"),
+                    api.api_base.as_deref().unwrap_or(&t.api_endpoint)
+                ),
+            ),
+            Ok(None) => r.fail(
+                "actionstep",
+                auth::reconnect("no connection is stored"),
+                fix,
+            ),
+            Err(e) => r.fail("actionstep", e, fix),
+        },
+        Err(e @ Error::NotConnected(_)) => r.fail("actionstep", e, fix),
+        Err(e) => r.fail(
+            "actionstep",
+            e,
+            "check actionstep_api_base and that Actionstep is up",
+        ),
+    }
 }
 
 fn finish(r: Report) -> Result<String> {

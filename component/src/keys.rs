@@ -89,6 +89,21 @@ pub const HELD_PREFIX: &str = "event/held/";
 /// A counter numbering held deliveries as they are first kept, so they replay in that order.
 pub const HELD_SEQ: &str = "event/held-seq";
 
+/// The Actionstep connection (`actionstep::auth::Tokens`): its tokens, API base and
+/// organisation. The only place Actionstep tokens are written.
+pub const ACTIONSTEP_TOKENS: &str = "actionstep/tokens";
+
+/// The single-flight claim on refreshing the Actionstep tokens (the name of a `claim`).
+pub const ACTIONSTEP_RENEWAL_CLAIM: &str = "actionstep/renewal-claim";
+
+/// An Actionstep sign-in in progress: its `state`, PKCE verifier, redirect URI and expiry.
+pub const ACTIONSTEP_CONNECT_PENDING: &str = "actionstep/connect-pending";
+
+/// A name looked up in Actionstep (`kind` = `participant` or `actiontype`), with when.
+pub fn actionstep_name(kind: &str, id: &str) -> String {
+    format!("cache/actionstep/{kind}/{id}")
+}
+
 /// The feed's poll lock: one poll or acknowledgement changes `FEED_STATE` at a time.
 pub const FEED_CLAIM: &str = "feed/poll-claim";
 

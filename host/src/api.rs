@@ -204,6 +204,33 @@ impl Instance<'_> {
         Ok(raw.map_err(Into::into))
     }
 
+    /// `actionstep-connect-begin`: Actionstep's sign-in URL for a browser that will come back
+    /// to `redirect_uri`.
+    pub async fn actionstep_connect_begin(
+        &mut self,
+        redirect_uri: &str,
+    ) -> Result<Answer<ConnectRequest>> {
+        let (s, api) = self.parts();
+        Ok(answer(
+            api.call_actionstep_connect_begin(s, redirect_uri).await?,
+        ))
+    }
+
+    /// `actionstep-connect-complete`: finish connecting to Actionstep with the redirect's code
+    /// and state; answers the organisation and API base.
+    pub async fn actionstep_connect_complete(
+        &mut self,
+        code: &str,
+        state: &str,
+        redirect_uri: &str,
+    ) -> Result<Answer<String>> {
+        let (s, api) = self.parts();
+        let raw = api
+            .call_actionstep_connect_complete(s, code, state, redirect_uri)
+            .await?;
+        Ok(raw.map_err(Into::into))
+    }
+
     /// `poll-changes`: security changes since `cursor` (passing a batch's cursor acknowledges
     /// it).
     pub async fn poll_changes(&mut self, cursor: Option<&str>) -> Result<Answer<Batch>> {
@@ -316,6 +343,10 @@ one_call_each! {
     fn connect_begin(redirect_uri: &str) -> ConnectRequest;
     /// [`Instance::connect_complete`] in a fresh instance.
     fn connect_complete(code: &str, state: &str, redirect_uri: &str) -> String;
+    /// [`Instance::actionstep_connect_begin`] in a fresh instance.
+    fn actionstep_connect_begin(redirect_uri: &str) -> ConnectRequest;
+    /// [`Instance::actionstep_connect_complete`] in a fresh instance.
+    fn actionstep_connect_complete(code: &str, state: &str, redirect_uri: &str) -> String;
     /// [`Instance::poll_changes`] in a fresh instance.
     fn poll_changes(cursor: Option<&str>) -> Batch;
     /// [`Instance::apply_matter_team`] in a fresh instance.

@@ -136,7 +136,8 @@ impl Runtime {
             opts.allowed_base_url
                 .as_deref()
                 .or(opts.config.get("imanage_base_url")),
-        );
+        )
+        .with_actionstep(|key| opts.config.get(key));
         Ok(Runtime {
             engine,
             pre,

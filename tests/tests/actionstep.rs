@@ -401,3 +401,174 @@ async fn actions_made_in_the_emulator_reach_imanage_and_no_hook_is_switched_off(
     assert!(emulator.deliveries().len() >= 6);
     hook.server.stop().await;
 }
+
+/// Configuration for Actionstep's API through the emulator, names looked up for real.
+fn api_config(env: &Env) -> ConfigStore {
+    use imanage_sandbox::actionstep::{seed, CLIENT_ID, CLIENT_SECRET};
+    let base = env.sandbox.actionstep_url();
+    let mut c = config(env);
+    // No id map: the action types' own names pick the templates.
+    c.set("actionstep_matter_types", "");
+    c.set("actionstep_client_id", CLIENT_ID);
+    c.set("actionstep_client_secret", CLIENT_SECRET);
+    c.set(
+        "actionstep_authorize_url",
+        format!("{base}/api/oauth/authorize"),
+    );
+    c.set("actionstep_token_url", format!("{base}/api/oauth/token"));
+    c.set("actionstep_api_base", format!("{base}/api/"));
+    c.set(
+        "actionstep_client_participant_type",
+        seed::CLIENT_TYPE.to_string(),
+    );
+    c
+}
+
+/// `matterlink connect --actionstep` as the host library runs it, with a browser that follows
+/// the emulator's redirect to the loopback listener.
+async fn connect_actionstep(rt: &matterlink_host::Runtime) -> Result<String, String> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    matterlink_host::connect::run_for(
+        matterlink_host::connect::Service::Actionstep,
+        rt,
+        listener,
+        std::time::Duration::from_secs(60),
+        |request| {
+            let url = request.authorize_url.clone();
+            tokio::spawn(async move {
+                let page = reqwest::get(&url).await.expect("the sign-in page answers");
+                assert!(page.status().is_success(), "{}", page.status());
+            });
+        },
+    )
+    .await
+    .expect("the host runs the sign-in")
+    .map_err(|e| e.to_string())
+}
+
+/// The value of lookup field `field` with id `id`, as iManage describes it.
+fn lookup_description(env: &Env, field: &str, id: &str) -> Option<String> {
+    env.state()
+        .custom_values(field)
+        .into_iter()
+        .find(|v| v.id == id)
+        .map(|v| v.description)
+}
+
+#[tokio::test]
+async fn connected_to_actionstep_workspaces_get_real_names() {
+    use imanage_sandbox::actionstep::seed;
+    let env = Env::start().await;
+    let config = api_config(&env);
+    let rt = env.runtime_with(config.clone());
+    // Before connecting, a hook waits (held) instead of writing a placeholder.
+    let hook = Hook::start(&env, config.clone()).await;
+    let emulator = env.sandbox.actionstep();
+    for event in ["ActionCreated", "ActionUpdated"] {
+        emulator.subscribe(event, &hook.url);
+    }
+    let http = reqwest::Client::new();
+    let admin = |path: &str| format!("{}/admin{path}", env.sandbox.actionstep_url());
+    let early: Value = http
+        .post(admin("/actions"))
+        .json(
+            &json!({"name": "Müller Lease Review", "actionType": seed::CONVEYANCING,
+            "assignedTo": seed::LI_WONG, "clients": [seed::MULLER]}),
+        )
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(early["deliveries"][0]["status"], 200, "{early}");
+    assert!(workspace_named(&env, "Müller Lease Review").is_none());
+    assert!(
+        env.state()
+            .custom_values("custom1")
+            .iter()
+            .all(|v| !v.description.contains("Actionstep participant")),
+        "no placeholder reached iManage"
+    );
+
+    let connected = connect_actionstep(&rt).await.expect("connected");
+    assert!(connected.contains("sandboxlaw"), "{connected}");
+    let check = rt.check_connection().await.unwrap();
+    let report = match &check {
+        Ok(r) => r.clone(),
+        Err(e) => e.to_string(),
+    };
+    assert!(
+        report.contains("✓ actionstep: connected to sandboxlaw"),
+        "{report}"
+    );
+
+    // The delivery held while disconnected goes through with real names on replay.
+    let replay = rt.replay_events().await.unwrap().unwrap();
+    assert!(replay.still_held.is_empty(), "{replay:?}");
+    let early_ws = workspace_named(&env, "Müller Lease Review").expect("replayed");
+    assert_eq!(
+        lookup_description(&env, "custom1", &seed::MULLER.to_string()).as_deref(),
+        Some("Müller & Söhne GmbH")
+    );
+    assert_eq!(custom(&early_ws, "custom3"), "Conveyancing");
+
+    // Created in Actionstep now: the client's real name, the type's template, the lawyer.
+    let created: Value = http
+        .post(admin("/actions"))
+        .json(
+            &json!({"name": "Brontë v Café", "actionType": seed::LITIGATION,
+            "assignedTo": seed::JANE_SMITH, "clients": [seed::ZOE]}),
+        )
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(created["deliveries"][0]["status"], 200, "{created}");
+    let ws = workspace_named(&env, "Brontë v Café").expect("a workspace");
+    assert_eq!(custom(&ws, "custom1"), seed::ZOE.to_string());
+    assert_eq!(
+        lookup_description(&env, "custom1", &seed::ZOE.to_string()).as_deref(),
+        Some("Zoë Brontë-O'Connor")
+    );
+    assert_eq!(custom(&ws, "custom3"), "Litigation", "the type's name");
+    assert_eq!(
+        ws.name_value_pairs.get("TemplateId").map(String::as_str),
+        Some("ACTIVE!100"),
+        "the Litigation template, chosen by the type's name"
+    );
+    assert_eq!(
+        custom(&ws, "custom14"),
+        "Jane Smith",
+        "the assigned lawyer's name"
+    );
+
+    // Actionstep down: the delivery is still answered 200, held, and replayed later.
+    emulator.set_down(true);
+    let down: Value = http
+        .post(admin("/actions"))
+        .json(
+            &json!({"name": "Ngāta Estate", "actionType": seed::LITIGATION,
+            "assignedTo": seed::JANE_SMITH, "clients": [seed::CAFE]}),
+        )
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(down["deliveries"][0]["status"], 200, "{down}");
+    assert!(workspace_named(&env, "Ngāta Estate").is_none());
+    emulator.set_down(false);
+    let replay = rt.replay_events().await.unwrap().unwrap();
+    assert!(replay.still_held.is_empty(), "{replay:?}");
+    assert!(workspace_named(&env, "Ngāta Estate").is_some());
+    assert_eq!(
+        lookup_description(&env, "custom1", &seed::CAFE.to_string()).as_deref(),
+        Some("Société Générale de Café SA")
+    );
+    assert!(emulator.switched_off_hooks().is_empty());
+    hook.server.stop().await;
+}

@@ -7,11 +7,12 @@
 use serde_json::{json, Value};
 
 use super::hook::{self, Delivery, Treatment};
+use super::names;
 use crate::events::{self, ReplayReport};
 use crate::held::{self, Body};
 use crate::model::Error;
 use crate::platform::Platform;
-use crate::settings::ActionstepHook;
+use crate::settings::{ActionstepApi, ActionstepHook, Settings};
 
 /// The `source` of held Actionstep deliveries.
 pub const SOURCE: &str = "actionstep";
@@ -108,6 +109,14 @@ fn handle(p: &dyn Platform, body: &[u8]) -> (Vec<Value>, Option<Unhandled>) {
         Ok(s) => s,
         Err(e) => return (Vec::new(), Some(Unhandled::from_error(&e))),
     };
+    // With the API configured, names come from Actionstep (or the delivery waits for them).
+    let api = match ActionstepApi::load(p).and_then(|api| match api {
+        Some(api) => Settings::load(p).map(|s| Some((api, s))),
+        None => Ok(None),
+    }) {
+        Ok(api) => api,
+        Err(e) => return (Vec::new(), Some(Unhandled::from_error(&e))),
+    };
     let mut results = Vec::with_capacity(actions.len());
     let mut unhandled = None;
     for action in &actions {
@@ -121,9 +130,16 @@ fn handle(p: &dyn Platform, body: &[u8]) -> (Vec<Value>, Option<Unhandled>) {
             Treatment::Close => true,
         };
         // `parse` made sure every action has an id.
-        let Some(matter) = action.matter(&settings.matter_types) else {
+        let Some(mut matter) = action.matter(&settings.matter_types) else {
             continue;
         };
+        if let Some((api, s)) = &api {
+            if let Err(e) = names::enrich(p, s, api, &settings, action, &mut matter) {
+                results.push(json!({"action_id": action_id, "error": {"kind": e.kind(), "message": e.message()}}));
+                unhandled.get_or_insert(Unhandled::from_error(&e));
+                continue;
+            }
+        }
         let event = match hook::event_for(p, action, matter, close) {
             Ok(e) => e,
             Err(e) => {

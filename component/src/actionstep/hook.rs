@@ -160,7 +160,7 @@ fn relationship_ids(rel: &Map<String, Value>) -> Map<String, Value> {
 }
 
 /// Actionstep ids arrive as numbers or strings.
-fn id_text(v: &Value) -> Option<String> {
+pub fn id_text(v: &Value) -> Option<String> {
     match v {
         Value::Number(n) => Some(n.to_string()),
         Value::String(s) if !s.trim().is_empty() => Some(s.trim().to_string()),

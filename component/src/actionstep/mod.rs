@@ -1,5 +1,9 @@
-//! Actionstep: its REST hooks as they are (`hook`), and their deliveries handled so that a hook
-//! never switches itself off (`deliver`).
+//! Actionstep: its REST hooks as they are (`hook`), its API (`auth`: the connection, `client`:
+//! reads, `names`: real names for a matter), and hook deliveries handled so that a hook never
+//! switches itself off (`deliver`).
 
+pub mod auth;
+pub mod client;
 pub mod deliver;
 pub mod hook;
+pub mod names;

@@ -90,6 +90,27 @@ impl Integration for Component {
         out(crate::connect_complete(&p, &code, &state, &redirect_uri))
     }
 
+    fn actionstep_connect_begin(redirect_uri: String) -> Answer<wit::ConnectRequest> {
+        out(crate::actionstep::auth::connect_begin(
+            &WasiPlatform::new(),
+            &redirect_uri,
+        ))
+    }
+
+    fn actionstep_connect_complete(
+        code: String,
+        state: String,
+        redirect_uri: String,
+    ) -> Answer<String> {
+        let p = WasiPlatform::new();
+        out(crate::actionstep::auth::connect_complete(
+            &p,
+            &code,
+            &state,
+            &redirect_uri,
+        ))
+    }
+
     fn poll_changes(cursor: Option<String>) -> Answer<wit::ChangeBatch> {
         out(crate::poll_changes(&WasiPlatform::new(), cursor.as_deref()))
     }
