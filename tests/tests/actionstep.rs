@@ -569,6 +569,37 @@ async fn connected_to_actionstep_workspaces_get_real_names() {
         lookup_description(&env, "custom1", &seed::CAFE.to_string()).as_deref(),
         Some("Société Générale de Café SA")
     );
+    // Two hours on, the access token has expired: the next lookup refreshes it first (once).
+    let generation =
+        |env: &Env| env.kv().get_json("actionstep/tokens").unwrap()["generation"].clone();
+    let before = generation(&env);
+    matterlink_e2e::advance(
+        &env,
+        &[&rt, &hook.server.runtime],
+        std::time::Duration::from_secs(2 * 3600),
+    );
+    let later: Value = http
+        .post(admin("/actions"))
+        .json(
+            &json!({"name": "Wong Family Trust", "actionType": seed::CONVEYANCING,
+            "assignedTo": seed::LI_WONG, "clients": [seed::AROHA]}),
+        )
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(later["deliveries"][0]["status"], 200, "{later}");
+    assert!(
+        workspace_named(&env, "Wong Family Trust").is_some(),
+        "{later}"
+    );
+    assert_eq!(
+        generation(&env),
+        json!(before.as_u64().unwrap() + 1),
+        "one refresh"
+    );
     assert!(emulator.switched_off_hooks().is_empty());
     hook.server.stop().await;
 }
