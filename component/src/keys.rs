@@ -99,6 +99,9 @@ pub const ACTIONSTEP_RENEWAL_CLAIM: &str = "actionstep/renewal-claim";
 /// An Actionstep sign-in in progress: its `state`, PKCE verifier, redirect URI and expiry.
 pub const ACTIONSTEP_CONNECT_PENDING: &str = "actionstep/connect-pending";
 
+/// A counter numbering Actionstep participant changes, each of which is its own event.
+pub const ACTIONSTEP_PARTICIPANT_SEQ: &str = "actionstep/participant-seq";
+
 /// A name looked up in Actionstep (`kind` = `participant` or `actiontype`), with when.
 pub fn actionstep_name(kind: &str, id: &str) -> String {
     format!("cache/actionstep/{kind}/{id}")

@@ -603,3 +603,96 @@ async fn connected_to_actionstep_workspaces_get_real_names() {
     assert!(emulator.switched_off_hooks().is_empty());
     hook.server.stop().await;
 }
+
+/// A client added to or removed from an action in Actionstep keeps the workspace's all-clients
+/// field current, when `sync_fields_on_update` is on.
+#[tokio::test]
+async fn client_participants_added_and_removed_keep_the_clients_field_current() {
+    use imanage_sandbox::actionstep::seed;
+    let env = Env::start().await;
+    let mut config = api_config(&env);
+    config.set("clients_field", "custom16");
+    config.set("sync_fields_on_update", "true");
+    let rt = env.runtime_with(config.clone());
+    connect_actionstep(&rt).await.expect("connected");
+    let hook = Hook::start(&env, config).await;
+    let emulator = env.sandbox.actionstep();
+    for event in [
+        "ActionCreated",
+        "ActionUpdated",
+        "ActionParticipantAdded",
+        "ActionParticipantDeleted",
+    ] {
+        emulator.subscribe(event, &hook.url);
+    }
+    let http = reqwest::Client::new();
+    let admin = |path: &str| format!("{}/admin{path}", env.sandbox.actionstep_url());
+    let created: Value = http
+        .post(admin("/actions"))
+        .json(
+            &json!({"name": "Ngāta Whānau Trust", "actionType": seed::CONVEYANCING,
+            "assignedTo": seed::LI_WONG, "clients": [seed::AROHA]}),
+        )
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = created["action"]["id"].as_u64().unwrap();
+    let clients_field = |env: &Env| {
+        custom(
+            &workspace_named(env, "Ngāta Whānau Trust").unwrap(),
+            "custom16",
+        )
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+    };
+    assert!(
+        clients_field(&env).contains("Aroha Ngāta"),
+        "{}",
+        clients_field(&env)
+    );
+    assert!(!clients_field(&env).contains("Müller"));
+
+    let participants = admin(&format!("/actions/{id}/participants"));
+    for shape in [
+        imanage_sandbox::actionstep::HookShape::Array,
+        imanage_sandbox::actionstep::HookShape::JsonApi,
+    ] {
+        emulator.set_hook_shape(shape);
+        let added: Value = http
+            .post(&participants)
+            .json(&json!({"participant": seed::MULLER}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(added["deliveries"][0]["status"], 200, "{added}");
+        let field = clients_field(&env);
+        assert!(
+            field.contains("Aroha Ngāta") && field.contains("Müller & Söhne GmbH"),
+            "{field}"
+        );
+        let removed: Value = http
+            .delete(&participants)
+            .json(&json!({"participant": seed::MULLER}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(removed["deliveries"][0]["status"], 200, "{removed}");
+        let field = clients_field(&env);
+        assert!(
+            field.contains("Aroha Ngāta") && !field.contains("Müller"),
+            "{field}"
+        );
+    }
+    assert!(emulator.switched_off_hooks().is_empty());
+    hook.server.stop().await;
+}

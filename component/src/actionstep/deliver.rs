@@ -88,13 +88,8 @@ pub fn replay_held(p: &dyn Platform, report: &mut ReplayReport) -> crate::model:
 /// not be handled, if anything (the body is then held whole; replaying it repeats the actions
 /// that did go through, which their event ids make harmless).
 fn handle(p: &dyn Platform, body: &[u8]) -> (Vec<Value>, Option<Unhandled>) {
-    let actions = match hook::parse(body) {
-        Ok(Delivery::Actions(a)) => a,
-        // Participants decide a matter's clients; they are followed through the action.
-        Ok(Delivery::Participants(n)) => {
-            let skipped = json!({"outcome": {"skipped": format!("{n} action participant change(s): clients are read with the action")}});
-            return (vec![skipped], None);
-        }
+    let delivery = match hook::parse(body) {
+        Ok(d) => d,
         Err(why) => {
             return (
                 Vec::new(),
@@ -117,49 +112,148 @@ fn handle(p: &dyn Platform, body: &[u8]) -> (Vec<Value>, Option<Unhandled>) {
         Ok(api) => api,
         Err(e) => return (Vec::new(), Some(Unhandled::from_error(&e))),
     };
-    let mut results = Vec::with_capacity(actions.len());
-    let mut unhandled = None;
-    for action in &actions {
-        let action_id = action.id().unwrap_or_default();
-        let close = match action.treatment(settings.inactive) {
-            Treatment::Ignore(why) => {
-                results.push(json!({"action_id": action_id, "outcome": {"skipped": why}}));
-                continue;
-            }
-            Treatment::Follow => false,
-            Treatment::Close => true,
-        };
-        // `parse` made sure every action has an id.
-        let Some(mut matter) = action.matter(&settings.matter_types) else {
-            continue;
-        };
-        if let Some((api, s)) = &api {
-            if let Err(e) = names::enrich(p, s, api, &settings, action, &mut matter) {
-                results.push(json!({"action_id": action_id, "error": {"kind": e.kind(), "message": e.message()}}));
-                unhandled.get_or_insert(Unhandled::from_error(&e));
-                continue;
+    let mut run = Run {
+        p,
+        settings: &settings,
+        api: api.as_ref(),
+        results: Vec::new(),
+        unhandled: None,
+    };
+    match delivery {
+        Delivery::Actions(actions) => {
+            for action in &actions {
+                run.action(action, None);
             }
         }
-        let event = match hook::event_for(p, action, matter, close) {
-            Ok(e) => e,
-            Err(e) => {
-                results.push(json!({"action_id": action_id, "error": {"kind": e.kind(), "message": e.message()}}));
-                unhandled.get_or_insert(Unhandled::from_error(&e));
-                continue;
-            }
-        };
-        match events::handle(p, &event) {
-            Ok(o) => results.push(json!({"event_id": event.id, "type": event.kind, "outcome": o})),
-            Err(e) => {
-                results.push(json!({"event_id": event.id, "type": event.kind, "error": {"kind": e.kind(), "message": e.message()}}));
-                // Refused input leaves no dead letter (`events::handle`): the body is kept instead.
-                if matches!(e, Error::InvalidMatter(_)) {
-                    unhandled.get_or_insert(Unhandled::from_error(&e));
+        Delivery::Participants(changes) => {
+            let mut seen = std::collections::BTreeSet::new();
+            for change in changes {
+                if seen.insert(change.action.clone()) {
+                    run.participants_changed(&change);
                 }
             }
         }
     }
-    (results, unhandled)
+    (run.results, run.unhandled)
+}
+
+/// One delivery's actions being handled, and what became of each.
+struct Run<'a> {
+    p: &'a dyn Platform,
+    settings: &'a ActionstepHook,
+    api: Option<&'a (ActionstepApi, Settings)>,
+    results: Vec<Value>,
+    unhandled: Option<Unhandled>,
+}
+
+impl Run<'_> {
+    fn skipped(&mut self, action_id: &str, why: &str) {
+        self.results
+            .push(json!({"action_id": action_id, "outcome": {"skipped": why}}));
+    }
+
+    /// An error that keeps the delivery for replay.
+    fn failed(&mut self, action_id: &str, e: &Error) {
+        self.results.push(
+            json!({"action_id": action_id, "error": {"kind": e.kind(), "message": e.message()}}),
+        );
+        self.unhandled.get_or_insert(Unhandled::from_error(e));
+    }
+
+    fn action(&mut self, action: &hook::Action, occurrence: Option<i64>) {
+        let p = self.p;
+        let action_id = action.id().unwrap_or_default();
+        let close = match action.treatment(self.settings.inactive) {
+            Treatment::Ignore(why) => return self.skipped(&action_id, why),
+            Treatment::Follow => false,
+            Treatment::Close => true,
+        };
+        // `parse` made sure every action has an id.
+        let Some(mut matter) = action.matter(&self.settings.matter_types) else {
+            return;
+        };
+        if let Some((api, s)) = self.api {
+            if let Err(e) = names::enrich(p, s, api, self.settings, action, &mut matter) {
+                return self.failed(&action_id, &e);
+            }
+        }
+        let event = match hook::event_for(p, action, matter, close, occurrence) {
+            Ok(e) => e,
+            Err(e) => return self.failed(&action_id, &e),
+        };
+        match events::handle(p, &event) {
+            Ok(o) => self
+                .results
+                .push(json!({"event_id": event.id, "type": event.kind, "outcome": o})),
+            Err(e) => {
+                self.results.push(json!({"event_id": event.id, "type": event.kind, "error": {"kind": e.kind(), "message": e.message()}}));
+                // Refused input leaves no dead letter (`events::handle`): the body is kept instead.
+                if matches!(e, Error::InvalidMatter(_)) {
+                    self.unhandled.get_or_insert(Unhandled::from_error(&e));
+                }
+            }
+        }
+    }
+
+    /// A client added to or removed from an action: with `sync_fields_on_update`, the action is
+    /// read again and its workspace's fields (the all-clients field among them) rewritten.
+    fn participants_changed(&mut self, change: &hook::Participation) {
+        let Some((api, s)) = self.api else {
+            return self.skipped(
+                &change.action,
+                "an action participant changed; following it needs the Actionstep API (`actionstep_client_id`)",
+            );
+        };
+        if let (Some(wanted), Some(kind)) = (&api.client_participant_type, &change.participant_type)
+        {
+            if wanted != kind {
+                return self.skipped(&change.action, "not a change of the matter's clients");
+            }
+        }
+        if !s.sync_fields_on_update {
+            return self.skipped(
+                &change.action,
+                "a client changed, and `sync_fields_on_update` is off",
+            );
+        }
+        match crate::links::get(self.p, &change.action) {
+            Ok(Some(_)) => {}
+            Ok(None) => return self.skipped(&change.action, "the action has no workspace"),
+            Err(e) => return self.failed(&change.action, &e),
+        }
+        let read = names::id_path(&change.action).and_then(|id| {
+            super::client::Actionstep::new(self.p, s, api).get(&format!("actions/{id}"))
+        });
+        let body = match read
+            .and_then(|v| serde_json::to_vec(&v).map_err(|e| Error::Unavailable(e.to_string())))
+        {
+            Ok(b) => b,
+            Err(e) => return self.failed(&change.action, &e),
+        };
+        // Each participant change is its own event: rewriting a workspace's fields to the
+        // action's current state is harmless when a redelivery repeats it.
+        let occurrence = match self
+            .p
+            .kv_increment(crate::keys::ACTIONSTEP_PARTICIPANT_SEQ, 1)
+        {
+            Ok(n) => n,
+            Err(e) => return self.failed(&change.action, &e),
+        };
+        match hook::parse(&body) {
+            Ok(Delivery::Actions(actions)) => {
+                for action in &actions {
+                    self.action(action, Some(occurrence));
+                }
+            }
+            _ => self.failed(
+                &change.action,
+                &Error::Unavailable(format!(
+                    "Actionstep's answer for action {} is not an action",
+                    change.action
+                )),
+            ),
+        }
+    }
 }
 
 #[cfg(test)]

@@ -20,8 +20,37 @@ use crate::settings::Inactive;
 pub enum Delivery {
     /// Actions created or changed (`ActionCreated`, `ActionUpdated`).
     Actions(Vec<Action>),
-    /// Action participants added or removed; how many.
-    Participants(usize),
+    /// Action participants added or removed (`ActionParticipantAdded`/`Deleted`).
+    Participants(Vec<Participation>),
+}
+
+/// One action participant of a hook: which action, in which role.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Participation {
+    /// The action's id.
+    pub action: String,
+    /// The participant type's id, when the body says.
+    pub participant_type: Option<String>,
+}
+
+/// An action participant's action and type, from its `links` (or JSON:API relationships,
+/// already turned into links), or else from its id `action--type--participant`.
+fn participation(links: &Value, id: &Value) -> std::result::Result<Participation, String> {
+    let link = |k: &str| links.get(k).and_then(id_text);
+    let from_id = id_text(id).map(|i| i.split("--").map(str::to_string).collect::<Vec<_>>());
+    let part = |n: usize| {
+        from_id
+            .as_ref()
+            .and_then(|p| p.get(n).cloned())
+            .filter(|p| !p.is_empty())
+    };
+    let action = link("action")
+        .or_else(|| part(0))
+        .ok_or("an action participant names no action")?;
+    Ok(Participation {
+        action,
+        participant_type: link("participantType").or_else(|| part(1)),
+    })
 }
 
 /// An Actionstep action (a matter), as much of it as matterlink reads.
@@ -80,9 +109,16 @@ pub fn parse(body: &[u8]) -> std::result::Result<Delivery, String> {
             .map(Delivery::Actions);
     }
     if let Some(participants) = top.get("actionparticipants") {
-        return Ok(Delivery::Participants(
-            one_or_many(participants, "actionparticipants")?.len(),
-        ));
+        return one_or_many(participants, "actionparticipants")?
+            .into_iter()
+            .map(|ap| {
+                participation(
+                    ap.get("links").unwrap_or(&Value::Null),
+                    ap.get("id").unwrap_or(&Value::Null),
+                )
+            })
+            .collect::<std::result::Result<_, _>>()
+            .map(Delivery::Participants);
     }
     if let Some(data) = top.get("data") {
         return json_api(one_or_many(data, "data")?);
@@ -138,7 +174,17 @@ fn json_api(resources: Vec<&Value>) -> std::result::Result<Delivery, String> {
             })
             .collect::<std::result::Result<_, _>>()
             .map(Delivery::Actions),
-        "actionparticipants" | "actionparticipant" => Ok(Delivery::Participants(resources.len())),
+        "actionparticipants" | "actionparticipant" => resources
+            .into_iter()
+            .map(|r| {
+                let links = match r.get("relationships") {
+                    Some(Value::Object(rel)) => Value::Object(relationship_ids(rel)),
+                    _ => Value::Null,
+                };
+                participation(&links, r.get("id").unwrap_or(&Value::Null))
+            })
+            .collect::<std::result::Result<_, _>>()
+            .map(Delivery::Participants),
         other => Err(format!("`data` is of type {other:?}, not actions")),
     }
 }
@@ -254,27 +300,40 @@ impl Action {
         })
     }
 
-    /// A stable id per state of the action: a redelivery maps to the same id, a real change
-    /// (modified time, status, name) to a new one.
-    pub fn event_id(&self, matter_id: &str) -> String {
+    /// A stable id per state of the matter: a redelivery maps to the same id, a real change
+    /// (modified time, status, name, clients) to a new one. The clients count because a
+    /// participant change does not change the action's modified time.
+    pub fn event_id(&self, matter: &Matter) -> String {
         let mut h = Sha256::new();
+        let clients: Vec<&str> = matter.clients.iter().map(|c| c.id.as_str()).collect();
+        let clients = clients.join(",");
         for part in [
             self.modified.as_deref().unwrap_or(""),
             self.status.as_deref().unwrap_or(""),
             &self.name,
+            &clients,
         ] {
             h.update(part.as_bytes());
             h.update([0]);
         }
         let digest = hex::encode(h.finalize());
-        format!("actionstep-{matter_id}-{}", &digest[..16])
+        format!("actionstep-{}-{}", matter.id, &digest[..16])
     }
 }
 
 /// Which event a followed action means, `close` when its status closes it. Actionstep may send
 /// created and updated hooks out of order, so the link decides: closing → closed; unlinked →
 /// created; linked and closed before → reopened; otherwise updated.
-pub fn event_for(p: &dyn Platform, action: &Action, matter: Matter, close: bool) -> Result<Event> {
+///
+/// `occurrence` tells apart events of the same state that must each happen: a client removed
+/// again brings back a state seen before, and participant hooks carry no time.
+pub fn event_for(
+    p: &dyn Platform,
+    action: &Action,
+    matter: Matter,
+    close: bool,
+    occurrence: Option<i64>,
+) -> Result<Event> {
     let link = links::get(p, &matter.id)?;
     let kind = match (&link, close) {
         (_, true) => EventType::Closed,
@@ -282,11 +341,11 @@ pub fn event_for(p: &dyn Platform, action: &Action, matter: Matter, close: bool)
         (Some(l), false) if l.closed => EventType::Reopened,
         (Some(_), false) => EventType::Updated,
     };
-    Ok(Event {
-        id: action.event_id(&matter.id),
-        kind,
-        matter,
-    })
+    let id = match occurrence {
+        Some(n) => format!("{}-p{n}", action.event_id(&matter)),
+        None => action.event_id(&matter),
+    };
+    Ok(Event { id, kind, matter })
 }
 
 #[cfg(test)]
@@ -324,8 +383,16 @@ mod tests {
         let c = &closed[0];
         assert_eq!(c.treatment(Inactive::Active), Treatment::Close);
         assert_eq!(c.matter(&BTreeMap::new()).unwrap().clients.len(), 2);
-        assert_ne!(a.event_id("1042"), c.event_id("1042"));
-        assert_eq!(a.event_id("1042"), created[0].event_id("1042"));
+        let (ma, mc) = (a.matter(&types).unwrap(), c.matter(&types).unwrap());
+        assert_ne!(a.event_id(&ma), c.event_id(&mc));
+        assert_eq!(a.event_id(&ma), created[0].event_id(&ma));
+        let mut more_clients = ma.clone();
+        more_clients.clients.push(mc.clients[1].clone());
+        assert_ne!(
+            a.event_id(&ma),
+            a.event_id(&more_clients),
+            "a client added is a change"
+        );
     }
 
     #[test]
@@ -353,14 +420,24 @@ mod tests {
             ),
             ("12", Some("311"))
         );
-        assert!(matches!(
-            parse(br#"{"actionparticipants": [{"id": "7--5--5120"}]}"#),
-            Ok(Delivery::Participants(1))
-        ));
-        assert!(matches!(
-            parse(br#"{"data": [{"type": "actionparticipants", "id": "7--5--5120"}]}"#),
-            Ok(Delivery::Participants(1))
-        ));
+        let seven = vec![Participation {
+            action: "7".into(),
+            participant_type: Some("5".into()),
+        }];
+        for body in [
+            &br#"{"actionparticipants": [{"id": "7--5--5120"}]}"#[..],
+            br#"{"actionparticipants": {"id": "x", "links": {"action": "7", "participantType": 5}}}"#,
+            br#"{"data": [{"type": "actionparticipants", "id": "7--5--5120"}]}"#,
+            br#"{"data": {"type": "actionparticipants", "id": "x", "relationships":
+                {"action": {"data": {"type": "actions", "id": "7"}},
+                 "participantType": {"data": {"type": "participanttypes", "id": "5"}}}}}"#,
+        ] {
+            match parse(body) {
+                Ok(Delivery::Participants(p)) => assert_eq!(p, seven, "{}", String::from_utf8_lossy(body)),
+                other => panic!("{other:?}"),
+            }
+        }
+        assert!(parse(br#"{"actionparticipants": [{"id": "--5--1"}]}"#).is_err());
         for bad in [
             &br#"{"actions": 5}"#[..],
             br#"{"actions": []}"#,

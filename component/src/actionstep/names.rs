@@ -24,7 +24,7 @@ struct Cached {
 }
 
 /// Actionstep ids in a path: digits only, so nothing else reaches a URL.
-fn id(raw: &str) -> Result<&str> {
+pub fn id_path(raw: &str) -> Result<&str> {
     if !raw.is_empty() && raw.chars().all(|c| c.is_ascii_digit()) {
         Ok(raw)
     } else {
@@ -90,7 +90,7 @@ impl Names<'_> {
     }
 
     fn participant(&self, raw: &str) -> Result<(String, Option<String>)> {
-        let pid = id(raw)?;
+        let pid = id_path(raw)?;
         if let Some(c) = self.cached("participant", pid)? {
             return Ok((c.name, c.email));
         }
@@ -106,7 +106,7 @@ impl Names<'_> {
     }
 
     fn action_type(&self, raw: &str) -> Result<String> {
-        let tid = id(raw)?;
+        let tid = id_path(raw)?;
         if let Some(c) = self.cached("actiontype", tid)? {
             return Ok(c.name);
         }
@@ -125,8 +125,8 @@ impl Names<'_> {
     fn clients_of_type(&self, action: &str, kind: &str) -> Result<Vec<Client>> {
         let answer = self.client.get(&format!(
             "actionparticipants?action={}&participantType={}&include=participant",
-            id(action)?,
-            id(kind)?
+            id_path(action)?,
+            id_path(kind)?
         ))?;
         let linked: Vec<&Value> = answer
             .get("linked")
@@ -143,7 +143,7 @@ impl Names<'_> {
                 .and_then(|p| participant_name(p));
             let name = match included {
                 Some((name, email)) => {
-                    self.remember("participant", id(&pid)?, &name, email.as_deref())?;
+                    self.remember("participant", id_path(&pid)?, &name, email.as_deref())?;
                     name
                 }
                 None => self.participant(&pid)?.0,
