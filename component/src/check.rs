@@ -263,14 +263,17 @@ fn actionstep(p: &dyn Platform, s: &Settings, r: &mut Report) {
     let fix = "run `matterlink connect --actionstep` and sign in to Actionstep";
     match Actionstep::new(p, s, &api).get("participanttypes") {
         Ok(_) => match auth::current(p) {
-            Ok(Some(t)) => r.pass(
-                "actionstep",
-                format!(
-                    "connected to {} at {}",
-                    t.orgkey.as_deref().unwrap_or("Actionstep"),
-                    api.api_base.as_deref().unwrap_or(&t.api_endpoint)
-                ),
-            ),
+            Ok(Some(t)) => {
+                r.pass(
+                    "actionstep",
+                    format!(
+                        "connected to {} at {}",
+                        t.orgkey.as_deref().unwrap_or("Actionstep"),
+                        api.api_base.as_deref().unwrap_or(&t.api_endpoint)
+                    ),
+                );
+                actionstep_hooks(p, s, &api, r);
+            }
             Ok(None) => r.fail(
                 "actionstep",
                 auth::reconnect("no connection is stored"),
@@ -284,6 +287,41 @@ fn actionstep(p: &dyn Platform, s: &Settings, r: &mut Report) {
             e,
             "check actionstep_api_base and that Actionstep is up",
         ),
+    }
+}
+
+/// matterlink's REST hooks in Actionstep: one active per event it follows.
+fn actionstep_hooks(
+    p: &dyn Platform,
+    s: &Settings,
+    api: &crate::settings::ActionstepApi,
+    r: &mut Report,
+) {
+    use crate::actionstep::resthooks;
+    let install = "run `matterlink actionstep hooks install https://<matterlink's public URL>`";
+    match resthooks::missing(p, s, api) {
+        Ok((missing, disabled)) if missing.is_empty() && disabled.is_empty() => r.pass(
+            "actionstep hooks",
+            format!("{} active", resthooks::EVENTS.join(", ")),
+        ),
+        Ok((missing, disabled)) => {
+            let mut why = Vec::new();
+            if !missing.is_empty() {
+                why.push(format!("missing: {}", missing.join(", ")));
+            }
+            if !disabled.is_empty() {
+                why.push(format!(
+                    "switched off by Actionstep (it answered a delivery with something other than 200): {}",
+                    disabled.join(", ")
+                ));
+            }
+            r.fail(
+                "actionstep hooks",
+                Error::NotConfigured(why.join("; ")),
+                &format!("{install} to install or restore them"),
+            )
+        }
+        Err(e) => r.fail("actionstep hooks", e, install),
     }
 }
 

@@ -11,6 +11,7 @@
 //! and copy-on-write memory), and a fresh one shares nothing with the call before it.
 
 use anyhow::Result;
+use matterlink_component::actionstep::resthooks::Hook as ActionstepHook;
 use matterlink_component::audit::{Query as AuditQuery, Record as AuditRecord};
 use matterlink_component::backfill::Outcome as BackfillOutcome;
 use matterlink_component::drift::Report as DriftReport;
@@ -231,6 +232,40 @@ impl Instance<'_> {
         Ok(raw.map_err(Into::into))
     }
 
+    /// `actionstep-hooks-install`: matterlink's REST hooks in Actionstep, delivering to
+    /// `public_url`.
+    pub async fn actionstep_hooks_install(
+        &mut self,
+        public_url: &str,
+    ) -> Result<Answer<Vec<ActionstepHook>>> {
+        let (s, api) = self.parts();
+        Ok(api
+            .call_actionstep_hooks_install(s, public_url)
+            .await?
+            .map(all)
+            .map_err(Into::into))
+    }
+
+    /// `actionstep-hooks-list`: every REST hook of the Actionstep organisation.
+    pub async fn actionstep_hooks_list(&mut self) -> Result<Answer<Vec<ActionstepHook>>> {
+        let (s, api) = self.parts();
+        Ok(api
+            .call_actionstep_hooks_list(s)
+            .await?
+            .map(all)
+            .map_err(Into::into))
+    }
+
+    /// `actionstep-hooks-remove`: matterlink's REST hooks deleted.
+    pub async fn actionstep_hooks_remove(&mut self) -> Result<Answer<Vec<ActionstepHook>>> {
+        let (s, api) = self.parts();
+        Ok(api
+            .call_actionstep_hooks_remove(s)
+            .await?
+            .map(all)
+            .map_err(Into::into))
+    }
+
     /// `poll-changes`: security changes since `cursor` (passing a batch's cursor acknowledges
     /// it).
     pub async fn poll_changes(&mut self, cursor: Option<&str>) -> Result<Answer<Batch>> {
@@ -347,6 +382,12 @@ one_call_each! {
     fn actionstep_connect_begin(redirect_uri: &str) -> ConnectRequest;
     /// [`Instance::actionstep_connect_complete`] in a fresh instance.
     fn actionstep_connect_complete(code: &str, state: &str, redirect_uri: &str) -> String;
+    /// [`Instance::actionstep_hooks_install`] in a fresh instance.
+    fn actionstep_hooks_install(public_url: &str) -> Vec<ActionstepHook>;
+    /// [`Instance::actionstep_hooks_list`] in a fresh instance.
+    fn actionstep_hooks_list() -> Vec<ActionstepHook>;
+    /// [`Instance::actionstep_hooks_remove`] in a fresh instance.
+    fn actionstep_hooks_remove() -> Vec<ActionstepHook>;
     /// [`Instance::poll_changes`] in a fresh instance.
     fn poll_changes(cursor: Option<&str>) -> Batch;
     /// [`Instance::apply_matter_team`] in a fresh instance.

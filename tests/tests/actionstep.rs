@@ -696,3 +696,111 @@ async fn client_participants_added_and_removed_keep_the_clients_field_current() 
     assert!(emulator.switched_off_hooks().is_empty());
     hook.server.stop().await;
 }
+
+/// `check`'s report, passing or not.
+async fn check(rt: &matterlink_host::Runtime) -> String {
+    match rt.check_connection().await.unwrap() {
+        Ok(r) => r,
+        Err(e) => e.to_string(),
+    }
+}
+
+/// `matterlink actionstep hooks install` registers every event through the Actionstep API;
+/// actions then arrive by themselves; `check` sees the hooks, and says so when they are gone or
+/// switched off; the token never shows.
+#[tokio::test]
+async fn hooks_installed_by_matterlink_deliver_and_check_watches_them() {
+    use imanage_sandbox::actionstep::seed;
+    let env = Env::start().await;
+    let config = api_config(&env);
+    let rt = env.runtime_with(config.clone());
+    connect_actionstep(&rt).await.expect("connected");
+    let hook = Hook::start(&env, config).await;
+    let emulator = env.sandbox.actionstep();
+
+    let public = hook.server.url.clone();
+    let before = check(&rt).await;
+    assert!(
+        before.contains("✗ actionstep hooks: missing: ActionCreated"),
+        "{before}"
+    );
+
+    let installed = rt.actionstep_hooks_install(&public).await.unwrap().unwrap();
+    let events: Vec<&str> = installed.iter().map(|h| h.event_name.as_str()).collect();
+    assert_eq!(
+        events,
+        vec![
+            "ActionCreated",
+            "ActionUpdated",
+            "ActionParticipantAdded",
+            "ActionParticipantDeleted"
+        ]
+    );
+    for h in &installed {
+        assert!(h.ours && h.active(), "{h:?}");
+        assert!(!h.target_url.contains(ACTIONSTEP_TOKEN), "{h:?}");
+        assert!(h.target_url.ends_with("/v1/actionstep/<redacted>"), "{h:?}");
+    }
+    // In Actionstep, the hooks point at the token route.
+    assert!(emulator
+        .hooks()
+        .iter()
+        .all(|h| h.target_url == hook.url && h.status == "Active"));
+    // Installing again changes nothing.
+    rt.actionstep_hooks_install(&public).await.unwrap().unwrap();
+    assert_eq!(emulator.hooks().len(), 4);
+    let after = check(&rt).await;
+    assert!(after.contains("✓ actionstep hooks:"), "{after}");
+    assert!(!after.contains(ACTIONSTEP_TOKEN));
+
+    // An action made in Actionstep arrives by itself, with its client's real name.
+    let http = reqwest::Client::new();
+    let made: Value = http
+        .post(format!("{}/admin/actions", env.sandbox.actionstep_url()))
+        .json(
+            &json!({"name": "Café Lease", "actionType": seed::CONVEYANCING,
+            "assignedTo": seed::LI_WONG, "clients": [seed::CAFE]}),
+        )
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(made["deliveries"][0]["status"], 200, "{made}");
+    assert!(workspace_named(&env, "Café Lease").is_some());
+    assert_eq!(
+        lookup_description(&env, "custom1", &seed::CAFE.to_string()).as_deref(),
+        Some("Société Générale de Café SA")
+    );
+
+    // A hook Actionstep switched off is reported, and installing again restores it.
+    hook.server.stop().await;
+    let unanswered: Value = http
+        .post(format!("{}/admin/actions", env.sandbox.actionstep_url()))
+        .json(
+            &json!({"name": "Nobody Home", "actionType": seed::LITIGATION, "clients": [seed::ZOE]}),
+        )
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        unanswered["deliveries"][0]["consequence"], "disabled",
+        "{unanswered}"
+    );
+    let reported = check(&rt).await;
+    assert!(
+        reported.contains("switched off by Actionstep") && reported.contains("ActionCreated"),
+        "{reported}"
+    );
+    let restored = rt.actionstep_hooks_install(&public).await.unwrap().unwrap();
+    assert!(restored.iter().all(|h| h.active()), "{restored:?}");
+    assert_eq!(emulator.hooks().len(), 4);
+
+    let removed = rt.actionstep_hooks_remove().await.unwrap().unwrap();
+    assert_eq!(removed.len(), 4);
+    assert!(emulator.hooks().is_empty());
+}

@@ -231,6 +231,18 @@ impl From<events::ReplayReport> for wit::ReplayReport {
     }
 }
 
+impl From<crate::actionstep::resthooks::Hook> for wit::ActionstepHook {
+    fn from(h: crate::actionstep::resthooks::Hook) -> Self {
+        wit::ActionstepHook {
+            id: h.id,
+            event_name: h.event_name,
+            target_url: h.target_url,
+            status: h.status,
+            ours: h.ours,
+        }
+    }
+}
+
 impl From<crate::held::HeldDelivery> for wit::HeldDelivery {
     fn from(h: crate::held::HeldDelivery) -> Self {
         wit::HeldDelivery {

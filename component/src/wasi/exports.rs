@@ -111,6 +111,21 @@ impl Integration for Component {
         ))
     }
 
+    fn actionstep_hooks_install(public_url: String) -> Answer<Vec<wit::ActionstepHook>> {
+        out_list(crate::actionstep::resthooks::install(
+            &WasiPlatform::new(),
+            &public_url,
+        ))
+    }
+
+    fn actionstep_hooks_list() -> Answer<Vec<wit::ActionstepHook>> {
+        out_list(crate::actionstep::resthooks::list(&WasiPlatform::new()))
+    }
+
+    fn actionstep_hooks_remove() -> Answer<Vec<wit::ActionstepHook>> {
+        out_list(crate::actionstep::resthooks::remove(&WasiPlatform::new()))
+    }
+
     fn poll_changes(cursor: Option<String>) -> Answer<wit::ChangeBatch> {
         out(crate::poll_changes(&WasiPlatform::new(), cursor.as_deref()))
     }

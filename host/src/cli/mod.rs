@@ -11,6 +11,7 @@ use matterlink_host::keyvalue::redis::RedisUrl;
 use matterlink_host::keyvalue::runtime_config::RuntimeConfig;
 use matterlink_host::{ConfigStore, Outcome, Runtime, RuntimeOptions, EMBEDDED_COMPONENT};
 
+pub mod actionstep;
 pub mod backfill;
 pub mod call;
 pub mod check;
