@@ -102,7 +102,8 @@ pub const ACTIONSTEP_CONNECT_PENDING: &str = "actionstep/connect-pending";
 /// A counter numbering Actionstep participant changes, each of which is its own event.
 pub const ACTIONSTEP_PARTICIPANT_SEQ: &str = "actionstep/participant-seq";
 
-/// A name looked up in Actionstep (`kind` = `participant` or `actiontype`), with when.
+/// A name looked up in Actionstep (`kind` = `participant` or `actiontype`), or the iManage user
+/// of an email (`imanage-user`), with when.
 pub fn actionstep_name(kind: &str, id: &str) -> String {
     format!("cache/actionstep/{kind}/{id}")
 }

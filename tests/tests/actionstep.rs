@@ -712,12 +712,13 @@ async fn check(rt: &matterlink_host::Runtime) -> String {
 async fn hooks_installed_by_matterlink_deliver_and_check_watches_them() {
     use imanage_sandbox::actionstep::seed;
     let env = Env::start().await;
-    let config = api_config(&env);
+    let mut config = api_config(&env);
+    // The owner is the iManage user with the assigned lawyer's email.
+    config.set("owner_policy", "current_user");
     let rt = env.runtime_with(config.clone());
     connect_actionstep(&rt).await.expect("connected");
     let hook = Hook::start(&env, config).await;
     let emulator = env.sandbox.actionstep();
-
     let public = hook.server.url.clone();
     let before = check(&rt).await;
     assert!(
@@ -768,7 +769,9 @@ async fn hooks_installed_by_matterlink_deliver_and_check_watches_them() {
         .await
         .unwrap();
     assert_eq!(made["deliveries"][0]["status"], 200, "{made}");
-    assert!(workspace_named(&env, "Café Lease").is_some());
+    let lease = workspace_named(&env, "Café Lease").expect("a workspace");
+    assert_eq!(lease.owner, "LWONG", "Li Wong, by her email");
+    assert_eq!(custom(&lease, "custom14"), "Li Wong");
     assert_eq!(
         lookup_description(&env, "custom1", &seed::CAFE.to_string()).as_deref(),
         Some("Société Générale de Café SA")

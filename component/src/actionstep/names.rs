@@ -1,7 +1,8 @@
 //! Real names for a matter from Actionstep: its clients (the action participants of the
 //! configured client participant type, else its primary participants) by display or company
 //! name, its action type's name (unless `actionstep_matter_types` overrides the id), and the
-//! assigned participant's name. Names are cached in key-value for `actionstep_names_ttl_seconds`.
+//! assigned participant's name (and, with `owner_policy = current_user`, the iManage user with
+//! their email as the workspace's owner). Names are cached in key-value for `actionstep_names_ttl_seconds`.
 //! A lookup that fails is an error: the caller keeps the delivery for replay, so a placeholder
 //! is never written to iManage.
 
@@ -65,6 +66,7 @@ fn records<'v>(v: &'v Value, key: &str) -> Vec<&'v Value> {
 
 struct Names<'a> {
     p: &'a dyn Platform,
+    s: &'a crate::settings::Settings,
     api: &'a ActionstepApi,
     client: Actionstep<'a>,
 }
@@ -121,6 +123,26 @@ impl Names<'_> {
         Ok(name)
     }
 
+    /// The iManage user whose email is `email` (case aside), remembered like a name.
+    fn imanage_user(&self, email: &str) -> Result<String> {
+        let key = email.trim().to_ascii_lowercase();
+        if let Some(c) = self.cached("imanage-user", &key)? {
+            return Ok(c.name);
+        }
+        let users = crate::imanage::Imanage::new(self.p, self.s).list_all("/users", &[])?;
+        let id = users
+            .iter()
+            .find(|u| text(u, "email").is_some_and(|e| e.eq_ignore_ascii_case(&key)))
+            .and_then(|u| text(u, "id"))
+            .ok_or_else(|| {
+                Error::Rejected(format!(
+                    "no iManage user has the email {email}, the assigned lawyer's in Actionstep"
+                ))
+            })?;
+        self.remember("imanage-user", &key, &id, None)?;
+        Ok(id)
+    }
+
     /// The action participants of the client type, with their names (remembered too).
     fn clients_of_type(&self, action: &str, kind: &str) -> Result<Vec<Client>> {
         let answer = self.client.get(&format!(
@@ -165,6 +187,7 @@ pub fn enrich(
 ) -> Result<()> {
     let names = Names {
         p,
+        s,
         api,
         client: Actionstep::new(p, s, api),
     };
@@ -186,7 +209,16 @@ pub fn enrich(
     }
     matter.clients = clients;
     if let Some(assigned) = matter.assigned_to.clone() {
-        matter.assigned_to = Some(names.participant(&assigned)?.0);
+        let (name, email) = names.participant(&assigned)?;
+        if s.owner_policy == crate::settings::OwnerPolicy::CurrentUser {
+            let email = email.ok_or_else(|| {
+                Error::Rejected(format!(
+                    "owner_policy is current_user, but Actionstep participant {assigned} (the assigned lawyer) has no email to find the iManage user by"
+                ))
+            })?;
+            matter.acting_user = Some(names.imanage_user(&email)?);
+        }
+        matter.assigned_to = Some(name);
     }
     Ok(())
 }
