@@ -25,7 +25,8 @@ pub struct Hook {
     pub id: String,
     /// The event it delivers, e.g. `ActionCreated`.
     pub event_name: String,
-    /// Where it delivers, with matterlink's token shown as `<redacted>`.
+    /// Where it delivers, with matterlink's token shown as `<redacted>` (another integration's
+    /// target by its origin only).
     pub target_url: String,
     /// `Active`, or whatever Actionstep says once it switched the hook off (`Disabled`).
     pub status: String,
@@ -62,9 +63,14 @@ fn read(v: &Value, token: &str) -> Vec<Hook> {
         .map(|h| {
             let target = text(h, "targetUrl");
             let ours = target.ends_with(&format!("{ROUTE}{token}"));
+            // Another integration's target may hold its own secret in its path or query: only
+            // its origin is shown.
             let target_url = match target.find(ROUTE) {
                 Some(at) => format!("{}{ROUTE}<redacted>", &target[..at]),
-                None => target,
+                None => match url::Url::parse(&target) {
+                    Ok(u) => format!("{}/…", u.origin().ascii_serialization()),
+                    Err(_) => "<not a URL>".into(),
+                },
             };
             let status = text(h, "status");
             Hook {
@@ -141,10 +147,13 @@ pub fn install(p: &dyn Platform, public_url: &str) -> Result<Vec<Hook>> {
                 .client
                 .delete(&format!("resthooks/{}", id_path(&h.id)?))?;
         }
-        hooks.client.post(
-            "resthooks",
-            &json!({"resthooks": {"eventName": event, "targetUrl": target}}),
-        )?;
+        hooks
+            .client
+            .post(
+                "resthooks",
+                &json!({"resthooks": {"eventName": event, "targetUrl": target}}),
+            )
+            .map_err(|e| without_token(e, &hooks.token))?;
     }
     Ok(hooks.all()?.into_iter().filter(|h| h.ours).collect())
 }
@@ -166,6 +175,22 @@ pub fn remove(p: &dyn Platform) -> Result<Vec<Hook>> {
             .delete(&format!("resthooks/{}", id_path(&h.id)?))?;
     }
     Ok(mine)
+}
+
+/// `e` with the token taken out of its message: Actionstep's refusal of a hook may quote the
+/// target URL back, and the message reaches people.
+fn without_token(e: Error, token: &str) -> Error {
+    let clean = |m: String| m.replace(token, "<redacted>");
+    match e {
+        Error::InvalidMatter(m) => Error::InvalidMatter(clean(m)),
+        Error::NotConfigured(m) => Error::NotConfigured(clean(m)),
+        Error::NotConnected(m) => Error::NotConnected(clean(m)),
+        Error::NotLinked(m) => Error::NotLinked(clean(m)),
+        Error::InvalidUrl(m) => Error::InvalidUrl(clean(m)),
+        Error::Rejected(m) => Error::Rejected(clean(m)),
+        Error::Unavailable(m) => Error::Unavailable(clean(m)),
+        Error::Skipped(m) => Error::Skipped(clean(m)),
+    }
 }
 
 fn id_path(id: &str) -> Result<&str> {
@@ -221,6 +246,7 @@ mod tests {
             vec![true, false, false]
         );
         assert!(!hooks[1].active() && hooks[2].active());
+        assert_eq!(hooks[2].target_url, "https://else.example/…");
         assert_eq!(
             read(
                 &json!({"resthooks": {"id": 9, "eventName": "ActionCreated"}}),
@@ -229,6 +255,16 @@ mod tests {
             .len(),
             1
         );
+    }
+
+    #[test]
+    fn a_refusal_quoting_the_target_does_not_show_the_token() {
+        let e = without_token(
+            Error::Rejected("400 targetUrl https://m.example/v1/actionstep/s3cret is bad".into()),
+            "s3cret",
+        );
+        assert_eq!(e.kind(), "rejected");
+        assert!(!e.message().contains("s3cret") && e.message().contains("<redacted>"));
     }
 
     #[test]
