@@ -246,7 +246,82 @@ pub fn check_connection(p: &dyn Platform) -> Result<String> {
         Ok(line) => r.lines.push(line),
         Err((e, fix)) => r.fail("change feed", e, &fix),
     }
+    actionstep(p, &s, &mut r);
     finish(r)
+}
+
+/// The Actionstep connection, when the API is configured: a cheap read proves the token (and
+/// refreshes it when due, as every lookup would).
+fn actionstep(p: &dyn Platform, s: &Settings, r: &mut Report) {
+    use crate::actionstep::{auth, client::Actionstep};
+    let api = match crate::settings::ActionstepApi::load(p) {
+        Ok(Some(api)) => api,
+        Ok(None) => return,
+        Err(e) => return r.fail("actionstep", e, "fix the actionstep_* setting named"),
+    };
+    let fix = "run `matterlink connect --actionstep` and sign in to Actionstep";
+    match Actionstep::new(p, s, &api).get("participanttypes") {
+        Ok(_) => match auth::current(p) {
+            Ok(Some(t)) => {
+                r.pass(
+                    "actionstep",
+                    format!(
+                        "connected to {} at {}",
+                        t.orgkey.as_deref().unwrap_or("Actionstep"),
+                        api.api_base.as_deref().unwrap_or(&t.api_endpoint)
+                    ),
+                );
+                actionstep_hooks(p, s, &api, r);
+            }
+            Ok(None) => r.fail(
+                "actionstep",
+                auth::reconnect("no connection is stored"),
+                fix,
+            ),
+            Err(e) => r.fail("actionstep", e, fix),
+        },
+        Err(e @ Error::NotConnected(_)) => r.fail("actionstep", e, fix),
+        Err(e) => r.fail(
+            "actionstep",
+            e,
+            "check actionstep_api_base and that Actionstep is up",
+        ),
+    }
+}
+
+/// matterlink's REST hooks in Actionstep: one active per event it follows.
+fn actionstep_hooks(
+    p: &dyn Platform,
+    s: &Settings,
+    api: &crate::settings::ActionstepApi,
+    r: &mut Report,
+) {
+    use crate::actionstep::resthooks;
+    let install = "run `matterlink actionstep hooks install https://<matterlink's public URL>`";
+    match resthooks::missing(p, s, api) {
+        Ok((missing, disabled)) if missing.is_empty() && disabled.is_empty() => r.pass(
+            "actionstep hooks",
+            format!("{} active", resthooks::EVENTS.join(", ")),
+        ),
+        Ok((missing, disabled)) => {
+            let mut why = Vec::new();
+            if !missing.is_empty() {
+                why.push(format!("missing: {}", missing.join(", ")));
+            }
+            if !disabled.is_empty() {
+                why.push(format!(
+                    "switched off by Actionstep (it answered a delivery with something other than 200): {}",
+                    disabled.join(", ")
+                ));
+            }
+            r.fail(
+                "actionstep hooks",
+                Error::NotConfigured(why.join("; ")),
+                &format!("{install} to install or restore them"),
+            )
+        }
+        Err(e) => r.fail("actionstep hooks", e, install),
+    }
 }
 
 fn finish(r: Report) -> Result<String> {

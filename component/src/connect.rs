@@ -44,7 +44,7 @@ fn oauth_settings(p: &dyn Platform) -> Result<Settings> {
 
 /// Where iManage may send the code: an absolute https URL, or http on a loopback address (the
 /// `matterlink connect` listener, as RFC 8252 §7.3 describes for native apps).
-fn check_redirect_uri(raw: &str) -> Result<()> {
+pub(crate) fn check_redirect_uri(raw: &str) -> Result<()> {
     let bad = |why: &str| Error::InvalidUrl(format!("the redirect URI {why}"));
     let url = url::Url::parse(raw).map_err(|e| bad(&format!("is not a URL ({e})")))?;
     let loopback = matches!(

@@ -84,6 +84,10 @@ pub struct ReplayReport {
     pub succeeded: u32,
     /// The ones that failed again, oldest first.
     pub still_failing: Vec<DeadLetter>,
+    /// The hook deliveries kept whole that still cannot be handled, in the order they came
+    /// (`held`).
+    #[serde(default)]
+    pub still_held: Vec<crate::held::HeldDelivery>,
 }
 
 fn to_json<T: Serialize>(v: &T) -> Result<Vec<u8>> {

@@ -89,6 +89,37 @@ pub const DEAD_LETTER_PREFIX: &str = "event/dead/";
 /// they first failed even within one second. Outside `event/dead/`, so it is never listed as one.
 pub const DEAD_LETTER_SEQ: &str = "event/failure-seq";
 
+/// A hook delivery kept whole (`held::HeldDelivery`) because it could not be read or handled
+/// when it came; found by listing this prefix, like the dead letters.
+pub fn held_delivery(id: &str) -> String {
+    format!("{HELD_PREFIX}{id}")
+}
+
+/// What every held delivery's key starts with.
+pub const HELD_PREFIX: &str = "event/held/";
+
+/// A counter numbering held deliveries as they are first kept, so they replay in that order.
+pub const HELD_SEQ: &str = "event/held-seq";
+
+/// The Actionstep connection (`actionstep::auth::Tokens`): its tokens, API base and
+/// organisation. The only place Actionstep tokens are written.
+pub const ACTIONSTEP_TOKENS: &str = "actionstep/tokens";
+
+/// The single-flight claim on refreshing the Actionstep tokens (the name of a `claim`).
+pub const ACTIONSTEP_RENEWAL_CLAIM: &str = "actionstep/renewal-claim";
+
+/// An Actionstep sign-in in progress: its `state`, PKCE verifier, redirect URI and expiry.
+pub const ACTIONSTEP_CONNECT_PENDING: &str = "actionstep/connect-pending";
+
+/// A counter numbering Actionstep participant changes, each of which is its own event.
+pub const ACTIONSTEP_PARTICIPANT_SEQ: &str = "actionstep/participant-seq";
+
+/// A name looked up in Actionstep (`kind` = `participant` or `actiontype`), or the iManage user
+/// of an email (`imanage-user`), with when.
+pub fn actionstep_name(kind: &str, id: &str) -> String {
+    format!("cache/actionstep/{kind}/{id}")
+}
+
 /// The feed's poll lock: one poll or acknowledgement changes `FEED_STATE` at a time.
 pub const FEED_CLAIM: &str = "feed/poll-claim";
 

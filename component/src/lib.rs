@@ -76,8 +76,12 @@ pub mod workspace_url;
 
 // ---- Events and webhooks ----
 
+/// Actionstep's REST hooks: their bodies, and deliveries that never switch a hook off.
+pub mod actionstep;
 /// Matter events handled once each, with failed ones kept for replay.
 pub mod events;
+/// Hook deliveries kept whole when they cannot be read or handled yet.
+pub mod held;
 
 // ---- Change feed ----
 
@@ -124,3 +128,15 @@ pub use mapping::map_metadata;
 pub use provision::on_matter_created;
 pub use team::apply_matter_team;
 pub use updating::on_matter_updated;
+
+/// replay-events: the held hook deliveries first (they came before anything failing since),
+/// then the failed events, each oldest first.
+pub fn replay_events(p: &dyn platform::Platform) -> model::Result<events::ReplayReport> {
+    let mut report = events::ReplayReport::default();
+    actionstep::deliver::replay_held(p, &mut report)?;
+    let failed = events::replay(p)?;
+    report.replayed += failed.replayed;
+    report.succeeded += failed.succeeded;
+    report.still_failing = failed.still_failing;
+    Ok(report)
+}

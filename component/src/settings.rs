@@ -38,6 +38,14 @@ pub const CONFIG_KEYS: &[&str] = &[
     "webhook_secret",
     "actionstep_token",
     "actionstep_matter_types",
+    "actionstep_inactive",
+    "actionstep_client_id",
+    "actionstep_client_secret",
+    "actionstep_authorize_url",
+    "actionstep_token_url",
+    "actionstep_api_base",
+    "actionstep_client_participant_type",
+    "actionstep_names_ttl_seconds",
     "imanage_timeout_seconds",
     "event_deadline_seconds",
     "claim_ttl_seconds",
@@ -52,6 +60,7 @@ pub const SECRET_KEYS: &[&str] = &[
     "imanage_password",
     "webhook_secret",
     "actionstep_token",
+    "actionstep_client_secret",
 ];
 
 /// How matterlink signs in to iManage (`imanage_auth`).
@@ -254,6 +263,151 @@ pub fn shared_secret(p: &dyn Platform, key: &str) -> Result<String> {
         )));
     }
     Ok(value)
+}
+
+/// What an `Inactive` Actionstep action is treated as (`actionstep_inactive`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Inactive {
+    /// Like an active action: it gets a workspace and its changes are followed (the default).
+    Active,
+    /// Like a closed one: its workspace is closed, and it gets none if it has none yet.
+    Closed,
+    /// Left alone: no workspace, no change.
+    Ignored,
+}
+
+/// The settings of the Actionstep hook route, read apart from [`Settings`] so that a hook whose
+/// own settings are fine is not refused for an iManage setting (it is kept for replay instead).
+#[derive(Debug, Clone)]
+pub struct ActionstepHook {
+    /// Action type id → matter type (`actionstep_matter_types`): an override of the type's name.
+    pub matter_types: BTreeMap<String, String>,
+    /// What an `Inactive` action is treated as (`actionstep_inactive`).
+    pub inactive: Inactive,
+}
+
+impl ActionstepHook {
+    /// Reads and checks the hook's settings; a wrong one is `not-configured`, named.
+    pub fn load(p: &dyn Platform) -> Result<ActionstepHook> {
+        let matter_types = match get(p, "actionstep_matter_types")? {
+            Some(json) => serde_json::from_str(&json).map_err(|e| {
+                Error::NotConfigured(format!(
+                    "`actionstep_matter_types` must be a JSON object of action type id → matter type: {e}"
+                ))
+            })?,
+            None => BTreeMap::new(),
+        };
+        let inactive = match get(p, "actionstep_inactive")?.as_deref() {
+            None | Some("active") => Inactive::Active,
+            Some("closed") => Inactive::Closed,
+            Some("ignored") => Inactive::Ignored,
+            Some(other) => {
+                return Err(Error::NotConfigured(format!(
+                    "`actionstep_inactive` must be `active`, `closed` or `ignored`, not {other:?}"
+                )))
+            }
+        };
+        Ok(ActionstepHook {
+            matter_types,
+            inactive,
+        })
+    }
+}
+
+/// Actionstep's OAuth endpoints when no test points elsewhere (Actionstep API wiki).
+pub const ACTIONSTEP_AUTHORIZE_URL: &str = "https://go.actionstep.com/api/oauth/authorize";
+/// See [`ACTIONSTEP_AUTHORIZE_URL`].
+pub const ACTIONSTEP_TOKEN_URL: &str = "https://go.actionstep.com/api/oauth/token";
+
+/// How matterlink talks to Actionstep's API, when it does (`actionstep_client_id` set): without
+/// it, hooks are mapped from their ids alone.
+#[derive(Clone)]
+pub struct ActionstepApi {
+    /// The OAuth application (`actionstep_client_id`).
+    pub client_id: String,
+    /// Its secret (`actionstep_client_secret`); never shown.
+    pub client_secret: Option<String>,
+    /// Where an administrator signs in (`actionstep_authorize_url`).
+    pub authorize_url: String,
+    /// The token endpoint (`actionstep_token_url`).
+    pub token_url: String,
+    /// The API base to use instead of the token answer's `api_endpoint` (`actionstep_api_base`),
+    /// ending in `/`.
+    pub api_base: Option<String>,
+    /// The participant type whose participants are a matter's clients
+    /// (`actionstep_client_participant_type`); without it, the primary participants.
+    pub client_participant_type: Option<String>,
+    /// How long a looked-up name is used before it is looked up again
+    /// (`actionstep_names_ttl_seconds`, default an hour).
+    pub names_ttl_s: u64,
+}
+
+// Hand-written so that the secret never prints.
+impl std::fmt::Debug for ActionstepApi {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ActionstepApi")
+            .field("client_id", &self.client_id)
+            .field("token_url", &self.token_url)
+            .field("api_base", &self.api_base)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ActionstepApi {
+    /// The settings, or `None` when `actionstep_client_id` is unset (the API is not used).
+    pub fn load(p: &dyn Platform) -> Result<Option<ActionstepApi>> {
+        let Some(client_id) = get(p, "actionstep_client_id")? else {
+            return Ok(None);
+        };
+        let url = |key: &str, default: &str| -> Result<String> {
+            let v = get(p, key)?.unwrap_or_else(|| default.to_string());
+            match url::Url::parse(&v) {
+                Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => Ok(v),
+                _ => Err(Error::NotConfigured(format!(
+                    "`{key}` must be an http(s) URL"
+                ))),
+            }
+        };
+        let api_base = match get(p, "actionstep_api_base")? {
+            Some(_) => Some(url("actionstep_api_base", "")?)
+                .map(|b| format!("{}/", b.trim_end_matches('/'))),
+            None => None,
+        };
+        let client_participant_type = get(p, "actionstep_client_participant_type")?;
+        if let Some(t) = &client_participant_type {
+            if !t.chars().all(|c| c.is_ascii_digit()) {
+                return Err(Error::NotConfigured(format!(
+                    "`actionstep_client_participant_type` must be a participant type id, not {t:?}"
+                )));
+            }
+        }
+        let names_ttl_s = match get(p, "actionstep_names_ttl_seconds")? {
+            Some(v) => v.parse().map_err(|_| {
+                Error::NotConfigured(format!(
+                    "`actionstep_names_ttl_seconds` must be a number of seconds, not {v:?}"
+                ))
+            })?,
+            None => 3600,
+        };
+        Ok(Some(ActionstepApi {
+            client_id,
+            client_secret: get(p, "actionstep_client_secret")?,
+            authorize_url: url("actionstep_authorize_url", ACTIONSTEP_AUTHORIZE_URL)?,
+            token_url: url("actionstep_token_url", ACTIONSTEP_TOKEN_URL)?,
+            api_base,
+            client_participant_type,
+            names_ttl_s,
+        }))
+    }
+
+    /// The settings, or `not-configured` saying how to set them.
+    pub fn require(p: &dyn Platform) -> Result<ActionstepApi> {
+        ActionstepApi::load(p)?.ok_or_else(|| {
+            Error::NotConfigured(
+                "`actionstep_client_id` is not set: register matterlink as an Actionstep API application and set actionstep_client_id and actionstep_client_secret".into(),
+            )
+        })
+    }
 }
 
 fn parse_bool(key: &str, value: &str) -> Result<bool> {

@@ -70,7 +70,7 @@ pub fn send_with_retries(
             Ok(r) => return Ok(r),
             Err(TransportError::Denied(why)) => {
                 return Err(Error::NotConfigured(format!(
-                "the host refused the request to {}: {why}; only `imanage_base_url` may be called",
+                "the host refused the request to {}: {why}; only `imanage_base_url` and the configured Actionstep URLs may be called",
                 redact_url(&request.url)
             )))
             }

@@ -11,6 +11,7 @@
 //! and copy-on-write memory), and a fresh one shares nothing with the call before it.
 
 use anyhow::Result;
+use matterlink_component::actionstep::resthooks::Hook as ActionstepHook;
 use matterlink_component::audit::{Query as AuditQuery, Record as AuditRecord};
 use matterlink_component::backfill::Outcome as BackfillOutcome;
 use matterlink_component::drift::Report as DriftReport;
@@ -206,6 +207,67 @@ impl Instance<'_> {
         Ok(raw.map_err(Into::into))
     }
 
+    /// `actionstep-connect-begin`: Actionstep's sign-in URL for a browser that will come back
+    /// to `redirect_uri`.
+    pub async fn actionstep_connect_begin(
+        &mut self,
+        redirect_uri: &str,
+    ) -> Result<Answer<ConnectRequest>> {
+        let (s, api) = self.parts();
+        Ok(answer(
+            api.call_actionstep_connect_begin(s, redirect_uri).await?,
+        ))
+    }
+
+    /// `actionstep-connect-complete`: finish connecting to Actionstep with the redirect's code
+    /// and state; answers the organisation and API base.
+    pub async fn actionstep_connect_complete(
+        &mut self,
+        code: &str,
+        state: &str,
+        redirect_uri: &str,
+    ) -> Result<Answer<String>> {
+        let (s, api) = self.parts();
+        let raw = api
+            .call_actionstep_connect_complete(s, code, state, redirect_uri)
+            .await?;
+        Ok(raw.map_err(Into::into))
+    }
+
+    /// `actionstep-hooks-install`: matterlink's REST hooks in Actionstep, delivering to
+    /// `public_url`.
+    pub async fn actionstep_hooks_install(
+        &mut self,
+        public_url: &str,
+    ) -> Result<Answer<Vec<ActionstepHook>>> {
+        let (s, api) = self.parts();
+        Ok(api
+            .call_actionstep_hooks_install(s, public_url)
+            .await?
+            .map(all)
+            .map_err(Into::into))
+    }
+
+    /// `actionstep-hooks-list`: every REST hook of the Actionstep organisation.
+    pub async fn actionstep_hooks_list(&mut self) -> Result<Answer<Vec<ActionstepHook>>> {
+        let (s, api) = self.parts();
+        Ok(api
+            .call_actionstep_hooks_list(s)
+            .await?
+            .map(all)
+            .map_err(Into::into))
+    }
+
+    /// `actionstep-hooks-remove`: matterlink's REST hooks deleted.
+    pub async fn actionstep_hooks_remove(&mut self) -> Result<Answer<Vec<ActionstepHook>>> {
+        let (s, api) = self.parts();
+        Ok(api
+            .call_actionstep_hooks_remove(s)
+            .await?
+            .map(all)
+            .map_err(Into::into))
+    }
+
     /// `poll-changes`: security changes since `cursor` (passing a batch's cursor acknowledges
     /// it).
     pub async fn poll_changes(&mut self, cursor: Option<&str>) -> Result<Answer<Batch>> {
@@ -324,6 +386,16 @@ one_call_each! {
     fn connect_begin(redirect_uri: &str) -> ConnectRequest;
     /// [`Instance::connect_complete`] in a fresh instance.
     fn connect_complete(code: &str, state: &str, redirect_uri: &str) -> String;
+    /// [`Instance::actionstep_connect_begin`] in a fresh instance.
+    fn actionstep_connect_begin(redirect_uri: &str) -> ConnectRequest;
+    /// [`Instance::actionstep_connect_complete`] in a fresh instance.
+    fn actionstep_connect_complete(code: &str, state: &str, redirect_uri: &str) -> String;
+    /// [`Instance::actionstep_hooks_install`] in a fresh instance.
+    fn actionstep_hooks_install(public_url: &str) -> Vec<ActionstepHook>;
+    /// [`Instance::actionstep_hooks_list`] in a fresh instance.
+    fn actionstep_hooks_list() -> Vec<ActionstepHook>;
+    /// [`Instance::actionstep_hooks_remove`] in a fresh instance.
+    fn actionstep_hooks_remove() -> Vec<ActionstepHook>;
     /// [`Instance::poll_changes`] in a fresh instance.
     fn poll_changes(cursor: Option<&str>) -> Batch;
     /// [`Instance::apply_matter_team`] in a fresh instance.

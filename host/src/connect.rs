@@ -39,20 +39,61 @@ pub fn redirect_uri(listener: &TcpListener) -> Result<String> {
 
 type Callback = (Option<String>, oneshot::Sender<(StatusCode, String)>);
 
-/// Runs one sign-in: begins it, shows the URL (`show`), waits up to `timeout` for iManage's
-/// redirect on `listener`, completes it, and answers the browser with the outcome. Returns the
-/// account that connected, or why not.
+/// Which service an administrator signs in to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Service {
+    /// iManage Work (`connect-begin`, `connect-complete`).
+    Imanage,
+    /// Actionstep (`actionstep-connect-begin`, `actionstep-connect-complete`).
+    Actionstep,
+}
+
+impl Service {
+    fn name(self) -> &'static str {
+        match self {
+            Service::Imanage => "iManage",
+            Service::Actionstep => "Actionstep",
+        }
+    }
+
+    fn command(self) -> &'static str {
+        match self {
+            Service::Imanage => "matterlink connect",
+            Service::Actionstep => "matterlink connect --actionstep",
+        }
+    }
+}
+
+/// Runs one sign-in to iManage: [`run_for`] with [`Service::Imanage`].
 pub async fn run(
     runtime: &Runtime,
     listener: TcpListener,
     timeout: Duration,
     show: impl FnOnce(&ConnectRequest),
 ) -> Result<Answer<String>> {
+    run_for(Service::Imanage, runtime, listener, timeout, show).await
+}
+
+/// Runs one sign-in: begins it, shows the URL (`show`), waits up to `timeout` for the service's
+/// redirect on `listener`, completes it, and answers the browser with the outcome. Returns who
+/// or what connected, or why not.
+pub async fn run_for(
+    service: Service,
+    runtime: &Runtime,
+    listener: TcpListener,
+    timeout: Duration,
+    show: impl FnOnce(&ConnectRequest),
+) -> Result<Answer<String>> {
     let redirect_uri = redirect_uri(&listener)?;
-    let request = match runtime.connect_begin(&redirect_uri).await? {
+    let begun = match service {
+        Service::Imanage => runtime.connect_begin(&redirect_uri).await?,
+        Service::Actionstep => runtime.actionstep_connect_begin(&redirect_uri).await?,
+    };
+    let request = match begun {
         Ok(r) => r,
         Err(e) => return Ok(Err(e)),
     };
+    let (name, command) = (service.name(), service.command());
     show(&request);
 
     let (calls, mut callbacks) = mpsc::channel::<Callback>(4);
@@ -87,7 +128,7 @@ pub async fn run(
         tokio::select! {
             () = &mut deadline => {
                 break Err(not_connected(format!(
-                    "no answer from iManage's sign-in page within {} seconds; run `matterlink connect` again",
+                    "no answer from {name}'s sign-in page within {} seconds; run `{command}` again",
                     timeout.as_secs()
                 )));
             }
@@ -100,7 +141,7 @@ pub async fn run(
                     Arrival::Refused { error, description } => {
                         // iManage's own words about a refused or cancelled sign-in.
                         let e = not_connected(format!(
-                            "iManage did not complete the sign-in ({error}: {description}); run `matterlink connect` again"
+                            "{name} did not complete the sign-in ({error}: {description}); run `{command}` again"
                         ));
                         let _ = reply.send((StatusCode::OK, page("matterlink is not connected", e.message())));
                         break Err(e);
@@ -110,7 +151,7 @@ pub async fn run(
                         // must not end this one. (The component checks the state of a code too.)
                         let _ = reply.send((
                             StatusCode::BAD_REQUEST,
-                            page("Not this sign-in's answer", "Start again with `matterlink connect`."),
+                            page("Not this sign-in's answer", &format!("Start again with `{command}`.")),
                         ));
                         continue;
                     }
@@ -118,16 +159,24 @@ pub async fn run(
                         // Not iManage's answer (a stray request): keep waiting for it.
                         let _ = reply.send((
                             StatusCode::BAD_REQUEST,
-                            page("Not a sign-in answer", "This address receives iManage's sign-in redirect."),
+                            page("Not a sign-in answer", &format!("This address receives {name}'s sign-in redirect.")),
                         ));
                         continue;
                     }
                 };
-                let result = runtime.connect_complete(&code, &state, &redirect_uri).await?;
+                let result = match service {
+                    Service::Imanage => runtime.connect_complete(&code, &state, &redirect_uri).await?,
+                    Service::Actionstep => {
+                        runtime.actionstep_connect_complete(&code, &state, &redirect_uri).await?
+                    }
+                };
                 let shown = match &result {
                     Ok(account) => page(
-                        "matterlink is connected to iManage",
-                        &format!("Signed in as {account}. You can close this window."),
+                        &format!("matterlink is connected to {name}"),
+                        &match service {
+                            Service::Imanage => format!("Signed in as {account}. You can close this window."),
+                            Service::Actionstep => format!("Connected to {account}. You can close this window."),
+                        },
                     ),
                     Err(e) => page("matterlink is not connected", e.message()),
                 };

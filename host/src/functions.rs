@@ -97,6 +97,26 @@ pub const NOT_CALLABLE: &[(&str, &str)] = &[
         "connect-complete",
         "takes the code of iManage's redirect: `matterlink connect` runs it",
     ),
+    (
+        "actionstep-connect-begin",
+        "needs a browser round trip: `matterlink connect --actionstep` runs it with actionstep-connect-complete",
+    ),
+    (
+        "actionstep-hooks-install",
+        "changes Actionstep, not matterlink: `matterlink actionstep hooks install URL` runs it",
+    ),
+    (
+        "actionstep-hooks-list",
+        "`matterlink actionstep hooks list` runs it",
+    ),
+    (
+        "actionstep-hooks-remove",
+        "changes Actionstep, not matterlink: `matterlink actionstep hooks remove` runs it",
+    ),
+    (
+        "actionstep-connect-complete",
+        "takes the code of Actionstep's redirect: `matterlink connect --actionstep` runs it",
+    ),
 ];
 
 /// One input a function can take.

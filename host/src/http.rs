@@ -37,10 +37,15 @@ pub trait Interceptor: Any + Send + Sync {
     fn intercept(&self, request: hyper::Request<WasiBody>) -> Intercepted;
 }
 
-/// The one destination the component may call, as `scheme://host:port`.
+/// The destinations the component may call, as `scheme://host:port`: iManage's base URL and,
+/// when Actionstep's API is configured, its token endpoint and API base.
 #[derive(Debug, Clone, Default)]
 pub struct AllowList {
-    allowed: Option<(String, String)>,
+    allowed: Vec<(String, String)>,
+    /// Actionstep's API is configured without `actionstep_api_base`: the organisation's API
+    /// base comes from the token answer, on one of Actionstep's own hosts
+    /// (`https://*.actionstep.com`).
+    actionstep_cloud: bool,
 }
 
 /// Why the host will not let the component call a base URL. The component checks its
@@ -99,17 +104,46 @@ impl AllowList {
                 None
             }
         });
-        AllowList { allowed }
+        AllowList {
+            allowed: allowed.into_iter().collect(),
+            actionstep_cloud: false,
+        }
     }
 
-    /// Whether a request to `uri` may go out: same scheme, host and port as the allowed base.
-    pub fn permits(&self, uri: &hyper::Uri) -> bool {
-        match (&self.allowed, uri.scheme_str(), authority_with_port(uri)) {
-            (Some((scheme, authority)), Some(s), Some(a)) => {
-                scheme.eq_ignore_ascii_case(s) && authority.eq_ignore_ascii_case(&a)
-            }
-            _ => false,
+    /// Also Actionstep, when `actionstep_client_id` is set (`config` reads a setting): its token
+    /// endpoint (`actionstep_token_url`, default `https://go.actionstep.com`) and its API base
+    /// (`actionstep_api_base`, or else any `https://*.actionstep.com`). A refused URL is logged
+    /// with its reason, never with the URL.
+    pub fn with_actionstep<'a>(mut self, config: impl Fn(&str) -> Option<&'a str>) -> AllowList {
+        let set = |key: &str| config(key).filter(|v| !v.trim().is_empty());
+        if set("actionstep_client_id").is_none() {
+            return self;
         }
+        let token = set("actionstep_token_url")
+            .unwrap_or(matterlink_component::settings::ACTIONSTEP_TOKEN_URL);
+        let api = set("actionstep_api_base");
+        self.actionstep_cloud = api.is_none();
+        for url in [Some(token), api].into_iter().flatten() {
+            match check_base_url(url) {
+                Ok(allowed) => self.allowed.push(allowed),
+                Err(why) => tracing::warn!(reason = %why, "an Actionstep URL is not allowed"),
+            }
+        }
+        self
+    }
+
+    /// Whether a request to `uri` may go out: same scheme, host and port as an allowed base.
+    pub fn permits(&self, uri: &hyper::Uri) -> bool {
+        let (Some(s), Some(a)) = (uri.scheme_str(), authority_with_port(uri)) else {
+            return false;
+        };
+        let cloud = self.actionstep_cloud
+            && s.eq_ignore_ascii_case("https")
+            && a.to_ascii_lowercase().ends_with(".actionstep.com:443");
+        cloud
+            || self.allowed.iter().any(|(scheme, authority)| {
+                scheme.eq_ignore_ascii_case(s) && authority.eq_ignore_ascii_case(&a)
+            })
     }
 }
 
@@ -291,6 +325,51 @@ mod tests {
         assert!(!ok("https://firm.cloudimanage.com:8443/"));
         let none = AllowList::for_base_url(None);
         assert!(!none.permits(&"https://firm.cloudimanage.com/".parse().unwrap()));
+    }
+
+    #[test]
+    fn actionstep_only_when_configured() {
+        let base = || AllowList::for_base_url(Some("https://firm.cloudimanage.com"));
+        let config = |pairs: &'static [(&'static str, &'static str)]| {
+            move |k: &str| pairs.iter().find(|(key, _)| *key == k).map(|(_, v)| *v)
+        };
+        let ok = |a: &AllowList, u: &str| a.permits(&u.parse().unwrap());
+        let off = base().with_actionstep(config(&[(
+            "actionstep_token_url",
+            "https://go.actionstep.com",
+        )]));
+        assert!(!ok(&off, "https://go.actionstep.com/api/oauth/token"));
+        let cloud = base().with_actionstep(config(&[("actionstep_client_id", "app")]));
+        assert!(ok(&cloud, "https://go.actionstep.com/api/oauth/token"));
+        assert!(ok(
+            &cloud,
+            "https://ap-southeast-2.actionstep.com/api/rest/actions/1"
+        ));
+        assert!(!ok(
+            &cloud,
+            "http://ap-southeast-2.actionstep.com/api/rest/actions/1"
+        ));
+        assert!(!ok(&cloud, "https://actionstep.com.evil.example/api/"));
+        assert!(ok(&cloud, "https://firm.cloudimanage.com/work"));
+        let pinned = base().with_actionstep(config(&[
+            ("actionstep_client_id", "app"),
+            (
+                "actionstep_token_url",
+                "http://127.0.0.1:8099/actionstep/api/oauth/token",
+            ),
+            (
+                "actionstep_api_base",
+                "http://127.0.0.1:8099/actionstep/api/",
+            ),
+        ]));
+        assert!(ok(
+            &pinned,
+            "http://127.0.0.1:8099/actionstep/api/rest/actions/1"
+        ));
+        assert!(!ok(
+            &pinned,
+            "https://ap-southeast-2.actionstep.com/api/rest/actions/1"
+        ));
     }
 
     #[test]

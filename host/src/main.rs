@@ -48,6 +48,8 @@ enum Command {
     /// --open opens) iManage's sign-in page and receives its answer on
     /// http://127.0.0.1:PORT/callback, the redirect URI to register with the application.
     Connect(cli::connect::Args),
+    /// Actionstep: `hooks install URL | list | remove` (matterlink's REST hooks).
+    Actionstep(cli::actionstep::Args),
     /// Verify the setup: connection, token lifetimes, libraries, templates, fields, each ✓ or ✗
     /// with its fix. Exits 0 when everything is ✓, 1 otherwise.
     Check,
@@ -89,6 +91,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Log(args) => cli::log::run(g, args).await,
         Command::Replay(args) => cli::replay::run(g, args).await,
         Command::Connect(args) => cli::connect::run(g, args).await,
+        Command::Actionstep(args) => cli::actionstep::run(g, args).await,
         Command::Check => cli::check::run(g).await,
         Command::Backfill(args) => cli::backfill::run(g, args).await,
         Command::Drift(args) => cli::drift::run(g, args).await,

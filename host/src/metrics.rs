@@ -662,8 +662,8 @@ pub fn event_outcome(status: u16, response_body: &[u8]) -> &'static str {
 
 /// The `(type, outcome)` of each event in an answer to the Actionstep hook, which answers 200
 /// `{"results": [{"event_id", "type", "outcome"} | {"error": {"kind"}}]}` for a delivery of
-/// several actions (an error there has no type: `unknown`); any other answer is one event
-/// refused whole, with its error kind.
+/// several actions (an error there has no type: `unknown`), plus `held` for a delivery kept
+/// whole for replay; any other answer is one event refused whole, with its error kind.
 pub fn actionstep_events(status: u16, response_body: &[u8]) -> Vec<(&'static str, &'static str)> {
     let body: serde_json::Value = serde_json::from_slice(response_body).unwrap_or_default();
     if status != 200 {
@@ -672,6 +672,8 @@ pub fn actionstep_events(status: u16, response_body: &[u8]) -> Vec<(&'static str
     let Some(results) = body["results"].as_array() else {
         return Vec::new();
     };
+    // A delivery kept whole for replay (`{"held": {…}}`) counts once more, as `held`.
+    let held = body["held"].is_object().then_some(("unknown", "held"));
     results
         .iter()
         .map(|r| {
@@ -691,6 +693,7 @@ pub fn actionstep_events(status: u16, response_body: &[u8]) -> Vec<(&'static str
             };
             (r#type, outcome)
         })
+        .chain(held)
         .collect()
 }
 
@@ -848,6 +851,10 @@ mod tests {
                 ("matter.closed", "duplicate"),
                 ("unknown", "unavailable")
             ]
+        );
+        assert_eq!(
+            actionstep_events(200, br#"{"results": [], "held": {"kind": "malformed"}}"#),
+            vec![("unknown", "held")]
         );
         assert_eq!(
             actionstep_events(401, br#"{"error":{"kind":"unauthorized"}}"#),

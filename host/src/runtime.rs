@@ -319,10 +319,11 @@ impl Runtime {
     }
 }
 
-/// The one destination outgoing requests may go to: the embedder's pin, else the configured
-/// iManage base URL.
+/// Where outgoing requests may go: the embedder's pin, else the configured iManage base URL;
+/// and Actionstep's, when it is configured.
 fn allow_list(pinned: Option<&str>, config: &ConfigStore) -> AllowList {
     AllowList::for_base_url(pinned.or(config.get("imanage_base_url")))
+        .with_actionstep(|key| config.get(key))
 }
 
 /// Counts one live store from its making to its drop (it lives in the store's `State`).

@@ -383,6 +383,11 @@ async fn sandbox_prints_its_base_url_and_demo_runs_end_to_end() {
         "custom2 = 1042",
         "Generated Documents",
         "(same: true)",
+        // The Actionstep half: an action made there reaches iManage with its client's name.
+        "hook was answered 200",
+        "client    custom1 = 5122 (Zoë Brontë-O'Connor)",
+        "template ACTIVE!100",
+        "hooks switched off by Actionstep: 0",
     ] {
         assert!(
             r.stdout.contains(expected),

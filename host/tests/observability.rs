@@ -95,9 +95,12 @@ async fn signed(
 ) -> (u16, Value, String) {
     // A signature is accepted once: each request is signed at a second of its own (within the
     // five-minute window), so that a deliberate repeat is a delivery, not a replay.
+    // Counted down from one fixed start: `now() - n` would sign two requests a second apart
+    // with the same timestamp when the clock ticks between them.
+    static START: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
     static SIGNED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let age = SIGNED.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-    let ts = (now() - age).to_string();
+    let ts = (*START.get_or_init(now) - age).to_string();
     let parsed = reqwest::Url::parse(url).unwrap();
     let target = match parsed.query() {
         Some(q) => format!("{}?{q}", parsed.path()),

@@ -78,6 +78,8 @@
 //   search folders, name-value pairs), templates, security, documents, users, my_matters,
 //   change_events, sync;
 // - this file, which wires the router and runs the server.
+/// The Actionstep emulator, mounted at `/actionstep`.
+pub mod actionstep;
 mod admin;
 mod auth;
 mod change_events;
@@ -147,6 +149,7 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 /// A running sandbox. Dropping it stops the server too, without waiting.
 pub struct Sandbox {
     state: SharedState,
+    actionstep: actionstep::SharedActionstep,
     base_url: String,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<std::io::Result<()>>>,
@@ -166,8 +169,9 @@ impl Sandbox {
         let base_url = format!("http://{}", SocketAddr::new(host, local.port()));
         let state = SandboxState::shared(config);
         state.set_base_url(base_url.clone());
+        let actionstep = actionstep::ActionstepState::shared();
         let (stop, stopped) = oneshot::channel::<()>();
-        let app = router(state.clone());
+        let app = router_with_actionstep(state.clone(), actionstep.clone());
         let task = tokio::spawn(async move {
             axum::serve(listener, app)
                 .with_graceful_shutdown(async {
@@ -178,6 +182,7 @@ impl Sandbox {
         });
         Ok(Sandbox {
             state,
+            actionstep,
             base_url,
             stop: Some(stop),
             task: Some(task),
@@ -191,6 +196,16 @@ impl Sandbox {
 
     pub fn state(&self) -> SharedState {
         self.state.clone()
+    }
+
+    /// The Actionstep emulator's state.
+    pub fn actionstep(&self) -> actionstep::SharedActionstep {
+        self.actionstep.clone()
+    }
+
+    /// `http://127.0.0.1:PORT/actionstep`: the Actionstep emulator's base, no trailing slash.
+    pub fn actionstep_url(&self) -> String {
+        format!("{}{}", self.base_url, actionstep::PREFIX)
     }
 
     /// Stop accepting, let requests in flight finish (for a few seconds at most), and return.
@@ -213,6 +228,18 @@ impl Drop for Sandbox {
             let _ = stop.send(());
         }
     }
+}
+
+/// The iManage sandbox's routes and, under [`actionstep::PREFIX`], the Actionstep emulator's.
+/// The Actionstep routes are outside the iManage fault layer: an iManage outage leaves
+/// Actionstep up (it has its own switch, `PUT /actionstep/admin/down`).
+pub fn router_with_actionstep(
+    state: SharedState,
+    actionstep: actionstep::SharedActionstep,
+) -> Router {
+    Router::new()
+        .nest(actionstep::PREFIX, actionstep::router(actionstep))
+        .merge(router(state))
 }
 
 /// The sandbox's routes over `state`, for embedding in another server.

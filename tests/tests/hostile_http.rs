@@ -17,7 +17,7 @@ const CASES: &[(&str, u16, bool)] = &[
     ("headers-10000.http", 431, true),
     ("headers-64-kib.http", 431, true),
     ("path-dot-dot-encoded.http", 404, false),
-    ("path-dot-dot-to-actionstep.http", 401, false),
+    ("path-dot-dot-to-actionstep.http", 404, false),
     ("path-dot-dot-to-signed-route.http", 404, false),
     ("path-invalid-utf8.http", 400, true),
     ("request-line-garbage.http", 400, true),

@@ -473,7 +473,7 @@ async fn failures_answer_503_and_wait_for_replay() {
 }
 
 #[tokio::test]
-async fn actionstep_hooks_always_answer_200_when_well_formed() {
+async fn actionstep_hooks_always_answer_200_to_their_token() {
     let env = Env::start().await;
     let s = server(&env).await;
     let c = reqwest::Client::new();
@@ -494,9 +494,19 @@ async fn actionstep_hooks_always_answer_200_when_well_formed() {
             .body(created.clone()),
     )
     .await;
-    assert_eq!(st, StatusCode::UNAUTHORIZED);
-    let (st, _) = send(c.post(&hook).body("{\"actions\": 5}")).await;
-    assert_eq!(st, StatusCode::BAD_REQUEST);
+    // 404, never 401: Actionstep deletes a hook that answers 401.
+    assert_eq!(st, StatusCode::NOT_FOUND);
+    // Unreadable: still 200 (any other answer disables the hook), kept whole for replay.
+    let (st, b) = send(c.post(&hook).body("{\"actions\": 5}")).await;
+    assert_eq!(
+        (st, &b["held"]["kind"]),
+        (StatusCode::OK, &json!("malformed"))
+    );
+    let held_key = format!("event/held/{}", b["held"]["id"].as_str().unwrap());
+    assert_eq!(
+        env.kv().get_json(&held_key).unwrap()["body"],
+        "{\"actions\": 5}"
+    );
     assert!(env.state().workspaces().is_empty());
 
     // iManage down: still 200 (Actionstep would disable the hook otherwise), kept for replay.

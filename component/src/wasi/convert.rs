@@ -226,6 +226,35 @@ impl From<events::ReplayReport> for wit::ReplayReport {
             replayed: r.replayed,
             succeeded: r.succeeded,
             still_failing: list(r.still_failing),
+            still_held: list(r.still_held),
+        }
+    }
+}
+
+impl From<crate::actionstep::resthooks::Hook> for wit::ActionstepHook {
+    fn from(h: crate::actionstep::resthooks::Hook) -> Self {
+        wit::ActionstepHook {
+            id: h.id,
+            event_name: h.event_name,
+            target_url: h.target_url,
+            status: h.status,
+            ours: h.ours,
+        }
+    }
+}
+
+impl From<crate::held::HeldDelivery> for wit::HeldDelivery {
+    fn from(h: crate::held::HeldDelivery) -> Self {
+        wit::HeldDelivery {
+            id: h.id,
+            source: h.source,
+            kind: h.kind,
+            reason: h.reason,
+            body: h.body,
+            truncated: h.truncated,
+            attempts: h.attempts,
+            first_held_at: h.first_held_at,
+            last_failed_at: h.last_failed_at,
         }
     }
 }

@@ -72,7 +72,7 @@ impl Integration for Component {
     }
 
     fn replay_events() -> Answer<wit::ReplayReport> {
-        out(events::replay(&WasiPlatform::new()))
+        out(crate::replay_events(&WasiPlatform::new()))
     }
 
     fn audit_log(q: wit::AuditQuery) -> Answer<Vec<wit::AuditRecord>> {
@@ -90,6 +90,42 @@ impl Integration for Component {
     fn connect_complete(code: String, state: String, redirect_uri: String) -> Answer<String> {
         let p = WasiPlatform::new();
         out(crate::connect_complete(&p, &code, &state, &redirect_uri))
+    }
+
+    fn actionstep_connect_begin(redirect_uri: String) -> Answer<wit::ConnectRequest> {
+        out(crate::actionstep::auth::connect_begin(
+            &WasiPlatform::new(),
+            &redirect_uri,
+        ))
+    }
+
+    fn actionstep_connect_complete(
+        code: String,
+        state: String,
+        redirect_uri: String,
+    ) -> Answer<String> {
+        let p = WasiPlatform::new();
+        out(crate::actionstep::auth::connect_complete(
+            &p,
+            &code,
+            &state,
+            &redirect_uri,
+        ))
+    }
+
+    fn actionstep_hooks_install(public_url: String) -> Answer<Vec<wit::ActionstepHook>> {
+        out_list(crate::actionstep::resthooks::install(
+            &WasiPlatform::new(),
+            &public_url,
+        ))
+    }
+
+    fn actionstep_hooks_list() -> Answer<Vec<wit::ActionstepHook>> {
+        out_list(crate::actionstep::resthooks::list(&WasiPlatform::new()))
+    }
+
+    fn actionstep_hooks_remove() -> Answer<Vec<wit::ActionstepHook>> {
+        out_list(crate::actionstep::resthooks::remove(&WasiPlatform::new()))
     }
 
     fn poll_changes(cursor: Option<String>) -> Answer<wit::ChangeBatch> {

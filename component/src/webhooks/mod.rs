@@ -2,11 +2,8 @@
 //! `wasi` adapter only moves bytes. JSON in and out, versioned under `/v1`; typed errors map to
 //! statuses with a body `{"error": {"kind", "message"}}`.
 
-pub mod actionstep;
 pub mod replay;
 pub mod signature;
-
-use std::collections::BTreeMap;
 
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -215,9 +212,20 @@ pub fn handle_streaming(
             if let Err(refused) = actionstep_caller(p, token) {
                 return refused;
             }
-            match read(head, read_body) {
-                Ok(body) => actionstep_hook(p, &body),
-                Err(refused) => refused,
+            // From here on the answer is 200 whatever happens: Actionstep switches off a hook
+            // that answers anything else, so what cannot be handled now is kept for replay.
+            let limit = body_limit(&head.method, &head.target);
+            let body = read_body(limit);
+            let held = if body.too_large {
+                crate::held::Body::TooLarge { limit }
+            } else {
+                crate::held::Body::Read(&body.bytes)
+            };
+            match crate::actionstep::deliver::receive(p, held) {
+                Ok(answer) => ok(200, answer),
+                // Nothing could be kept (key-value itself failed): only then may the sender
+                // see an error, for it must send the delivery again.
+                Err(e) => typed(&e),
             }
         }
         Route::Signed(route) => {
@@ -390,56 +398,12 @@ fn signed_route(p: &dyn Platform, route: &Signed<'_>, head: &Head, body: &[u8]) 
 fn actionstep_caller(p: &dyn Platform, token: &str) -> Result<(), Response> {
     match settings::shared_secret(p, "actionstep_token") {
         Ok(expected) if signature::same_secret(token, &expected) => Ok(()),
-        Ok(_) => Err(error(401, "unauthorized", "unknown hook token")),
+        // 404, not 401: Actionstep deletes a hook that answers 401, and to a caller without the
+        // token this route does not exist.
+        Ok(_) => Err(error(404, "not-found", "no such hook")),
         Err(Error::NotConfigured(why)) => Err(error(503, "not-configured", &why)),
         Err(e) => Err(typed(&e)),
     }
-}
-
-/// `POST /v1/actionstep/{token}`. Actionstep disables a hook that answers anything but 200,
-/// so every well-formed delivery gets 200; an event that fails is kept as a dead letter for
-/// `matterlink replay` instead. A malformed body still gets a 4xx.
-fn actionstep_hook(p: &dyn Platform, body: &[u8]) -> Response {
-    let delivery = match parse::<actionstep::Delivery>(body) {
-        Ok(d) => d,
-        Err(r) => return r,
-    };
-    let matter_types: BTreeMap<String, String> = match p.config("actionstep_matter_types") {
-        Ok(Some(json)) => match serde_json::from_str(&json) {
-            Ok(m) => m,
-            Err(e) => {
-                return error(
-                    500,
-                    "not-configured",
-                    &format!("`actionstep_matter_types` must be a JSON object: {e}"),
-                )
-            }
-        },
-        _ => BTreeMap::new(),
-    };
-    let mut matters = Vec::with_capacity(delivery.actions.len());
-    for (i, action) in delivery.actions.iter().enumerate() {
-        match action.matter(&matter_types) {
-            Some(m) => matters.push(m),
-            None => {
-                return error(
-                    400,
-                    "bad-request",
-                    &format!("actions[{i}] has no usable id"),
-                )
-            }
-        }
-    }
-    let mut results = Vec::new();
-    for (action, matter) in delivery.actions.iter().zip(matters) {
-        let outcome = actionstep::event_for(p, action, matter)
-            .and_then(|e| events::handle(p, &e).map(|o| (e, o)));
-        results.push(match outcome {
-            Ok((e, o)) => json!({"event_id": e.id, "type": e.kind, "outcome": o}),
-            Err(err) => json!({"error": {"kind": err.kind(), "message": err.message()}}),
-        });
-    }
-    ok(200, json!({"results": results}))
 }
 
 /// Liveness plus whether the configuration loads; never contacts iManage, so it stays cheap
@@ -503,7 +467,7 @@ mod tests {
     }
 
     /// Everything in key-value but the memory of used signatures.
-    fn domain_state(p: &FakePlatform) -> BTreeMap<String, Vec<u8>> {
+    fn domain_state(p: &FakePlatform) -> std::collections::BTreeMap<String, Vec<u8>> {
         let mut kv = p.kv.borrow().clone();
         kv.retain(|k, _| !k.starts_with("webhook/"));
         kv
@@ -705,7 +669,7 @@ mod tests {
         );
         p.set_config("actionstep_token", HOOK_TOKEN);
         let hook = req("POST", "/v1/actionstep/wrong-token", b"");
-        assert_eq!(kind(&without_reading(&p, &hook)), (401, "unauthorized"));
+        assert_eq!(kind(&without_reading(&p, &hook)), (404, "not-found"));
         // A signed one gets as far as reading, with the documents' limit.
         let good = signed(&p, "POST", target, b"");
         let mut asked = None;

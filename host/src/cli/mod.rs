@@ -12,6 +12,7 @@ use matterlink_host::keyvalue::runtime_config::RuntimeConfig;
 use matterlink_host::tenants::{Registry, TenantName};
 use matterlink_host::{ConfigStore, Outcome, Runtime, RuntimeOptions, EMBEDDED_COMPONENT};
 
+pub mod actionstep;
 pub mod backfill;
 pub mod call;
 pub mod check;

@@ -18,7 +18,8 @@ pub struct Args {
     json: bool,
 }
 
-/// Runs `replay`: exit 1 when events still fail afterwards, for scripts to notice.
+/// Runs `replay`: exit 1 when events still fail (or hook deliveries are still held)
+/// afterwards, for scripts to notice.
 pub async fn run(g: &Global, a: Args) -> Result<ExitCode> {
     let runtime = load_runtime(g).await?;
     if a.list {
@@ -33,7 +34,7 @@ pub async fn run(g: &Global, a: Args) -> Result<ExitCode> {
     let answer = runtime.replay_events().await?;
     let still_failing = answer
         .as_ref()
-        .is_ok_and(|report| !report.still_failing.is_empty());
+        .is_ok_and(|report| !report.still_failing.is_empty() || !report.still_held.is_empty());
     let code = print_outcome(answer.map(|report| serde_json::json!(report)), a.json)?;
     Ok(if still_failing {
         ExitCode::from(1)

@@ -1,4 +1,5 @@
-//! `matterlink sandbox`: the iManage emulator on a local port, and `matterlink sandbox wall`,
+//! `matterlink sandbox`: the iManage emulator on a local port (and the Actionstep emulator under
+//! `/actionstep` on the same port), and `matterlink sandbox wall`,
 //! which changes a running sandbox the way a records manager would in iManage.
 
 use std::net::SocketAddr;
@@ -91,6 +92,12 @@ pub async fn run(a: Args) -> Result<ExitCode> {
         } else {
             ", legacy workspaces ACTIVE!501..504"
         },
+    );
+    eprintln!(
+        "Actionstep emulator: {} (OAuth client {} / {}; admin routes under /actionstep/admin).",
+        sandbox.actionstep_url(),
+        imanage_sandbox::actionstep::CLIENT_ID,
+        imanage_sandbox::actionstep::CLIENT_SECRET,
     );
     shutdown_signal().await;
     sandbox.shutdown().await;

@@ -2,6 +2,7 @@
 
 mod harness;
 
+mod actionstep;
 mod auth;
 mod binary;
 mod customs;
