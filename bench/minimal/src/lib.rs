@@ -76,7 +76,13 @@ impl Integration for Minimal {
     fn link_workspace(_: wit::Matter, _: String) -> Answer<wit::Workspace> {
         unused()
     }
-    fn file_document(_: String, _: Option<String>, _: String, _: Vec<u8>) -> Answer<String> {
+    fn file_document(
+        _: String,
+        _: Option<String>,
+        _: String,
+        _: Vec<u8>,
+        _: Option<String>,
+    ) -> Answer<String> {
         unused()
     }
     fn list_folders(_: String) -> Answer<Vec<wit::Folder>> {
@@ -116,6 +122,21 @@ impl Integration for Minimal {
         unused()
     }
     fn drift(_: wit::Matter, _: bool) -> Answer<wit::DriftReport> {
+        unused()
+    }
+    fn actionstep_connect_begin(_: String) -> Answer<wit::ConnectRequest> {
+        unused()
+    }
+    fn actionstep_connect_complete(_: String, _: String, _: String) -> Answer<String> {
+        unused()
+    }
+    fn actionstep_hooks_install(_: String) -> Answer<Vec<wit::ActionstepHook>> {
+        unused()
+    }
+    fn actionstep_hooks_list() -> Answer<Vec<wit::ActionstepHook>> {
+        unused()
+    }
+    fn actionstep_hooks_remove() -> Answer<Vec<wit::ActionstepHook>> {
         unused()
     }
 }

@@ -50,7 +50,7 @@ enum Hooks {
 
 /// Runs the subcommand; exit 1 when the component refused.
 pub async fn run(g: &Global, a: Args) -> Result<ExitCode> {
-    let runtime = load_runtime(g)?;
+    let runtime = load_runtime(g).await?;
     let Command::Hooks { action } = a.command;
     let (answer, json) = match action {
         Hooks::Install { url, json } => (runtime.actionstep_hooks_install(&url).await?, json),
