@@ -200,11 +200,23 @@ async fn every_matter_gets_exactly_one_workspace_under_faults_and_a_crash() {
     assert!(expected_folders > 0, "the template's folders were created");
     for w in &workspaces {
         let folders = state.folders_of(&w.id);
+        let names = |id: &str| {
+            let mut n: Vec<String> = state
+                .folders_of(id)
+                .iter()
+                .map(|f| format!("{}/{}", f.parent_id, f.name))
+                .collect();
+            n.sort();
+            n
+        };
         assert_eq!(
             folders.len(),
             expected_folders,
-            "{}: a folder missing or extra",
-            w.id
+            "{}: a folder missing or extra: {:?} against {}'s {:?}",
+            w.id,
+            names(&w.id),
+            workspaces[0].id,
+            names(&workspaces[0].id)
         );
         let mut per_parent: BTreeMap<(String, String), usize> = BTreeMap::new();
         for f in &folders {
