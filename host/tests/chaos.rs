@@ -108,7 +108,7 @@ async fn every_matter_gets_exactly_one_workspace_under_faults_and_a_crash() {
     loop {
         replays += 1;
         let out = common::matterlink(&sandbox, data.path())
-            .env("MATTERLINK_CLAIM_TTL_SECONDS", "3")
+            .env("MATTERLINK_CLAIM_TTL_SECONDS", common::chaos::CLAIM_TTL)
             .args(["replay", "--json"])
             .output()
             .await

@@ -153,7 +153,7 @@ async fn three_hosts_on_one_redis_make_each_workspace_once() {
         replays += 1;
         let out = common::matterlink(&sandbox, replay_dir)
             .env("MATTERLINK_STORE", &store)
-            .env("MATTERLINK_CLAIM_TTL_SECONDS", "3")
+            .env("MATTERLINK_CLAIM_TTL_SECONDS", common::chaos::CLAIM_TTL)
             .args(["replay", "--json"])
             .output()
             .await
