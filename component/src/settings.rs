@@ -517,10 +517,20 @@ impl Settings {
                     }),
             }
         };
+        let event_deadline_s = seconds("event_deadline_seconds", 120)?;
+        let claim_ttl_s = seconds("claim_ttl_seconds", 120)?;
+        // A claim's holder renews it before each write, and one write (with its retries) ends
+        // within the event's deadline: a shorter TTL would let a redelivery take over a holder
+        // that is still inside one slow write, and both would create the same folder.
+        if claim_ttl_s < event_deadline_s {
+            return Err(Error::NotConfigured(format!(
+                "`claim_ttl_seconds` ({claim_ttl_s}) must be at least `event_deadline_seconds` ({event_deadline_s}): a claim must outlive every retry of one write"
+            )));
+        }
         Ok(Settings {
             request_timeout_s: seconds("imanage_timeout_seconds", 30)?,
-            event_deadline_s: seconds("event_deadline_seconds", 120)?,
-            claim_ttl_s: seconds("claim_ttl_seconds", 120)?,
+            event_deadline_s,
+            claim_ttl_s,
             require_template: flag("require_template")?,
             sync_fields_on_update: flag("sync_fields_on_update")?,
             close_action: match get(p, "close_action")? {
@@ -737,6 +747,9 @@ mod tests {
             ("require_template", "sometimes"),
             ("imanage_timeout_seconds", "0"),
             ("event_deadline_seconds", "soon"),
+            // Longer than the default claim TTL (120 s): a claim could go stale mid-write.
+            ("event_deadline_seconds", "121"),
+            ("claim_ttl_seconds", "119"),
             ("library_routes", "[{\"library\": \"X\"}]"),
         ] {
             let p = FakePlatform::configured();

@@ -109,6 +109,10 @@ async fn every_matter_gets_exactly_one_workspace_under_faults_and_a_crash() {
         replays += 1;
         let out = common::matterlink(&sandbox, data.path())
             .env("MATTERLINK_CLAIM_TTL_SECONDS", common::chaos::CLAIM_TTL)
+            .env(
+                "MATTERLINK_EVENT_DEADLINE_SECONDS",
+                common::chaos::CLAIM_TTL,
+            )
             .args(["replay", "--json"])
             .output()
             .await

@@ -154,6 +154,10 @@ async fn three_hosts_on_one_redis_make_each_workspace_once() {
         let out = common::matterlink(&sandbox, replay_dir)
             .env("MATTERLINK_STORE", &store)
             .env("MATTERLINK_CLAIM_TTL_SECONDS", common::chaos::CLAIM_TTL)
+            .env(
+                "MATTERLINK_EVENT_DEADLINE_SECONDS",
+                common::chaos::CLAIM_TTL,
+            )
             .args(["replay", "--json"])
             .output()
             .await

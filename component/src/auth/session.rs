@@ -428,6 +428,7 @@ mod tests {
         let p = FakePlatform::configured();
         p.set_config("imanage_timeout_seconds", "300");
         p.set_config("event_deadline_seconds", "600");
+        p.set_config("claim_ttl_seconds", "600");
         oauth_connected(&p);
         let grants = token_endpoint(&p, 200);
         let s = Settings::load(&p).unwrap();

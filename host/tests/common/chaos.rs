@@ -15,11 +15,11 @@ use tokio::process::Child;
 use tokio::sync::RwLock;
 
 // At least 32 characters, as the component requires of `webhook_secret`.
-/// A claim left by a killed host is taken over after this. It must outlive one request's whole
-/// retry budget (4 attempts of up to 1 s to connect plus 1 s to the first byte, and the waits
-/// between them): a holder still inside one slow write when its claim goes stale is overtaken,
-/// and the two may both create the same folder. 3 s did that about once a run once outgoing
-/// requests went over the keep-alive pool, whose wait for a head counts the connect timeout too.
+/// A claim left by a killed host is taken over after this; it is also each event's deadline,
+/// which the component requires the TTL to cover (a holder still inside one slow write when its
+/// claim goes stale is overtaken, and both may create the same folder). With a 3 s TTL and a
+/// 30 s deadline that happened about once a run once outgoing requests went over the keep-alive
+/// pool, whose wait for a head counts the connect timeout too.
 pub const CLAIM_TTL: &str = "12";
 pub const SECRET: &str = "chaos-webhook-secret-0123456789abcdef";
 
@@ -66,7 +66,7 @@ pub async fn start_server(sandbox: &Sandbox, data: &Path, store: Option<&str>) -
         // Short limits keep the run bounded: a hung request fails after 1 s, and a claim left
         // by the killed process is taken over after CLAIM_TTL.
         .env("MATTERLINK_IMANAGE_TIMEOUT_SECONDS", "1")
-        .env("MATTERLINK_EVENT_DEADLINE_SECONDS", "30")
+        .env("MATTERLINK_EVENT_DEADLINE_SECONDS", CLAIM_TTL)
         .env("MATTERLINK_CLAIM_TTL_SECONDS", CLAIM_TTL)
         .args(["serve", "--port", "0"])
         .stdout(Stdio::piped())
