@@ -15,7 +15,7 @@ use serde_json::{json, Value};
 use tokio::sync::RwLock;
 
 mod common;
-use common::chaos::{deliver, faults, matter, start_server, Counts, Rng};
+use common::chaos::{deliver, faults, matter, replay_until_done, start_server, Counts, Rng};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn every_matter_gets_exactly_one_workspace_under_faults_and_a_crash() {
@@ -104,29 +104,7 @@ async fn every_matter_gets_exactly_one_workspace_under_faults_and_a_crash() {
 
     // iManage recovers; the failed events are replayed (claims of the killed process expire).
     state.set_faults(Faults::default());
-    let mut replays = 0;
-    loop {
-        replays += 1;
-        let out = common::matterlink(&sandbox, data.path())
-            .env("MATTERLINK_CLAIM_TTL_SECONDS", common::chaos::CLAIM_TTL)
-            .env(
-                "MATTERLINK_EVENT_DEADLINE_SECONDS",
-                common::chaos::CLAIM_TTL,
-            )
-            .args(["replay", "--json"])
-            .output()
-            .await
-            .unwrap();
-        if out.status.code() == Some(0) {
-            break;
-        }
-        assert!(
-            replays < 5,
-            "replay keeps failing: {}",
-            String::from_utf8_lossy(&out.stdout)
-        );
-        tokio::time::sleep(Duration::from_secs(4)).await;
-    }
+    let replays = replay_until_done(&sandbox, data.path(), None).await;
     server.start_kill().unwrap();
     server.wait().await.unwrap();
 

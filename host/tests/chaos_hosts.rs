@@ -21,7 +21,7 @@ use serde_json::{json, Value};
 use tokio::sync::RwLock;
 
 mod common;
-use common::chaos::{deliver, faults, matter, start_server, Counts, Rng};
+use common::chaos::{deliver, faults, matter, replay_until_done, start_server, Counts, Rng};
 use common::redis::RedisServer;
 
 const HOSTS: usize = 3;
@@ -148,30 +148,7 @@ async fn three_hosts_on_one_redis_make_each_workspace_once() {
     // iManage recovers; a fourth machine replays what failed, on the same Redis.
     state.set_faults(Faults::default());
     let replay_dir = dirs[HOSTS].path();
-    let mut replays = 0;
-    loop {
-        replays += 1;
-        let out = common::matterlink(&sandbox, replay_dir)
-            .env("MATTERLINK_STORE", &store)
-            .env("MATTERLINK_CLAIM_TTL_SECONDS", common::chaos::CLAIM_TTL)
-            .env(
-                "MATTERLINK_EVENT_DEADLINE_SECONDS",
-                common::chaos::CLAIM_TTL,
-            )
-            .args(["replay", "--json"])
-            .output()
-            .await
-            .unwrap();
-        if out.status.code() == Some(0) {
-            break;
-        }
-        assert!(
-            replays < 5,
-            "replay keeps failing: {}",
-            String::from_utf8_lossy(&out.stdout)
-        );
-        tokio::time::sleep(Duration::from_secs(4)).await;
-    }
+    let replays = replay_until_done(&sandbox, replay_dir, Some(&store)).await;
     for s in &mut servers {
         s.start_kill().unwrap();
         s.wait().await.unwrap();

@@ -175,3 +175,33 @@ pub fn matter(i: usize) -> Value {
         "file_reference": format!("CH-{i}"),
     })
 }
+
+/// Runs `matterlink replay` on `data` (and `store`, when the state is shared) until it exits 0,
+/// as an operator would once iManage is back: claims left by a killed host expire meanwhile.
+/// How many rounds it took; fails after five.
+pub async fn replay_until_done(sandbox: &Sandbox, data: &Path, store: Option<&str>) -> usize {
+    let mut rounds = 0;
+    loop {
+        rounds += 1;
+        let mut c = super::matterlink(sandbox, data);
+        if let Some(store) = store {
+            c.env("MATTERLINK_STORE", store);
+        }
+        let out = c
+            .env("MATTERLINK_CLAIM_TTL_SECONDS", CLAIM_TTL)
+            .env("MATTERLINK_EVENT_DEADLINE_SECONDS", CLAIM_TTL)
+            .args(["replay", "--json"])
+            .output()
+            .await
+            .unwrap();
+        if out.status.code() == Some(0) {
+            return rounds;
+        }
+        assert!(
+            rounds < 5,
+            "replay keeps failing: {}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+        tokio::time::sleep(Duration::from_secs(4)).await;
+    }
+}
