@@ -154,3 +154,18 @@ pub const SIGNATURES_SEEN: &str = "webhook/seen/";
 /// Signed requests accepted so far; every `webhooks::replay::SWEEP_EVERY`th one sweeps expired
 /// signatures away.
 pub const SIGNATURES_COUNT: &str = "webhook/seen-count";
+
+/// The console's local administrator password, as an Argon2id PHC string (`console::password`);
+/// never the password itself.
+pub const ADMIN_PASSWORD: &str = "console/admin-password";
+
+/// A console session (`console::session::Session`), under the SHA-256 of its cookie's token
+/// (hex): whoever reads the store cannot sign in with what they read.
+pub fn console_session(token_digest: &str) -> String {
+    format!("console/session/{token_digest}")
+}
+
+/// Failed console sign-ins in the five-minute window `window` (a counter): the rate limit.
+pub fn signin_failures(window: u64) -> String {
+    format!("console/signin-failures/{window}")
+}

@@ -101,6 +101,10 @@ pub mod import;
 
 // ---- Entry points ----
 
+/// The admin console and the matter panel: HTML pages of the incoming handler.
+pub mod console;
+/// The one HTTP face of the incoming handler: `/admin…` is the console's, the rest the API's.
+pub mod front;
 /// The adapter between WIT and the domain logic.
 #[cfg(target_arch = "wasm32")]
 mod wasi;
@@ -118,6 +122,7 @@ pub use backfill::backfill_matter;
 pub use check::check_connection;
 pub use closing::{on_matter_closed, on_matter_reopened};
 pub use connect::{connect_begin, connect_complete};
+pub use console::password::set as set_admin_password;
 pub use documents::{file_document, list_folders};
 pub use drift::drift;
 pub use feed::poll_changes;

@@ -156,6 +156,15 @@ impl Instance<'_> {
         Ok(api.call_check_connection(s).await?.map_err(Into::into))
     }
 
+    /// `set-admin-password`: the console's local administrator password, stored hashed.
+    pub async fn set_admin_password(&mut self, password: &str) -> Result<Answer<()>> {
+        let (s, api) = self.parts();
+        Ok(api
+            .call_set_admin_password(s, password)
+            .await?
+            .map_err(Into::into))
+    }
+
     /// `handle-event`: handle a delivery once; a redelivered id is answered from its record.
     pub async fn handle_event(&mut self, e: &Event) -> Result<Answer<EventOutcome>> {
         let (s, api) = self.parts();
@@ -374,6 +383,8 @@ one_call_each! {
     fn list_folders(matter_id: &str) -> Vec<Folder>;
     /// [`Instance::check_connection`] in a fresh instance.
     fn check_connection() -> String;
+    /// [`Instance::set_admin_password`] in a fresh instance.
+    fn set_admin_password(password: &str) -> ();
     /// [`Instance::handle_event`] in a fresh instance.
     fn handle_event(e: &Event) -> EventOutcome;
     /// [`Instance::replay_events`] in a fresh instance.

@@ -63,6 +63,8 @@ enum Command {
     /// The firms this host serves: add, update, list, show, remove, rotate-secret. Each has its
     /// own configuration and data, served under /t/{tenant}/v1/…; commands take --tenant NAME.
     Tenant(cli::tenant::Args),
+    /// The admin console: `password --stdin` sets its local administrator password.
+    Admin(cli::admin::Args),
     /// Print a fresh random secret (256 bits, URL-safe) for `webhook_secret` or
     /// `actionstep_token`.
     Secret,
@@ -89,6 +91,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         #[cfg(feature = "sandbox")]
         Command::Demo => cli::demo::run(g).await,
         Command::Log(args) => cli::log::run(g, args).await,
+        Command::Admin(args) => cli::admin::run(g, args).await,
         Command::Replay(args) => cli::replay::run(g, args).await,
         Command::Connect(args) => cli::connect::run(g, args).await,
         Command::Actionstep(args) => cli::actionstep::run(g, args).await,

@@ -60,6 +60,9 @@ pub const MAX_HEADERS: usize = 64;
 /// The header that names a request in the logs and the audit trail, taken from the caller
 /// when it is usable (see [`request_id`]) and returned on every response.
 pub const REQUEST_ID: &str = "x-request-id";
+/// The path prefix the component is served below, for the console's links and cookie paths:
+/// `/t/{tenant}` for a tenant's requests.
+pub const FORWARDED_PREFIX: &str = "x-forwarded-prefix";
 /// Longest request id taken from a caller: room for a UUID or a trace id with a prefix.
 pub const MAX_REQUEST_ID: usize = 128;
 /// How much of an event's body is kept to read its type for the metrics: events are a few
@@ -464,6 +467,18 @@ async fn tenant_of(
             parts.path_and_query = Some(rest);
             if let Ok(uri) = hyper::Uri::from_parts(parts) {
                 *req.uri_mut() = uri;
+                // The console's links and cookies must keep the tenant's prefix, which the
+                // component no longer sees in the path (after any prefix a proxy in front set).
+                let outer = req
+                    .headers()
+                    .get(FORWARDED_PREFIX)
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or_default()
+                    .trim_end_matches('/')
+                    .to_string();
+                if let Ok(v) = hyper::header::HeaderValue::from_str(&format!("{outer}/t/{name}")) {
+                    req.headers_mut().insert(FORWARDED_PREFIX, v);
+                }
                 return Ok((runtime, Some(name)));
             }
             Ok((shared.runtime.clone(), None))

@@ -91,6 +91,9 @@ impl Integration for Minimal {
     fn check_connection() -> Answer<String> {
         unused()
     }
+    fn set_admin_password(_: String) -> Answer<()> {
+        unused()
+    }
     fn handle_event(_: wit::Event) -> Answer<wit::EventOutcome> {
         unused()
     }

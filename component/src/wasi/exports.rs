@@ -67,6 +67,10 @@ impl Integration for Component {
         out(crate::check_connection(&WasiPlatform::new()))
     }
 
+    fn set_admin_password(password: String) -> Answer<()> {
+        out(crate::set_admin_password(&WasiPlatform::new(), &password))
+    }
+
     fn handle_event(e: wit::Event) -> Answer<wit::EventOutcome> {
         out(events::handle(&WasiPlatform::new(), &e.into()))
     }

@@ -1,5 +1,5 @@
-//! The `wasi:http` incoming handler: matter-system webhooks (Spin, `matterlink serve`) handed to
-//! `webhooks`, and its answer written back as JSON.
+//! The `wasi:http` incoming handler (Spin, `matterlink serve`): each request handed to `front`
+//! (the JSON API and the console), and its answer written back.
 
 use super::bindings::exports::wasi::http::incoming_handler::Guest as IncomingHandler;
 use super::bindings::wasi::http::types::{
@@ -9,7 +9,7 @@ use super::convert::method_name;
 use super::exports::Component;
 use super::WasiPlatform;
 use crate::http_parts::{self, header_text, read_request_body, LimitedBody, READ_CHUNK};
-use crate::webhooks;
+use crate::{front, webhooks};
 
 impl IncomingHandler for Component {
     fn handle(request: IncomingRequest, response_out: ResponseOutparam) {
@@ -20,14 +20,20 @@ impl IncomingHandler for Component {
         };
         // The body is read only if the route, the caller and the signature's timestamp pass:
         // `webhooks` decides, and calls back here for the bytes.
-        let answer = webhooks::handle_streaming(&WasiPlatform::new(), &head, |limit| {
+        let answer = front::handle(&WasiPlatform::new(), &head, |limit| {
             read_body(&request, limit)
         });
-        let body_bytes = serde_json::to_vec(&answer.body).unwrap_or_default();
-
-        let headers =
-            Fields::from_list(&[("content-type".to_string(), b"application/json".to_vec())])
-                .unwrap_or_else(|_| Fields::new());
+        let body_bytes = if head.method == "HEAD" {
+            Vec::new()
+        } else {
+            answer.body
+        };
+        let fields: Vec<(String, Vec<u8>)> = answer
+            .headers
+            .into_iter()
+            .map(|(k, v)| (k, v.into_bytes()))
+            .collect();
+        let headers = Fields::from_list(&fields).unwrap_or_else(|_| Fields::new());
         let response = OutgoingResponse::new(headers);
         let _ = response.set_status_code(answer.status);
         let Ok(body) = response.body() else { return };

@@ -31,18 +31,21 @@ pub struct Head {
 }
 
 impl Head {
-    fn header(&self, name: &str) -> Option<&str> {
+    /// The first value of header `name`, compared without case.
+    pub fn header(&self, name: &str) -> Option<&str> {
         self.headers
             .iter()
             .find(|(k, _)| k.eq_ignore_ascii_case(name))
             .map(|(_, v)| v.as_str())
     }
 
-    fn path(&self) -> &str {
+    /// The path, without the query.
+    pub fn path(&self) -> &str {
         self.target.split('?').next().unwrap_or_default()
     }
 
-    fn query(&self, name: &str) -> Option<String> {
+    /// The first value of query parameter `name`, decoded.
+    pub fn query(&self, name: &str) -> Option<String> {
         let q = self.target.split_once('?')?.1;
         url::form_urlencoded::parse(q.as_bytes())
             .find(|(k, _)| k == name)
@@ -70,6 +73,13 @@ pub struct Response {
     pub status: u16,
     /// The JSON body.
     pub body: Value,
+}
+
+impl From<Response> for crate::http_parts::Reply {
+    fn from(r: Response) -> Self {
+        let body = serde_json::to_vec(&r.body).unwrap_or_default();
+        crate::http_parts::Reply::new(r.status, "application/json", body)
+    }
 }
 
 fn ok(status: u16, body: Value) -> Response {

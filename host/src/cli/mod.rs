@@ -13,6 +13,7 @@ use matterlink_host::tenants::{Registry, TenantName};
 use matterlink_host::{ConfigStore, Outcome, Runtime, RuntimeOptions, EMBEDDED_COMPONENT};
 
 pub mod actionstep;
+pub mod admin;
 pub mod backfill;
 pub mod call;
 pub mod check;
