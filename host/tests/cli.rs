@@ -1165,3 +1165,58 @@ async fn logs_off_a_terminal_have_no_ansi_codes() {
     assert!(r.stderr.contains("outgoing request"), "{}", r.stderr);
     assert!(!r.stderr.contains('\u{1b}'), "{:?}", r.stderr);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn admin_password_is_read_from_stdin_only_and_stored_hashed() {
+    let s = Setup::new().await;
+    let password = "a long console password";
+    let set = |stdin: &'static [u8], args: &'static [&'static str]| {
+        let mut c = s.cmd();
+        c.args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        async move {
+            let mut child = c.spawn().unwrap();
+            child.stdin.take().unwrap().write_all(stdin).await.unwrap();
+            let out = child.wait_with_output().await.unwrap();
+            (
+                out.status.code().unwrap_or(-1),
+                String::from_utf8_lossy(&out.stdout).into_owned(),
+                String::from_utf8_lossy(&out.stderr).into_owned(),
+            )
+        }
+    };
+    // Never as an argument: without --stdin it is a usage error and nothing is stored.
+    let (code, _, err) = set(b"", &["admin", "password"]).await;
+    assert_eq!(code, 2, "{err}");
+    assert!(kv_snapshot(s.data.path())
+        .iter()
+        .all(|(_, k, _)| k != "console/admin-password"));
+    // Too short: the typed error, exit 1, nothing stored, the password not echoed.
+    let (code, out, err) = set(b"short\n", &["admin", "password", "--stdin"]).await;
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(
+        err.contains("12 to 256 characters") && !err.contains("short"),
+        "{err}"
+    );
+    assert!(kv_snapshot(s.data.path())
+        .iter()
+        .all(|(_, k, _)| k != "console/admin-password"));
+    // One line from stdin (its newline is not part of it), stored as an Argon2id hash.
+    let (code, out, err) = set(
+        b"a long console password\n",
+        &["admin", "password", "--stdin"],
+    )
+    .await;
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(!out.contains(password) && !err.contains(password));
+    let stored = kv_snapshot(s.data.path())
+        .into_iter()
+        .find(|(_, k, _)| k == "console/admin-password")
+        .expect("stored")
+        .2;
+    let stored = String::from_utf8(stored).unwrap();
+    assert!(stored.starts_with("$argon2id$"), "{stored}");
+    assert!(!stored.contains(password));
+}
