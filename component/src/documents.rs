@@ -100,7 +100,7 @@ pub fn workspace_contents(p: &dyn Platform, matter_id: &str) -> Result<Workspace
     })?;
     let nodes = api.folders_of(&link.workspace.id)?;
     let tree = folder_tree(&nodes, &link.workspace.id);
-    let mut depth_of = std::collections::HashMap::new();
+    let mut depth_of = std::collections::BTreeMap::new();
     let mut folders = Vec::with_capacity(tree.len());
     for (n, folder) in tree.into_iter().enumerate() {
         let parent = nodes
