@@ -268,7 +268,8 @@ pub fn shared_secret(p: &dyn Platform, key: &str) -> Result<String> {
 
 /// The origins that may frame the matter panel (`panel_frame_ancestors`: space-separated
 /// origins such as `https://practice.example.com`), for a host platform that embeds it; none
-/// when unset. A deployment fact: read from the deployment's configuration only. Each must be
+/// when unset. A deployment fact: read from the deployment's configuration only. Framing does
+/// not carry the console's `SameSite=Strict` session across sites: see `console::panel`. Each must be
 /// a plain `http(s)` origin (no path, query or wildcard), since it goes into the panel's
 /// Content-Security-Policy as it is.
 pub fn panel_frame_ancestors(p: &dyn Platform) -> Result<Vec<String>> {

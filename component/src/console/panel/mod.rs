@@ -18,9 +18,10 @@
 //! `/admin/matters/M-1001?client_id=C-200&file_reference=SMI-1&title=Smith%20v%20Jones&matter_type=Litigation`.
 //!
 //! Framed by a host platform on another site, the console's `SameSite=Strict` session cookie is
-//! not sent (by design: it keeps other sites from acting with an administrator's session), so
-//! such a platform either serves matterlink on its own site (same-site framing works) or has its
-//! users sign in through matterlink's own origin in a window of their own.
+//! never sent (by design: it keeps other sites from acting with an administrator's session, and
+//! it is not weakened for framing), so such a platform serves matterlink on its own site (e.g.
+//! `practice.example.com` and `matterlink.example.com`: same-site framing works) or opens the
+//! panel in a window of its own.
 
 mod resolve;
 mod workspace;

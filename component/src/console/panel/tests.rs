@@ -70,6 +70,7 @@ fn scripted(p: &FakePlatform) -> Rc<RefCell<Imanage>> {
                 ],
                 "total_count": 3
             })),
+            (Method::Get, "/folders") => ok(json!({"data": [], "total_count": 0})),
             (Method::Get, "/folders/F2/documents") => {
                 let docs: Vec<Value> = seen
                     .borrow()
@@ -436,6 +437,11 @@ fn several_candidates_are_offered_and_one_is_linked() {
     assert_eq!(r.status, 303, "{}", text(&r));
     assert_eq!(r.header("location"), Some("/admin/matters/M-2?linked=1"));
     let link = links::get(&p, "M-2").unwrap().unwrap();
+    let html = text(&get(&p, "/admin/matters/M-2?linked=1", &cookie));
+    assert_eq!(
+        by_id(&html, "link-notice"),
+        "Matter M-2 is now linked to workspace “Old Smith (1)”."
+    );
     assert_eq!(
         (link.workspace.id.as_str(), link.how.as_str()),
         ("ACTIVE!21", "pasted")

@@ -55,7 +55,9 @@ struct FolderOption {
 struct WorkspacePage {
     chrome: Chrome,
     matter_id: String,
-    notice: Option<String>,
+    /// The element id and text of the notice a redirect carried: `upload-notice` for a filed
+    /// document, `link-notice` for a link just made.
+    notice: Option<(&'static str, String)>,
     name: String,
     workspace_id: String,
     library: String,
@@ -98,11 +100,17 @@ pub fn show(
     };
     let notice = if let Some(doc) = req.head.query("filed") {
         let name = req.head.query("document").unwrap_or_default();
-        Some(format!("Filed “{name}” as document {doc}."))
+        Some((
+            "upload-notice",
+            format!("Filed “{name}” as document {doc}."),
+        ))
     } else if req.head.query("linked").is_some() {
-        Some(format!(
-            "Matter {id} is now linked to workspace “{}”.",
-            contents.link.workspace.name
+        Some((
+            "link-notice",
+            format!(
+                "Matter {id} is now linked to workspace “{}”.",
+                contents.link.workspace.name
+            ),
         ))
     } else {
         None
@@ -125,7 +133,7 @@ fn render(
     status: u16,
     s: &Settings,
     c: WorkspaceContents,
-    notice: Option<String>,
+    notice: Option<(&'static str, String)>,
     chosen: Option<String>,
     upload_error: Option<String>,
 ) -> Reply {
