@@ -119,6 +119,17 @@ impl Browser {
     }
 }
 
+/// Keeps a page's HTML under `$PANEL_PAGES_DIR` when it is set, to look at (with the console's
+/// stylesheet copied beside it, it renders as served).
+fn keep(name: &str, html: &str) {
+    if let Some(dir) = std::env::var_os("PANEL_PAGES_DIR") {
+        let dir = std::path::PathBuf::from(dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let html = html.replace("href=\"/admin/assets/console.css\"", "href=\"console.css\"");
+        std::fs::write(dir.join(format!("{name}.html")), html).unwrap();
+    }
+}
+
 fn url_encoded(fields: &[(&str, &str)]) -> String {
     let mut s = url::form_urlencoded::Serializer::new(String::new());
     for (k, v) in fields {
@@ -224,6 +235,7 @@ async fn the_panel_shows_files_resolves_and_refuses_through_serve() {
 
     let panel = browser.get("/admin/matters/1042").await;
     assert_eq!(panel.status, 200, "{}", panel.html);
+    keep("workspace", &panel.html);
     assert_eq!(text_of(&panel.html, "workspace-name"), "Smith v Jones");
     let folders = &panel.html[panel.html.find("id=\"folders\"").unwrap()..];
     let folders = &folders[..folders.find("</ul>\n").unwrap_or(folders.len())];
@@ -291,6 +303,7 @@ async fn the_panel_shows_files_resolves_and_refuses_through_serve() {
             in_folder[0].id
         )
     );
+    keep("uploaded", &after.html);
     assert!(
         after.html.contains(">Statement of claim.pdf</span>"),
         "{}",
@@ -323,6 +336,7 @@ async fn the_panel_shows_files_resolves_and_refuses_through_serve() {
     ]);
     let resolve = browser.get(&format!("/admin/matters/88233?{query}")).await;
     assert_eq!(resolve.status, 200, "{}", resolve.html);
+    keep("candidates", &resolve.html);
     assert!(resolve.html.contains("Ngata Trust dispute (volume 1)"));
     assert!(resolve.html.contains("id=\"link-1\"") && resolve.html.contains("id=\"link-2\""));
     assert!(env.kv().get_json("link/matter/88233").is_none());
@@ -350,6 +364,8 @@ async fn the_panel_shows_files_resolves_and_refuses_through_serve() {
         "ACTIVE!504"
     );
     let linked = browser.get(picked.location.as_deref().unwrap()).await;
+    keep("linked", &linked.html);
+    keep("index", &browser.get("/admin/matters").await.html);
     assert_eq!(
         text_of(&linked.html, "workspace-name"),
         "Ngata Trust dispute (volume 2)"
@@ -371,6 +387,7 @@ async fn the_panel_shows_files_resolves_and_refuses_through_serve() {
         )
         .await;
     assert_eq!(refused.status, 422, "{}", refused.html);
+    keep("refused", &refused.html);
     let cli = env
         .runtime_with(config)
         .call(
