@@ -6,7 +6,7 @@ use serde_json::{json, Value};
 use crate::claim::{self, Attempt, Claim};
 use crate::document_receipts::{self as receipts, Receipt};
 use crate::fields::{clean, NAME_LIMIT};
-use crate::imanage::api::{client_matter_profile, seg, FolderNode, Parent};
+use crate::imanage::api::{client_matter_profile, seg, DocumentEntry, FolderNode, Parent};
 use crate::imanage::client::Answer;
 use crate::imanage::{json as ijson, once, Imanage};
 use crate::links::{self, Link};
@@ -58,6 +58,74 @@ pub fn list_folders(p: &dyn Platform, matter_id: &str) -> Result<Vec<Folder>> {
         &api.folders_of(&link.workspace.id)?,
         &link.workspace.id,
     ))
+}
+
+/// A folder of a workspace with what is in it, for the matter panel.
+#[derive(Debug, Clone)]
+pub struct FolderContents {
+    /// The folder, with its path from the workspace root.
+    pub folder: Folder,
+    /// How deep it is: 0 at the top of the workspace.
+    pub depth: usize,
+    /// The documents directly in it.
+    pub documents: Vec<DocumentEntry>,
+}
+
+/// A linked matter's workspace as the matter panel shows it.
+#[derive(Debug, Clone)]
+pub struct WorkspaceContents {
+    /// The matter's link (the workspace's id, name, URL and library).
+    pub link: Link,
+    /// The workspace's profile as iManage answers it (owner, `customN` fields, …).
+    pub profile: Value,
+    /// Every folder, in tree order, with its documents.
+    pub folders: Vec<FolderContents>,
+}
+
+/// The most folders whose documents one look at a workspace lists: each costs a request.
+pub const MAX_LISTED_FOLDERS: usize = 100;
+
+/// A linked matter's workspace, its folder tree and the documents in each folder (the first
+/// [`MAX_LISTED_FOLDERS`] folders'); `not-linked` for a matter without a workspace, and for a
+/// workspace iManage no longer has.
+pub fn workspace_contents(p: &dyn Platform, matter_id: &str) -> Result<WorkspaceContents> {
+    let link = link_of(p, matter_id)?;
+    let s = Settings::load(p)?;
+    let api = links::api(p, &s, Some(&link));
+    let profile = api.get_workspace(&link.workspace.id)?.ok_or_else(|| {
+        Error::NotLinked(format!(
+            "matter {matter_id}'s workspace {} is no longer in iManage",
+            link.workspace.id
+        ))
+    })?;
+    let nodes = api.folders_of(&link.workspace.id)?;
+    let tree = folder_tree(&nodes, &link.workspace.id);
+    let mut depth_of = std::collections::BTreeMap::new();
+    let mut folders = Vec::with_capacity(tree.len());
+    for (n, folder) in tree.into_iter().enumerate() {
+        let parent = nodes
+            .iter()
+            .find(|f| f.id == folder.id)
+            .map(|f| f.parent_id.as_str())
+            .unwrap_or_default();
+        let depth = depth_of.get(parent).map_or(0, |d| d + 1);
+        depth_of.insert(folder.id.clone(), depth);
+        let documents = if n < MAX_LISTED_FOLDERS {
+            api.documents_in(&folder.id)?
+        } else {
+            Vec::new()
+        };
+        folders.push(FolderContents {
+            folder,
+            depth,
+            documents,
+        });
+    }
+    Ok(WorkspaceContents {
+        link,
+        profile,
+        folders,
+    })
 }
 
 /// file-document: uploads a document into the matter's document folder, or into `folder`;

@@ -52,6 +52,7 @@ pub const CONFIG_KEYS: &[&str] = &[
     "library_routes",
     "change_source",
     "push_team",
+    "panel_frame_ancestors",
 ];
 
 /// Keys whose values are secrets: never echoed in messages or logs.
@@ -263,6 +264,48 @@ pub fn shared_secret(p: &dyn Platform, key: &str) -> Result<String> {
         )));
     }
     Ok(value)
+}
+
+/// The origins that may frame the matter panel (`panel_frame_ancestors`: space-separated
+/// origins such as `https://practice.example.com`), for a host platform that embeds it; none
+/// when unset. A deployment fact: read from the deployment's configuration only. Framing does
+/// not carry the console's `SameSite=Strict` session across sites: see `console::panel`. Each must be
+/// a plain `http(s)` origin (no path, query or wildcard), since it goes into the panel's
+/// Content-Security-Policy as it is.
+pub fn panel_frame_ancestors(p: &dyn Platform) -> Result<Vec<String>> {
+    let Some(value) = get(p, "panel_frame_ancestors")? else {
+        return Ok(Vec::new());
+    };
+    value
+        .split_whitespace()
+        .map(|origin| {
+            let bad = || {
+                Error::NotConfigured(format!(
+                    "`panel_frame_ancestors` must list origins such as https://practice.example.com, separated by spaces; {origin:?} is not one"
+                ))
+            };
+            let u = url::Url::parse(origin).map_err(|_| bad())?;
+            let plain = matches!(u.scheme(), "http" | "https")
+                && u.host_str().is_some()
+                && u.username().is_empty()
+                && u.password().is_none()
+                && u.path() == "/"
+                && u.query().is_none()
+                && u.fragment().is_none()
+                && !origin.trim_end_matches('/').ends_with('/');
+            let serialized = u.origin().ascii_serialization();
+            // A host may hold characters that mean something in a policy (`;`, `'`, `*`):
+            // only those of DNS names, IP addresses and ports pass.
+            let policy_safe = serialized
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-.:/[]".contains(c));
+            if plain && policy_safe {
+                Ok(serialized)
+            } else {
+                Err(bad())
+            }
+        })
+        .collect()
 }
 
 /// What an `Inactive` Actionstep action is treated as (`actionstep_inactive`).
@@ -758,6 +801,40 @@ mod tests {
                 Err(Error::NotConfigured(msg)) => assert!(msg.contains(key), "{msg}"),
                 other => panic!("{key}={value}: {other:?}"),
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod frame_ancestors {
+    use super::*;
+    use crate::testing::FakePlatform;
+
+    #[test]
+    fn origins_are_read_plain_and_anything_else_refused() {
+        let p = FakePlatform::configured();
+        assert_eq!(panel_frame_ancestors(&p).unwrap(), Vec::<String>::new());
+        p.set_config(
+            "panel_frame_ancestors",
+            " https://practice.example.com  http://127.0.0.1:3000/ ",
+        );
+        assert_eq!(
+            panel_frame_ancestors(&p).unwrap(),
+            vec!["https://practice.example.com", "http://127.0.0.1:3000"]
+        );
+        for bad in [
+            "practice.example.com",
+            "https://x.example.com/path",
+            "https://x.example.com?q=1",
+            "javascript:alert(1)",
+            "https://a.example.com;script-src",
+            "'self'",
+            "https://*.example.com",
+        ] {
+            p.set_config("panel_frame_ancestors", bad);
+            let e = panel_frame_ancestors(&p).unwrap_err();
+            assert_eq!(e.kind(), "not-configured", "{bad}");
+            assert!(e.message().contains("panel_frame_ancestors"), "{bad}");
         }
     }
 }

@@ -108,7 +108,15 @@ pub fn secure(mut reply: Reply, rest: &str) -> Reply {
             },
         ),
     ];
+    // A page whose own policy lets origins frame it (the matter panel, `panel_frame_ancestors`)
+    // gets no `x-frame-options`, which can only deny or allow the same origin.
+    let framable = reply
+        .header("content-security-policy")
+        .is_some_and(|csp| !csp.contains("frame-ancestors 'none'"));
     for (name, value) in defaults {
+        if name == "x-frame-options" && framable {
+            continue;
+        }
         if reply.header(name).is_none() {
             reply.headers.push((name.into(), value.into()));
         }

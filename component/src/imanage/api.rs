@@ -48,6 +48,48 @@ pub struct FolderNode {
     pub parent_id: String,
 }
 
+/// A document of a folder as a listing shows it: enough to name it and tell its versions apart.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DocumentEntry {
+    /// The document's id (`ACTIVE!2041.1`).
+    pub id: String,
+    /// Its name, without the extension.
+    pub name: String,
+    /// Its extension (`pdf`), empty when iManage gives none.
+    pub extension: String,
+    /// Its version, when iManage says.
+    pub version: Option<u64>,
+    /// Its size in bytes, when iManage says.
+    pub size: Option<u64>,
+    /// When it was last changed (`edit_date`, as iManage writes it), when iManage says.
+    pub edited: Option<String>,
+}
+
+impl DocumentEntry {
+    /// Reads one item of a document listing; `None` for an item without an id.
+    pub fn from_value(v: &Value) -> Option<DocumentEntry> {
+        let id = json::str_field(v, "id")?.to_string();
+        let number = |k: &str| {
+            v.get(k).and_then(|n| {
+                n.as_u64()
+                    .or_else(|| n.as_str().and_then(|s| s.trim().parse().ok()))
+            })
+        };
+        Some(DocumentEntry {
+            name: json::str_field(v, "name").unwrap_or_default().to_string(),
+            extension: json::str_field(v, "extension")
+                .unwrap_or_default()
+                .to_string(),
+            version: number("version"),
+            size: number("size"),
+            edited: json::str_field(v, "edit_date")
+                .or_else(|| json::str_field(v, "create_date"))
+                .map(String::from),
+            id,
+        })
+    }
+}
+
 /// Whether a create made the object or found it there already.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Created {
@@ -296,6 +338,16 @@ impl Imanage<'_> {
             .collect()
     }
 
+    /// The documents directly in a folder, every page of them (`GET /folders/{id}/documents`).
+    pub fn documents_in(&self, folder_id: &str) -> Result<Vec<DocumentEntry>> {
+        let path = format!("/folders/{}/documents", seg(folder_id));
+        Ok(self
+            .list_all(&path, &[])?
+            .iter()
+            .filter_map(DocumentEntry::from_value)
+            .collect())
+    }
+
     /// Creates a plain document folder carrying `profile` (see [`client_matter_profile`];
     /// `null` for none). Not retried: `provision` and `documents` re-list and carry on.
     pub fn create_folder(
@@ -375,5 +427,20 @@ mod tests {
         assert_eq!(seg("ACTIVE!1042"), "ACTIVE!1042");
         assert_eq!(seg("C 100/x"), "C%20100%2Fx");
         assert_eq!(seg("Ngā"), "Ng%C4%81");
+    }
+
+    #[test]
+    fn document_entries_read_what_is_there() {
+        let d = DocumentEntry::from_value(&json!({
+            "id": "ACTIVE!7.1", "name": "Brief", "extension": "pdf", "version": 1,
+            "size": "2048", "edit_date": "2026-01-02T03:04:05Z"
+        }))
+        .unwrap();
+        assert_eq!(d.id, "ACTIVE!7.1");
+        assert_eq!((d.version, d.size), (Some(1), Some(2048)));
+        assert_eq!(d.edited.as_deref(), Some("2026-01-02T03:04:05Z"));
+        let bare = DocumentEntry::from_value(&json!({"id": "ACTIVE!8"})).unwrap();
+        assert_eq!((bare.version, bare.size, bare.edited), (None, None, None));
+        assert!(DocumentEntry::from_value(&json!({"name": "no id"})).is_none());
     }
 }
