@@ -13,6 +13,7 @@
 pub mod assets;
 pub mod cookies;
 pub mod form;
+pub mod multipart;
 pub mod operations;
 pub mod page;
 pub mod panel;
@@ -235,16 +236,21 @@ fn route(
     }
 }
 
-/// A POST carries the session's CSRF token: in the urlencoded form, or, for uploads
-/// (multipart), in the `x-csrf-token` query parameter of the form's `action`.
+/// A POST carries the session's CSRF token in its form's `csrf` field: urlencoded, or, for
+/// uploads, a field of the multipart body. Any other body carries none.
 fn csrf_passes(ctx: &Ctx, req: &Request<'_>) -> bool {
     let Some(session) = &ctx.session else {
         return false;
     };
-    let given = if req.content_type() == "application/x-www-form-urlencoded" {
-        req.form().get("csrf").map(String::from)
-    } else {
-        req.head.query("csrf")
+    let given = match req.content_type().as_str() {
+        "application/x-www-form-urlencoded" => req.form().get("csrf").map(String::from),
+        "multipart/form-data" => {
+            let content_type = req.head.header("content-type").unwrap_or_default();
+            multipart::parse(content_type, &req.body)
+                .ok()
+                .and_then(|parts| multipart::field(&parts, "csrf").map(|p| p.text()))
+        }
+        _ => None,
     };
     session::csrf_ok(session, given.as_deref())
 }
