@@ -250,7 +250,7 @@ pub fn replay(p: &dyn Platform) -> Result<ReplayReport> {
         report.replayed += 1;
         match replay_letter(p, &letter)? {
             Replayed::Succeeded | Replayed::AlreadyDone => report.succeeded += 1,
-            Replayed::StillFailing(d) => report.still_failing.extend(d),
+            Replayed::StillFailing(d) => report.still_failing.extend(d.map(|d| *d)),
         }
     }
     Ok(report)
@@ -265,7 +265,7 @@ pub enum Replayed {
     AlreadyDone,
     /// It failed again: its dead letter, counting this attempt (absent only if someone else
     /// replayed it at the same moment).
-    StillFailing(Option<DeadLetter>),
+    StillFailing(Option<Box<DeadLetter>>),
 }
 
 /// Runs the one failed event `event_id` again, by the same path as `replay` (so exactly-once
@@ -293,10 +293,8 @@ fn replay_letter(p: &dyn Platform, letter: &DeadLetter) -> Result<Replayed> {
         Ok(_) => Ok(Replayed::Succeeded),
         Err(err) => {
             record_failure(p, e, &err)?;
-            Ok(Replayed::StillFailing(read::<DeadLetter>(
-                p,
-                &keys::dead_letter(&e.id),
-            )?))
+            let letter = read::<DeadLetter>(p, &keys::dead_letter(&e.id))?;
+            Ok(Replayed::StillFailing(letter.map(Box::new)))
         }
     }
 }

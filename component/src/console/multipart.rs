@@ -67,9 +67,7 @@ fn disposition_param(header: &str, param: &str) -> Option<String> {
     let mut rest = header;
     while let Some(i) = rest.find(';') {
         rest = rest[i + 1..].trim_start();
-        let Some((k, v)) = rest.split_once('=') else {
-            return None;
-        };
+        let (k, v) = rest.split_once('=')?;
         let k = k.trim();
         let (value, after) = if let Some(q) = v.strip_prefix('"') {
             let mut out = String::new();

@@ -258,7 +258,7 @@ pub fn report(p: &dyn Platform, ctx: &Ctx, id: &str) -> Reply {
     match backfill_job::report_csv(p, &job) {
         Ok(csv) => Reply::new(200, "text/csv; charset=utf-8", csv).with_header(
             "content-disposition",
-            &format!("attachment; filename=\"backfill-{}.csv\"", job.id),
+            format!("attachment; filename=\"backfill-{}.csv\"", job.id),
         ),
         Err(e) => page::error(ctx, &e),
     }
