@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::backfill::{backfill_matter, Outcome};
 use crate::claim::{self, Attempt};
-use crate::matters_csv::Row;
+use crate::matters_csv::{csv_line, Row};
 use crate::model::{Error, Result, Workspace};
 use crate::platform::Platform;
 use crate::settings::Settings;
@@ -337,9 +337,7 @@ fn run_row(p: &dyn Platform, row: &Row, create_missing: bool) -> Entry {
 /// `matterlink backfill --report FILE.csv` (`earlier_run` is always `false`: a console job
 /// runs each row once).
 pub fn report_csv(p: &dyn Platform, job: &Job) -> Result<Vec<u8>> {
-    let mut w = csv::Writer::from_writer(Vec::new());
-    let fail = |e: csv::Error| Error::Unavailable(format!("writing the report: {e}"));
-    w.write_record([
+    let mut out = csv_line(&[
         "line",
         "matter_id",
         "outcome",
@@ -350,8 +348,7 @@ pub fn report_csv(p: &dyn Platform, job: &Job) -> Result<Vec<u8>> {
         "error",
         "reason",
         "earlier_run",
-    ])
-    .map_err(fail)?;
+    ]);
     for e in entries(p, job)? {
         let ws = e.workspace.as_ref();
         // Each candidate as `name <url>`: what a person needs to pick one and paste it.
@@ -361,7 +358,7 @@ pub fn report_csv(p: &dyn Platform, job: &Job) -> Result<Vec<u8>> {
             .map(|c| format!("{} <{}>", c.name, c.url))
             .collect::<Vec<_>>()
             .join("; ");
-        w.write_record([
+        out.push_str(&csv_line(&[
             e.line.to_string().as_str(),
             &e.matter_id,
             e.kind.as_str(),
@@ -372,11 +369,9 @@ pub fn report_csv(p: &dyn Platform, job: &Job) -> Result<Vec<u8>> {
             e.error.as_deref().unwrap_or(""),
             e.reason.as_deref().unwrap_or(""),
             "false",
-        ])
-        .map_err(fail)?;
+        ]));
     }
-    w.into_inner()
-        .map_err(|e| Error::Unavailable(format!("writing the report: {e}")))
+    Ok(out.into_bytes())
 }
 
 #[cfg(test)]

@@ -57,16 +57,15 @@ fn client_column(name: &str) -> Option<(usize, bool)> {
 /// The rows of a CSV with a header; `Err` (for people) when the header cannot be read, names an
 /// unknown column or lacks a required one.
 pub fn rows(bytes: &[u8]) -> Result<Vec<Row>, String> {
-    let mut reader = csv::ReaderBuilder::new()
-        .flexible(true)
-        .trim(csv::Trim::All)
-        .from_reader(bytes);
-    let header: Vec<String> = reader
-        .headers()
-        .map_err(|e| format!("reading the CSV header: {e}"))?
-        .iter()
-        .map(|h| h.trim_start_matches('\u{feff}').to_ascii_lowercase())
-        .collect();
+    let mut records = Records::new(bytes);
+    let header: Vec<String> = match records.next() {
+        None => Vec::new(),
+        Some((_, Ok(h))) => h
+            .iter()
+            .map(|h| h.trim_start_matches('\u{feff}').to_ascii_lowercase())
+            .collect(),
+        Some((_, Err(e))) => return Err(format!("reading the CSV header: {e}")),
+    };
     for col in &header {
         let known = matches!(col.as_str(), "id" | "title" | "matter_type" | "clients")
             || OPTIONAL.contains(&col.as_str())
@@ -89,11 +88,10 @@ pub fn rows(bytes: &[u8]) -> Result<Vec<Row>, String> {
         .map(|(i, h)| (h.as_str(), i))
         .collect();
     let mut rows = Vec::new();
-    for record in reader.records() {
-        let (line, record) = match record {
-            Ok(r) => (r.position().map_or(0, |p| p.line()), r),
+    for (line, record) in records {
+        let record = match record {
+            Ok(r) => r,
             Err(e) => {
-                let line = e.position().map_or(0, |p| p.line());
                 rows.push(Row {
                     line,
                     matter_id: None,
@@ -102,7 +100,7 @@ pub fn rows(bytes: &[u8]) -> Result<Vec<Row>, String> {
                 continue;
             }
         };
-        if record.iter().all(str::is_empty) {
+        if record.iter().all(String::is_empty) {
             continue;
         }
         let cell = |name: &str| {
@@ -110,7 +108,7 @@ pub fn rows(bytes: &[u8]) -> Result<Vec<Row>, String> {
                 .get(name)
                 .and_then(|&i| record.get(i))
                 .filter(|v| !v.is_empty())
-                .map(String::from)
+                .cloned()
         };
         let id = cell("id");
         rows.push(Row {
@@ -125,7 +123,7 @@ pub fn rows(bytes: &[u8]) -> Result<Vec<Row>, String> {
 
 fn matter_of(
     header: &[String],
-    record: &csv::StringRecord,
+    record: &[String],
     cell: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Matter, String> {
     if record.len() > header.len() {
@@ -141,7 +139,7 @@ fn matter_of(
         let Some((n, is_id)) = client_column(col) else {
             continue;
         };
-        let value = record.get(i).filter(|v| !v.is_empty()).map(String::from);
+        let value = record.get(i).filter(|v| !v.is_empty()).cloned();
         let slot = match numbered.iter_mut().find(|(k, _, _)| *k == n) {
             Some(s) => s,
             None => {
@@ -193,6 +191,97 @@ fn matter_of(
         status: cell("status"),
         acting_user: cell("acting_user"),
     })
+}
+
+/// The records of a CSV body, each with the line it starts on, its cells trimmed: what the
+/// CLI read with the `csv` crate (flexible record lengths, `Trim::All`), done here with that
+/// crate's own parser, `csv-core`, which brings none of `csv`'s I/O and serde machinery into
+/// the component. Blank lines are skipped, as `csv` skips them.
+struct Records<'a> {
+    input: &'a [u8],
+    core: csv_core::Reader,
+    done: bool,
+}
+
+impl<'a> Records<'a> {
+    fn new(input: &'a [u8]) -> Records<'a> {
+        Records {
+            input,
+            core: csv_core::Reader::new(),
+            done: false,
+        }
+    }
+}
+
+impl Iterator for Records<'_> {
+    /// The record's line (as `csv` numbers it: the reader's line when the record starts), and
+    /// its cells or why they are not text.
+    type Item = (u64, Result<Vec<String>, String>);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        use csv_core::ReadRecordResult::*;
+        if self.done {
+            return None;
+        }
+        let line = self.core.line();
+        let mut out = vec![0u8; 1024];
+        let mut ends = vec![0usize; 32];
+        let (mut outlen, mut endlen) = (0, 0);
+        loop {
+            let (res, nin, nout, nend) =
+                self.core
+                    .read_record(self.input, &mut out[outlen..], &mut ends[endlen..]);
+            self.input = &self.input[nin..];
+            outlen += nout;
+            endlen += nend;
+            match res {
+                // Handing it an empty input next is how the end of the body is told.
+                InputEmpty => continue,
+                OutputFull => out.resize(out.len() * 2, 0),
+                OutputEndsFull => ends.resize(ends.len() * 2, 0),
+                Record => break,
+                End => {
+                    self.done = true;
+                    return None;
+                }
+            }
+        }
+        let mut cells = Vec::with_capacity(endlen);
+        let mut start = 0;
+        for &end in &ends[..endlen] {
+            match std::str::from_utf8(&out[start..end]) {
+                Ok(text) => cells.push(text.trim().to_string()),
+                Err(e) => {
+                    return Some((
+                        line,
+                        Err(format!("cell {} is not UTF-8: {e}", cells.len() + 1)),
+                    ))
+                }
+            }
+            start = end;
+        }
+        Some((line, Ok(cells)))
+    }
+}
+
+/// One CSV line of `cells`, quoted where a cell needs it (a comma, a quote or a line break),
+/// as the `csv` crate's writer quotes them; ends in `\n`.
+pub fn csv_line(cells: &[&str]) -> String {
+    let mut line = String::new();
+    for (i, cell) in cells.iter().enumerate() {
+        if i > 0 {
+            line.push(',');
+        }
+        if cell.contains([',', '"', '\r', '\n']) || (cells.len() == 1 && cell.is_empty()) {
+            line.push('"');
+            line.push_str(&cell.replace('"', "\"\""));
+            line.push('"');
+        } else {
+            line.push_str(cell);
+        }
+    }
+    line.push('\n');
+    line
 }
 
 /// A matter listed twice is run once: later rows are failed, naming the first.
@@ -256,5 +345,50 @@ mod tests {
         // A byte-order mark and capitals in the header are forgiven.
         let ok = rows("\u{feff}ID,Title,Matter_Type\n1,t,x\n".as_bytes()).unwrap();
         assert_eq!(ok[0].matter.as_ref().unwrap().id, "1");
+        // No header at all: the required columns are missing.
+        assert!(rows(b"").unwrap_err().contains("\"id\""));
+    }
+
+    #[test]
+    fn long_cells_many_columns_and_text_that_is_not_utf8() {
+        let long = "x".repeat(5000);
+        let body = format!(
+            "id,title,matter_type,{}\n1,{long},t{}\n",
+            (2..=40)
+                .map(|n| format!("client_id_{n}"))
+                .collect::<Vec<_>>()
+                .join(","),
+            ",".repeat(39)
+        );
+        let r = rows(body.as_bytes()).unwrap();
+        assert_eq!(r[0].matter.as_ref().unwrap().title, long);
+        let r = rows(b"id,title,matter_type\n1,caf\xe9,x\n2,b,x").unwrap();
+        assert!(r[0]
+            .matter
+            .as_ref()
+            .unwrap_err()
+            .starts_with("unreadable CSV record"));
+        assert_eq!(
+            r[1].matter.as_ref().unwrap().id,
+            "2",
+            "a last line without a line break"
+        );
+    }
+
+    #[test]
+    fn lines_are_quoted_where_needed() {
+        assert_eq!(
+            csv_line(&["1", "a,b", "say \"hi\"", ""]),
+            "1,\"a,b\",\"say \"\"hi\"\"\",\n"
+        );
+        let back = rows(
+            format!(
+                "id,title,matter_type\n{}",
+                csv_line(&["7", "a,\"b\"\nc", "x"])
+            )
+            .as_bytes(),
+        )
+        .unwrap();
+        assert_eq!(back[0].matter.as_ref().unwrap().title, "a,\"b\"\nc");
     }
 }
