@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::backfill::{backfill_matter, Outcome};
 use crate::claim::{self, Attempt};
-use crate::matters_csv::{csv_line, Row};
+use crate::matters_csv::{self, csv_line, Row};
 use crate::model::{Error, Result, Workspace};
 use crate::platform::Platform;
 use crate::settings::Settings;
@@ -155,15 +155,23 @@ pub fn is_id(id: &str) -> bool {
     id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
-/// Starts a job over `rows` (from `matters_csv::rows`) and records it in the audit trail. The
-/// job's record is written last, so a job that can be found has its rows and progress.
+/// Starts a job over the matters of `csv` (read by `matters_csv::rows`, whose refusal of the
+/// file comes back as `invalid-matter`) and records it in the audit trail. The file is kept as
+/// uploaded and read again by each step: the same bytes give the same rows. The job's record is
+/// written last, so a job that can be found has its file and progress.
 pub fn start(
     p: &dyn Platform,
-    rows: &[Row],
+    csv: &[u8],
     create_missing: bool,
     started_by: &str,
     file_name: &str,
 ) -> Result<Job> {
+    let rows = matters_csv::rows(csv).map_err(Error::InvalidMatter)?;
+    if rows.is_empty() {
+        return Err(Error::InvalidMatter(
+            "the file has a header but no matters".into(),
+        ));
+    }
     let job = Job {
         id: random::token(),
         file_name: file_name.to_string(),
@@ -172,7 +180,7 @@ pub fn start(
         create_missing,
         total: rows.len() as u64,
     };
-    p.kv_set(&keys::backfill_rows(&job.id), &to_json(&rows)?)?;
+    p.kv_set(&keys::backfill_rows(&job.id), csv)?;
     p.kv_set(
         &keys::backfill_progress(&job.id),
         &to_json(&Progress::default())?,
@@ -255,7 +263,14 @@ pub fn step(p: &dyn Platform, job: &Job, budget_s: u64) -> Result<Step> {
 
 fn run_rows(p: &dyn Platform, job: &Job, budget_s: u64, claim: &claim::Claim<'_>) -> Result<Step> {
     let started = p.now();
-    let rows: Vec<Row> = read(p, &keys::backfill_rows(&job.id))?.unwrap_or_default();
+    let csv = p.kv_get(&keys::backfill_rows(&job.id))?.unwrap_or_default();
+    // Read when the job started; unreadable now only if the record was damaged.
+    let rows = matters_csv::rows(&csv).map_err(|e| {
+        Error::Unavailable(format!(
+            "backfill {}: its file cannot be read again: {e}",
+            job.id
+        ))
+    })?;
     let mut ran = 0;
     loop {
         let mut prog = progress(p, &job.id)?;
@@ -396,8 +411,7 @@ mod tests {
     }
 
     fn job(p: &FakePlatform) -> Job {
-        let rows = crate::matters_csv::rows(CSV).unwrap();
-        start(p, &rows, false, "admin", "m.csv").unwrap()
+        start(p, CSV, false, "admin", "m.csv").unwrap()
     }
 
     #[test]
@@ -486,6 +500,10 @@ mod tests {
         assert_eq!(progress(&p, &j.id).unwrap().done, 0);
         other.release().unwrap();
         assert_eq!(step(&p, &j, 0).unwrap(), Step::Ran(1));
+        // A file the CLI would refuse is refused here, and starts nothing.
+        let err = start(&p, b"id,title\n1,t\n", false, "admin", "x.csv").unwrap_err();
+        assert!(err.message().contains("matter_type"), "{err}");
+        assert_eq!(list(&p).unwrap().len(), 1);
         // Ids that are not a job's are never read as keys.
         assert!(!is_id("../x") && load(&p, "nope").unwrap().is_none());
     }

@@ -179,7 +179,7 @@ pub fn backfill_job(job: &str) -> String {
     format!("{BACKFILL_JOBS}{job}")
 }
 
-/// A backfill job's rows as uploaded (`matters_csv::Row`s), written once when it starts.
+/// A backfill job's CSV as uploaded (not JSON: the file's bytes), written once when it starts.
 pub fn backfill_rows(job: &str) -> String {
     format!("backfill/job/{job}/rows")
 }

@@ -13,12 +13,10 @@
 
 use std::collections::HashMap;
 
-use serde::{Deserialize, Serialize};
-
 use crate::model::{Client, Matter};
 
 /// One matter of the file, or why its line could not be read.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Row {
     /// 1-based line of the file where the record starts.
     pub line: u64,

@@ -12,7 +12,7 @@ use crate::console::multipart;
 use crate::console::page::{self, Chrome};
 use crate::console::{Ctx, Request};
 use crate::http_parts::Reply;
-use crate::matters_csv;
+use crate::model::Error;
 use crate::platform::Platform;
 
 use super::time;
@@ -128,16 +128,11 @@ pub fn upload(p: &dyn Platform, ctx: &Ctx, req: &Request<'_>) -> Reply {
     let Some(file) = multipart::field(&parts, "file").filter(|f| !f.data.is_empty()) else {
         return refuse("Choose a CSV file of matters.".into());
     };
-    let rows = match matters_csv::rows(&file.data) {
-        Ok(rows) => rows,
-        Err(e) => return refuse(format!("This file cannot be used: {e}.")),
-    };
-    if rows.is_empty() {
-        return refuse("The file has a header but no matters.".into());
-    }
     let name = file.filename.as_deref().unwrap_or("upload.csv");
-    match backfill_job::start(p, &rows, create_missing, ctx.user(), name) {
+    match backfill_job::start(p, &file.data, create_missing, ctx.user(), name) {
         Ok(job) => page::redirect(&ctx.url(&format!("/ops/backfill/{}", job.id))),
+        // The file's refusal, as the CLI words it, beside the file field.
+        Err(Error::InvalidMatter(why)) => refuse(format!("This file cannot be used: {why}.")),
         Err(e) => page::error(ctx, &e),
     }
 }
