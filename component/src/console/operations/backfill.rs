@@ -128,8 +128,15 @@ pub fn upload(p: &dyn Platform, ctx: &Ctx, req: &Request<'_>) -> Reply {
     let Some(file) = multipart::field(&parts, "file").filter(|f| !f.data.is_empty()) else {
         return refuse("Choose a CSV file of matters.".into());
     };
-    let name = file.filename.as_deref().unwrap_or("upload.csv");
-    match backfill_job::start(p, &file.data, create_missing, ctx.user(), name) {
+    // As the browser names it, shown back on the pages (escaped); a long one is cut.
+    let name: String = file
+        .filename
+        .as_deref()
+        .unwrap_or("upload.csv")
+        .chars()
+        .take(200)
+        .collect();
+    match backfill_job::start(p, &file.data, create_missing, ctx.user(), &name) {
         Ok(job) => page::redirect(&ctx.url(&format!("/ops/backfill/{}", job.id))),
         // The file's refusal, as the CLI words it, beside the file field.
         Err(Error::InvalidMatter(why)) => refuse(format!("This file cannot be used: {why}.")),
