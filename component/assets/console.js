@@ -13,3 +13,56 @@ document.addEventListener("DOMContentLoaded", () => {
     input.addEventListener("input", update);
   }
 });
+
+// A backfill's page (form[data-backfill-step]): posts the next step again and again, with the
+// form's CSRF token, and shows the counts as they come; reloads when the job is done, for the
+// report's link. Without this script the form's Continue button runs one step at a time.
+document.addEventListener("DOMContentLoaded", () => {
+  const form = document.querySelector("form[data-backfill-step]");
+  const box = document.getElementById("backfill-progress");
+  if (!form || !box) return;
+  const button = form.querySelector("button");
+  const show = (data) => {
+    for (const [name, value] of Object.entries(data.progress)) {
+      const el = box.querySelector(`[data-count="${name}"]`);
+      if (el) el.textContent = String(value);
+    }
+    const bar = box.querySelector("progress");
+    if (bar) bar.value = data.progress.done;
+  };
+  const run = async () => {
+    if (button) button.disabled = true;
+    for (;;) {
+      let data;
+      try {
+        const answer = await fetch(form.action, {
+          method: "POST",
+          headers: { "accept": "application/json", "content-type": "application/x-www-form-urlencoded" },
+          body: new URLSearchParams(new FormData(form)),
+          credentials: "same-origin",
+        });
+        data = await answer.json();
+      } catch (e) {
+        data = { error: "network", message: String(e) };
+      }
+      if (data.error) {
+        // Stop and let the person continue by hand; the reason shows in the status line.
+        if (button) button.disabled = false;
+        box.insertAdjacentHTML("beforeend", '<p class="field-error"></p>');
+        box.lastElementChild.textContent = `Stopped: ${data.message || data.error}`;
+        return;
+      }
+      show(data);
+      if (data.finished) {
+        window.location.reload();
+        return;
+      }
+      if (data.busy) await new Promise((r) => setTimeout(r, 1000));
+    }
+  };
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    run();
+  });
+  run();
+});

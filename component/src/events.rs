@@ -248,24 +248,55 @@ pub fn replay(p: &dyn Platform) -> Result<ReplayReport> {
     let mut report = ReplayReport::default();
     for letter in failed(p)? {
         report.replayed += 1;
-        let e = &letter.event;
-        if read::<Done>(p, &keys::event_done(&e.id))?.is_some() {
-            // A later delivery of the same event got through meanwhile.
-            forget_failure(p, &e.id)?;
-            report.succeeded += 1;
-            continue;
-        }
-        match run(p, e) {
-            Ok(_) => report.succeeded += 1,
-            Err(err) => {
-                record_failure(p, e, &err)?;
-                if let Some(d) = read::<DeadLetter>(p, &keys::dead_letter(&e.id))? {
-                    report.still_failing.push(d);
-                }
-            }
+        match replay_letter(p, &letter)? {
+            Replayed::Succeeded | Replayed::AlreadyDone => report.succeeded += 1,
+            Replayed::StillFailing(d) => report.still_failing.extend(d.map(|d| *d)),
         }
     }
     Ok(report)
+}
+
+/// What replaying one failed event did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Replayed {
+    /// It went through now; its dead letter is gone.
+    Succeeded,
+    /// A later delivery of the same event had got through meanwhile; its dead letter is gone.
+    AlreadyDone,
+    /// It failed again: its dead letter, counting this attempt (absent only if someone else
+    /// replayed it at the same moment).
+    StillFailing(Option<Box<DeadLetter>>),
+}
+
+/// Runs the one failed event `event_id` again, by the same path as `replay` (so exactly-once
+/// and the dead-letter rules are the same); `None` when no event of that id is waiting, e.g.
+/// because a replay got it through meanwhile. Other failed events are left alone, even ones
+/// of the same matter that failed earlier: the operator chose this one.
+pub fn replay_one(p: &dyn Platform, event_id: &str) -> Result<Option<Replayed>> {
+    validate::id("event id", event_id)?;
+    let Some(stored) = read::<StoredLetter>(p, &keys::dead_letter(event_id))? else {
+        return Ok(None);
+    };
+    replay_letter(p, &stored.letter).map(Some)
+}
+
+/// Replays one dead letter: forgotten if its event was done meanwhile, else run again and
+/// either cleared (by `run`) or counted one more failure.
+fn replay_letter(p: &dyn Platform, letter: &DeadLetter) -> Result<Replayed> {
+    let e = &letter.event;
+    if read::<Done>(p, &keys::event_done(&e.id))?.is_some() {
+        // A later delivery of the same event got through meanwhile.
+        forget_failure(p, &e.id)?;
+        return Ok(Replayed::AlreadyDone);
+    }
+    match run(p, e) {
+        Ok(_) => Ok(Replayed::Succeeded),
+        Err(err) => {
+            record_failure(p, e, &err)?;
+            let letter = read::<DeadLetter>(p, &keys::dead_letter(&e.id))?;
+            Ok(Replayed::StillFailing(letter.map(Box::new)))
+        }
+    }
 }
 
 #[cfg(test)]
@@ -320,6 +351,53 @@ mod tests {
         assert!(
             p.kv_get("event/dead-index").unwrap().is_none(),
             "no shared index"
+        );
+    }
+
+    #[test]
+    fn replay_one_runs_that_event_only_and_keeps_the_dead_letter_rules() {
+        let p = FakePlatform::configured(); // its network always fails
+        handle(&p, &event("e1", EventType::Created)).unwrap_err();
+        handle(&p, &event("e2", EventType::Closed)).unwrap_err();
+        // Still failing: one more attempt on e2 only, its reason kept.
+        let Some(Replayed::StillFailing(Some(d))) = replay_one(&p, "e2").unwrap() else {
+            panic!("e2 fails again")
+        };
+        assert_eq!((d.event.id.as_str(), d.attempts), ("e2", 2));
+        // Closing a matter with no workspace fails before any network call.
+        assert_eq!(d.kind, "not-linked");
+        let attempts: Vec<_> = failed(&p).unwrap().iter().map(|d| d.attempts).collect();
+        assert_eq!(attempts, vec![1, 2], "e1 untouched, order kept");
+        // No such event: nothing happens.
+        assert_eq!(replay_one(&p, "nope").unwrap(), None);
+        assert_eq!(replay_one(&p, "../x").unwrap_err().kind(), "invalid-matter");
+        // Done by a later delivery meanwhile: forgotten, not run again.
+        let done = Done {
+            at: 1,
+            workspace: None,
+            skipped: None,
+        };
+        p.kv_set(&keys::event_done("e1"), &to_json(&done).unwrap())
+            .unwrap();
+        let sent = p.sent.borrow().len();
+        assert_eq!(replay_one(&p, "e1").unwrap(), Some(Replayed::AlreadyDone));
+        assert_eq!(p.sent.borrow().len(), sent, "nothing sent for a done event");
+        let ids: Vec<_> = failed(&p)
+            .unwrap()
+            .into_iter()
+            .map(|d| d.event.id)
+            .collect();
+        assert_eq!(ids, vec!["e2"]);
+        assert_eq!(replay_one(&p, "e1").unwrap(), None, "gone once replayed");
+        // Goes through now (the matter type is out of scope, so it is done as skipped): the
+        // dead letter is gone and a redelivery is a duplicate.
+        p.set_config("matter_types", r#"["Conveyancing"]"#);
+        assert_eq!(replay_one(&p, "e2").unwrap(), Some(Replayed::Succeeded));
+        assert!(failed(&p).unwrap().is_empty());
+        assert!(
+            handle(&p, &event("e2", EventType::Closed))
+                .unwrap()
+                .duplicate
         );
     }
 

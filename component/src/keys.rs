@@ -169,3 +169,33 @@ pub fn console_session(token_digest: &str) -> String {
 pub fn signin_failures(window: u64) -> String {
     format!("console/signin-failures/{window}")
 }
+
+/// What every backfill job's record (`backfill_job::Job`) key starts with: the console lists
+/// its jobs by this prefix.
+pub const BACKFILL_JOBS: &str = "backfill/jobs/";
+
+/// A backfill job started from the console: who, when, how many matters, create-missing.
+pub fn backfill_job(job: &str) -> String {
+    format!("{BACKFILL_JOBS}{job}")
+}
+
+/// A backfill job's CSV as uploaded (not JSON: the file's bytes), written once when it starts.
+pub fn backfill_rows(job: &str) -> String {
+    format!("backfill/job/{job}/rows")
+}
+
+/// A backfill job's progress: the next row to run and the counts so far.
+pub fn backfill_progress(job: &str) -> String {
+    format!("backfill/job/{job}/progress")
+}
+
+/// The outcome of row `n` of a backfill job, written before the job moves to the next row.
+pub fn backfill_entry(job: &str, n: u64) -> String {
+    format!("backfill/job/{job}/entry/{n:08}")
+}
+
+/// The claim (a `claim` name) a step of a backfill job holds while it runs matters, so that
+/// two tabs or two hosts never run the same rows.
+pub fn backfill_claim(job: &str) -> String {
+    format!("backfill/job/{job}/claim")
+}

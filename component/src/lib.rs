@@ -92,12 +92,16 @@ pub mod feed;
 
 /// backfill-matter: what a firm's backfill does with one legacy matter.
 pub mod backfill;
+/// A backfill run by the console: a job in key-value, stepped a few matters at a time.
+pub mod backfill_job;
 /// check-connection: each thing the integration needs, checked for real.
 pub mod check;
 /// drift: what differs between a matter and its workspace, and the repair.
 pub mod drift;
 /// import-workspaces: workspaces no matter is linked to yet.
 pub mod import;
+/// Matters as CSV: the format `matterlink backfill` reads and the console's backfill uploads.
+pub mod matters_csv;
 
 // ---- Entry points ----
 

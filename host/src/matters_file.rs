@@ -4,7 +4,8 @@
 //! `matterlink call --matter`; blank lines are skipped. (Not `.json`: a JSON array of matters
 //! would be read line by line and fail confusingly.)
 //!
-//! CSV (`.csv`) with a header naming the columns: `id`, `title`, `matter_type` (required),
+//! CSV (`.csv`), read by the component's `matters_csv` (the console's backfill upload reads the
+//! same format), with a header naming the columns: `id`, `title`, `matter_type` (required),
 //! `client_id`, `client_name`, `file_reference`, `assigned_to`, `priority`, `status`,
 //! `acting_user`. More clients: `client_id_2`, `client_name_2`, `client_id_3`, … and/or a
 //! `clients` column of `C-1=Name One;C-2=Name Two` (ids first, in order; the first client is
@@ -14,24 +15,17 @@
 //! A row that cannot be read is a row with an error (reported as failed, with its line number),
 //! not the end of the run; only an unreadable file or a bad header stops it.
 
-use std::collections::HashMap;
 use std::path::Path;
 
 use anyhow::{bail, Context, Result};
 use sha2::{Digest, Sha256};
 
-use matterlink_component::model::{Client, Matter};
+use matterlink_component::matters_csv::{self, mark_duplicates};
+use matterlink_component::model::Matter;
 
-/// One matter of the file, or why its line could not be read.
-#[derive(Debug, Clone)]
-pub struct Row {
-    /// 1-based line of the file where the record starts.
-    pub line: u64,
-    /// The matter id, when it could be read even if the rest could not.
-    pub matter_id: Option<String>,
-    /// The matter, or why the line is not one.
-    pub matter: Result<Matter, String>,
-}
+/// One matter of the file, or why its line could not be read: the component's, whose CSV
+/// reading (`matters_csv`) the console's backfill shares.
+pub use matterlink_component::matters_csv::Row;
 
 /// A matters file as read: its rows and its identity.
 #[derive(Debug)]
@@ -52,13 +46,14 @@ pub fn read(path: &Path) -> Result<MattersFile> {
         .unwrap_or_default()
         .to_ascii_lowercase();
     let mut rows = match ext.as_str() {
-        "csv" => csv_rows(&bytes)?,
+        "csv" => matters_csv::rows(&bytes).map_err(anyhow::Error::msg)?,
         "jsonl" | "ndjson" => jsonl_rows(&bytes),
         _ => bail!(
             "{} must end in .csv or .jsonl (one matter record per line)",
             path.display()
         ),
     };
+    // Already done for CSV; marking again changes nothing.
     mark_duplicates(&mut rows);
     Ok(MattersFile { rows, identity })
 }
@@ -91,183 +86,6 @@ fn jsonl_rows(bytes: &[u8]) -> Vec<Row> {
             }
         })
         .collect()
-}
-
-const OPTIONAL: [&str; 5] = [
-    "file_reference",
-    "assigned_to",
-    "priority",
-    "status",
-    "acting_user",
-];
-
-/// `client_id`, `client_name`, `client_id_2`, … → (client number from 1, is it the id).
-fn client_column(name: &str) -> Option<(usize, bool)> {
-    let (is_id, rest) = if let Some(r) = name.strip_prefix("client_id") {
-        (true, r)
-    } else if let Some(r) = name.strip_prefix("client_name") {
-        (false, r)
-    } else {
-        return None;
-    };
-    match rest {
-        "" => Some((1, is_id)),
-        _ => {
-            let n: usize = rest.strip_prefix('_')?.parse().ok()?;
-            (n >= 1).then_some((n, is_id))
-        }
-    }
-}
-
-fn csv_rows(bytes: &[u8]) -> Result<Vec<Row>> {
-    let mut reader = csv::ReaderBuilder::new()
-        .flexible(true)
-        .trim(csv::Trim::All)
-        .from_reader(bytes);
-    let header: Vec<String> = reader
-        .headers()
-        .context("reading the CSV header")?
-        .iter()
-        .map(|h| h.trim_start_matches('\u{feff}').to_ascii_lowercase())
-        .collect();
-    for col in &header {
-        let known = matches!(col.as_str(), "id" | "title" | "matter_type" | "clients")
-            || OPTIONAL.contains(&col.as_str())
-            || client_column(col).is_some();
-        if !known {
-            bail!(
-                "the CSV header names an unknown column {col:?}; columns: id, title, matter_type, client_id, client_name, client_id_2, client_name_2, …, clients, {}",
-                OPTIONAL.join(", ")
-            );
-        }
-    }
-    for required in ["id", "title", "matter_type"] {
-        if !header.iter().any(|h| h == required) {
-            bail!("the CSV header has no {required:?} column");
-        }
-    }
-    let index: HashMap<&str, usize> = header
-        .iter()
-        .enumerate()
-        .map(|(i, h)| (h.as_str(), i))
-        .collect();
-    let mut rows = Vec::new();
-    for record in reader.records() {
-        let (line, record) = match record {
-            Ok(r) => (r.position().map_or(0, |p| p.line()), r),
-            Err(e) => {
-                let line = e.position().map_or(0, |p| p.line());
-                rows.push(Row {
-                    line,
-                    matter_id: None,
-                    matter: Err(format!("unreadable CSV record: {e}")),
-                });
-                continue;
-            }
-        };
-        if record.iter().all(str::is_empty) {
-            continue;
-        }
-        let cell = |name: &str| {
-            index
-                .get(name)
-                .and_then(|&i| record.get(i))
-                .filter(|v| !v.is_empty())
-                .map(String::from)
-        };
-        let id = cell("id");
-        rows.push(Row {
-            line,
-            matter_id: id.clone(),
-            matter: matter_of(&header, &record, &cell),
-        });
-    }
-    Ok(rows)
-}
-
-fn matter_of(
-    header: &[String],
-    record: &csv::StringRecord,
-    cell: &dyn Fn(&str) -> Option<String>,
-) -> Result<Matter, String> {
-    if record.len() > header.len() {
-        return Err(format!(
-            "{} cells where the header names {} columns",
-            record.len(),
-            header.len()
-        ));
-    }
-    let id = cell("id").ok_or("the id is empty")?;
-    let mut numbered: Vec<(usize, Option<String>, Option<String>)> = Vec::new();
-    for (i, col) in header.iter().enumerate() {
-        let Some((n, is_id)) = client_column(col) else {
-            continue;
-        };
-        let value = record.get(i).filter(|v| !v.is_empty()).map(String::from);
-        let slot = match numbered.iter_mut().find(|(k, _, _)| *k == n) {
-            Some(s) => s,
-            None => {
-                numbered.push((n, None, None));
-                numbered.last_mut().expect("just pushed")
-            }
-        };
-        if is_id {
-            slot.1 = value;
-        } else {
-            slot.2 = value;
-        }
-    }
-    numbered.sort_by_key(|(n, _, _)| *n);
-    let mut clients = Vec::new();
-    for (n, id, name) in numbered {
-        match (id, name) {
-            (Some(id), name) => clients.push(Client {
-                name: name.unwrap_or_else(|| id.clone()),
-                id,
-            }),
-            (None, Some(_)) => return Err(format!("client {n} has a name but no id")),
-            (None, None) => {}
-        }
-    }
-    if let Some(list) = cell("clients") {
-        for entry in list.split(';').map(str::trim).filter(|e| !e.is_empty()) {
-            let (id, name) = match entry.split_once('=') {
-                Some((id, name)) => (id.trim(), name.trim()),
-                None => (entry, entry),
-            };
-            if id.is_empty() {
-                return Err(format!("clients entry {entry:?} has no id"));
-            }
-            clients.push(Client {
-                id: id.to_string(),
-                name: name.to_string(),
-            });
-        }
-    }
-    Ok(Matter {
-        id,
-        title: cell("title").unwrap_or_default(),
-        matter_type: cell("matter_type").unwrap_or_default(),
-        clients,
-        file_reference: cell("file_reference"),
-        assigned_to: cell("assigned_to"),
-        priority: cell("priority"),
-        status: cell("status"),
-        acting_user: cell("acting_user"),
-    })
-}
-
-/// A matter listed twice is run once: later rows are failed, naming the first.
-fn mark_duplicates(rows: &mut [Row]) {
-    let mut first: HashMap<String, u64> = HashMap::new();
-    for row in rows.iter_mut() {
-        let Ok(m) = &row.matter else { continue };
-        if let Some(line) = first.get(&m.id) {
-            row.matter = Err(format!("matter {} is listed already on line {line}", m.id));
-        } else {
-            first.insert(m.id.clone(), row.line);
-        }
-    }
 }
 
 #[cfg(test)]

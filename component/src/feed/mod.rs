@@ -87,6 +87,7 @@ fn poll_holding_claim(
         let reading = read::read(&api, mode, &st)?;
         let observed_at = p.now();
         st.last_source = Some(reading.source);
+        st.last_polled_at = Some(observed_at);
         if let Some(why) = &reading.restarted {
             st.last_restart = Some(state::Restart {
                 at: observed_at,

@@ -30,6 +30,11 @@ pub struct FeedState {
     /// that an operator reading the feed's record sees a recovery, not only the batch's notes.
     #[serde(default)]
     pub last_restart: Option<Restart>,
+    /// When a poll last read iManage and recorded what it found, seconds since the epoch: the
+    /// console shows it and the lag since. A poll that only delivers the unacknowledged batch
+    /// again reads nothing and does not move it. Absent in records written before it existed.
+    #[serde(default)]
+    pub last_polled_at: Option<u64>,
 }
 
 /// A recovery of the event queue's position.
@@ -65,6 +70,7 @@ impl FeedState {
             last_source: None,
             pending: None,
             last_restart: None,
+            last_polled_at: None,
         }
     }
 
