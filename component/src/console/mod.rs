@@ -13,6 +13,7 @@
 pub mod assets;
 pub mod cookies;
 pub mod form;
+pub mod oauth;
 pub mod operations;
 pub mod page;
 pub mod panel;
@@ -228,6 +229,8 @@ fn route(
     }
     if rest.starts_with("/ops") {
         operations::handle(p, ctx, &req)
+    } else if rest.starts_with("/oauth/") {
+        oauth::handle(p, ctx, &req)
     } else if rest.starts_with("/matters") {
         panel::handle(p, ctx, &req)
     } else {
