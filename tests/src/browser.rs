@@ -149,7 +149,7 @@ impl Browser {
             .at_most(WAIT)
             .for_element(Locator::Css(css))
             .await
-            .unwrap_or_else(|e| panic!("no element {css} ({e}) at {}", css))
+            .unwrap_or_else(|e| panic!("no element {css}: {e}"))
     }
 
     /// Types `text` into the field `css` selects (after clearing it).

@@ -54,7 +54,7 @@ async fn the_console_in_a_browser_signs_in_connects_and_admits_only_administrato
     // The password.
     browser.fill("password", PASSWORD).await;
     browser.click("signin-submit").await;
-    browser.wait_for_url(&format!("{base}")).await;
+    browser.wait_for_url(&base).await;
     let text = browser.page_text().await;
     assert!(text.contains("Signed in as admin"), "{text}");
     browser.screenshot("02-setup.png").await;

@@ -440,6 +440,14 @@ fn finish_connect(
             "This connection was not begun by a signed-in administrator.",
         );
     }
+    // Which connection was stored before, to tell whether this one was stored.
+    let generation = |p: &dyn Platform| {
+        crate::auth::record::load(p)
+            .ok()
+            .flatten()
+            .map(|l| l.record.generation)
+    };
+    let before = generation(p);
     match crate::connect_complete(p, code, state, &pending.redirect_uri) {
         Ok(account) => {
             let message = format!(
@@ -448,6 +456,16 @@ fn finish_connect(
             );
             continue_page(ctx, "Connected", &message, &pending.next)
         }
+        // Connected, but the configuration names a library the account does not see: the
+        // connection is kept, and the fix is in the settings.
+        Err(e @ Error::NotConfigured(_)) if generation(p) != before => refuse(
+            p,
+            ctx,
+            "connect",
+            409,
+            "Connected, but the settings need a fix",
+            e.message(),
+        ),
         Err(e) => refuse(
             p,
             ctx,

@@ -495,3 +495,46 @@ fn flows_at_once_each_keep_their_own_record() {
     assert!(p.kv.borrow().contains_key(&pending_key(&second)));
     assert!(p.kv.borrow().get(keys::CONNECT_PENDING).is_none());
 }
+
+#[test]
+fn a_connection_kept_despite_a_library_the_account_does_not_see_says_so() {
+    let p = FakePlatform::configured();
+    p.set_config("imanage_auth", "oauth");
+    p.respond_with(|r: &HttpRequest| {
+        if r.url.ends_with("/auth/oauth2/token") {
+            json(
+                200,
+                serde_json::json!({"access_token": "a", "refresh_token": "r", "expires_in": 3600}),
+            )
+        } else {
+            json(
+                200,
+                serde_json::json!({"data": {"user": {"id": "SVC", "customer_id": 1},
+                "work": {"libraries": [{"alias": "OTHER"}]}}}),
+            )
+        }
+    });
+    let session = signed_in(&p);
+    let r = get(&p, "/admin/oauth/connect", Some(&session));
+    let q = query(r.header("location").unwrap());
+    let binding = format!("{BINDING_COOKIE}={}", q["state"]);
+    let r = callback(&p, &q["state"], "good-code", Some(&binding));
+    let html = text(&r);
+    assert_eq!(r.status, 409, "{html}");
+    assert!(
+        html.contains("Connected, but the settings need a fix"),
+        "{html}"
+    );
+    assert!(html.contains("OTHER"), "{html}");
+    assert!(p.kv.borrow().contains_key(keys::TOKENS));
+    // A refused code stores nothing and says "Not connected".
+    let r = get(&p, "/admin/oauth/connect", Some(&session));
+    let q = query(r.header("location").unwrap());
+    p.respond_with(|_| json(400, serde_json::json!({"error": "invalid_grant"})));
+    let before = p.kv.borrow()[keys::TOKENS].clone();
+    let binding = format!("{BINDING_COOKIE}={}", q["state"]);
+    let r = callback(&p, &q["state"], "good-code", Some(&binding));
+    assert_eq!(r.status, 502);
+    assert!(text(&r).contains("Not connected"));
+    assert_eq!(p.kv.borrow()[keys::TOKENS], before);
+}
