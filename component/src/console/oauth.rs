@@ -69,6 +69,38 @@ fn pending_key(state: &str) -> String {
     keys::console_oauth(&hex::encode(Sha256::digest(state.as_bytes())))
 }
 
+/// The most flows kept in progress at once. Starting a sign-in is open to anyone, and an
+/// abandoned one is never called back: without a bound, a loop fetching the sign-in link would
+/// fill the store. Past it, expired flows are swept; if that frees nothing, new flows wait
+/// (at most ten minutes, while the password still works).
+pub const MAX_PENDING: usize = 100;
+
+/// Makes room for one more flow, or says why there is none.
+fn make_room(p: &dyn Platform) -> Result<()> {
+    let prefix = keys::console_oauth("");
+    let keys = p.kv_keys(&prefix)?;
+    if keys.len() < MAX_PENDING {
+        return Ok(());
+    }
+    let now = p.now();
+    let mut live = 0;
+    for key in keys {
+        let pending: Option<Pending> = p
+            .kv_get(&key)?
+            .and_then(|raw| serde_json::from_slice(&raw).ok());
+        match pending {
+            Some(f) if f.expires_at > now => live += 1,
+            _ => p.kv_delete(&key)?,
+        }
+    }
+    if live >= MAX_PENDING {
+        return Err(Error::Unavailable(format!(
+            "{live} sign-ins with iManage are in progress, the most the console keeps; try again in a few minutes, or sign in with the administrator password"
+        )));
+    }
+    Ok(())
+}
+
 /// The browser's origin, `scheme://host[:port]`, as the request shows it: the `Host` header,
 /// and https unless the host is a loopback address, or unless a proxy in front says otherwise
 /// in `x-forwarded-proto`. `None` when the `Host` header is missing or not a plain host.
@@ -121,17 +153,17 @@ pub fn available(p: &dyn Platform) -> bool {
 
 /// Answers an open page of this module.
 pub fn handle_open(p: &dyn Platform, ctx: &mut Ctx, req: &Request<'_>) -> Reply {
-    match (req.path, req.is_post()) {
-        ("/signin/imanage", false) => begin_sign_in(p, ctx, req),
-        (CALLBACK, false) => callback(p, ctx, req),
+    match (req.path, req.head.method.as_str()) {
+        ("/signin/imanage", "GET") => begin_sign_in(p, ctx, req),
+        (CALLBACK, "GET") => callback(p, ctx, req),
         _ => page::status(ctx, 405, "Method not allowed", "Use the console's links."),
     }
 }
 
 /// Answers `{base}/oauth/…` for a signed-in administrator.
 pub fn handle(p: &dyn Platform, ctx: &mut Ctx, req: &Request<'_>) -> Reply {
-    match (req.path, req.is_post()) {
-        ("/oauth/connect", false) => begin_connect(p, ctx, req),
+    match (req.path, req.head.method.as_str()) {
+        ("/oauth/connect", "GET") => begin_connect(p, ctx, req),
         _ => page::status(
             ctx,
             404,
@@ -158,6 +190,7 @@ fn start(
     pending: &Pending,
     authorize_url: &str,
 ) -> Result<Reply> {
+    make_room(p)?;
     let raw = serde_json::to_vec(pending).map_err(|e| Error::Unavailable(e.to_string()))?;
     p.kv_set(&pending_key(state), &raw)?;
     Ok(page::redirect(authorize_url)

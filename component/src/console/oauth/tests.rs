@@ -538,3 +538,36 @@ fn a_connection_kept_despite_a_library_the_account_does_not_see_says_so() {
     assert!(text(&r).contains("Not connected"));
     assert_eq!(p.kv.borrow()[keys::TOKENS], before);
 }
+
+#[test]
+fn abandoned_flows_cannot_fill_the_store() {
+    let p = FakePlatform::configured();
+    let flows = |p: &FakePlatform| {
+        p.kv.borrow()
+            .keys()
+            .filter(|k| k.starts_with("console/oauth/"))
+            .count()
+    };
+    for _ in 0..MAX_PENDING {
+        assert_eq!(get(&p, "/admin/signin/imanage", None).status, 303);
+    }
+    let r = get(&p, "/admin/signin/imanage", None);
+    assert_eq!(r.status, 503);
+    assert!(text(&r).contains("administrator password"), "{}", text(&r));
+    assert_eq!(flows(&p), MAX_PENDING);
+    // Once they have expired, the next sign-in sweeps them away.
+    p.advance(PENDING_TTL_S);
+    assert_eq!(get(&p, "/admin/signin/imanage", None).status, 303);
+    assert_eq!(flows(&p), 1);
+    // Only GET starts one.
+    let head = Head {
+        method: "HEAD".into(),
+        ..self::head("/admin/signin/imanage", "127.0.0.1:8080", None, &[])
+    };
+    let r = crate::console::handle(&p, &head, |_| LimitedBody {
+        bytes: Vec::new(),
+        too_large: false,
+    });
+    assert_eq!(r.status, 405);
+    assert_eq!(flows(&p), 1);
+}
