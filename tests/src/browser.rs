@@ -16,8 +16,9 @@ use std::time::{Duration, Instant};
 
 use fantoccini::{Client, ClientBuilder, Locator};
 
-/// How long an element, or a page reached through redirects, may take to appear.
-const WAIT: Duration = Duration::from_secs(20);
+/// How long chromedriver, an element, or a page reached through redirects may take to appear:
+/// generous, for a CI machine busy with other tests.
+const WAIT: Duration = Duration::from_secs(60);
 
 /// Chromium's flags. This machine has no internet: without the background-networking ones,
 /// Chromium keeps trying (and failing) to reach Google's services.
