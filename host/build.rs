@@ -24,6 +24,9 @@ fn main() {
     let root = manifest.parent().expect("workspace root");
     for watched in [
         "component/src",
+        // The console's templates and assets are compiled into the component.
+        "component/templates",
+        "component/assets",
         "component/Cargo.toml",
         "wit",
         "Cargo.lock",

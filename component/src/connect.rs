@@ -63,6 +63,28 @@ pub(crate) fn check_redirect_uri(raw: &str) -> Result<()> {
     Ok(())
 }
 
+/// iManage's sign-in page for one authorization-code flow (`matterlink connect`, the console's
+/// "Sign in with iManage" and its Connect button): the flow's `state` and only the S256
+/// challenge of its verifier, which stays in key-value.
+pub fn authorize_url(
+    s: &Settings,
+    redirect_uri: &str,
+    state: &str,
+    verifier: &str,
+) -> Result<String> {
+    let mut url = url::Url::parse(&format!("{}/auth/oauth2/authorize", s.base_url))
+        .map_err(|e| Error::NotConfigured(format!("`imanage_base_url`: {e}")))?;
+    url.query_pairs_mut()
+        .append_pair("response_type", "code")
+        .append_pair("client_id", &s.client_id)
+        .append_pair("redirect_uri", redirect_uri)
+        .append_pair("scope", "user")
+        .append_pair("state", state)
+        .append_pair("code_challenge", &pkce::challenge(verifier))
+        .append_pair("code_challenge_method", "S256");
+    Ok(url.into())
+}
+
 /// connect-begin: the authorize URL to send the administrator's browser to, with the `state`
 /// the redirect must carry back.
 pub fn connect_begin(p: &dyn Platform, redirect_uri: &str) -> Result<ConnectRequest> {
@@ -74,21 +96,12 @@ pub fn connect_begin(p: &dyn Platform, redirect_uri: &str) -> Result<ConnectRequ
         redirect_uri: redirect_uri.to_string(),
         expires_at: p.now() + PENDING_TTL_S,
     };
-    let mut url = url::Url::parse(&format!("{}/auth/oauth2/authorize", s.base_url))
-        .map_err(|e| Error::NotConfigured(format!("`imanage_base_url`: {e}")))?;
-    url.query_pairs_mut()
-        .append_pair("response_type", "code")
-        .append_pair("client_id", &s.client_id)
-        .append_pair("redirect_uri", redirect_uri)
-        .append_pair("scope", "user")
-        .append_pair("state", &pending.state)
-        .append_pair("code_challenge", &pkce::challenge(&pending.verifier))
-        .append_pair("code_challenge_method", "S256");
+    let url = authorize_url(&s, redirect_uri, &pending.state, &pending.verifier)?;
     let raw = serde_json::to_vec(&pending).map_err(|e| Error::Unavailable(e.to_string()))?;
     // One sign-in at a time: a newer one replaces an abandoned one, so nothing accumulates.
     p.kv_set(keys::CONNECT_PENDING, &raw)?;
     Ok(ConnectRequest {
-        authorize_url: url.into(),
+        authorize_url: url,
         state: pending.state,
         expires_in: PENDING_TTL_S,
     })
@@ -175,6 +188,72 @@ pub fn connect_complete(
         )));
     }
     Ok(d.account)
+}
+
+/// Who signed in through a browser to prove who they are (the console's "Sign in with
+/// iManage"), and whether they may administer matterlink.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
+    /// Their iManage user id (`data.user.id` of discovery).
+    pub user: String,
+    /// Whether they are a member of the administrators' group in the configured library.
+    pub member: bool,
+}
+
+/// Exchanges a sign-in's code (with its PKCE verifier) and finds out who signed in and whether
+/// they are in `group`. The token is the person's, not the integration's: it is used for these
+/// reads only (never written to key-value, never renewed), then revoked, so signing in to the
+/// console never changes who matterlink is connected as.
+pub fn identify(
+    p: &dyn Platform,
+    s: &Settings,
+    code: &str,
+    redirect_uri: &str,
+    verifier: &str,
+    group: &str,
+) -> Result<Identity> {
+    if code.trim().is_empty() {
+        return Err(Error::NotConnected(
+            "iManage sent no authorization code".into(),
+        ));
+    }
+    let grant =
+        grants::authorization_code(p, s, code, redirect_uri, verifier).map_err(|r| match r {
+            Refusal::InvalidGrant(why) => {
+                Error::NotConnected(format!("iManage refused the sign-in ({why})"))
+            }
+            Refusal::Failed(e) => e,
+        })?;
+    let api = Imanage::with_token(p, s, grant.access_token.clone());
+    let found = who_and_member(&api, s, group);
+    // Whatever the reads said, the person's token is done with.
+    if let Some(refresh) = &grant.refresh_token {
+        grants::revoke(p, s, refresh);
+    }
+    grants::revoke(p, s, &grant.access_token);
+    found
+}
+
+fn who_and_member(api: &Imanage<'_>, s: &Settings, group: &str) -> Result<Identity> {
+    let d = api.discover()?;
+    // Groups are a library's: someone who does not see the configured library administers
+    // nothing in it.
+    if !d.has_library(&s.library) {
+        return Ok(Identity {
+            user: d.account,
+            member: false,
+        });
+    }
+    let path = format!("/groups/{}/members", crate::imanage::api::seg(group));
+    let members = api.list_all_if_any(&path, &[])?.unwrap_or_default();
+    let member = members.iter().any(|m| {
+        crate::imanage::json::str_field(m, "id")
+            .is_some_and(|id| id.eq_ignore_ascii_case(&d.account))
+    });
+    Ok(Identity {
+        user: d.account,
+        member,
+    })
 }
 
 #[cfg(test)]

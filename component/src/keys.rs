@@ -165,6 +165,12 @@ pub fn console_session(token_digest: &str) -> String {
     format!("console/session/{token_digest}")
 }
 
+/// A console OAuth flow in progress (`console::oauth`: a sign-in or a connect), under the
+/// SHA-256 of its `state`; deleted when its callback comes, whatever the outcome.
+pub fn console_oauth(state_digest: &str) -> String {
+    format!("console/oauth/{state_digest}")
+}
+
 /// Failed console sign-ins in the five-minute window `window` (a counter): the rate limit.
 pub fn signin_failures(window: u64) -> String {
     format!("console/signin-failures/{window}")

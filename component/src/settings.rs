@@ -53,7 +53,18 @@ pub const CONFIG_KEYS: &[&str] = &[
     "change_source",
     "push_team",
     "panel_frame_ancestors",
+    "admin_group",
 ];
+
+/// The iManage group whose members may sign in to the console with iManage (`admin_group`), by
+/// default iManage's own administrators' group. A deployment fact: read from the deployment's
+/// configuration only, so that nobody signed in can widen who may sign in.
+pub fn admin_group(p: &dyn Platform) -> Result<String> {
+    Ok(get(p, "admin_group")?.unwrap_or_else(|| DEFAULT_ADMIN_GROUP.into()))
+}
+
+/// `admin_group` when the deployment does not set it.
+pub const DEFAULT_ADMIN_GROUP: &str = "NRTADMIN";
 
 /// Keys whose values are secrets: never echoed in messages or logs.
 pub const SECRET_KEYS: &[&str] = &[

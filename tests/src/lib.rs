@@ -562,4 +562,5 @@ pub fn raw_signed(method: &str, target: &[u8], body: &[u8]) -> Vec<u8> {
     r.extend_from_slice(body);
     r
 }
+pub mod browser;
 pub mod spin;

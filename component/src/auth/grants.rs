@@ -155,3 +155,26 @@ pub fn authorization_code(
         .append_pair("code_verifier", verifier);
     request(p, s, "sign-in", f.finish(), Retry::Never)
 }
+
+/// Revokes a token (RFC 7009), best effort: an iManage without the endpoint, or one that fails,
+/// leaves the token to expire on its own. Used for tokens matterlink does not keep (a console
+/// sign-in's), never for the integration's own.
+pub fn revoke(p: &dyn Platform, s: &Settings, token: &str) {
+    let mut f = url::form_urlencoded::Serializer::new(String::new());
+    f.append_pair("token", token)
+        .append_pair("client_id", &s.client_id);
+    if let Some(secret) = &s.client_secret {
+        f.append_pair("client_secret", secret);
+    }
+    let request = HttpRequest {
+        method: Method::Post,
+        url: format!("{}/auth/oauth2/revoke", s.base_url),
+        headers: vec![(
+            "content-type".into(),
+            "application/x-www-form-urlencoded".into(),
+        )],
+        body: f.finish().into_bytes(),
+        timeout_ms: s.request_timeout_s * 1000,
+    };
+    let _ = send_with_retries(p, &request, Retry::Never, deadline(p, s));
+}

@@ -14,6 +14,7 @@ pub mod assets;
 pub mod cookies;
 pub mod form;
 pub mod multipart;
+pub mod oauth;
 pub mod operations;
 pub mod page;
 pub mod panel;
@@ -229,6 +230,8 @@ fn route(
     }
     if rest.starts_with("/ops") {
         operations::handle(p, ctx, &req)
+    } else if rest.starts_with("/oauth/") {
+        oauth::handle(p, ctx, &req)
     } else if rest.starts_with("/matters") {
         panel::handle(p, ctx, &req)
     } else {

@@ -13,7 +13,7 @@ pub const FORM_COOKIE: &str = "matterlink_signin";
 
 /// Whether `rest` (the path below `/admin`) is one of the open pages.
 pub fn owns(rest: &str) -> bool {
-    matches!(rest, "/signin" | "/signout")
+    matches!(rest, "/signin" | "/signout") || super::oauth::owns_open(rest)
 }
 
 #[derive(Template)]
@@ -24,10 +24,16 @@ struct SigninPage<'a> {
     form_token: &'a str,
     password_set: bool,
     error: &'a str,
+    /// "Sign in with iManage", when iManage is configured; empty otherwise.
+    imanage_url: &'a str,
+    admin_group: &'a str,
 }
 
 /// Answers an open page.
 pub fn handle(p: &dyn Platform, ctx: &mut Ctx, req: &Request<'_>) -> Reply {
+    if super::oauth::owns_open(req.path) {
+        return super::oauth::handle_open(p, ctx, req);
+    }
     match (req.path, req.is_post()) {
         ("/signin", false) => form(p, ctx, &req.head.query("next").unwrap_or_default(), "", 200),
         ("/signin", true) => sign_in(p, ctx, req),
@@ -38,7 +44,7 @@ pub fn handle(p: &dyn Platform, ctx: &mut Ctx, req: &Request<'_>) -> Reply {
 
 /// Where to go after signing in: a page of this console, else its front page (never another
 /// site: `next` comes from the URL, which anyone can craft).
-fn next_page(ctx: &Ctx, next: &str) -> String {
+pub(super) fn next_page(ctx: &Ctx, next: &str) -> String {
     let inside = next == ctx.base || next.starts_with(&format!("{}/", ctx.base));
     if inside && !next.contains("//") && !next.contains('\\') {
         next.to_string()
@@ -57,6 +63,16 @@ fn form(p: &dyn Platform, ctx: &Ctx, next: &str, error: &str, status: u16) -> Re
         Err(e) => return page::error(ctx, &e),
     };
     let next = next_page(ctx, next);
+    let imanage_url = if super::oauth::available(p) {
+        let next: String = url::form_urlencoded::byte_serialize(next.as_bytes()).collect();
+        ctx.url(&format!("/signin/imanage?next={next}"))
+    } else {
+        String::new()
+    };
+    let admin_group = match crate::settings::admin_group(p) {
+        Ok(g) => g,
+        Err(e) => return page::error(ctx, &e),
+    };
     page::render(
         status,
         &SigninPage {
@@ -65,6 +81,8 @@ fn form(p: &dyn Platform, ctx: &Ctx, next: &str, error: &str, status: u16) -> Re
             form_token: &token,
             password_set,
             error,
+            imanage_url: &imanage_url,
+            admin_group: &admin_group,
         },
     )
     .with_header("set-cookie", ctx.cookies.set(FORM_COOKIE, &token, 3600))

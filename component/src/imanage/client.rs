@@ -25,6 +25,9 @@ pub struct Imanage<'a> {
     library_base: RefCell<Option<String>>,
     /// The security member shape this library answered with, once a read has shown it.
     pub(super) member_shape: Cell<Option<super::security::MemberShape>>,
+    /// Discovery for a token given by the caller (`with_token`): that token's own, kept for
+    /// this handle only, never in key-value, where the connection's is.
+    given: Option<RefCell<Option<Discovery>>>,
 }
 
 /// Outcome of one request that got an HTTP answer.
@@ -52,7 +55,18 @@ impl<'a> Imanage<'a> {
             token: RefCell::new(None),
             library_base: RefCell::new(None),
             member_shape: Cell::new(None),
+            given: None,
         }
+    }
+
+    /// The configured library as someone else's token sees it (a console sign-in's): the token
+    /// is used as given, never renewed or stored, and what discovery says of it is kept apart
+    /// from the connection's.
+    pub fn with_token(p: &'a dyn Platform, s: &'a Settings, token: String) -> Self {
+        let mut api = Imanage::new(p, s);
+        api.token = RefCell::new(Some(token));
+        api.given = Some(RefCell::new(None));
+        api
     }
 
     /// The settings this call runs with.
@@ -101,6 +115,12 @@ impl<'a> Imanage<'a> {
 
     /// What `GET /api` said for the current sign-in: from key-value, or asked now.
     pub fn discovery(&self) -> Result<Discovery> {
+        if let Some(given) = &self.given {
+            if let Some(d) = given.borrow().clone() {
+                return Ok(d);
+            }
+            return self.discover();
+        }
         match discovery::cached(self.p)? {
             Some(d) => Ok(d),
             None => self.discover(),
@@ -116,7 +136,10 @@ impl<'a> Imanage<'a> {
             Retry::Safe,
         )?;
         let d = Discovery::parse(&v)?;
-        discovery::store(self.p, &d)?;
+        match &self.given {
+            Some(given) => *given.borrow_mut() = Some(d.clone()),
+            None => discovery::store(self.p, &d)?,
+        }
         Ok(d)
     }
 
@@ -211,6 +234,11 @@ impl<'a> Imanage<'a> {
             };
             let response = send_with_retries(self.p, &request, retry, self.deadline)?;
             match response.status {
+                401 if self.given.is_some() => {
+                    return Err(Error::NotConnected(
+                        "iManage refused the sign-in's token".into(),
+                    ))
+                }
                 401 if !renewed => {
                     renewed = true;
                     token = session::after_rejection(self.p, self.s, &token)?;

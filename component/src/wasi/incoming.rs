@@ -13,10 +13,19 @@ use crate::{front, webhooks};
 
 impl IncomingHandler for Component {
     fn handle(request: IncomingRequest, response_out: ResponseOutparam) {
+        let mut headers = header_text(request.headers().entries());
+        // Hosts strip `Host` from the headers (a forbidden header in wasi:http) and give it as
+        // the request's authority: the console needs it back, for its cookies' `Secure` and
+        // the redirect URI of its OAuth callback.
+        if let Some(authority) = request.authority() {
+            if !headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("host")) {
+                headers.push(("host".into(), authority));
+            }
+        }
         let head = webhooks::Head {
             method: method_name(request.method()),
             target: request.path_with_query().unwrap_or_else(|| "/".into()),
-            headers: header_text(request.headers().entries()),
+            headers,
         };
         // The body is read only if the route, the caller and the signature's timestamp pass:
         // `webhooks` decides, and calls back here for the bytes.
