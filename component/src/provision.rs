@@ -9,9 +9,17 @@ use serde_json::{json, Value};
 
 use crate::claim::{self, Attempt, Claim};
 use crate::fields::CustomField;
-use crate::imanage::api::{client_matter_profile, Created, FolderNode, Parent};
-use crate::imanage::template::{ItemKind, Template, TemplateItem};
-use crate::imanage::{my_matters, once, Imanage};
+use std::collections::BTreeMap;
+
+use crate::imanage::api::{
+    client_matter_profile, created_folder, folder_create, workspace_security, Created, FolderNode,
+    Parent,
+};
+use crate::imanage::template::{
+    created_workspace_item, folder_members, workspace_item_create, workspace_pairs, ItemKind,
+    Template, TemplateItem,
+};
+use crate::imanage::{my_matters, once, Call, Imanage};
 use crate::links::{self, Link};
 use crate::mapping::{self, Profile};
 use crate::model::{Error, Matter, Result, Workspace};
@@ -140,7 +148,24 @@ fn provision(
     };
     let workspace = api.workspace_from(&ws)?;
     let fresh = how == "created";
-    let document_folder_id = ensure_folders(&api, &ws, template.as_ref(), fresh, claim)?;
+    // A workspace made just now gets the template's security and name-value pairs, sent with
+    // its top-level folders: none of them needs another's answer.
+    let mut settings_writes = Vec::new();
+    if let (true, Some(t)) = (fresh, template.as_ref()) {
+        if !t.members.is_empty() {
+            settings_writes.push(workspace_security(
+                &workspace.id,
+                None,
+                &t.members,
+                t.member_shape,
+            ));
+        }
+        // As iManage's own "create a workspace from a template" does: the template's pairs,
+        // and which template it was.
+        settings_writes.push(workspace_pairs(&workspace.id, &t.pairs_for_workspace()));
+    }
+    let document_folder_id =
+        ensure_folders(&api, &ws, template.as_ref(), fresh, settings_writes, claim)?;
     let mut link = Link::new(&m.id, workspace, Some(document_folder_id), p.now(), how);
     if s.my_matters {
         link.my_matters = my_matters::users(&ws, m);
@@ -192,15 +217,6 @@ fn create(
             let _ = api.forget_customs(&values);
         }
     })?;
-    if let Some(t) = template {
-        let id = ws.get("id").and_then(Value::as_str).unwrap_or_default();
-        if !t.members.is_empty() {
-            api.set_security(id, None, &t.members, t.member_shape)?;
-        }
-        // As iManage's own "create a workspace from a template" does: the template's pairs,
-        // and which template it was.
-        api.set_workspace_pairs(id, &t.pairs_for_workspace())?;
-    }
     Ok(ws)
 }
 
@@ -252,13 +268,20 @@ fn walk<'t>(
 }
 
 /// Creates every planned container that is missing, each as its kind, and returns the document
-/// folder's id. A fresh workspace has none, so it skips the listing: one request per container
-/// (and one more for a folder with its own members).
+/// folder's id. A fresh workspace has none, so it skips the listing.
+///
+/// Level by level: a container is created only once its parent's answer has named the parent,
+/// and the containers of one level go together (see `create_level`), with `first` — the
+/// workspace's own settings, which need only the workspace — alongside the top level, and the
+/// members of each folder that has its own alongside the level below it. So a workspace takes
+/// one round trip per level of its template, plus one when its deepest level has members to
+/// set, rather than one per request.
 fn ensure_folders(
     api: &Imanage<'_>,
     ws: &Value,
     template: Option<&Template>,
     fresh: bool,
+    first: Vec<Call>,
     claim: &Claim<'_>,
 ) -> Result<String> {
     let ws_id = ws.get("id").and_then(Value::as_str).unwrap_or_default();
@@ -268,34 +291,188 @@ fn ensure_folders(
     } else {
         api.contents_of(ws_id)?
     };
-    let mut document_folder = String::new();
-    for planned in &plan {
-        let mut parent = ws_id.to_string();
-        for (depth, name) in planned.path.iter().enumerate() {
-            let last = depth + 1 == planned.path.len();
-            parent = match child(&existing, &parent, name) {
-                Some(id) => id,
-                None => {
-                    // The claim may have gone stale while iManage was slow, and another
-                    // delivery may be listing this workspace to carry on: stop rather than
-                    // create beside it.
-                    claim.renew()?;
-                    let item = if last { planned.item } else { None };
-                    let node = create_item(api, ws, &parent, name, item, &mut existing)?;
-                    existing.push(node.clone());
-                    node.id
+    // Each path's id, once it exists; the workspace's is the empty path's.
+    let mut ids: BTreeMap<Vec<String>, String> = BTreeMap::new();
+    ids.insert(Vec::new(), ws_id.to_string());
+    let mut writes = first;
+    let depth = plan.iter().map(|p| p.path.len()).max().unwrap_or(0);
+    for level in 1..=depth {
+        let mut missing = Vec::new();
+        for path in paths_at(&plan, level) {
+            let parent = ids
+                .get(&path[..level - 1])
+                .cloned()
+                .ok_or_else(|| Error::Unavailable(format!("no parent for {}", path.join("/"))))?;
+            let name = &path[level - 1];
+            match child(&existing, &parent, name) {
+                Some(id) => {
+                    ids.insert(path, id);
                 }
-            };
+                None => {
+                    // A prefix of a planned path that is not planned itself is a plain folder.
+                    let item = plan.iter().find(|p| p.path == path).and_then(|p| p.item);
+                    missing.push(Missing { path, parent, item });
+                }
+            }
         }
-        let path = &planned.path;
-        if path.len() == 2
-            && path[0] == api.settings().root_folder
-            && path[1] == api.settings().document_folder
-        {
-            document_folder = parent;
+        if missing.is_empty() && writes.is_empty() {
+            continue;
+        }
+        // The claim may have gone stale while iManage was slow, and another delivery may be
+        // listing this workspace to carry on: stop rather than create beside it.
+        claim.renew()?;
+        let made = create_level(
+            api,
+            ws,
+            &missing,
+            std::mem::take(&mut writes),
+            &mut existing,
+        )?;
+        for (m, node) in missing.into_iter().zip(made) {
+            if let Some(security) = m.item.and_then(|i| i.security.as_ref()) {
+                if !security.members.is_empty() {
+                    writes.push(folder_members(
+                        &node.id,
+                        &security.members,
+                        security.member_shape,
+                    ));
+                }
+            }
+            ids.insert(m.path, node.id.clone());
+            existing.push(node);
         }
     }
-    Ok(document_folder)
+    if !writes.is_empty() {
+        claim.renew()?;
+        create_level(api, ws, &[], writes, &mut existing)?;
+    }
+    let s = api.settings();
+    Ok(ids
+        .get(&[s.root_folder.clone(), s.document_folder.clone()][..])
+        .cloned()
+        .unwrap_or_default())
+}
+
+/// The distinct paths `level` names long that the plan reaches, in the plan's order.
+fn paths_at(plan: &[Planned<'_>], level: usize) -> Vec<Vec<String>> {
+    let mut paths: Vec<Vec<String>> = Vec::new();
+    for planned in plan.iter().filter(|p| p.path.len() >= level) {
+        let path = &planned.path[..level];
+        if !paths.iter().any(|p| p == path) {
+            paths.push(path.to_vec());
+        }
+    }
+    paths
+}
+
+/// A container to create: its path, its parent's id and the template item it copies.
+struct Missing<'t> {
+    path: Vec<String>,
+    parent: String,
+    item: Option<&'t TemplateItem>,
+}
+
+impl Missing<'_> {
+    fn name(&self) -> &str {
+        self.path.last().map(String::as_str).unwrap_or_default()
+    }
+
+    fn kind(&self) -> ItemKind {
+        self.item.map_or(ItemKind::Folder, |i| i.kind)
+    }
+
+    /// Where iManage puts it: tabs and search folders are made at the top of the workspace,
+    /// where public clients make them, and so are looked for there.
+    fn under<'a>(&'a self, ws_id: &'a str) -> &'a str {
+        match self.kind() {
+            ItemKind::Folder => &self.parent,
+            ItemKind::Tab | ItemKind::SearchFolder => ws_id,
+        }
+    }
+}
+
+/// Creates one level's containers, each as its kind, together with `writes` (settings that are
+/// safe to repeat), and returns the containers in `missing`'s order. Nothing is created twice
+/// (see `once`): after an unavailable answer the workspace's containers are listed again, once
+/// for all the uncertain ones, and only those still absent are created again.
+fn create_level(
+    api: &Imanage<'_>,
+    ws: &Value,
+    missing: &[Missing<'_>],
+    writes: Vec<Call>,
+    existing: &mut Vec<FolderNode>,
+) -> Result<Vec<FolderNode>> {
+    let ws_id = ws.get("id").and_then(Value::as_str).unwrap_or_default();
+    let bodies: Vec<Value> = missing
+        .iter()
+        .map(|m| item_body(ws, m.name(), m.item))
+        .collect();
+    let mut calls = Vec::new();
+    for (m, body) in missing.iter().zip(&bodies) {
+        calls.push(match m.kind() {
+            ItemKind::Tab | ItemKind::SearchFolder => workspace_item_create(ws_id, m.kind(), body)?,
+            ItemKind::Folder if m.parent == ws_id => folder_create(Parent::Workspace(ws_id), body),
+            ItemKind::Folder => folder_create(Parent::Folder(&m.parent), body),
+        });
+    }
+    calls.extend(writes);
+    let creates = missing.len();
+    let mut listed = None;
+    let made = once::write_all_once(
+        api,
+        calls.len(),
+        |i| i < creates,
+        |members| {
+            let batch: Vec<Call> = members.iter().map(|&i| calls[i].clone()).collect();
+            members
+                .iter()
+                .zip(api.call_all_ok(&batch))
+                .map(|(&i, answer)| {
+                    let Some(m) = missing.get(i) else {
+                        return answer.map(|_| None);
+                    };
+                    let node = match m.kind() {
+                        ItemKind::Folder => created_folder(answer, m.name(), &m.parent),
+                        kind => created_workspace_item(answer, kind, ws_id, &bodies[i]),
+                    };
+                    node.map(Some)
+                })
+                .collect()
+        },
+        |uncertain| {
+            let nodes = api.contents_of(ws_id)?;
+            let found = uncertain
+                .iter()
+                .map(|&i| {
+                    let m = &missing[i];
+                    child(&nodes, m.under(ws_id), m.name()).map(|id| {
+                        Some(FolderNode {
+                            id,
+                            name: m.name().into(),
+                            parent_id: m.under(ws_id).into(),
+                        })
+                    })
+                })
+                .collect();
+            listed = Some(nodes);
+            Ok(found)
+        },
+    )?;
+    if let Some(nodes) = listed {
+        *existing = nodes;
+    }
+    // Recorded under the parent the plan walks, so that what the template nests under a tab
+    // made at the top is still found by its path.
+    Ok(missing
+        .iter()
+        .zip(made)
+        .filter_map(|(m, node)| {
+            node.map(|node| FolderNode {
+                parent_id: m.parent.clone(),
+                ..node
+            })
+        })
+        .collect())
 }
 
 fn child(existing: &[FolderNode], parent: &str, name: &str) -> Option<String> {
@@ -344,61 +521,6 @@ fn item_body(ws: &Value, name: &str, item: Option<&TemplateItem>) -> Value {
         }
     }
     body
-}
-
-/// Creates one container as its kind, never twice (see `once`): after a failure the
-/// workspace's containers are listed again, and it is created only if it is still absent. A
-/// folder's own members are set once it exists.
-fn create_item(
-    api: &Imanage<'_>,
-    ws: &Value,
-    parent: &str,
-    name: &str,
-    item: Option<&TemplateItem>,
-    existing: &mut Vec<FolderNode>,
-) -> Result<FolderNode> {
-    let ws_id = ws.get("id").and_then(Value::as_str).unwrap_or_default();
-    let body = item_body(ws, name, item);
-    let kind = item.map_or(ItemKind::Folder, |i| i.kind);
-    let create = || match kind {
-        // Tabs and search folders are made at the top of the workspace, where public clients
-        // make them; the name is then looked for there.
-        ItemKind::Tab | ItemKind::SearchFolder => api.create_workspace_item(ws_id, kind, &body),
-        ItemKind::Folder if parent == ws_id => {
-            api.create_folder_with(Parent::Workspace(ws_id), name, &body)
-        }
-        ItemKind::Folder => api.create_folder_with(Parent::Folder(parent), name, &body),
-    };
-    let under = if kind == ItemKind::Folder {
-        parent
-    } else {
-        ws_id
-    };
-    let mut listed = None;
-    let made = once::create_once(api, create, || {
-        let nodes = api.contents_of(ws_id)?;
-        let found = child(&nodes, under, name).map(|id| FolderNode {
-            id,
-            name: name.into(),
-            parent_id: under.into(),
-        });
-        listed = Some(nodes);
-        Ok(found)
-    })?;
-    if let Some(nodes) = listed {
-        *existing = nodes;
-    }
-    if let Some(security) = item.and_then(|i| i.security.as_ref()) {
-        if !security.members.is_empty() {
-            api.set_folder_members(&made.id, &security.members, security.member_shape)?;
-        }
-    }
-    // Recorded under the parent the plan walks, so that what the template nests under a tab
-    // made at the top is still found by its path.
-    Ok(FolderNode {
-        parent_id: parent.to_string(),
-        ..made
-    })
 }
 
 #[cfg(test)]

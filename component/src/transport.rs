@@ -35,6 +35,13 @@ pub fn fits(p: &dyn Platform, deadline: u64, wait_ms: u64) -> bool {
     p.now() + wait_ms.div_ceil(1000) < deadline
 }
 
+/// Requests of one batch in flight at once. iManage Work limits each client's requests (its
+/// rate limits answer 429 with `Retry-After`, and cloud tenants allow a few tens of requests
+/// per second per application); eight at once stays well inside that and still covers a
+/// workspace's widest level of a usual template (its security, name-value pairs and top-level
+/// folders) in one round trip. Bigger batches are sent eight at a time.
+pub const MAX_IN_FLIGHT: usize = 8;
+
 /// Sends, retrying 429, 5xx and transport failures with capped exponential backoff and jitter
 /// (honouring `Retry-After`), when the request may be repeated and the wait fits before
 /// `deadline`.
@@ -44,47 +51,114 @@ pub fn send_with_retries(
     retry: Retry,
     deadline: u64,
 ) -> Result<HttpResponse> {
-    let mut attempt = 0;
-    loop {
-        attempt += 1;
-        let last = attempt >= MAX_ATTEMPTS || retry == Retry::Never;
-        match p.send(request) {
-            Ok(r) if r.status == 429 || r.status >= 500 => {
-                // A 429 was refused before any work was done, so it is always safe to repeat.
-                if (last && r.status != 429) || attempt >= MAX_ATTEMPTS {
-                    if r.status == 429 {
-                        return Err(Error::Unavailable(format!(
-                            "{} {}: iManage kept answering 429 (rate limited)",
-                            request.method.as_str(),
-                            redact_url(&request.url)
-                        )));
+    let mut answers = send_all_with_retries(p, std::slice::from_ref(request), &[retry], deadline);
+    answers
+        .pop()
+        .unwrap_or_else(|| Err(Error::Unavailable("no answer".into())))
+}
+
+/// Sends requests that may run together, at most `MAX_IN_FLIGHT` at once, each with its own
+/// `Retry` (`retries[i]` for `requests[i]`), and answers in their order. After each round only
+/// the members whose answer `next_step` says to repeat are sent again, once the longest of
+/// their waits (a `Retry-After` among them) has passed; every wait fits before `deadline`.
+pub fn send_all_with_retries(
+    p: &dyn Platform,
+    requests: &[HttpRequest],
+    retries: &[Retry],
+    deadline: u64,
+) -> Vec<Result<HttpResponse>> {
+    let mut answers: Vec<Option<Result<HttpResponse>>> = requests.iter().map(|_| None).collect();
+    let mut attempts = vec![0u32; requests.len()];
+    let mut pending: Vec<usize> = (0..requests.len()).collect();
+    while !pending.is_empty() {
+        let mut again = Vec::new();
+        let mut wait = 0;
+        for window in pending.chunks(MAX_IN_FLIGHT) {
+            let outcomes = match window {
+                [one] => vec![p.send(&requests[*one])],
+                _ => {
+                    let batch: Vec<HttpRequest> =
+                        window.iter().map(|&i| requests[i].clone()).collect();
+                    p.send_all(&batch)
+                }
+            };
+            for (&i, outcome) in window.iter().zip(outcomes) {
+                attempts[i] += 1;
+                let retry = retries.get(i).copied().unwrap_or(Retry::Never);
+                match next_step(p, &requests[i], retry, deadline, attempts[i], outcome) {
+                    Step::Done(answer) => answers[i] = Some(answer),
+                    Step::Again(ms) => {
+                        again.push(i);
+                        wait = wait.max(ms);
                     }
-                    return Ok(r);
                 }
-                let wait = retry_after_ms(&r).unwrap_or_else(|| backoff_ms(attempt));
-                if !fits(p, deadline, wait) {
-                    return Ok(r);
-                }
-                p.sleep_ms(wait);
             }
-            Ok(r) => return Ok(r),
-            Err(TransportError::Denied(why)) => {
-                return Err(Error::NotConfigured(format!(
-                "the host refused the request to {}: {why}; only `imanage_base_url` and the configured Actionstep URLs may be called",
-                redact_url(&request.url)
-            )))
-            }
-            Err(TransportError::Failed(why)) => {
-                let wait = backoff_ms(attempt);
-                if last || !fits(p, deadline, wait) {
-                    return Err(Error::Unavailable(format!(
-                        "{} {}: {why}",
+        }
+        if !again.is_empty() {
+            p.sleep_ms(wait);
+        }
+        pending = again;
+    }
+    answers
+        .into_iter()
+        .map(|a| a.unwrap_or_else(|| Err(Error::Unavailable("no answer".into()))))
+        .collect()
+}
+
+/// What to do after one attempt of a request.
+enum Step {
+    /// This is the answer (or the error) the caller gets.
+    Done(Result<HttpResponse>),
+    /// Send it again after waiting this many milliseconds.
+    Again(u64),
+}
+
+/// The retry policy, for one attempt's outcome: 429, 5xx and transport failures are repeated
+/// with capped exponential backoff and jitter (honouring `Retry-After`) while the request may
+/// be repeated, attempts are left and the wait fits before `deadline`.
+fn next_step(
+    p: &dyn Platform,
+    request: &HttpRequest,
+    retry: Retry,
+    deadline: u64,
+    attempt: u32,
+    outcome: Result<HttpResponse, TransportError>,
+) -> Step {
+    let last = attempt >= MAX_ATTEMPTS || retry == Retry::Never;
+    match outcome {
+        Ok(r) if r.status == 429 || r.status >= 500 => {
+            // A 429 was refused before any work was done, so it is always safe to repeat.
+            if (last && r.status != 429) || attempt >= MAX_ATTEMPTS {
+                if r.status == 429 {
+                    return Step::Done(Err(Error::Unavailable(format!(
+                        "{} {}: iManage kept answering 429 (rate limited)",
                         request.method.as_str(),
                         redact_url(&request.url)
-                    )));
+                    ))));
                 }
-                p.sleep_ms(wait);
+                return Step::Done(Ok(r));
             }
+            let wait = retry_after_ms(&r).unwrap_or_else(|| backoff_ms(attempt));
+            if !fits(p, deadline, wait) {
+                return Step::Done(Ok(r));
+            }
+            Step::Again(wait)
+        }
+        Ok(r) => Step::Done(Ok(r)),
+        Err(TransportError::Denied(why)) => Step::Done(Err(Error::NotConfigured(format!(
+            "the host refused the request to {}: {why}; only `imanage_base_url` and the configured Actionstep URLs may be called",
+            redact_url(&request.url)
+        )))),
+        Err(TransportError::Failed(why)) => {
+            let wait = backoff_ms(attempt);
+            if last || !fits(p, deadline, wait) {
+                return Step::Done(Err(Error::Unavailable(format!(
+                    "{} {}: {why}",
+                    request.method.as_str(),
+                    redact_url(&request.url)
+                ))));
+            }
+            Step::Again(wait)
         }
     }
 }

@@ -16,24 +16,72 @@ pub fn create_once<T>(
     mut create: impl FnMut() -> Result<T>,
     mut look: impl FnMut() -> Result<Option<T>>,
 ) -> Result<T> {
+    let mut made = write_all_once(api, 1, |_| true, |_| vec![create()], |_| Ok(vec![look()?]))?;
+    made.pop()
+        .ok_or_else(|| Error::Unavailable("nothing was created".into()))
+}
+
+/// `create_once` for `n` writes that may run together, and the one policy both follow. `send`
+/// makes the writes it is given (by index, all of them at first), together, and answers in
+/// their order. A write for which `creates` is true creates something: after an `unavailable`
+/// failure it is not sent again before `look` (given every such write of the round at once,
+/// answering in their order) has found that it did not commit after all. Other writes set
+/// something and are safe to repeat, so their failure is final, as is any other error; then the
+/// first error in the writes' order is returned, and the writes that were made stay made (the
+/// next attempt lists what exists before it creates).
+pub fn write_all_once<T>(
+    api: &Imanage<'_>,
+    n: usize,
+    creates: impl Fn(usize) -> bool,
+    mut send: impl FnMut(&[usize]) -> Vec<Result<T>>,
+    mut look: impl FnMut(&[usize]) -> Result<Vec<Option<T>>>,
+) -> Result<Vec<T>> {
+    let mut done: Vec<Option<T>> = (0..n).map(|_| None).collect();
+    let mut pending: Vec<usize> = (0..n).collect();
     let mut attempt = 0;
-    loop {
+    while !pending.is_empty() {
         attempt += 1;
-        match create() {
-            Ok(made) => return Ok(made),
-            Err(Error::Unavailable(why)) => {
-                if let Some(found) = look()? {
-                    return Ok(found);
+        let mut uncertain = Vec::new();
+        let mut why = None;
+        let mut failed = None;
+        for (&i, result) in pending.iter().zip(send(&pending)) {
+            match result {
+                Ok(made) => done[i] = Some(made),
+                Err(Error::Unavailable(w)) if creates(i) => {
+                    uncertain.push(i);
+                    why.get_or_insert(w);
                 }
-                let wait = api.backoff_ms(attempt);
-                if attempt >= ATTEMPTS || !api.may_wait(wait) {
-                    return Err(Error::Unavailable(why));
+                Err(e) => {
+                    failed.get_or_insert(e);
                 }
-                api.p().sleep_ms(wait);
             }
-            Err(e) => return Err(e),
         }
+        if let Some(e) = failed {
+            return Err(e);
+        }
+        if uncertain.is_empty() {
+            break;
+        }
+        let mut still = Vec::new();
+        for (&i, found) in uncertain.iter().zip(look(&uncertain)?) {
+            match found {
+                Some(found) => done[i] = Some(found),
+                None => still.push(i),
+            }
+        }
+        if still.is_empty() {
+            break;
+        }
+        let wait = api.backoff_ms(attempt);
+        if attempt >= ATTEMPTS || !api.may_wait(wait) {
+            return Err(Error::Unavailable(why.unwrap_or_default()));
+        }
+        api.p().sleep_ms(wait);
+        pending = still;
     }
+    done.into_iter()
+        .map(|d| d.ok_or_else(|| Error::Unavailable("a write got no answer".into())))
+        .collect()
 }
 
 #[cfg(test)]
