@@ -148,22 +148,10 @@ fn provision(
     };
     let workspace = api.workspace_from(&ws)?;
     let fresh = how == "created";
-    // A workspace made just now gets the template's security and name-value pairs, sent with
-    // its top-level folders: none of them needs another's answer.
-    let mut settings_writes = Vec::new();
-    if let (true, Some(t)) = (fresh, template.as_ref()) {
-        if !t.members.is_empty() {
-            settings_writes.push(workspace_security(
-                &workspace.id,
-                None,
-                &t.members,
-                t.member_shape,
-            ));
-        }
-        // As iManage's own "create a workspace from a template" does: the template's pairs,
-        // and which template it was.
-        settings_writes.push(workspace_pairs(&workspace.id, &t.pairs_for_workspace()));
-    }
+    let settings_writes = match (fresh, template.as_ref()) {
+        (true, Some(t)) => template_settings(&workspace.id, t),
+        _ => Vec::new(),
+    };
     let document_folder_id =
         ensure_folders(&api, &ws, template.as_ref(), fresh, settings_writes, claim)?;
     let mut link = Link::new(&m.id, workspace, Some(document_folder_id), p.now(), how);
@@ -218,6 +206,24 @@ fn create(
         }
     })?;
     Ok(ws)
+}
+
+/// What a workspace made just now gets from its template besides containers: the template's
+/// security and, as iManage's own "create a workspace from a template" does, its name-value
+/// pairs and which template it was. They need only the workspace, so they go with its top-level
+/// containers (see `ensure_folders`).
+fn template_settings(workspace_id: &str, t: &Template) -> Vec<Call> {
+    let mut writes = Vec::new();
+    if !t.members.is_empty() {
+        writes.push(workspace_security(
+            workspace_id,
+            None,
+            &t.members,
+            t.member_shape,
+        ));
+    }
+    writes.push(workspace_pairs(workspace_id, &t.pairs_for_workspace()));
+    writes
 }
 
 /// One container a workspace gets: its path of names from the workspace, and the template item
@@ -526,7 +532,13 @@ fn item_body(ws: &Value, name: &str, item: Option<&TemplateItem>) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::claim::Attempt;
+    use crate::imanage::template::ItemSecurity;
+    use crate::platform::{HttpRequest, HttpResponse, Method};
+    use crate::security::{AccessLevel, Member, TrusteeType};
     use crate::testing::FakePlatform;
+    use std::cell::{Cell, RefCell};
+    use std::rc::Rc;
 
     fn item(id: &str, name: &str, parent: &str, optional: bool) -> TemplateItem {
         TemplateItem {
@@ -578,6 +590,364 @@ mod tests {
         assert_eq!(plan[3].item.map(|i| i.id.as_str()), Some("6"));
         assert!(plan[4].item.is_none());
         assert_eq!(folder_plan(None, &s).len(), 2);
+    }
+
+    /// A small iManage behind the fake platform: sign-in, discovery, and the containers made
+    /// in one workspace, each request answered as it comes.
+    #[derive(Default)]
+    struct FakeImanage {
+        /// (id, name, parent id, kind) of every container made.
+        nodes: RefCell<Vec<(String, String, String, ItemKind)>>,
+        /// Requests answered so far: the index in `sent` of the next one.
+        seen: Cell<usize>,
+        /// Which request (its index in `sent`) created each id.
+        created_by: RefCell<BTreeMap<String, usize>>,
+        /// Names whose next create commits and then answers 500.
+        fail_after_commit: RefCell<Vec<String>>,
+        /// Names whose next create answers 503 without committing.
+        fail_before_commit: RefCell<Vec<String>>,
+        /// Names whose next create is refused (400).
+        refuse: RefCell<Vec<String>>,
+    }
+
+    fn ok(body: Value) -> HttpResponse {
+        HttpResponse {
+            status: 200,
+            headers: vec![("content-type".into(), "application/json".into())],
+            body: body.to_string().into_bytes(),
+        }
+    }
+
+    fn status(code: u16) -> HttpResponse {
+        HttpResponse {
+            status: code,
+            headers: Vec::new(),
+            body: Vec::new(),
+        }
+    }
+
+    fn take(list: &RefCell<Vec<String>>, name: &str) -> bool {
+        let mut list = list.borrow_mut();
+        let at = list.iter().position(|n| n == name);
+        at.map(|i| list.remove(i)).is_some()
+    }
+
+    impl FakeImanage {
+        fn answer(&self, r: &HttpRequest) -> HttpResponse {
+            let index = self.seen.get();
+            self.seen.set(index + 1);
+            if r.url.contains("/oauth2/token") {
+                return ok(
+                    json!({"access_token": "a", "token_type": "bearer", "expires_in": 5400}),
+                );
+            }
+            if r.url.ends_with("/api") {
+                return ok(json!({"data": {"user": {"customer_id": 1, "id": "svc"},
+                    "work": {"libraries": [{"alias": "ACTIVE"}]}}}));
+            }
+            let path = r.url.split("/libraries/ACTIVE").nth(1).unwrap_or_default();
+            let path = path.split('?').next().unwrap_or_default();
+            let parts: Vec<&str> = path.split('/').skip(1).collect();
+            let listed = |kind: ItemKind| {
+                let nodes: Vec<Value> = self
+                    .nodes
+                    .borrow()
+                    .iter()
+                    .filter(|n| n.3 == kind)
+                    .map(|(id, name, parent, _)| json!({"id": id, "name": name, "parent_id": parent}))
+                    .collect();
+                ok(json!({"data": nodes}))
+            };
+            match (r.method, parts.as_slice()) {
+                (Method::Get, ["folders"]) => listed(ItemKind::Folder),
+                (Method::Get, ["workspaces", _, "tabs"]) => listed(ItemKind::Tab),
+                (Method::Get, ["workspaces", _, "search-folders"]) => {
+                    listed(ItemKind::SearchFolder)
+                }
+                (Method::Post, ["workspaces" | "folders", parent, what]) if *what != "security" => {
+                    let kind = match *what {
+                        "tabs" => ItemKind::Tab,
+                        "search-folders" => ItemKind::SearchFolder,
+                        _ => ItemKind::Folder,
+                    };
+                    let body: Value = serde_json::from_slice(&r.body).unwrap();
+                    let name = body["name"].as_str().unwrap().to_string();
+                    if take(&self.refuse, &name) {
+                        return status(400);
+                    }
+                    if take(&self.fail_before_commit, &name) {
+                        return status(503);
+                    }
+                    let id = format!("ACTIVE!{}", 1000 + self.nodes.borrow().len());
+                    self.nodes.borrow_mut().push((
+                        id.clone(),
+                        name.clone(),
+                        parent.to_string(),
+                        kind,
+                    ));
+                    self.created_by.borrow_mut().insert(id.clone(), index);
+                    if take(&self.fail_after_commit, &name) {
+                        return status(500);
+                    }
+                    ok(json!({"data": {"id": id}}))
+                }
+                (Method::Post, [_, _, "security"])
+                | (Method::Patch, [_, _, "name-value-pairs"]) => ok(json!({})),
+                _ => status(404),
+            }
+        }
+
+        /// Every container as its path of names from the workspace, sorted.
+        fn paths(&self) -> Vec<String> {
+            let nodes = self.nodes.borrow();
+            let path_of = |id: &str| {
+                let mut names = Vec::new();
+                let mut at = id.to_string();
+                while at != WS {
+                    let n = nodes.iter().find(|n| n.0 == at).unwrap();
+                    names.insert(0, n.1.clone());
+                    at = n.2.clone();
+                }
+                names.join("/")
+            };
+            let mut paths: Vec<String> = nodes.iter().map(|n| path_of(&n.0)).collect();
+            paths.sort();
+            paths
+        }
+
+        fn id_of(&self, name: &str) -> String {
+            let nodes = self.nodes.borrow();
+            nodes.iter().find(|n| n.1 == name).unwrap().0.clone()
+        }
+    }
+
+    const WS: &str = "ACTIVE!9";
+
+    /// Litigation as the sandbox seeds it: folders, one with its own members, a tab with a
+    /// folder in it and a search folder; the settings add Documents/Generated Documents.
+    fn litigation() -> Template {
+        let mut t = Template {
+            shape: crate::imanage::template::TEMPLATE_SHAPE,
+            id: "T".into(),
+            default_security: Some("private".into()),
+            members: vec![Member {
+                id: "LITIGATION".into(),
+                trustee_type: TrusteeType::Group,
+                access_level: AccessLevel::ReadWrite,
+            }],
+            member_shape: Default::default(),
+            name_value_pairs: Default::default(),
+            items: vec![
+                item("1", "Correspondence", "T", false),
+                item("2", "Pleadings", "T", false),
+                item("3", "Filed", "2", false),
+                item("4", "Drafts", "2", false),
+                item("5", "Evidence", "T", false),
+                item("6", "Court", "T", false),
+                item("7", "Hearings", "6", false),
+                item("8", "Orders", "T", false),
+            ],
+        };
+        t.items[4].security = Some(ItemSecurity {
+            default_security: "private".into(),
+            members: vec![Member {
+                id: "JSMITH".into(),
+                trustee_type: TrusteeType::User,
+                access_level: AccessLevel::FullAccess,
+            }],
+            member_shape: Default::default(),
+        });
+        t.items[5].kind = ItemKind::Tab;
+        t.items[7].kind = ItemKind::SearchFolder;
+        t
+    }
+
+    const LITIGATION_PATHS: [&str; 10] = [
+        "Correspondence",
+        "Court",
+        "Court/Hearings",
+        "Documents",
+        "Documents/Generated Documents",
+        "Evidence",
+        "Orders",
+        "Pleadings",
+        "Pleadings/Drafts",
+        "Pleadings/Filed",
+    ];
+
+    /// Runs `ensure_folders` for workspace `WS` against `fake`, as provisioning does.
+    fn ensure(p: &FakePlatform, fake: &Rc<FakeImanage>, fresh: bool) -> Result<String> {
+        let answering = fake.clone();
+        p.respond_with(move |r| answering.answer(r));
+        let s = Settings::load(p).unwrap();
+        let api = Imanage::new(p, &s);
+        let Attempt::Taken(claim) = claim::try_take(p, "M-1", 600).unwrap() else {
+            panic!("claimed already");
+        };
+        let t = litigation();
+        let first = if fresh {
+            template_settings(WS, &t)
+        } else {
+            Vec::new()
+        };
+        let ws = json!({"id": WS, "custom1": "C-1", "custom2": "M-1"});
+        let made = ensure_folders(&api, &ws, Some(&t), fresh, first, &claim);
+        claim.release().unwrap();
+        made
+    }
+
+    /// The `send_all` round (index in `p.batches`) request `i` went in; `None` when it was
+    /// sent alone.
+    fn batch_of(p: &FakePlatform, i: usize) -> Option<usize> {
+        p.batches.borrow().iter().position(|b| b.contains(&i))
+    }
+
+    /// Indices in `sent` of the writes whose URL contains `needle` and whose body names `name`
+    /// (any body for `""`).
+    fn writes(p: &FakePlatform, needle: &str, name: &str) -> Vec<usize> {
+        let named = format!("\"name\":\"{name}\"");
+        p.sent
+            .borrow()
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| r.method != Method::Get && r.url.contains(needle))
+            .filter(|(_, r)| name.is_empty() || String::from_utf8_lossy(&r.body).contains(&named))
+            .map(|(i, _)| i)
+            .collect()
+    }
+
+    fn listings(p: &FakePlatform) -> usize {
+        let sent = p.sent.borrow();
+        sent.iter()
+            .filter(|r| r.method == Method::Get && r.url.contains("/folders?"))
+            .count()
+    }
+
+    #[test]
+    fn a_workspace_is_made_level_by_level_each_level_together() {
+        let p = FakePlatform::configured();
+        let fake = Rc::new(FakeImanage::default());
+        let document_folder = ensure(&p, &fake, true).unwrap();
+        assert_eq!(fake.paths(), LITIGATION_PATHS);
+        assert_eq!(document_folder, fake.id_of("Generated Documents"));
+
+        // Two round trips: the workspace's security and pairs with its six top-level
+        // containers, then the four below them with Evidence's own members.
+        let sizes: Vec<usize> = p.batches.borrow().iter().map(|b| b.len()).collect();
+        assert_eq!(sizes, vec![8, 5]);
+        assert!(sizes.iter().all(|n| *n <= crate::transport::MAX_IN_FLIGHT));
+        assert_eq!(listings(&p), 0, "a fresh workspace has nothing to look for");
+
+        // A child is never sent before its parent's answer: every request naming a container
+        // goes in a later round than the request that made it.
+        let sent = p.sent.borrow();
+        let created_by = fake.created_by.borrow();
+        let mut dependents = 0;
+        for (j, r) in sent.iter().enumerate() {
+            for (id, &i) in created_by.iter() {
+                if r.url.contains(&format!("/folders/{id}/")) {
+                    dependents += 1;
+                    let (parent, child) = (batch_of(&p, i), batch_of(&p, j));
+                    assert!(parent.is_some() && child.is_some());
+                    assert!(parent < child, "{} went with its parent's create", r.url);
+                }
+            }
+        }
+        assert_eq!(
+            dependents, 5,
+            "Filed, Drafts, Hearings, Generated Documents, Evidence's members"
+        );
+        // The workspace's own settings went in the first round.
+        let security = writes(&p, &format!("/workspaces/{WS}/security"), "");
+        assert_eq!(batch_of(&p, security[0]), Some(0));
+        assert_eq!(
+            batch_of(&p, writes(&p, "/name-value-pairs", "")[0]),
+            Some(0)
+        );
+    }
+
+    #[test]
+    fn a_create_that_failed_after_committing_in_a_batch_is_found_not_made_again() {
+        let p = FakePlatform::configured();
+        let fake = Rc::new(FakeImanage::default());
+        // Two of the first round commit and then fail; one fails without committing.
+        *fake.fail_after_commit.borrow_mut() = vec!["Pleadings".into(), "Court".into()];
+        *fake.fail_before_commit.borrow_mut() = vec!["Evidence".into()];
+        ensure(&p, &fake, true).unwrap();
+        assert_eq!(
+            fake.paths(),
+            LITIGATION_PATHS,
+            "each container exactly once"
+        );
+        assert_eq!(
+            writes(&p, "/folders", "Pleadings").len(),
+            1,
+            "found, not made again"
+        );
+        assert_eq!(
+            writes(&p, "/tabs", "Court").len(),
+            1,
+            "found, not made again"
+        );
+        assert_eq!(
+            writes(&p, "/folders", "Evidence").len(),
+            2,
+            "not found, so made again after a wait"
+        );
+        // One listing for the three uncertain creates, and one wait.
+        assert_eq!(listings(&p), 1);
+        assert_eq!(p.slept.borrow().len(), 1);
+        // What was found is a parent like any other.
+        let pleadings = fake.id_of("Pleadings");
+        assert_eq!(
+            writes(&p, &format!("/folders/{pleadings}/subfolders"), "").len(),
+            2
+        );
+        let court = fake.id_of("Court");
+        assert_eq!(
+            writes(&p, &format!("/folders/{court}/subfolders"), "Hearings").len(),
+            1
+        );
+    }
+
+    #[test]
+    fn a_later_attempt_makes_only_what_is_missing_under_what_exists() {
+        let p = FakePlatform::configured();
+        let fake = Rc::new(FakeImanage::default());
+        // An earlier attempt made two top-level folders and one below, then stopped.
+        for (id, name, parent) in [
+            ("ACTIVE!500", "Pleadings", WS),
+            ("ACTIVE!501", "Filed", "ACTIVE!500"),
+            ("ACTIVE!502", "Correspondence", WS),
+        ] {
+            let node = (id.into(), name.into(), parent.into(), ItemKind::Folder);
+            fake.nodes.borrow_mut().push(node);
+        }
+        ensure(&p, &fake, false).unwrap();
+        assert_eq!(fake.paths(), LITIGATION_PATHS);
+        assert_eq!(
+            writes(&p, "/folders/ACTIVE!500/subfolders", "").len(),
+            1,
+            "Drafts only"
+        );
+        assert!(writes(&p, "/name-value-pairs", "").is_empty());
+    }
+
+    #[test]
+    fn a_refused_member_fails_the_level_and_the_next_attempt_finishes_it() {
+        let p = FakePlatform::configured();
+        let fake = Rc::new(FakeImanage::default());
+        *fake.refuse.borrow_mut() = vec!["Evidence".into()];
+        let e = ensure(&p, &fake, true).unwrap_err();
+        assert!(matches!(e, Error::Rejected(_)), "{e:?}");
+        assert_eq!(
+            fake.paths().len(),
+            5,
+            "the rest of the first round was made"
+        );
+        // The next attempt lists what exists and makes the rest, each once.
+        ensure(&p, &fake, false).unwrap();
+        assert_eq!(fake.paths(), LITIGATION_PATHS);
     }
 
     #[test]

@@ -325,6 +325,124 @@ mod tests {
         );
     }
 
+    fn to(path: &str) -> HttpRequest {
+        HttpRequest {
+            url: format!("http://127.0.0.1:9{path}"),
+            ..request()
+        }
+    }
+
+    /// Answers `first` to the first `n` requests for `path`, 200 to everything else.
+    fn scripted_for(p: &FakePlatform, path: &'static str, n: u32, first: HttpResponse) {
+        let count = Cell::new(0);
+        p.respond_with(move |r| {
+            if r.url.ends_with(path) {
+                count.set(count.get() + 1);
+                if count.get() <= n {
+                    return first.clone();
+                }
+            }
+            answer(200, None)
+        });
+    }
+
+    fn sends_to(p: &FakePlatform, path: &str) -> usize {
+        p.sent
+            .borrow()
+            .iter()
+            .filter(|r| r.url.ends_with(path))
+            .count()
+    }
+
+    #[test]
+    fn a_batch_repeats_only_its_failed_members() {
+        let p = FakePlatform::configured();
+        scripted_for(&p, "/b", 2, answer(503, None));
+        let requests = [to("/a"), to("/b"), to("/c")];
+        let answers = send_all_with_retries(&p, &requests, &[Retry::Safe; 3], p.now() + 120);
+        let statuses: Vec<u16> = answers.iter().map(|a| a.as_ref().unwrap().status).collect();
+        assert_eq!(
+            statuses,
+            vec![200, 200, 200],
+            "answers in the requests' order"
+        );
+        assert_eq!(
+            (sends_to(&p, "/a"), sends_to(&p, "/b"), sends_to(&p, "/c")),
+            (1, 3, 1)
+        );
+        // The first round went together; each repeat is the failed member alone.
+        assert_eq!(*p.batches.borrow(), vec![0..3]);
+        assert_eq!(p.slept.borrow().len(), 2);
+
+        // A creating member is not repeated after a 5xx, and a failed connection is its own
+        // answer: the others are unaffected.
+        let p = FakePlatform::configured();
+        scripted_for(&p, "/b", 1, answer(500, None));
+        let answers = send_all_with_retries(
+            &p,
+            &[to("/a"), to("/b")],
+            &[Retry::Never, Retry::Never],
+            p.now() + 120,
+        );
+        assert_eq!(answers[0].as_ref().unwrap().status, 200);
+        assert_eq!(answers[1].as_ref().unwrap().status, 500);
+        assert_eq!(p.sent.borrow().len(), 2);
+        assert!(p.slept.borrow().is_empty());
+    }
+
+    #[test]
+    fn a_429_in_a_batch_waits_its_retry_after_and_repeats_that_member() {
+        let p = FakePlatform::configured();
+        scripted_for(&p, "/b", 1, answer(429, Some("2")));
+        let answers = send_all_with_retries(
+            &p,
+            &[to("/a"), to("/b"), to("/c")],
+            // A 429 did no work: even a creating request goes again.
+            &[Retry::Never; 3],
+            p.now() + 120,
+        );
+        assert!(answers.iter().all(|a| a.as_ref().unwrap().status == 200));
+        assert_eq!(*p.slept.borrow(), vec![2_000], "waited what iManage asked");
+        assert_eq!(
+            (sends_to(&p, "/a"), sends_to(&p, "/b"), sends_to(&p, "/c")),
+            (1, 2, 1)
+        );
+
+        // The longest wait asked for in a round is the round's wait.
+        let p = FakePlatform::configured();
+        p.respond_with({
+            let seen = Cell::new(0);
+            move |r| {
+                seen.set(seen.get() + 1);
+                match (seen.get() <= 2, r.url.ends_with("/a")) {
+                    (true, true) => answer(429, Some("1")),
+                    (true, false) => answer(429, Some("3")),
+                    _ => answer(200, None),
+                }
+            }
+        });
+        let answers =
+            send_all_with_retries(&p, &[to("/a"), to("/b")], &[Retry::Safe; 2], p.now() + 120);
+        assert!(answers.iter().all(|a| a.as_ref().unwrap().status == 200));
+        assert_eq!(*p.slept.borrow(), vec![3_000]);
+    }
+
+    #[test]
+    fn batches_go_at_most_max_in_flight_at_once() {
+        let p = FakePlatform::configured();
+        p.respond_with(|_| answer(200, None));
+        let requests: Vec<HttpRequest> = (0..MAX_IN_FLIGHT * 2 + 1)
+            .map(|i| to(&format!("/{i}")))
+            .collect();
+        let retries = vec![Retry::Safe; requests.len()];
+        let answers = send_all_with_retries(&p, &requests, &retries, p.now() + 120);
+        assert_eq!(answers.len(), requests.len());
+        let n = MAX_IN_FLIGHT;
+        // The last window holds one request, which is simply sent.
+        assert_eq!(*p.batches.borrow(), vec![0..n, n..2 * n]);
+        assert_eq!(p.sent.borrow().len(), 2 * n + 1);
+    }
+
     #[test]
     fn backoff_grows_to_its_cap_with_full_jitter() {
         for attempt in 1..=12u32 {

@@ -372,3 +372,112 @@ impl<'a> Imanage<'a> {
         Ok(token)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::platform::HttpResponse;
+    use crate::testing::FakePlatform;
+    use serde_json::json;
+    use std::cell::Cell;
+    use std::rc::Rc;
+
+    fn ok(body: Value) -> HttpResponse {
+        HttpResponse {
+            status: 200,
+            headers: vec![("content-type".into(), "application/json".into())],
+            body: body.to_string().into_bytes(),
+        }
+    }
+
+    #[test]
+    fn a_401_in_a_batch_renews_the_token_once_and_repeats_only_what_it_answered() {
+        let p = FakePlatform::configured();
+        let signins = Rc::new(Cell::new(0));
+        let counted = signins.clone();
+        p.respond_with(move |r| {
+            if r.url.contains("/oauth2/token") {
+                counted.set(counted.get() + 1);
+                let token = format!("token-{}", counted.get());
+                return ok(
+                    json!({"access_token": token, "token_type": "bearer", "expires_in": 5400}),
+                );
+            }
+            if r.url.ends_with("/api") {
+                return ok(json!({"data": {"user": {"customer_id": 1, "id": "svc"},
+                    "work": {"libraries": [{"alias": "ACTIVE"}]}}}));
+            }
+            let token = r
+                .headers
+                .iter()
+                .find(|(k, _)| k == "x-auth-token")
+                .map(|(_, v)| v.clone())
+                .unwrap_or_default();
+            // The first token is refused by /a and /b (revoked while they were on the way);
+            // /c answers whatever it is given.
+            if token == "token-1" && !r.url.ends_with("/c") {
+                return HttpResponse {
+                    status: 401,
+                    headers: Vec::new(),
+                    body: Vec::new(),
+                };
+            }
+            ok(json!({"token": token}))
+        });
+        let s = Settings::load(&p).unwrap();
+        let api = Imanage::new(&p, &s);
+        let calls: Vec<Call> = ["/a", "/b", "/c"]
+            .iter()
+            .map(|path| Call {
+                method: Method::Post,
+                path: path.to_string(),
+                body: Some(json!({})),
+                retry: Retry::Never,
+            })
+            .collect();
+        let answers: Vec<Value> = api
+            .call_all_ok(&calls)
+            .into_iter()
+            .map(|a| a.unwrap())
+            .collect();
+        assert_eq!(
+            answers,
+            vec![
+                json!({"token": "token-2"}),
+                json!({"token": "token-2"}),
+                json!({"token": "token-1"})
+            ]
+        );
+        assert_eq!(signins.get(), 2, "one renewal for the batch");
+        let sent = p.sent.borrow();
+        let to = |path: &str| sent.iter().filter(|r| r.url.ends_with(path)).count();
+        assert_eq!((to("/a"), to("/b"), to("/c")), (2, 2, 1));
+    }
+
+    #[test]
+    fn a_401_after_renewal_is_not_connected() {
+        let p = FakePlatform::configured();
+        p.respond_with(|r| {
+            if r.url.contains("/oauth2/token") {
+                return ok(
+                    json!({"access_token": "t", "token_type": "bearer", "expires_in": 5400}),
+                );
+            }
+            if r.url.ends_with("/api") {
+                return ok(json!({"data": {"user": {"customer_id": 1, "id": "svc"},
+                    "work": {"libraries": [{"alias": "ACTIVE"}]}}}));
+            }
+            HttpResponse {
+                status: 401,
+                headers: Vec::new(),
+                body: Vec::new(),
+            }
+        });
+        let s = Settings::load(&p).unwrap();
+        let api = Imanage::new(&p, &s);
+        let e = api
+            .call_ok(Method::Get, "/x", None, Retry::Safe)
+            .unwrap_err();
+        assert!(matches!(e, Error::NotConnected(_)), "{e:?}");
+    }
+}
