@@ -83,8 +83,8 @@ pub trait Platform {
     /// Sends every request, with as many in flight at once as the platform can, and answers in
     /// the order of `requests`. Nothing decides here how many go at once: callers hand over
     /// only requests that may run together, as many as they allow (see
-    /// `transport::MAX_IN_FLIGHT`). By default one after another, which every platform can do;
-    /// the WASI adapter waits on all of them together.
+    /// `transport::send_all_with_retries`). By default one after another, which every platform
+    /// can do; the WASI adapter waits on all of them together.
     fn send_all(&self, requests: &[HttpRequest]) -> Vec<Result<HttpResponse, TransportError>> {
         requests.iter().map(|r| self.send(r)).collect()
     }

@@ -835,7 +835,20 @@ mod tests {
         // containers, then the four below them with Evidence's own members.
         let sizes: Vec<usize> = p.batches.borrow().iter().map(|b| b.len()).collect();
         assert_eq!(sizes, vec![8, 5]);
-        assert!(sizes.iter().all(|n| *n <= crate::transport::MAX_IN_FLIGHT));
+        assert!(sizes
+            .iter()
+            .all(|n| *n <= crate::settings::DEFAULT_MAX_IN_FLIGHT));
+
+        // With one in flight at a time (`imanage_max_in_flight = 1`), the same requests go one
+        // after another, in the same order.
+        let one = FakePlatform::configured();
+        one.set_config("imanage_max_in_flight", "1");
+        ensure(&one, &Rc::new(FakeImanage::default()), true).unwrap();
+        assert!(one.batches.borrow().is_empty());
+        let urls = |p: &FakePlatform| -> Vec<String> {
+            p.sent.borrow().iter().map(|r| r.url.clone()).collect()
+        };
+        assert_eq!(urls(&one), urls(&p));
         assert_eq!(listings(&p), 0, "a fresh workspace has nothing to look for");
 
         // A child is never sent before its parent's answer: every request naming a container

@@ -35,13 +35,6 @@ pub fn fits(p: &dyn Platform, deadline: u64, wait_ms: u64) -> bool {
     p.now() + wait_ms.div_ceil(1000) < deadline
 }
 
-/// Requests of one batch in flight at once. iManage Work limits each client's requests (its
-/// rate limits answer 429 with `Retry-After`, and cloud tenants allow a few tens of requests
-/// per second per application); eight at once stays well inside that and still covers a
-/// workspace's widest level of a usual template (its security, name-value pairs and top-level
-/// folders) in one round trip. Bigger batches are sent eight at a time.
-pub const MAX_IN_FLIGHT: usize = 8;
-
 /// Sends, retrying 429, 5xx and transport failures with capped exponential backoff and jitter
 /// (honouring `Retry-After`), when the request may be repeated and the wait fits before
 /// `deadline`.
@@ -51,14 +44,16 @@ pub fn send_with_retries(
     retry: Retry,
     deadline: u64,
 ) -> Result<HttpResponse> {
-    let mut answers = send_all_with_retries(p, std::slice::from_ref(request), &[retry], deadline);
+    let mut answers =
+        send_all_with_retries(p, std::slice::from_ref(request), &[retry], deadline, 1);
     answers
         .pop()
         .unwrap_or_else(|| Err(Error::Unavailable("no answer".into())))
 }
 
-/// Sends requests that may run together, at most `MAX_IN_FLIGHT` at once, each with its own
-/// `Retry` (`retries[i]` for `requests[i]`), and answers in their order. After each round only
+/// Sends requests that may run together, at most `max_in_flight` at once (the setting
+/// `imanage_max_in_flight`; more go `max_in_flight` at a time), each with its own `Retry`
+/// (`retries[i]` for `requests[i]`), and answers in their order. After each round only
 /// the members whose answer `next_step` says to repeat are sent again, once the longest of
 /// their waits (a `Retry-After` among them) has passed; every wait fits before `deadline`.
 pub fn send_all_with_retries(
@@ -66,6 +61,7 @@ pub fn send_all_with_retries(
     requests: &[HttpRequest],
     retries: &[Retry],
     deadline: u64,
+    max_in_flight: usize,
 ) -> Vec<Result<HttpResponse>> {
     let mut answers: Vec<Option<Result<HttpResponse>>> = requests.iter().map(|_| None).collect();
     let mut attempts = vec![0u32; requests.len()];
@@ -73,7 +69,7 @@ pub fn send_all_with_retries(
     while !pending.is_empty() {
         let mut again = Vec::new();
         let mut wait = 0;
-        for window in pending.chunks(MAX_IN_FLIGHT) {
+        for window in pending.chunks(max_in_flight.max(1)) {
             let outcomes = match window {
                 [one] => vec![p.send(&requests[*one])],
                 _ => {
@@ -359,7 +355,7 @@ mod tests {
         let p = FakePlatform::configured();
         scripted_for(&p, "/b", 2, answer(503, None));
         let requests = [to("/a"), to("/b"), to("/c")];
-        let answers = send_all_with_retries(&p, &requests, &[Retry::Safe; 3], p.now() + 120);
+        let answers = send_all_with_retries(&p, &requests, &[Retry::Safe; 3], p.now() + 120, 8);
         let statuses: Vec<u16> = answers.iter().map(|a| a.as_ref().unwrap().status).collect();
         assert_eq!(
             statuses,
@@ -383,6 +379,7 @@ mod tests {
             &[to("/a"), to("/b")],
             &[Retry::Never, Retry::Never],
             p.now() + 120,
+            8,
         );
         assert_eq!(answers[0].as_ref().unwrap().status, 200);
         assert_eq!(answers[1].as_ref().unwrap().status, 500);
@@ -400,6 +397,7 @@ mod tests {
             // A 429 did no work: even a creating request goes again.
             &[Retry::Never; 3],
             p.now() + 120,
+            8,
         );
         assert!(answers.iter().all(|a| a.as_ref().unwrap().status == 200));
         assert_eq!(*p.slept.borrow(), vec![2_000], "waited what iManage asked");
@@ -421,21 +419,27 @@ mod tests {
                 }
             }
         });
-        let answers =
-            send_all_with_retries(&p, &[to("/a"), to("/b")], &[Retry::Safe; 2], p.now() + 120);
+        let answers = send_all_with_retries(
+            &p,
+            &[to("/a"), to("/b")],
+            &[Retry::Safe; 2],
+            p.now() + 120,
+            8,
+        );
         assert!(answers.iter().all(|a| a.as_ref().unwrap().status == 200));
         assert_eq!(*p.slept.borrow(), vec![3_000]);
     }
 
     #[test]
     fn batches_go_at_most_max_in_flight_at_once() {
+        const MAX_IN_FLIGHT: usize = 3;
         let p = FakePlatform::configured();
         p.respond_with(|_| answer(200, None));
         let requests: Vec<HttpRequest> = (0..MAX_IN_FLIGHT * 2 + 1)
             .map(|i| to(&format!("/{i}")))
             .collect();
         let retries = vec![Retry::Safe; requests.len()];
-        let answers = send_all_with_retries(&p, &requests, &retries, p.now() + 120);
+        let answers = send_all_with_retries(&p, &requests, &retries, p.now() + 120, MAX_IN_FLIGHT);
         assert_eq!(answers.len(), requests.len());
         let n = MAX_IN_FLIGHT;
         // The last window holds one request, which is simply sent.

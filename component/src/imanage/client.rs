@@ -294,7 +294,13 @@ impl<'a> Imanage<'a> {
                 .map(|&i| request(&outgoing[i], token))
                 .collect();
             let retries: Vec<Retry> = members.iter().map(|&i| outgoing[i].retry).collect();
-            send_all_with_retries(self.p, &requests, &retries, self.deadline)
+            send_all_with_retries(
+                self.p,
+                &requests,
+                &retries,
+                self.deadline,
+                self.s.max_in_flight,
+            )
         };
         let everyone: Vec<usize> = (0..outgoing.len()).collect();
         let mut responses = send(&everyone, &token);
