@@ -39,6 +39,19 @@ pub fn runtime(sandbox: &Sandbox, data_dir: &Path) -> Result<Runtime> {
     Runtime::new(options(sandbox, data_dir))
 }
 
+/// [`runtime`] with settings of its own on top of the demo's.
+pub fn runtime_with(
+    sandbox: &Sandbox,
+    data_dir: &Path,
+    settings: &[(&str, &str)],
+) -> Result<Runtime> {
+    let mut options = options(sandbox, data_dir);
+    for (key, value) in settings {
+        options.config.set(key, *value);
+    }
+    Runtime::new(options)
+}
+
 /// [`runtime`] with `kv` as both its key-value stores (the component's and the host's).
 pub fn runtime_with_kv(
     sandbox: &Sandbox,

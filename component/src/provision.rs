@@ -2,15 +2,16 @@
 //!
 //! validate → already linked? → claim → lookups → adopt a workspace with custom2 = matter id
 //! (recovers a crash between create and link; looked for only when the matter's custom2 value
-//! existed already) or create one (with the template's security and name-value pairs) → the
-//! template's folders, tabs and search folders → My Matters → link → audit.
+//! existed already) or create one → the template's security and name-value pairs with its
+//! top-level folders, tabs and search folders, then each deeper level, every level's writes sent
+//! together (at most `imanage_max_in_flight` at once) → My Matters → link → audit.
+
+use std::collections::BTreeMap;
 
 use serde_json::{json, Value};
 
 use crate::claim::{self, Attempt, Claim};
 use crate::fields::CustomField;
-use std::collections::BTreeMap;
-
 use crate::imanage::api::{
     client_matter_profile, created_folder, folder_create, workspace_security, Created, FolderNode,
     Parent,

@@ -56,11 +56,13 @@ pub const CONFIG_KEYS: &[&str] = &[
 ];
 
 /// iManage requests that may run together (a workspace's security and folders of one level)
-/// sent at once, unless `imanage_max_in_flight` says otherwise. iManage Work limits each
-/// client's requests (its rate limits answer 429 with `Retry-After`, which is honoured; cloud
-/// tenants allow a few tens of requests per second per application): eight at once stays well
-/// inside that, and still covers the widest level of a usual template (the workspace's security
-/// and name-value pairs with six top-level folders) in one round trip. More go eight at a time.
+/// sent at once, unless `imanage_max_in_flight` says otherwise. iManage's rate limits are not
+/// published (docs/imanage-api.md, "Rate limits and errors": a 429 with `Retry-After` is assumed,
+/// and honoured): eight at once is a few times what one client sending in turn puts on the
+/// server, and little beside the many users a DMS serves, yet it still covers the widest level
+/// of a usual template (the workspace's security and name-value pairs with six top-level
+/// folders) in one round trip. More go eight at a time; a firm whose iManage answers 429 sets
+/// fewer.
 pub const DEFAULT_MAX_IN_FLIGHT: usize = 8;
 
 /// The most `imanage_max_in_flight` may ask for: beyond it, one event alone would be what a
