@@ -161,6 +161,69 @@ mod tests {
     }
 
     #[test]
+    fn in_a_batch_only_uncertain_creates_are_looked_for_and_made_again() {
+        let p = FakePlatform::configured();
+        let s = Settings::load(&p).unwrap();
+        let api = Imanage::new(&p, &s);
+        let sent = std::cell::RefCell::new(Vec::new());
+        let looked = std::cell::RefCell::new(Vec::new());
+        // 0 and 1 create, 2 sets something. 0 failed after committing (found), 1 failed before
+        // (made again); 2 succeeded at once.
+        let made = write_all_once(
+            &api,
+            3,
+            |i| i < 2,
+            |members| {
+                sent.borrow_mut().push(members.to_vec());
+                members
+                    .iter()
+                    .map(|&i| match (i, sent.borrow().len()) {
+                        (0 | 1, 1) => Err(unavailable()),
+                        (i, _) => Ok(format!("made {i}")),
+                    })
+                    .collect()
+            },
+            |uncertain| {
+                looked.borrow_mut().push(uncertain.to_vec());
+                Ok(uncertain
+                    .iter()
+                    .map(|&i| (i == 0).then(|| "found 0".to_string()))
+                    .collect())
+            },
+        )
+        .unwrap();
+        assert_eq!(made, vec!["found 0", "made 1", "made 2"]);
+        assert_eq!(*sent.borrow(), vec![vec![0, 1, 2], vec![1]]);
+        assert_eq!(*looked.borrow(), vec![vec![0, 1]], "one look for the round");
+        assert_eq!(p.slept.borrow().len(), 1);
+    }
+
+    #[test]
+    fn in_a_batch_a_failed_setting_is_final_and_nothing_is_looked_for() {
+        let p = FakePlatform::configured();
+        let s = Settings::load(&p).unwrap();
+        let api = Imanage::new(&p, &s);
+        let looks = Cell::new(0);
+        let r = write_all_once(
+            &api,
+            2,
+            |i| i == 0,
+            |members| {
+                members
+                    .iter()
+                    .map(|&i| if i == 1 { Err(unavailable()) } else { Ok(i) })
+                    .collect()
+            },
+            |_| {
+                looks.set(looks.get() + 1);
+                Ok(Vec::new())
+            },
+        );
+        assert!(matches!(r, Err(Error::Unavailable(_))), "{r:?}");
+        assert_eq!(looks.get(), 0);
+    }
+
+    #[test]
     fn no_new_attempt_past_the_event_deadline() {
         let p = FakePlatform::configured();
         // Each attempt takes longer than the whole event may (120 s by default).
