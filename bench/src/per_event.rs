@@ -6,7 +6,8 @@
 //!
 //! Where the time goes is measured on both sides over the whole run: HTTP is the time from
 //! handing a request over to its response's head (the wasm side's from the host's
-//! `imanage_request_duration_seconds` histogram, the native side's around its client), key-value
+//! `imanage_request_duration_seconds` histogram, the native side's around its client; both add
+//! up each request's own time, so requests sent together count once each), key-value
 //! the time in the backend's calls (the same SQLite code on both sides), and the rest is the
 //! guest's own work (on the wasm side with instantiation and the boundary crossings).
 

@@ -414,7 +414,10 @@ fn create_level(
         .iter()
         .map(|m| item_body(ws, m.name(), m.item))
         .collect();
-    let mut calls = Vec::new();
+    // The settings first (a new workspace's security before its folders, as when sent one
+    // after another), then the containers: `calls[settings + k]` creates `missing[k]`.
+    let settings = writes.len();
+    let mut calls = writes;
     for (m, body) in missing.iter().zip(&bodies) {
         calls.push(match m.kind() {
             ItemKind::Tab | ItemKind::SearchFolder => workspace_item_create(ws_id, m.kind(), body)?,
@@ -422,25 +425,27 @@ fn create_level(
             ItemKind::Folder => folder_create(Parent::Folder(&m.parent), body),
         });
     }
-    calls.extend(writes);
-    let creates = missing.len();
+    let container = |i: usize| {
+        i.checked_sub(settings)
+            .and_then(|k| missing.get(k).map(|m| (k, m)))
+    };
     let mut listed = None;
     let made = once::write_all_once(
         api,
         calls.len(),
-        |i| i < creates,
+        |i| i >= settings,
         |members| {
             let batch: Vec<Call> = members.iter().map(|&i| calls[i].clone()).collect();
             members
                 .iter()
                 .zip(api.call_all_ok(&batch))
                 .map(|(&i, answer)| {
-                    let Some(m) = missing.get(i) else {
+                    let Some((k, m)) = container(i) else {
                         return answer.map(|_| None);
                     };
                     let node = match m.kind() {
                         ItemKind::Folder => created_folder(answer, m.name(), &m.parent),
-                        kind => created_workspace_item(answer, kind, ws_id, &bodies[i]),
+                        kind => created_workspace_item(answer, kind, ws_id, &bodies[k]),
                     };
                     node.map(Some)
                 })
@@ -451,7 +456,7 @@ fn create_level(
             let found = uncertain
                 .iter()
                 .map(|&i| {
-                    let m = &missing[i];
+                    let (_, m) = container(i)?;
                     child(&nodes, m.under(ws_id), m.name()).map(|id| {
                         Some(FolderNode {
                             id,
@@ -472,7 +477,7 @@ fn create_level(
     // made at the top is still found by its path.
     Ok(missing
         .iter()
-        .zip(made)
+        .zip(made.into_iter().skip(settings))
         .filter_map(|(m, node)| {
             node.map(|node| FolderNode {
                 parent_id: m.parent.clone(),
