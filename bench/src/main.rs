@@ -121,7 +121,8 @@ async fn main() -> Result<()> {
         note: format!(
             "{} events each in rounds of 20, medians over rounds, sandbox at zero latency, {:.1} iManage requests per event (native: {:.1}); \
              the .wasm in the host (instantiation included) vs the component's Rust compiled natively \
-             with the same SQLite store and keep-alive HTTP connections on both sides. \
+             with the same SQLite store and keep-alive HTTP connections on both sides, \
+             one request in flight at a time (imanage_max_in_flight = 1) on both. \
              Where the time goes (means over the run): wasm {}; native {}",
             pe.events, pe.requests_per_event, pe.native_requests_per_event,
             pe.wasm_split.describe(), pe.native_split.describe()

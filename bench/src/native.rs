@@ -3,9 +3,7 @@
 //! alike, so the ratio is the cost of running as a component:
 //! - key-value: the host's own SQLite backend, on its own file;
 //! - HTTP: a blocking client keeping connections alive, as the host's pool does for the
-//!   component (and without a timeout, the cheapest it can be); requests the logic sends
-//!   together (`Platform::send_all`) go together here too, one scoped thread each, as the host
-//!   runs each on a task of its own;
+//!   component (and without a timeout, the cheapest it can be);
 //! - configuration: the same `ConfigStore` values.
 
 use std::path::Path;
@@ -111,22 +109,6 @@ impl Platform for NativePlatform {
             status,
             headers,
             body,
-        })
-    }
-
-    fn send_all(&self, requests: &[HttpRequest]) -> Vec<Result<HttpResponse, TransportError>> {
-        std::thread::scope(|scope| {
-            let sending: Vec<_> = requests
-                .iter()
-                .map(|r| scope.spawn(move || self.send(r)))
-                .collect();
-            sending
-                .into_iter()
-                .map(|s| {
-                    s.join()
-                        .unwrap_or_else(|_| Err(TransportError::Failed("sender panicked".into())))
-                })
-                .collect()
         })
     }
 
