@@ -39,17 +39,35 @@ pub fn runtime(sandbox: &Sandbox, data_dir: &Path) -> Result<Runtime> {
     Runtime::new(options(sandbox, data_dir))
 }
 
-/// [`runtime`] with `kv` as both its key-value stores (the component's and the host's).
+/// [`runtime`] with settings of its own on top of the demo's.
+pub fn runtime_with(
+    sandbox: &Sandbox,
+    data_dir: &Path,
+    settings: &[(&str, &str)],
+) -> Result<Runtime> {
+    let mut options = options(sandbox, data_dir);
+    for (key, value) in settings {
+        options.config.set(key, *value);
+    }
+    Runtime::new(options)
+}
+
+/// [`runtime_with`] with `kv` as both its key-value stores (the component's and the host's).
 pub fn runtime_with_kv(
     sandbox: &Sandbox,
     data_dir: &Path,
     kv: Arc<dyn Backend>,
+    settings: &[(&str, &str)],
 ) -> Result<Runtime> {
     let spec = BackendSpec::Supplied(Supplied(kv));
     let stores = RuntimeConfig::default()
         .with_store(COMPONENT_STORE, spec.clone(), Access::Component)
         .with_store(HOST_STORE, spec, Access::Host);
-    Runtime::with_stores(options(sandbox, data_dir), stores)
+    let mut options = options(sandbox, data_dir);
+    for (key, value) in settings {
+        options.config.set(key, *value);
+    }
+    Runtime::with_stores(options, stores)
 }
 
 fn options<'a>(sandbox: &Sandbox, data_dir: &'a Path) -> RuntimeOptions<'a> {

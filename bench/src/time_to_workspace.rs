@@ -2,8 +2,10 @@
 //! `latency_ms` away (a real iManage answers in 100–200 ms), the cache warm. Its floor is the
 //! round trips that must follow one another: the workspace, then its security and every
 //! top-level container together, then each deeper level of the template — (depth + 2) round
-//! trips, counting the matter's lookup value before the workspace. The sequential time is every
-//! request in turn.
+//! trips, counting the matter's lookup value before the workspace. The sequential time is measured
+//! in the same run: the same component with `imanage_max_in_flight = 1`, which sends every
+//! request in turn, its events interleaved with the concurrent ones so that both see the same
+//! machine.
 
 use std::time::{Duration, Instant};
 
@@ -16,9 +18,12 @@ pub struct TimeToWorkspace {
     pub latency_ms: u64,
     /// Median over the events.
     pub measured: Duration,
+    /// Median over as many events with one request in flight at a time.
+    pub sequential: Duration,
     pub events: usize,
     /// Deepest container in the template's plan (1: all at the top).
     pub depth: usize,
+    /// iManage requests per event (both ways send the same ones).
     pub requests_per_event: f64,
 }
 
@@ -27,7 +32,8 @@ impl TimeToWorkspace {
         Duration::from_millis(self.latency_ms) * (self.depth as u32 + 2)
     }
 
-    pub fn sequential(&self) -> Duration {
+    /// Every request in turn at the latency, nothing else: what the sequential time is made of.
+    pub fn requests_in_turn(&self) -> Duration {
         Duration::from_secs_f64(self.requests_per_event * self.latency_ms as f64 / 1000.0)
     }
 }
@@ -36,9 +42,20 @@ pub async fn measure(events: usize, latency_ms: u64) -> Result<TimeToWorkspace> 
     let sandbox = setup::sandbox().await?;
     let dir = tempfile::tempdir()?;
     let rt = setup::runtime(&sandbox, dir.path())?;
+    let sequential_dir = tempfile::tempdir()?;
+    let sequential_rt = setup::runtime_with(
+        &sandbox,
+        sequential_dir.path(),
+        &[("imanage_max_in_flight", "1")],
+    )?;
     let warm = setup::matter("T-0");
-    if let Err(e) = rt.call(Function::OnMatterCreated, warm.clone()).await? {
-        bail!("warm-up provisioning failed: {e}");
+    for (rt, id) in [(&rt, "T-0"), (&sequential_rt, "S-0")] {
+        if let Err(e) = rt
+            .call(Function::OnMatterCreated, setup::matter(id))
+            .await?
+        {
+            bail!("warm-up provisioning failed: {e}");
+        }
     }
     let (settings, template) = requests::cached_template(&rt, &sandbox, &warm).await?;
     let depth = matterlink_component::provision::folder_plan(template.as_ref(), &settings)
@@ -48,25 +65,37 @@ pub async fn measure(events: usize, latency_ms: u64) -> Result<TimeToWorkspace> 
         .unwrap_or(0);
 
     setup::set_latency(&sandbox, latency_ms);
-    sandbox.state().reset_request_count();
     let mut times = Vec::new();
+    let mut sequential = Vec::new();
+    let mut requests = 0;
     for i in 1..=events {
-        let t = Instant::now();
-        if let Err(e) = rt
-            .call(Function::OnMatterCreated, setup::matter(&format!("T-{i}")))
-            .await?
-        {
-            bail!("provisioning failed: {e}");
+        for (rt, id, out) in [
+            (&rt, format!("T-{i}"), &mut times),
+            (&sequential_rt, format!("S-{i}"), &mut sequential),
+        ] {
+            sandbox.state().reset_request_count();
+            let t = Instant::now();
+            if let Err(e) = rt
+                .call(Function::OnMatterCreated, setup::matter(&id))
+                .await?
+            {
+                bail!("provisioning failed: {e}");
+            }
+            out.push(t.elapsed());
+            if id.starts_with('T') {
+                requests += sandbox.state().request_count();
+            }
         }
-        times.push(t.elapsed());
     }
     setup::set_latency(&sandbox, 0);
     times.sort();
+    sequential.sort();
     Ok(TimeToWorkspace {
         latency_ms,
         measured: times[times.len() / 2],
+        sequential: sequential[sequential.len() / 2],
         events,
         depth,
-        requests_per_event: sandbox.state().request_count() as f64 / events as f64,
+        requests_per_event: requests as f64 / events as f64,
     })
 }

@@ -27,10 +27,15 @@ fn link_of(p: &dyn Platform, matter_id: &str) -> Result<Link> {
         .ok_or_else(|| Error::NotLinked(format!("matter {matter_id} has no linked workspace")))
 }
 
-/// Every folder of the workspace with its path from the root, in tree order.
+/// Every folder of the workspace with its path from the root, in tree order, siblings by name.
+/// (iManage lists folders in the order they were made, and folders made together — a
+/// workspace's folders of one level — were made in no particular order.)
 pub fn folder_tree(nodes: &[FolderNode], root: &str) -> Vec<Folder> {
     fn walk(nodes: &[FolderNode], parent: &str, prefix: &str, out: &mut Vec<Folder>) {
-        for n in nodes.iter().filter(|n| n.parent_id == parent) {
+        let mut children: Vec<&FolderNode> =
+            nodes.iter().filter(|n| n.parent_id == parent).collect();
+        children.sort_by(|a, b| (&a.name, &a.id).cmp(&(&b.name, &b.id)));
+        for n in children {
             let path = if prefix.is_empty() {
                 n.name.clone()
             } else {
@@ -512,7 +517,7 @@ mod tests {
             "W",
         );
         let paths: Vec<_> = tree.iter().map(|f| f.path.as_str()).collect();
-        assert_eq!(paths, vec!["Pleadings", "Pleadings/Filed", "Evidence"]);
+        assert_eq!(paths, vec!["Evidence", "Pleadings", "Pleadings/Filed"]);
     }
 
     #[test]

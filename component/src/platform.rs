@@ -80,6 +80,15 @@ pub trait Platform {
     /// Sends one request; an HTTP error status is a response, not an error.
     fn send(&self, request: &HttpRequest) -> Result<HttpResponse, TransportError>;
 
+    /// Sends every request, with as many in flight at once as the platform can, and answers in
+    /// the order of `requests`. Nothing decides here how many go at once: callers hand over
+    /// only requests that may run together, as many as they allow (see
+    /// `transport::send_all_with_retries`). By default one after another, which every platform
+    /// can do; the WASI adapter waits on all of them together.
+    fn send_all(&self, requests: &[HttpRequest]) -> Vec<Result<HttpResponse, TransportError>> {
+        requests.iter().map(|r| self.send(r)).collect()
+    }
+
     /// The value under `key`, `None` when absent.
     fn kv_get(&self, key: &str) -> Result<Option<Vec<u8>>>;
     /// Sets `key` to `value`.

@@ -2,16 +2,25 @@
 //!
 //! validate → already linked? → claim → lookups → adopt a workspace with custom2 = matter id
 //! (recovers a crash between create and link; looked for only when the matter's custom2 value
-//! existed already) or create one (with the template's security and name-value pairs) → the
-//! template's folders, tabs and search folders → My Matters → link → audit.
+//! existed already) or create one → the template's security and name-value pairs with its
+//! top-level folders, tabs and search folders, then each deeper level, every level's writes sent
+//! together (at most `imanage_max_in_flight` at once) → My Matters → link → audit.
+
+use std::collections::BTreeMap;
 
 use serde_json::{json, Value};
 
 use crate::claim::{self, Attempt, Claim};
 use crate::fields::CustomField;
-use crate::imanage::api::{client_matter_profile, Created, FolderNode, Parent};
-use crate::imanage::template::{ItemKind, Template, TemplateItem};
-use crate::imanage::{my_matters, once, Imanage};
+use crate::imanage::api::{
+    client_matter_profile, created_folder, folder_create, workspace_security, Created, FolderNode,
+    Parent,
+};
+use crate::imanage::template::{
+    created_workspace_item, folder_members, workspace_item_create, workspace_pairs, ItemKind,
+    Template, TemplateItem,
+};
+use crate::imanage::{my_matters, once, Call, Imanage};
 use crate::links::{self, Link};
 use crate::mapping::{self, Profile};
 use crate::model::{Error, Matter, Result, Workspace};
@@ -140,7 +149,12 @@ fn provision(
     };
     let workspace = api.workspace_from(&ws)?;
     let fresh = how == "created";
-    let document_folder_id = ensure_folders(&api, &ws, template.as_ref(), fresh, claim)?;
+    let settings_writes = match (fresh, template.as_ref()) {
+        (true, Some(t)) => template_settings(&workspace.id, t),
+        _ => Vec::new(),
+    };
+    let document_folder_id =
+        ensure_folders(&api, &ws, template.as_ref(), fresh, settings_writes, claim)?;
     let mut link = Link::new(&m.id, workspace, Some(document_folder_id), p.now(), how);
     if s.my_matters {
         link.my_matters = my_matters::users(&ws, m);
@@ -192,16 +206,25 @@ fn create(
             let _ = api.forget_customs(&values);
         }
     })?;
-    if let Some(t) = template {
-        let id = ws.get("id").and_then(Value::as_str).unwrap_or_default();
-        if !t.members.is_empty() {
-            api.set_security(id, None, &t.members, t.member_shape)?;
-        }
-        // As iManage's own "create a workspace from a template" does: the template's pairs,
-        // and which template it was.
-        api.set_workspace_pairs(id, &t.pairs_for_workspace())?;
-    }
     Ok(ws)
+}
+
+/// What a workspace made just now gets from its template besides containers: the template's
+/// security and, as iManage's own "create a workspace from a template" does, its name-value
+/// pairs and which template it was. They need only the workspace, so they go with its top-level
+/// containers (see `ensure_folders`).
+fn template_settings(workspace_id: &str, t: &Template) -> Vec<Call> {
+    let mut writes = Vec::new();
+    if !t.members.is_empty() {
+        writes.push(workspace_security(
+            workspace_id,
+            None,
+            &t.members,
+            t.member_shape,
+        ));
+    }
+    writes.push(workspace_pairs(workspace_id, &t.pairs_for_workspace()));
+    writes
 }
 
 /// One container a workspace gets: its path of names from the workspace, and the template item
@@ -252,13 +275,20 @@ fn walk<'t>(
 }
 
 /// Creates every planned container that is missing, each as its kind, and returns the document
-/// folder's id. A fresh workspace has none, so it skips the listing: one request per container
-/// (and one more for a folder with its own members).
+/// folder's id. A fresh workspace has none, so it skips the listing.
+///
+/// Level by level: a container is created only once its parent's answer has named the parent,
+/// and the containers of one level go together (see `create_level`), with `first` — the
+/// workspace's own settings, which need only the workspace — alongside the top level, and the
+/// members of each folder that has its own alongside the level below it. So a workspace takes
+/// one round trip per level of its template, plus one when its deepest level has members to
+/// set, rather than one per request.
 fn ensure_folders(
     api: &Imanage<'_>,
     ws: &Value,
     template: Option<&Template>,
     fresh: bool,
+    first: Vec<Call>,
     claim: &Claim<'_>,
 ) -> Result<String> {
     let ws_id = ws.get("id").and_then(Value::as_str).unwrap_or_default();
@@ -268,34 +298,193 @@ fn ensure_folders(
     } else {
         api.contents_of(ws_id)?
     };
-    let mut document_folder = String::new();
-    for planned in &plan {
-        let mut parent = ws_id.to_string();
-        for (depth, name) in planned.path.iter().enumerate() {
-            let last = depth + 1 == planned.path.len();
-            parent = match child(&existing, &parent, name) {
-                Some(id) => id,
-                None => {
-                    // The claim may have gone stale while iManage was slow, and another
-                    // delivery may be listing this workspace to carry on: stop rather than
-                    // create beside it.
-                    claim.renew()?;
-                    let item = if last { planned.item } else { None };
-                    let node = create_item(api, ws, &parent, name, item, &mut existing)?;
-                    existing.push(node.clone());
-                    node.id
+    // Each path's id, once it exists; the workspace's is the empty path's.
+    let mut ids: BTreeMap<Vec<String>, String> = BTreeMap::new();
+    ids.insert(Vec::new(), ws_id.to_string());
+    let mut writes = first;
+    let depth = plan.iter().map(|p| p.path.len()).max().unwrap_or(0);
+    for level in 1..=depth {
+        let mut missing = Vec::new();
+        for path in paths_at(&plan, level) {
+            let parent = ids
+                .get(&path[..level - 1])
+                .cloned()
+                .ok_or_else(|| Error::Unavailable(format!("no parent for {}", path.join("/"))))?;
+            let name = &path[level - 1];
+            match child(&existing, &parent, name) {
+                Some(id) => {
+                    ids.insert(path, id);
                 }
-            };
+                None => {
+                    // A prefix of a planned path that is not planned itself is a plain folder.
+                    let item = plan.iter().find(|p| p.path == path).and_then(|p| p.item);
+                    missing.push(Missing { path, parent, item });
+                }
+            }
         }
-        let path = &planned.path;
-        if path.len() == 2
-            && path[0] == api.settings().root_folder
-            && path[1] == api.settings().document_folder
-        {
-            document_folder = parent;
+        if missing.is_empty() && writes.is_empty() {
+            continue;
+        }
+        // The claim may have gone stale while iManage was slow, and another delivery may be
+        // listing this workspace to carry on: stop rather than create beside it.
+        claim.renew()?;
+        let made = create_level(
+            api,
+            ws,
+            &missing,
+            std::mem::take(&mut writes),
+            &mut existing,
+        )?;
+        for (m, node) in missing.into_iter().zip(made) {
+            if let Some(security) = m.item.and_then(|i| i.security.as_ref()) {
+                if !security.members.is_empty() {
+                    writes.push(folder_members(
+                        &node.id,
+                        &security.members,
+                        security.member_shape,
+                    ));
+                }
+            }
+            ids.insert(m.path, node.id.clone());
+            existing.push(node);
         }
     }
-    Ok(document_folder)
+    if !writes.is_empty() {
+        claim.renew()?;
+        create_level(api, ws, &[], writes, &mut existing)?;
+    }
+    let s = api.settings();
+    Ok(ids
+        .get(&[s.root_folder.clone(), s.document_folder.clone()][..])
+        .cloned()
+        .unwrap_or_default())
+}
+
+/// The distinct paths `level` names long that the plan reaches, in the plan's order.
+fn paths_at(plan: &[Planned<'_>], level: usize) -> Vec<Vec<String>> {
+    let mut paths: Vec<Vec<String>> = Vec::new();
+    for planned in plan.iter().filter(|p| p.path.len() >= level) {
+        let path = &planned.path[..level];
+        if !paths.iter().any(|p| p == path) {
+            paths.push(path.to_vec());
+        }
+    }
+    paths
+}
+
+/// A container to create: its path, its parent's id and the template item it copies.
+struct Missing<'t> {
+    path: Vec<String>,
+    parent: String,
+    item: Option<&'t TemplateItem>,
+}
+
+impl Missing<'_> {
+    fn name(&self) -> &str {
+        self.path.last().map(String::as_str).unwrap_or_default()
+    }
+
+    fn kind(&self) -> ItemKind {
+        self.item.map_or(ItemKind::Folder, |i| i.kind)
+    }
+
+    /// Where iManage puts it: tabs and search folders are made at the top of the workspace,
+    /// where public clients make them, and so are looked for there.
+    fn under<'a>(&'a self, ws_id: &'a str) -> &'a str {
+        match self.kind() {
+            ItemKind::Folder => &self.parent,
+            ItemKind::Tab | ItemKind::SearchFolder => ws_id,
+        }
+    }
+}
+
+/// Creates one level's containers, each as its kind, together with `writes` (settings that are
+/// safe to repeat), and returns the containers in `missing`'s order. Nothing is created twice
+/// (see `once`): after an unavailable answer the workspace's containers are listed again, once
+/// for all the uncertain ones, and only those still absent are created again.
+fn create_level(
+    api: &Imanage<'_>,
+    ws: &Value,
+    missing: &[Missing<'_>],
+    writes: Vec<Call>,
+    existing: &mut Vec<FolderNode>,
+) -> Result<Vec<FolderNode>> {
+    let ws_id = ws.get("id").and_then(Value::as_str).unwrap_or_default();
+    let bodies: Vec<Value> = missing
+        .iter()
+        .map(|m| item_body(ws, m.name(), m.item))
+        .collect();
+    // The settings first (a new workspace's security before its folders, as when sent one
+    // after another), then the containers: `calls[settings + k]` creates `missing[k]`.
+    let settings = writes.len();
+    let mut calls = writes;
+    for (m, body) in missing.iter().zip(&bodies) {
+        calls.push(match m.kind() {
+            ItemKind::Tab | ItemKind::SearchFolder => workspace_item_create(ws_id, m.kind(), body)?,
+            ItemKind::Folder if m.parent == ws_id => folder_create(Parent::Workspace(ws_id), body),
+            ItemKind::Folder => folder_create(Parent::Folder(&m.parent), body),
+        });
+    }
+    let container = |i: usize| {
+        i.checked_sub(settings)
+            .and_then(|k| missing.get(k).map(|m| (k, m)))
+    };
+    let mut listed = None;
+    let made = once::write_all_once(
+        api,
+        calls.len(),
+        |i| i >= settings,
+        |members| {
+            let batch: Vec<Call> = members.iter().map(|&i| calls[i].clone()).collect();
+            members
+                .iter()
+                .zip(api.call_all_ok(&batch))
+                .map(|(&i, answer)| {
+                    let Some((k, m)) = container(i) else {
+                        return answer.map(|_| None);
+                    };
+                    let node = match m.kind() {
+                        ItemKind::Folder => created_folder(answer, m.name(), &m.parent),
+                        kind => created_workspace_item(answer, kind, ws_id, &bodies[k]),
+                    };
+                    node.map(Some)
+                })
+                .collect()
+        },
+        |uncertain| {
+            let nodes = api.contents_of(ws_id)?;
+            let found = uncertain
+                .iter()
+                .map(|&i| {
+                    let (_, m) = container(i)?;
+                    child(&nodes, m.under(ws_id), m.name()).map(|id| {
+                        Some(FolderNode {
+                            id,
+                            name: m.name().into(),
+                            parent_id: m.under(ws_id).into(),
+                        })
+                    })
+                })
+                .collect();
+            listed = Some(nodes);
+            Ok(found)
+        },
+    )?;
+    if let Some(nodes) = listed {
+        *existing = nodes;
+    }
+    // Recorded under the parent the plan walks, so that what the template nests under a tab
+    // made at the top is still found by its path.
+    Ok(missing
+        .iter()
+        .zip(made.into_iter().skip(settings))
+        .filter_map(|(m, node)| {
+            node.map(|node| FolderNode {
+                parent_id: m.parent.clone(),
+                ..node
+            })
+        })
+        .collect())
 }
 
 fn child(existing: &[FolderNode], parent: &str, name: &str) -> Option<String> {
@@ -346,65 +535,16 @@ fn item_body(ws: &Value, name: &str, item: Option<&TemplateItem>) -> Value {
     body
 }
 
-/// Creates one container as its kind, never twice (see `once`): after a failure the
-/// workspace's containers are listed again, and it is created only if it is still absent. A
-/// folder's own members are set once it exists.
-fn create_item(
-    api: &Imanage<'_>,
-    ws: &Value,
-    parent: &str,
-    name: &str,
-    item: Option<&TemplateItem>,
-    existing: &mut Vec<FolderNode>,
-) -> Result<FolderNode> {
-    let ws_id = ws.get("id").and_then(Value::as_str).unwrap_or_default();
-    let body = item_body(ws, name, item);
-    let kind = item.map_or(ItemKind::Folder, |i| i.kind);
-    let create = || match kind {
-        // Tabs and search folders are made at the top of the workspace, where public clients
-        // make them; the name is then looked for there.
-        ItemKind::Tab | ItemKind::SearchFolder => api.create_workspace_item(ws_id, kind, &body),
-        ItemKind::Folder if parent == ws_id => {
-            api.create_folder_with(Parent::Workspace(ws_id), name, &body)
-        }
-        ItemKind::Folder => api.create_folder_with(Parent::Folder(parent), name, &body),
-    };
-    let under = if kind == ItemKind::Folder {
-        parent
-    } else {
-        ws_id
-    };
-    let mut listed = None;
-    let made = once::create_once(api, create, || {
-        let nodes = api.contents_of(ws_id)?;
-        let found = child(&nodes, under, name).map(|id| FolderNode {
-            id,
-            name: name.into(),
-            parent_id: under.into(),
-        });
-        listed = Some(nodes);
-        Ok(found)
-    })?;
-    if let Some(nodes) = listed {
-        *existing = nodes;
-    }
-    if let Some(security) = item.and_then(|i| i.security.as_ref()) {
-        if !security.members.is_empty() {
-            api.set_folder_members(&made.id, &security.members, security.member_shape)?;
-        }
-    }
-    // Recorded under the parent the plan walks, so that what the template nests under a tab
-    // made at the top is still found by its path.
-    Ok(FolderNode {
-        parent_id: parent.to_string(),
-        ..made
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::claim::Attempt;
+    use crate::imanage::template::ItemSecurity;
+    use crate::platform::{HttpRequest, HttpResponse, Method};
+    use crate::security::{AccessLevel, Member, TrusteeType};
     use crate::testing::FakePlatform;
+    use std::cell::{Cell, RefCell};
+    use std::rc::Rc;
 
     fn item(id: &str, name: &str, parent: &str, optional: bool) -> TemplateItem {
         TemplateItem {
@@ -456,6 +596,377 @@ mod tests {
         assert_eq!(plan[3].item.map(|i| i.id.as_str()), Some("6"));
         assert!(plan[4].item.is_none());
         assert_eq!(folder_plan(None, &s).len(), 2);
+    }
+
+    /// A small iManage behind the fake platform: sign-in, discovery, and the containers made
+    /// in one workspace, each request answered as it comes.
+    #[derive(Default)]
+    struct FakeImanage {
+        /// (id, name, parent id, kind) of every container made.
+        nodes: RefCell<Vec<(String, String, String, ItemKind)>>,
+        /// Requests answered so far: the index in `sent` of the next one.
+        seen: Cell<usize>,
+        /// Which request (its index in `sent`) created each id.
+        created_by: RefCell<BTreeMap<String, usize>>,
+        /// Names whose next create commits and then answers 500.
+        fail_after_commit: RefCell<Vec<String>>,
+        /// Names whose next create answers 503 without committing.
+        fail_before_commit: RefCell<Vec<String>>,
+        /// Names whose next create is refused (400).
+        refuse: RefCell<Vec<String>>,
+    }
+
+    fn ok(body: Value) -> HttpResponse {
+        HttpResponse {
+            status: 200,
+            headers: vec![("content-type".into(), "application/json".into())],
+            body: body.to_string().into_bytes(),
+        }
+    }
+
+    fn status(code: u16) -> HttpResponse {
+        HttpResponse {
+            status: code,
+            headers: Vec::new(),
+            body: Vec::new(),
+        }
+    }
+
+    fn take(list: &RefCell<Vec<String>>, name: &str) -> bool {
+        let mut list = list.borrow_mut();
+        let at = list.iter().position(|n| n == name);
+        at.map(|i| list.remove(i)).is_some()
+    }
+
+    impl FakeImanage {
+        fn answer(&self, r: &HttpRequest) -> HttpResponse {
+            let index = self.seen.get();
+            self.seen.set(index + 1);
+            if r.url.contains("/oauth2/token") {
+                return ok(
+                    json!({"access_token": "a", "token_type": "bearer", "expires_in": 5400}),
+                );
+            }
+            if r.url.ends_with("/api") {
+                return ok(json!({"data": {"user": {"customer_id": 1, "id": "svc"},
+                    "work": {"libraries": [{"alias": "ACTIVE"}]}}}));
+            }
+            let path = r.url.split("/libraries/ACTIVE").nth(1).unwrap_or_default();
+            let path = path.split('?').next().unwrap_or_default();
+            let parts: Vec<&str> = path.split('/').skip(1).collect();
+            let listed = |kind: ItemKind| {
+                let nodes: Vec<Value> = self
+                    .nodes
+                    .borrow()
+                    .iter()
+                    .filter(|n| n.3 == kind)
+                    .map(|(id, name, parent, _)| json!({"id": id, "name": name, "parent_id": parent}))
+                    .collect();
+                ok(json!({"data": nodes}))
+            };
+            match (r.method, parts.as_slice()) {
+                (Method::Get, ["folders"]) => listed(ItemKind::Folder),
+                (Method::Get, ["workspaces", _, "tabs"]) => listed(ItemKind::Tab),
+                (Method::Get, ["workspaces", _, "search-folders"]) => {
+                    listed(ItemKind::SearchFolder)
+                }
+                (Method::Post, ["workspaces" | "folders", parent, what]) if *what != "security" => {
+                    let kind = match *what {
+                        "tabs" => ItemKind::Tab,
+                        "search-folders" => ItemKind::SearchFolder,
+                        _ => ItemKind::Folder,
+                    };
+                    let body: Value = serde_json::from_slice(&r.body).unwrap();
+                    let name = body["name"].as_str().unwrap().to_string();
+                    if take(&self.refuse, &name) {
+                        return status(400);
+                    }
+                    if take(&self.fail_before_commit, &name) {
+                        return status(503);
+                    }
+                    let id = format!("ACTIVE!{}", 1000 + self.nodes.borrow().len());
+                    self.nodes.borrow_mut().push((
+                        id.clone(),
+                        name.clone(),
+                        parent.to_string(),
+                        kind,
+                    ));
+                    self.created_by.borrow_mut().insert(id.clone(), index);
+                    if take(&self.fail_after_commit, &name) {
+                        return status(500);
+                    }
+                    ok(json!({"data": {"id": id}}))
+                }
+                (Method::Post, [_, _, "security"])
+                | (Method::Patch, [_, _, "name-value-pairs"]) => ok(json!({})),
+                _ => status(404),
+            }
+        }
+
+        /// Every container as its path of names from the workspace, sorted.
+        fn paths(&self) -> Vec<String> {
+            let nodes = self.nodes.borrow();
+            let path_of = |id: &str| {
+                let mut names = Vec::new();
+                let mut at = id.to_string();
+                while at != WS {
+                    let n = nodes.iter().find(|n| n.0 == at).unwrap();
+                    names.insert(0, n.1.clone());
+                    at = n.2.clone();
+                }
+                names.join("/")
+            };
+            let mut paths: Vec<String> = nodes.iter().map(|n| path_of(&n.0)).collect();
+            paths.sort();
+            paths
+        }
+
+        fn id_of(&self, name: &str) -> String {
+            let nodes = self.nodes.borrow();
+            nodes.iter().find(|n| n.1 == name).unwrap().0.clone()
+        }
+    }
+
+    const WS: &str = "ACTIVE!9";
+
+    /// Litigation as the sandbox seeds it: folders, one with its own members, a tab with a
+    /// folder in it and a search folder; the settings add Documents/Generated Documents.
+    fn litigation() -> Template {
+        let mut t = Template {
+            shape: crate::imanage::template::TEMPLATE_SHAPE,
+            id: "T".into(),
+            default_security: Some("private".into()),
+            members: vec![Member {
+                id: "LITIGATION".into(),
+                trustee_type: TrusteeType::Group,
+                access_level: AccessLevel::ReadWrite,
+            }],
+            member_shape: Default::default(),
+            name_value_pairs: Default::default(),
+            items: vec![
+                item("1", "Correspondence", "T", false),
+                item("2", "Pleadings", "T", false),
+                item("3", "Filed", "2", false),
+                item("4", "Drafts", "2", false),
+                item("5", "Evidence", "T", false),
+                item("6", "Court", "T", false),
+                item("7", "Hearings", "6", false),
+                item("8", "Orders", "T", false),
+            ],
+        };
+        t.items[4].security = Some(ItemSecurity {
+            default_security: "private".into(),
+            members: vec![Member {
+                id: "JSMITH".into(),
+                trustee_type: TrusteeType::User,
+                access_level: AccessLevel::FullAccess,
+            }],
+            member_shape: Default::default(),
+        });
+        t.items[5].kind = ItemKind::Tab;
+        t.items[7].kind = ItemKind::SearchFolder;
+        t
+    }
+
+    const LITIGATION_PATHS: [&str; 10] = [
+        "Correspondence",
+        "Court",
+        "Court/Hearings",
+        "Documents",
+        "Documents/Generated Documents",
+        "Evidence",
+        "Orders",
+        "Pleadings",
+        "Pleadings/Drafts",
+        "Pleadings/Filed",
+    ];
+
+    /// Runs `ensure_folders` for workspace `WS` against `fake`, as provisioning does.
+    fn ensure(p: &FakePlatform, fake: &Rc<FakeImanage>, fresh: bool) -> Result<String> {
+        let answering = fake.clone();
+        p.respond_with(move |r| answering.answer(r));
+        let s = Settings::load(p).unwrap();
+        let api = Imanage::new(p, &s);
+        let Attempt::Taken(claim) = claim::try_take(p, "M-1", 600).unwrap() else {
+            panic!("claimed already");
+        };
+        let t = litigation();
+        let first = if fresh {
+            template_settings(WS, &t)
+        } else {
+            Vec::new()
+        };
+        let ws = json!({"id": WS, "custom1": "C-1", "custom2": "M-1"});
+        let made = ensure_folders(&api, &ws, Some(&t), fresh, first, &claim);
+        claim.release().unwrap();
+        made
+    }
+
+    /// The `send_all` round (index in `p.batches`) request `i` went in; `None` when it was
+    /// sent alone.
+    fn batch_of(p: &FakePlatform, i: usize) -> Option<usize> {
+        p.batches.borrow().iter().position(|b| b.contains(&i))
+    }
+
+    /// Indices in `sent` of the writes whose URL contains `needle` and whose body names `name`
+    /// (any body for `""`).
+    fn writes(p: &FakePlatform, needle: &str, name: &str) -> Vec<usize> {
+        let named = format!("\"name\":\"{name}\"");
+        p.sent
+            .borrow()
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| r.method != Method::Get && r.url.contains(needle))
+            .filter(|(_, r)| name.is_empty() || String::from_utf8_lossy(&r.body).contains(&named))
+            .map(|(i, _)| i)
+            .collect()
+    }
+
+    fn listings(p: &FakePlatform) -> usize {
+        let sent = p.sent.borrow();
+        sent.iter()
+            .filter(|r| r.method == Method::Get && r.url.contains("/folders?"))
+            .count()
+    }
+
+    #[test]
+    fn a_workspace_is_made_level_by_level_each_level_together() {
+        let p = FakePlatform::configured();
+        let fake = Rc::new(FakeImanage::default());
+        let document_folder = ensure(&p, &fake, true).unwrap();
+        assert_eq!(fake.paths(), LITIGATION_PATHS);
+        assert_eq!(document_folder, fake.id_of("Generated Documents"));
+
+        // Two round trips: the workspace's security and pairs with its six top-level
+        // containers, then the four below them with Evidence's own members.
+        let sizes: Vec<usize> = p.batches.borrow().iter().map(|b| b.len()).collect();
+        assert_eq!(sizes, vec![8, 5]);
+        assert!(sizes
+            .iter()
+            .all(|n| *n <= crate::settings::DEFAULT_MAX_IN_FLIGHT));
+
+        // With one in flight at a time (`imanage_max_in_flight = 1`), the same requests go one
+        // after another, in the same order.
+        let one = FakePlatform::configured();
+        one.set_config("imanage_max_in_flight", "1");
+        ensure(&one, &Rc::new(FakeImanage::default()), true).unwrap();
+        assert!(one.batches.borrow().is_empty());
+        let urls = |p: &FakePlatform| -> Vec<String> {
+            p.sent.borrow().iter().map(|r| r.url.clone()).collect()
+        };
+        assert_eq!(urls(&one), urls(&p));
+        assert_eq!(listings(&p), 0, "a fresh workspace has nothing to look for");
+
+        // A child is never sent before its parent's answer: every request naming a container
+        // goes in a later round than the request that made it.
+        let sent = p.sent.borrow();
+        let created_by = fake.created_by.borrow();
+        let mut dependents = 0;
+        for (j, r) in sent.iter().enumerate() {
+            for (id, &i) in created_by.iter() {
+                if r.url.contains(&format!("/folders/{id}/")) {
+                    dependents += 1;
+                    let (parent, child) = (batch_of(&p, i), batch_of(&p, j));
+                    assert!(parent.is_some() && child.is_some());
+                    assert!(parent < child, "{} went with its parent's create", r.url);
+                }
+            }
+        }
+        assert_eq!(
+            dependents, 5,
+            "Filed, Drafts, Hearings, Generated Documents, Evidence's members"
+        );
+        // The workspace's own settings went in the first round.
+        let security = writes(&p, &format!("/workspaces/{WS}/security"), "");
+        assert_eq!(batch_of(&p, security[0]), Some(0));
+        assert_eq!(
+            batch_of(&p, writes(&p, "/name-value-pairs", "")[0]),
+            Some(0)
+        );
+    }
+
+    #[test]
+    fn a_create_that_failed_after_committing_in_a_batch_is_found_not_made_again() {
+        let p = FakePlatform::configured();
+        let fake = Rc::new(FakeImanage::default());
+        // Two of the first round commit and then fail; one fails without committing.
+        *fake.fail_after_commit.borrow_mut() = vec!["Pleadings".into(), "Court".into()];
+        *fake.fail_before_commit.borrow_mut() = vec!["Evidence".into()];
+        ensure(&p, &fake, true).unwrap();
+        assert_eq!(
+            fake.paths(),
+            LITIGATION_PATHS,
+            "each container exactly once"
+        );
+        assert_eq!(
+            writes(&p, "/folders", "Pleadings").len(),
+            1,
+            "found, not made again"
+        );
+        assert_eq!(
+            writes(&p, "/tabs", "Court").len(),
+            1,
+            "found, not made again"
+        );
+        assert_eq!(
+            writes(&p, "/folders", "Evidence").len(),
+            2,
+            "not found, so made again after a wait"
+        );
+        // One listing for the three uncertain creates, and one wait.
+        assert_eq!(listings(&p), 1);
+        assert_eq!(p.slept.borrow().len(), 1);
+        // What was found is a parent like any other.
+        let pleadings = fake.id_of("Pleadings");
+        assert_eq!(
+            writes(&p, &format!("/folders/{pleadings}/subfolders"), "").len(),
+            2
+        );
+        let court = fake.id_of("Court");
+        assert_eq!(
+            writes(&p, &format!("/folders/{court}/subfolders"), "Hearings").len(),
+            1
+        );
+    }
+
+    #[test]
+    fn a_later_attempt_makes_only_what_is_missing_under_what_exists() {
+        let p = FakePlatform::configured();
+        let fake = Rc::new(FakeImanage::default());
+        // An earlier attempt made two top-level folders and one below, then stopped.
+        for (id, name, parent) in [
+            ("ACTIVE!500", "Pleadings", WS),
+            ("ACTIVE!501", "Filed", "ACTIVE!500"),
+            ("ACTIVE!502", "Correspondence", WS),
+        ] {
+            let node = (id.into(), name.into(), parent.into(), ItemKind::Folder);
+            fake.nodes.borrow_mut().push(node);
+        }
+        ensure(&p, &fake, false).unwrap();
+        assert_eq!(fake.paths(), LITIGATION_PATHS);
+        assert_eq!(
+            writes(&p, "/folders/ACTIVE!500/subfolders", "").len(),
+            1,
+            "Drafts only"
+        );
+        assert!(writes(&p, "/name-value-pairs", "").is_empty());
+    }
+
+    #[test]
+    fn a_refused_member_fails_the_level_and_the_next_attempt_finishes_it() {
+        let p = FakePlatform::configured();
+        let fake = Rc::new(FakeImanage::default());
+        *fake.refuse.borrow_mut() = vec!["Evidence".into()];
+        let e = ensure(&p, &fake, true).unwrap_err();
+        assert!(matches!(e, Error::Rejected(_)), "{e:?}");
+        assert_eq!(
+            fake.paths().len(),
+            5,
+            "the rest of the first round was made"
+        );
+        // The next attempt lists what exists and makes the rest, each once.
+        ensure(&p, &fake, false).unwrap();
+        assert_eq!(fake.paths(), LITIGATION_PATHS);
     }
 
     #[test]

@@ -47,6 +47,7 @@ pub const CONFIG_KEYS: &[&str] = &[
     "actionstep_client_participant_type",
     "actionstep_names_ttl_seconds",
     "imanage_timeout_seconds",
+    "imanage_max_in_flight",
     "event_deadline_seconds",
     "claim_ttl_seconds",
     "library_routes",
@@ -65,6 +66,20 @@ pub fn admin_group(p: &dyn Platform) -> Result<String> {
 
 /// `admin_group` when the deployment does not set it.
 pub const DEFAULT_ADMIN_GROUP: &str = "NRTADMIN";
+
+/// iManage requests that may run together (a workspace's security and folders of one level)
+/// sent at once, unless `imanage_max_in_flight` says otherwise. iManage's rate limits are not
+/// published (docs/imanage-api.md, "Rate limits and errors": a 429 with `Retry-After` is assumed,
+/// and honoured): eight at once is a few times what one client sending in turn puts on the
+/// server, and little beside the many users a DMS serves, yet it still covers the widest level
+/// of a usual template (the workspace's security and name-value pairs with six top-level
+/// folders) in one round trip. More go eight at a time; a firm whose iManage answers 429 sets
+/// fewer.
+pub const DEFAULT_MAX_IN_FLIGHT: usize = 8;
+
+/// The most `imanage_max_in_flight` may ask for: beyond it, one event alone would be what a
+/// rate limit is there to stop.
+pub const MAX_IN_FLIGHT_LIMIT: usize = 32;
 
 /// Keys whose values are secrets: never echoed in messages or logs.
 pub const SECRET_KEYS: &[&str] = &[
@@ -221,6 +236,9 @@ pub struct Settings {
     pub link_hosts: Vec<String>,
     /// How long one iManage request may take before it counts as failed (and is retried).
     pub request_timeout_s: u64,
+    /// How many iManage requests that may run together are sent at once
+    /// (`imanage_max_in_flight`; see `DEFAULT_MAX_IN_FLIGHT`).
+    pub max_in_flight: usize,
     /// How long one event (one exported call) may spend retrying before it gives up and is
     /// kept for replay.
     pub event_deadline_s: u64,
@@ -573,16 +591,30 @@ impl Settings {
         };
         let event_deadline_s = seconds("event_deadline_seconds", 120)?;
         let claim_ttl_s = seconds("claim_ttl_seconds", 120)?;
-        // A claim's holder renews it before each write, and one write (with its retries) ends
-        // within the event's deadline: a shorter TTL would let a redelivery take over a holder
-        // that is still inside one slow write, and both would create the same folder.
+        // A claim's holder renews it before each write (or each round of writes sent together,
+        // as a workspace's folders of one level are), and one write or round (with its retries)
+        // ends within the event's deadline: a shorter TTL would let a redelivery take over a
+        // holder that is still inside one slow write, and both would create the same folder.
         if claim_ttl_s < event_deadline_s {
             return Err(Error::NotConfigured(format!(
                 "`claim_ttl_seconds` ({claim_ttl_s}) must be at least `event_deadline_seconds` ({event_deadline_s}): a claim must outlive every retry of one write"
             )));
         }
+        let max_in_flight = match get(p, "imanage_max_in_flight")? {
+            None => DEFAULT_MAX_IN_FLIGHT,
+            Some(v) => v
+                .parse::<usize>()
+                .ok()
+                .filter(|n| (1..=MAX_IN_FLIGHT_LIMIT).contains(n))
+                .ok_or_else(|| {
+                    Error::NotConfigured(format!(
+                        "`imanage_max_in_flight` must be a number from 1 to {MAX_IN_FLIGHT_LIMIT}, not {v:?}"
+                    ))
+                })?,
+        };
         Ok(Settings {
             request_timeout_s: seconds("imanage_timeout_seconds", 30)?,
+            max_in_flight,
             event_deadline_s,
             claim_ttl_s,
             require_template: flag("require_template")?,
@@ -800,6 +832,8 @@ mod tests {
             ("clients_field", "custom2"),
             ("require_template", "sometimes"),
             ("imanage_timeout_seconds", "0"),
+            ("imanage_max_in_flight", "0"),
+            ("imanage_max_in_flight", "33"),
             ("event_deadline_seconds", "soon"),
             // Longer than the default claim TTL (120 s): a claim could go stale mid-write.
             ("event_deadline_seconds", "121"),

@@ -21,6 +21,9 @@ pub struct FakePlatform {
     pub sent: RefCell<Vec<HttpRequest>>,
     /// Every wait asked for, in milliseconds, for assertions on retry timing.
     pub slept: RefCell<Vec<u64>>,
+    /// The requests of each `send_all`, as ranges of `sent`, for assertions on what was in
+    /// flight together. (They are answered one after another here, in order.)
+    pub batches: RefCell<Vec<std::ops::Range<usize>>>,
 }
 
 impl FakePlatform {
@@ -44,6 +47,7 @@ impl FakePlatform {
             clock: Cell::new(1_800_000_000),
             sent: RefCell::default(),
             slept: RefCell::default(),
+            batches: RefCell::default(),
         }
     }
 
@@ -75,6 +79,15 @@ impl Platform for FakePlatform {
             Some(respond) => Ok(respond(request)),
             None => Err(TransportError::Failed("no network in unit tests".into())),
         }
+    }
+
+    fn send_all(&self, requests: &[HttpRequest]) -> Vec<Result<HttpResponse, TransportError>> {
+        let start = self.sent.borrow().len();
+        let answers = requests.iter().map(|r| self.send(r)).collect();
+        self.batches
+            .borrow_mut()
+            .push(start..start + requests.len());
+        answers
     }
 
     fn kv_get(&self, key: &str) -> Result<Option<Vec<u8>>> {

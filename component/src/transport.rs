@@ -44,47 +44,117 @@ pub fn send_with_retries(
     retry: Retry,
     deadline: u64,
 ) -> Result<HttpResponse> {
-    let mut attempt = 0;
-    loop {
-        attempt += 1;
-        let last = attempt >= MAX_ATTEMPTS || retry == Retry::Never;
-        match p.send(request) {
-            Ok(r) if r.status == 429 || r.status >= 500 => {
-                // A 429 was refused before any work was done, so it is always safe to repeat.
-                if (last && r.status != 429) || attempt >= MAX_ATTEMPTS {
-                    if r.status == 429 {
-                        return Err(Error::Unavailable(format!(
-                            "{} {}: iManage kept answering 429 (rate limited)",
-                            request.method.as_str(),
-                            redact_url(&request.url)
-                        )));
+    let mut answers =
+        send_all_with_retries(p, std::slice::from_ref(request), &[retry], deadline, 1);
+    answers
+        .pop()
+        .unwrap_or_else(|| Err(Error::Unavailable("no answer".into())))
+}
+
+/// Sends requests that may run together, at most `max_in_flight` at once (the setting
+/// `imanage_max_in_flight`; more go `max_in_flight` at a time), each with its own `Retry`
+/// (`retries[i]` for `requests[i]`), and answers in their order. After each round only
+/// the members whose answer `next_step` says to repeat are sent again, once the longest of
+/// their waits (a `Retry-After` among them) has passed; every wait fits before `deadline`.
+pub fn send_all_with_retries(
+    p: &dyn Platform,
+    requests: &[HttpRequest],
+    retries: &[Retry],
+    deadline: u64,
+    max_in_flight: usize,
+) -> Vec<Result<HttpResponse>> {
+    let mut answers: Vec<Option<Result<HttpResponse>>> = requests.iter().map(|_| None).collect();
+    let mut attempts = vec![0u32; requests.len()];
+    let mut pending: Vec<usize> = (0..requests.len()).collect();
+    while !pending.is_empty() {
+        let mut again = Vec::new();
+        let mut wait = 0;
+        for window in pending.chunks(max_in_flight.max(1)) {
+            let outcomes = match window {
+                [one] => vec![p.send(&requests[*one])],
+                _ => {
+                    let batch: Vec<HttpRequest> =
+                        window.iter().map(|&i| requests[i].clone()).collect();
+                    p.send_all(&batch)
+                }
+            };
+            for (&i, outcome) in window.iter().zip(outcomes) {
+                attempts[i] += 1;
+                let retry = retries.get(i).copied().unwrap_or(Retry::Never);
+                match next_step(p, &requests[i], retry, deadline, attempts[i], outcome) {
+                    Step::Done(answer) => answers[i] = Some(answer),
+                    Step::Again(ms) => {
+                        again.push(i);
+                        wait = wait.max(ms);
                     }
-                    return Ok(r);
                 }
-                let wait = retry_after_ms(&r).unwrap_or_else(|| backoff_ms(attempt));
-                if !fits(p, deadline, wait) {
-                    return Ok(r);
-                }
-                p.sleep_ms(wait);
             }
-            Ok(r) => return Ok(r),
-            Err(TransportError::Denied(why)) => {
-                return Err(Error::NotConfigured(format!(
-                "the host refused the request to {}: {why}; only `imanage_base_url` and the configured Actionstep URLs may be called",
-                redact_url(&request.url)
-            )))
-            }
-            Err(TransportError::Failed(why)) => {
-                let wait = backoff_ms(attempt);
-                if last || !fits(p, deadline, wait) {
-                    return Err(Error::Unavailable(format!(
-                        "{} {}: {why}",
+        }
+        if !again.is_empty() {
+            p.sleep_ms(wait);
+        }
+        pending = again;
+    }
+    answers
+        .into_iter()
+        .map(|a| a.unwrap_or_else(|| Err(Error::Unavailable("no answer".into()))))
+        .collect()
+}
+
+/// What to do after one attempt of a request.
+enum Step {
+    /// This is the answer (or the error) the caller gets.
+    Done(Result<HttpResponse>),
+    /// Send it again after waiting this many milliseconds.
+    Again(u64),
+}
+
+/// The retry policy, for one attempt's outcome: 429, 5xx and transport failures are repeated
+/// with capped exponential backoff and jitter (honouring `Retry-After`) while the request may
+/// be repeated, attempts are left and the wait fits before `deadline`.
+fn next_step(
+    p: &dyn Platform,
+    request: &HttpRequest,
+    retry: Retry,
+    deadline: u64,
+    attempt: u32,
+    outcome: Result<HttpResponse, TransportError>,
+) -> Step {
+    let last = attempt >= MAX_ATTEMPTS || retry == Retry::Never;
+    match outcome {
+        Ok(r) if r.status == 429 || r.status >= 500 => {
+            // A 429 was refused before any work was done, so it is always safe to repeat.
+            if (last && r.status != 429) || attempt >= MAX_ATTEMPTS {
+                if r.status == 429 {
+                    return Step::Done(Err(Error::Unavailable(format!(
+                        "{} {}: iManage kept answering 429 (rate limited)",
                         request.method.as_str(),
                         redact_url(&request.url)
-                    )));
+                    ))));
                 }
-                p.sleep_ms(wait);
+                return Step::Done(Ok(r));
             }
+            let wait = retry_after_ms(&r).unwrap_or_else(|| backoff_ms(attempt));
+            if !fits(p, deadline, wait) {
+                return Step::Done(Ok(r));
+            }
+            Step::Again(wait)
+        }
+        Ok(r) => Step::Done(Ok(r)),
+        Err(TransportError::Denied(why)) => Step::Done(Err(Error::NotConfigured(format!(
+            "the host refused the request to {}: {why}; only `imanage_base_url` and the configured Actionstep URLs may be called",
+            redact_url(&request.url)
+        )))),
+        Err(TransportError::Failed(why)) => {
+            let wait = backoff_ms(attempt);
+            if last || !fits(p, deadline, wait) {
+                return Step::Done(Err(Error::Unavailable(format!(
+                    "{} {}: {why}",
+                    request.method.as_str(),
+                    redact_url(&request.url)
+                ))));
+            }
+            Step::Again(wait)
         }
     }
 }
@@ -249,6 +319,132 @@ mod tests {
             matches!(&e, Error::Unavailable(m) if m.contains("429")),
             "{e:?}"
         );
+    }
+
+    fn to(path: &str) -> HttpRequest {
+        HttpRequest {
+            url: format!("http://127.0.0.1:9{path}"),
+            ..request()
+        }
+    }
+
+    /// Answers `first` to the first `n` requests for `path`, 200 to everything else.
+    fn scripted_for(p: &FakePlatform, path: &'static str, n: u32, first: HttpResponse) {
+        let count = Cell::new(0);
+        p.respond_with(move |r| {
+            if r.url.ends_with(path) {
+                count.set(count.get() + 1);
+                if count.get() <= n {
+                    return first.clone();
+                }
+            }
+            answer(200, None)
+        });
+    }
+
+    fn sends_to(p: &FakePlatform, path: &str) -> usize {
+        p.sent
+            .borrow()
+            .iter()
+            .filter(|r| r.url.ends_with(path))
+            .count()
+    }
+
+    #[test]
+    fn a_batch_repeats_only_its_failed_members() {
+        let p = FakePlatform::configured();
+        scripted_for(&p, "/b", 2, answer(503, None));
+        let requests = [to("/a"), to("/b"), to("/c")];
+        let answers = send_all_with_retries(&p, &requests, &[Retry::Safe; 3], p.now() + 120, 8);
+        let statuses: Vec<u16> = answers.iter().map(|a| a.as_ref().unwrap().status).collect();
+        assert_eq!(
+            statuses,
+            vec![200, 200, 200],
+            "answers in the requests' order"
+        );
+        assert_eq!(
+            (sends_to(&p, "/a"), sends_to(&p, "/b"), sends_to(&p, "/c")),
+            (1, 3, 1)
+        );
+        // The first round went together; each repeat is the failed member alone.
+        assert_eq!(*p.batches.borrow(), vec![0..3]);
+        assert_eq!(p.slept.borrow().len(), 2);
+
+        // A creating member is not repeated after a 5xx, and a failed connection is its own
+        // answer: the others are unaffected.
+        let p = FakePlatform::configured();
+        scripted_for(&p, "/b", 1, answer(500, None));
+        let answers = send_all_with_retries(
+            &p,
+            &[to("/a"), to("/b")],
+            &[Retry::Never, Retry::Never],
+            p.now() + 120,
+            8,
+        );
+        assert_eq!(answers[0].as_ref().unwrap().status, 200);
+        assert_eq!(answers[1].as_ref().unwrap().status, 500);
+        assert_eq!(p.sent.borrow().len(), 2);
+        assert!(p.slept.borrow().is_empty());
+    }
+
+    #[test]
+    fn a_429_in_a_batch_waits_its_retry_after_and_repeats_that_member() {
+        let p = FakePlatform::configured();
+        scripted_for(&p, "/b", 1, answer(429, Some("2")));
+        let answers = send_all_with_retries(
+            &p,
+            &[to("/a"), to("/b"), to("/c")],
+            // A 429 did no work: even a creating request goes again.
+            &[Retry::Never; 3],
+            p.now() + 120,
+            8,
+        );
+        assert!(answers.iter().all(|a| a.as_ref().unwrap().status == 200));
+        assert_eq!(*p.slept.borrow(), vec![2_000], "waited what iManage asked");
+        assert_eq!(
+            (sends_to(&p, "/a"), sends_to(&p, "/b"), sends_to(&p, "/c")),
+            (1, 2, 1)
+        );
+
+        // The longest wait asked for in a round is the round's wait.
+        let p = FakePlatform::configured();
+        p.respond_with({
+            let seen = Cell::new(0);
+            move |r| {
+                seen.set(seen.get() + 1);
+                match (seen.get() <= 2, r.url.ends_with("/a")) {
+                    (true, true) => answer(429, Some("1")),
+                    (true, false) => answer(429, Some("3")),
+                    _ => answer(200, None),
+                }
+            }
+        });
+        let answers = send_all_with_retries(
+            &p,
+            &[to("/a"), to("/b")],
+            &[Retry::Safe; 2],
+            p.now() + 120,
+            8,
+        );
+        assert!(answers.iter().all(|a| a.as_ref().unwrap().status == 200));
+        assert_eq!(*p.slept.borrow(), vec![3_000]);
+    }
+
+    #[test]
+    fn batches_go_at_most_max_in_flight_at_once() {
+        const MAX_IN_FLIGHT: usize = 3;
+        let p = FakePlatform::configured();
+        p.respond_with(|_| answer(200, None));
+        let requests: Vec<HttpRequest> = (0..MAX_IN_FLIGHT * 2 + 1)
+            .map(|i| to(&format!("/{i}")))
+            .collect();
+        let retries = vec![Retry::Safe; requests.len()];
+        let answers = send_all_with_retries(&p, &requests, &retries, p.now() + 120, MAX_IN_FLIGHT);
+        assert_eq!(answers.len(), requests.len());
+        let n = MAX_IN_FLIGHT;
+        // The last window holds one request, which is simply sent.
+        assert_eq!(*p.batches.borrow(), vec![0..n, n..2 * n]);
+        assert_eq!(p.sent.borrow().len(), 2 * n + 1);
     }
 
     #[test]

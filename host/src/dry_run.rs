@@ -8,6 +8,7 @@
 //! a workspace that was never created get the workspace's synthetic id). Key-value writes go to
 //! an in-memory overlay (`keyvalue::overlay`), so nothing is persisted either.
 
+use std::collections::BTreeSet;
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -60,6 +61,75 @@ impl PlannedRequest {
 pub struct Session {
     shared: Arc<DryRun>,
     plan: Arc<Mutex<Vec<PlannedRequest>>>,
+    turns: Arc<Turns>,
+}
+
+/// Planned requests are answered in the order the component handed them over, whatever order
+/// their tasks happen to run in: requests it sends together (several in flight at once) then get
+/// their synthetic ids and their places in the plan as if sent one after another, and a plan
+/// reads the same every time.
+#[derive(Debug, Default)]
+struct Turns {
+    /// The next ticket, and the tickets whose turn has not ended.
+    tickets: Mutex<(u64, BTreeSet<u64>)>,
+    ended: tokio::sync::Notify,
+}
+
+/// One request's place in its session's turns. Its turn ends when this is dropped, answered or
+/// not (a request the component gave up on must not hold the ones after it).
+struct Turn {
+    turns: Arc<Turns>,
+    ticket: u64,
+}
+
+impl Turns {
+    /// A place after every request handed over so far.
+    fn take(self: &Arc<Self>) -> Turn {
+        let mut tickets = self.tickets.lock().unwrap_or_else(|e| e.into_inner());
+        let ticket = tickets.0;
+        tickets.0 += 1;
+        tickets.1.insert(ticket);
+        Turn {
+            turns: self.clone(),
+            ticket,
+        }
+    }
+}
+
+impl Turn {
+    /// Waits until every request handed over before this one has had its turn.
+    async fn wait(&self) {
+        loop {
+            let ended = self.turns.ended.notified();
+            tokio::pin!(ended);
+            // Registered before looking, so that a turn ending in between is not missed.
+            ended.as_mut().enable();
+            let first = self
+                .turns
+                .tickets
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .1
+                .first()
+                .copied();
+            if first == Some(self.ticket) {
+                return;
+            }
+            ended.await;
+        }
+    }
+}
+
+impl Drop for Turn {
+    fn drop(&mut self) {
+        self.turns
+            .tickets
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .1
+            .remove(&self.ticket);
+        self.turns.ended.notify_waiters();
+    }
 }
 
 impl DryRun {
@@ -68,6 +138,7 @@ impl DryRun {
         Session {
             shared: self.clone(),
             plan: Arc::default(),
+            turns: Arc::default(),
         }
     }
 
@@ -114,11 +185,15 @@ impl Session {
         request: hyper::Request<WasiBody>,
     ) -> Box<dyn Future<Output = SendResult> + Send> {
         let session = self.clone();
+        // Taken now, while the component hands the request over, not when the task runs.
+        let turn = self.turns.take();
         Box::new(async move {
             let (parts, body) = request.into_parts();
             // The guest writes the body after handing the request over; it finishes before it
-            // waits for the answer, so collecting it here cannot deadlock.
+            // waits for the answer (or hands over the next request), so collecting it here, and
+            // then waiting for the requests handed over before it, cannot deadlock.
             let bytes = body.collect().await?.to_bytes();
+            turn.wait().await;
             let content_type = parts
                 .headers
                 .get(hyper::header::CONTENT_TYPE)
@@ -142,6 +217,7 @@ impl Session {
                     path,
                     body,
                 });
+            drop(turn);
             let bytes = match answer {
                 Some(v) => Bytes::from(v.to_string()),
                 None => Bytes::new(),
@@ -378,6 +454,82 @@ mod tests {
         );
         assert_eq!(plan[0].body, Some(json!({"name": "Smith v Jones"})));
         assert!(session.take_plan().is_empty(), "taken out");
+    }
+
+    #[tokio::test]
+    async fn requests_sent_together_are_planned_in_the_order_they_were_handed_over() {
+        let session = Arc::new(DryRun::default()).session();
+        let path = "/work/api/v2/customers/1/libraries/ACTIVE/workspaces/ACTIVE!9/folders";
+        let names = ["Correspondence", "Pleadings", "Evidence"];
+        let answers: Vec<_> = names
+            .iter()
+            .map(|name| {
+                let request = hyper::Request::builder()
+                    .method("POST")
+                    .uri(format!("https://firm.example{path}"))
+                    .header(hyper::header::CONTENT_TYPE, "application/json")
+                    .body(
+                        Full::new(Bytes::from(json!({ "name": name }).to_string()))
+                            .map_err(|never| match never {})
+                            .boxed_unsync(),
+                    )
+                    .unwrap();
+                let Intercepted::Answered(answer) = session.intercept(request) else {
+                    panic!("a creating request was let through");
+                };
+                Box::into_pin(answer)
+            })
+            .collect();
+        // The last handed over runs first, and the first last.
+        let mut tasks: Vec<_> = answers.into_iter().map(Some).collect();
+        let mut handles = Vec::new();
+        for answer in tasks.iter_mut().rev() {
+            let answer = answer.take().unwrap();
+            handles.push(tokio::spawn(async move {
+                let (response, _) = answer.await.unwrap();
+                let body = response.into_body().collect().await.unwrap().to_bytes();
+                let body: Value = serde_json::from_slice(&body).unwrap();
+                body["data"]["id"].as_str().unwrap().to_string()
+            }));
+            tokio::task::yield_now().await;
+        }
+        let mut ids = Vec::new();
+        for handle in handles {
+            ids.push(handle.await.unwrap());
+        }
+        ids.reverse();
+        assert_eq!(
+            ids,
+            vec!["ACTIVE!dry-run-1", "ACTIVE!dry-run-2", "ACTIVE!dry-run-3"]
+        );
+        let planned: Vec<Value> = session
+            .take_plan()
+            .into_iter()
+            .map(|p| p.body.unwrap()["name"].clone())
+            .collect();
+        assert_eq!(planned, names.map(|n| json!(n)));
+
+        // A request dropped unanswered does not hold up the ones after it.
+        let request = |name: &str| {
+            hyper::Request::builder()
+                .method("POST")
+                .uri(format!("https://firm.example{path}"))
+                .body(
+                    Full::new(Bytes::from(json!({ "name": name }).to_string()))
+                        .map_err(|never| match never {})
+                        .boxed_unsync(),
+                )
+                .unwrap()
+        };
+        let Intercepted::Answered(dropped) = session.intercept(request("Dropped")) else {
+            panic!("let through");
+        };
+        let Intercepted::Answered(next) = session.intercept(request("Next")) else {
+            panic!("let through");
+        };
+        drop(dropped);
+        let (response, _) = Box::into_pin(next).await.unwrap();
+        assert_eq!(response.status(), 201);
     }
 
     #[test]

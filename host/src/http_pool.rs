@@ -1,7 +1,8 @@
 //! The connections behind the component's outgoing `wasi:http`: hyper-util's pooled client, so
-//! that the ten-odd requests of one event — and the events after it — reuse keep-alive
-//! connections instead of paying a TCP (and TLS) handshake each, as wasmtime-wasi-http's default
-//! sender does. One `HttpPool` per [`Runtime`](crate::Runtime), shared by every store it makes.
+//! that the ten-odd requests of one event (up to eight of them at once) — and the events after
+//! it — reuse keep-alive connections instead of paying a TCP (and TLS) handshake each, as
+//! wasmtime-wasi-http's default sender does. One `HttpPool` per [`Runtime`](crate::Runtime),
+//! shared by every store it makes.
 //!
 //! What the guest asks for per request is kept:
 //! - **connect timeout**: the connector's; connectors are per client, so there is one client per
@@ -29,8 +30,13 @@ use wasmtime_wasi_http::{Error, RequestOptions, WasiBody};
 /// balancers and servers in front of iManage (60 s and more), so the pool closes a connection
 /// before the far end does and a request is rarely sent into a connection being closed.
 pub const IDLE_TIMEOUT: Duration = Duration::from_secs(30);
-/// Idle connections kept per authority. Connections in use are bounded by the instances alive
-/// at once (`runtime::MAX_INSTANCES`), each waiting on at most a few requests.
+/// Idle connections kept per authority. Connections in use are not bounded here (hyper-util's
+/// pool opens another connection whenever none is idle, so nothing the guest sends together is
+/// queued behind another): they are bounded by the instances alive at once
+/// (`runtime::MAX_INSTANCES`), each with at most the component's `imanage_max_in_flight`
+/// (default 8) requests at once, as a workspace's folders of one level go. Keeping 64 idle
+/// covers eight events provisioning together without a new handshake; connections beyond it are
+/// closed when they fall idle, which costs a handshake later and never waits.
 pub const MAX_IDLE_PER_AUTHORITY: usize = 64;
 /// Distinct connect timeouts served by a pooled client; a further one replaces the oldest.
 pub const MAX_CLIENTS: usize = 4;

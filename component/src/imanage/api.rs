@@ -5,7 +5,7 @@ use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-use super::client::{Answer, Imanage};
+use super::client::{Answer, Call, Imanage};
 use super::json;
 use super::security::MemberShape;
 use crate::fields::CustomField;
@@ -372,19 +372,13 @@ impl Imanage<'_> {
         name: &str,
         body: &Value,
     ) -> Result<FolderNode> {
-        let (path, parent_id) = match parent {
-            Parent::Workspace(ws) => (format!("/workspaces/{}/folders", seg(ws)), ws),
-            Parent::Folder(f) => (format!("/folders/{}/subfolders", seg(f)), f),
-        };
-        let v = self.call_ok(Method::Post, &path, Some(body), Retry::Never)?;
-        let d = json::data(&v);
-        Ok(FolderNode {
-            id: json::str_field(d, "id")
-                .ok_or_else(|| Error::Unavailable("iManage created a folder without an id".into()))?
-                .to_string(),
-            name: name.to_string(),
-            parent_id: parent_id.to_string(),
-        })
+        let parent_id = parent.id().to_string();
+        created_folder(self.run(&folder_create(parent, body)), name, &parent_id)
+    }
+
+    /// Sends one `Call`; any non-2xx answer is an error (as `call_ok`).
+    pub fn run(&self, call: &Call) -> Result<Value> {
+        self.call_ok(call.method, &call.path, call.body.as_ref(), call.retry)
     }
 
     /// Whether a folder carries a profile of its own (client or matter), which an upload into it
@@ -407,14 +401,71 @@ impl Imanage<'_> {
         include: &[Member],
         shape: MemberShape,
     ) -> Result<()> {
-        let include: Vec<Value> = include.iter().map(|m| m.to_imanage_in(shape)).collect();
-        let mut body = json!({"include": include, "remove": []});
-        if let Some(d) = default_security {
-            body["default_security"] = json!(d);
-        }
-        let path = format!("/workspaces/{}/security", seg(workspace_id));
-        self.call_ok(Method::Post, &path, Some(&body), Retry::Safe)?;
+        self.run(&workspace_security(
+            workspace_id,
+            default_security,
+            include,
+            shape,
+        ))?;
         Ok(())
+    }
+}
+
+impl Parent<'_> {
+    /// The id of the workspace or folder.
+    pub fn id(&self) -> &str {
+        match self {
+            Parent::Workspace(id) | Parent::Folder(id) => id,
+        }
+    }
+}
+
+/// The request that creates a folder with the whole `body` in `parent`. Never repeated: see
+/// `once`.
+pub fn folder_create(parent: Parent<'_>, body: &Value) -> Call {
+    let path = match parent {
+        Parent::Workspace(ws) => format!("/workspaces/{}/folders", seg(ws)),
+        Parent::Folder(f) => format!("/folders/{}/subfolders", seg(f)),
+    };
+    Call {
+        method: Method::Post,
+        path,
+        body: Some(body.clone()),
+        retry: Retry::Never,
+    }
+}
+
+/// The folder a folder-creating request's answer names.
+pub fn created_folder(answer: Result<Value>, name: &str, parent_id: &str) -> Result<FolderNode> {
+    let v = answer?;
+    let d = json::data(&v);
+    Ok(FolderNode {
+        id: json::str_field(d, "id")
+            .ok_or_else(|| Error::Unavailable("iManage created a folder without an id".into()))?
+            .to_string(),
+        name: name.to_string(),
+        parent_id: parent_id.to_string(),
+    })
+}
+
+/// The request that sets a workspace's default security (when given) and adds the `include`
+/// entries, written in `shape`. Safe to repeat.
+pub fn workspace_security(
+    workspace_id: &str,
+    default_security: Option<&str>,
+    include: &[Member],
+    shape: MemberShape,
+) -> Call {
+    let include: Vec<Value> = include.iter().map(|m| m.to_imanage_in(shape)).collect();
+    let mut body = json!({"include": include, "remove": []});
+    if let Some(d) = default_security {
+        body["default_security"] = json!(d);
+    }
+    Call {
+        method: Method::Post,
+        path: format!("/workspaces/{}/security", seg(workspace_id)),
+        body: Some(body),
+        retry: Retry::Safe,
     }
 }
 

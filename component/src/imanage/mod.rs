@@ -12,6 +12,6 @@ pub mod json;
 pub mod my_matters;
 pub mod once;
 
-pub use client::Imanage;
+pub use client::{Call, Imanage};
 pub mod security;
 pub mod template;

@@ -16,24 +16,72 @@ pub fn create_once<T>(
     mut create: impl FnMut() -> Result<T>,
     mut look: impl FnMut() -> Result<Option<T>>,
 ) -> Result<T> {
+    let mut made = write_all_once(api, 1, |_| true, |_| vec![create()], |_| Ok(vec![look()?]))?;
+    made.pop()
+        .ok_or_else(|| Error::Unavailable("nothing was created".into()))
+}
+
+/// `create_once` for `n` writes that may run together, and the one policy both follow. `send`
+/// makes the writes it is given (by index, all of them at first), together, and answers in
+/// their order. A write for which `creates` is true creates something: after an `unavailable`
+/// failure it is not sent again before `look` (given every such write of the round at once,
+/// answering in their order) has found that it did not commit after all. Other writes set
+/// something and are safe to repeat, so their failure is final, as is any other error; then the
+/// first error in the writes' order is returned, and the writes that were made stay made (the
+/// next attempt lists what exists before it creates).
+pub fn write_all_once<T>(
+    api: &Imanage<'_>,
+    n: usize,
+    creates: impl Fn(usize) -> bool,
+    mut send: impl FnMut(&[usize]) -> Vec<Result<T>>,
+    mut look: impl FnMut(&[usize]) -> Result<Vec<Option<T>>>,
+) -> Result<Vec<T>> {
+    let mut done: Vec<Option<T>> = (0..n).map(|_| None).collect();
+    let mut pending: Vec<usize> = (0..n).collect();
     let mut attempt = 0;
-    loop {
+    while !pending.is_empty() {
         attempt += 1;
-        match create() {
-            Ok(made) => return Ok(made),
-            Err(Error::Unavailable(why)) => {
-                if let Some(found) = look()? {
-                    return Ok(found);
+        let mut uncertain = Vec::new();
+        let mut why = None;
+        let mut failed = None;
+        for (&i, result) in pending.iter().zip(send(&pending)) {
+            match result {
+                Ok(made) => done[i] = Some(made),
+                Err(Error::Unavailable(w)) if creates(i) => {
+                    uncertain.push(i);
+                    why.get_or_insert(w);
                 }
-                let wait = api.backoff_ms(attempt);
-                if attempt >= ATTEMPTS || !api.may_wait(wait) {
-                    return Err(Error::Unavailable(why));
+                Err(e) => {
+                    failed.get_or_insert(e);
                 }
-                api.p().sleep_ms(wait);
             }
-            Err(e) => return Err(e),
         }
+        if let Some(e) = failed {
+            return Err(e);
+        }
+        if uncertain.is_empty() {
+            break;
+        }
+        let mut still = Vec::new();
+        for (&i, found) in uncertain.iter().zip(look(&uncertain)?) {
+            match found {
+                Some(found) => done[i] = Some(found),
+                None => still.push(i),
+            }
+        }
+        if still.is_empty() {
+            break;
+        }
+        let wait = api.backoff_ms(attempt);
+        if attempt >= ATTEMPTS || !api.may_wait(wait) {
+            return Err(Error::Unavailable(why.unwrap_or_default()));
+        }
+        api.p().sleep_ms(wait);
+        pending = still;
     }
+    done.into_iter()
+        .map(|d| d.ok_or_else(|| Error::Unavailable("a write got no answer".into())))
+        .collect()
 }
 
 #[cfg(test)]
@@ -110,6 +158,69 @@ mod tests {
         let (r, creates, looks) = run(&p, vec![refused], Some("ACTIVE!1000"), |_| {});
         assert!(matches!(r, Err(Error::Rejected(_))), "{r:?}");
         assert_eq!((creates, looks), (1, 0));
+    }
+
+    #[test]
+    fn in_a_batch_only_uncertain_creates_are_looked_for_and_made_again() {
+        let p = FakePlatform::configured();
+        let s = Settings::load(&p).unwrap();
+        let api = Imanage::new(&p, &s);
+        let sent = std::cell::RefCell::new(Vec::new());
+        let looked = std::cell::RefCell::new(Vec::new());
+        // 0 and 1 create, 2 sets something. 0 failed after committing (found), 1 failed before
+        // (made again); 2 succeeded at once.
+        let made = write_all_once(
+            &api,
+            3,
+            |i| i < 2,
+            |members| {
+                sent.borrow_mut().push(members.to_vec());
+                members
+                    .iter()
+                    .map(|&i| match (i, sent.borrow().len()) {
+                        (0 | 1, 1) => Err(unavailable()),
+                        (i, _) => Ok(format!("made {i}")),
+                    })
+                    .collect()
+            },
+            |uncertain| {
+                looked.borrow_mut().push(uncertain.to_vec());
+                Ok(uncertain
+                    .iter()
+                    .map(|&i| (i == 0).then(|| "found 0".to_string()))
+                    .collect())
+            },
+        )
+        .unwrap();
+        assert_eq!(made, vec!["found 0", "made 1", "made 2"]);
+        assert_eq!(*sent.borrow(), vec![vec![0, 1, 2], vec![1]]);
+        assert_eq!(*looked.borrow(), vec![vec![0, 1]], "one look for the round");
+        assert_eq!(p.slept.borrow().len(), 1);
+    }
+
+    #[test]
+    fn in_a_batch_a_failed_setting_is_final_and_nothing_is_looked_for() {
+        let p = FakePlatform::configured();
+        let s = Settings::load(&p).unwrap();
+        let api = Imanage::new(&p, &s);
+        let looks = Cell::new(0);
+        let r = write_all_once(
+            &api,
+            2,
+            |i| i == 0,
+            |members| {
+                members
+                    .iter()
+                    .map(|&i| if i == 1 { Err(unavailable()) } else { Ok(i) })
+                    .collect()
+            },
+            |_| {
+                looks.set(looks.get() + 1);
+                Ok(Vec::new())
+            },
+        );
+        assert!(matches!(r, Err(Error::Unavailable(_))), "{r:?}");
+        assert_eq!(looks.get(), 0);
     }
 
     #[test]

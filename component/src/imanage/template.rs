@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
 use super::api::{client_matter_profile, seg, FolderNode};
-use super::client::Answer;
+use super::client::{Answer, Call};
 use super::security::{MemberShape, SecurityRead};
 use super::{json, Imanage};
 use crate::keys;
@@ -379,27 +379,8 @@ impl Imanage<'_> {
         kind: ItemKind,
         body: &Value,
     ) -> Result<FolderNode> {
-        let what = match kind {
-            ItemKind::Tab => "tabs",
-            ItemKind::SearchFolder => "search-folders",
-            ItemKind::Folder => {
-                return Err(Error::Unavailable(
-                    "a folder is created with create_folder_with".into(),
-                ))
-            }
-        };
-        let path = format!("/workspaces/{}/{what}", seg(workspace_id));
-        let v = self.call_ok(Method::Post, &path, Some(body), Retry::Never)?;
-        let d = json::data(&v);
-        Ok(FolderNode {
-            id: json::str_field(d, "id")
-                .ok_or_else(|| Error::Unavailable(format!("iManage created {what} without an id")))?
-                .to_string(),
-            name: json::str_field(body, "name")
-                .unwrap_or_default()
-                .to_string(),
-            parent_id: workspace_id.to_string(),
-        })
+        let call = workspace_item_create(workspace_id, kind, body)?;
+        created_workspace_item(self.run(&call), kind, workspace_id, body)
     }
 
     /// Sets a folder's member entries (its default security was set when it was made), written
@@ -410,10 +391,7 @@ impl Imanage<'_> {
         include: &[Member],
         shape: MemberShape,
     ) -> Result<()> {
-        let include: Vec<Value> = include.iter().map(|m| m.to_imanage_in(shape)).collect();
-        let body = json!({"include": include, "remove": []});
-        let path = format!("/folders/{}/security", seg(folder_id));
-        self.call_ok(Method::Post, &path, Some(&body), Retry::Safe)?;
+        self.run(&folder_members(folder_id, include, shape))?;
         Ok(())
     }
 
@@ -423,9 +401,72 @@ impl Imanage<'_> {
         workspace_id: &str,
         pairs: &BTreeMap<String, String>,
     ) -> Result<()> {
-        let path = format!("/workspaces/{}/name-value-pairs", seg(workspace_id));
-        self.call_ok(Method::Patch, &path, Some(&json!(pairs)), Retry::Safe)?;
+        self.run(&workspace_pairs(workspace_id, pairs))?;
         Ok(())
+    }
+}
+
+fn item_collection(kind: ItemKind) -> Result<&'static str> {
+    match kind {
+        ItemKind::Tab => Ok("tabs"),
+        ItemKind::SearchFolder => Ok("search-folders"),
+        ItemKind::Folder => Err(Error::Unavailable(
+            "a folder is created with create_folder_with".into(),
+        )),
+    }
+}
+
+/// The request that creates a tab or search folder at the top of a workspace. Never repeated:
+/// see `once`.
+pub fn workspace_item_create(workspace_id: &str, kind: ItemKind, body: &Value) -> Result<Call> {
+    let what = item_collection(kind)?;
+    Ok(Call {
+        method: Method::Post,
+        path: format!("/workspaces/{}/{what}", seg(workspace_id)),
+        body: Some(body.clone()),
+        retry: Retry::Never,
+    })
+}
+
+/// The tab or search folder a creating request's answer names.
+pub fn created_workspace_item(
+    answer: Result<Value>,
+    kind: ItemKind,
+    workspace_id: &str,
+    body: &Value,
+) -> Result<FolderNode> {
+    let what = item_collection(kind)?;
+    let v = answer?;
+    let d = json::data(&v);
+    Ok(FolderNode {
+        id: json::str_field(d, "id")
+            .ok_or_else(|| Error::Unavailable(format!("iManage created {what} without an id")))?
+            .to_string(),
+        name: json::str_field(body, "name")
+            .unwrap_or_default()
+            .to_string(),
+        parent_id: workspace_id.to_string(),
+    })
+}
+
+/// The request that sets a folder's member entries, written in `shape`. Safe to repeat.
+pub fn folder_members(folder_id: &str, include: &[Member], shape: MemberShape) -> Call {
+    let include: Vec<Value> = include.iter().map(|m| m.to_imanage_in(shape)).collect();
+    Call {
+        method: Method::Post,
+        path: format!("/folders/{}/security", seg(folder_id)),
+        body: Some(json!({"include": include, "remove": []})),
+        retry: Retry::Safe,
+    }
+}
+
+/// The request that sets name-value pairs of a workspace, keeping its others. Safe to repeat.
+pub fn workspace_pairs(workspace_id: &str, pairs: &BTreeMap<String, String>) -> Call {
+    Call {
+        method: Method::Patch,
+        path: format!("/workspaces/{}/name-value-pairs", seg(workspace_id)),
+        body: Some(json!(pairs)),
+        retry: Retry::Safe,
     }
 }
 

@@ -1,7 +1,10 @@
 //! Outgoing requests over `wasi:http`.
 
 use super::bindings::wasi::http::outgoing_handler;
-use super::bindings::wasi::http::types::{Fields, OutgoingBody, OutgoingRequest, RequestOptions};
+use super::bindings::wasi::http::types::{
+    Fields, FutureIncomingResponse, OutgoingBody, OutgoingRequest, RequestOptions,
+};
+use super::bindings::wasi::io::poll;
 use super::bindings::wasi::io::streams::StreamError;
 use crate::http_parts::{
     self, header_bytes, header_text, read_limited, split_url, with_content_length, READ_CHUNK,
@@ -15,6 +18,57 @@ const MILLISECOND_NS: u64 = 1_000_000;
 
 /// Sends `req` and reads the whole answer.
 pub fn send(req: &HttpRequest) -> Result<HttpResponse, TransportError> {
+    finish(start(req)?)
+}
+
+/// Sends every request before waiting for any answer, then reads each answer as it comes
+/// (`wasi:io/poll` over all the response futures); answers in the order of `requests`. Each
+/// request keeps its own timeouts and body limit, as `send` sets them.
+pub fn send_all(requests: &[HttpRequest]) -> Vec<Result<HttpResponse, TransportError>> {
+    if let [one] = requests {
+        return vec![send(one)];
+    }
+    let mut answers: Vec<Option<Result<HttpResponse, TransportError>>> =
+        requests.iter().map(|_| None).collect();
+    let mut waiting = Vec::new();
+    for (i, req) in requests.iter().enumerate() {
+        match start(req) {
+            Ok(started) => waiting.push((i, started)),
+            Err(e) => answers[i] = Some(Err(e)),
+        }
+    }
+    while !waiting.is_empty() {
+        let ready = {
+            // Pollables are children of their futures and are dropped before them.
+            let pollables: Vec<_> = waiting.iter().map(|(_, s)| s.future.subscribe()).collect();
+            let refs: Vec<_> = pollables.iter().collect();
+            poll::poll(&refs)
+        };
+        // Highest index first, so that removing one leaves the others' indices as they were.
+        let mut ready: Vec<usize> = ready.into_iter().map(|r| r as usize).collect();
+        ready.sort_unstable_by(|a, b| b.cmp(a));
+        ready.dedup();
+        for r in ready {
+            let (i, started) = waiting.remove(r);
+            answers[i] = Some(finish(started));
+        }
+    }
+    answers
+        .into_iter()
+        .map(|a| a.unwrap_or_else(|| Err(TransportError::Failed("no answer".into()))))
+        .collect()
+}
+
+/// A request handed to the host, its body written, its answer not yet read.
+struct Started {
+    future: FutureIncomingResponse,
+    /// Why writing the body failed, if it did: reported once the answer says whether the
+    /// host failed the request first.
+    write_error: Option<String>,
+}
+
+/// Hands `req` to the host and writes its body; the answer is `finish`'s.
+fn start(req: &HttpRequest) -> Result<Started, TransportError> {
     let bad = |why: String| TransportError::Failed(why);
     let target = split_url(&req.url).map_err(bad)?;
     // A sized body: wasmtime-wasi-http then sends `Content-Length` instead of chunking (see
@@ -63,6 +117,19 @@ pub fn send(req: &HttpRequest) -> Result<HttpResponse, TransportError> {
         }
     }
 
+    Ok(Started {
+        future,
+        write_error,
+    })
+}
+
+/// Waits for a started request's answer and reads its whole body.
+fn finish(started: Started) -> Result<HttpResponse, TransportError> {
+    let bad = |why: String| TransportError::Failed(why);
+    let Started {
+        future,
+        write_error,
+    } = started;
     future.subscribe().block();
     let response = match future.get() {
         Some(Ok(Ok(r))) => r,

@@ -45,6 +45,10 @@ impl Platform for WasiPlatform {
         http::send(req)
     }
 
+    fn send_all(&self, requests: &[HttpRequest]) -> Vec<Result<HttpResponse, TransportError>> {
+        http::send_all(requests)
+    }
+
     fn kv_get(&self, key: &str) -> Result<Option<Vec<u8>>> {
         self.kv.get(key)
     }
