@@ -169,3 +169,12 @@ pub fn console_session(token_digest: &str) -> String {
 pub fn signin_failures(window: u64) -> String {
     format!("console/signin-failures/{window}")
 }
+
+/// The settings saved in the console (`saved_settings::Saved`): the current version, which
+/// overrides `wasi:config` for the console's keys (`settings::CONSOLE_KEYS`).
+pub const CONSOLE_SETTINGS: &str = "console/settings";
+
+/// Saved settings version `n`, kept as it was saved: what was saved when.
+pub fn console_settings_version(n: u64) -> String {
+    format!("{CONSOLE_SETTINGS}/v{n}")
+}

@@ -35,6 +35,8 @@ pub mod naming;
 pub mod random;
 /// The configuration, read and checked once per call.
 pub mod settings;
+/// Settings saved in the console, versioned, overriding `wasi:config` for the console's keys.
+pub mod saved_settings;
 /// Checks on an incoming matter record before anything is read or written.
 pub mod validate;
 
