@@ -103,7 +103,10 @@ pub fn save(p: &dyn Platform, values: BTreeMap<String, String>, user: &str) -> R
 
 /// The keys whose saved value differs between two versions (added, removed or changed), by
 /// name only; a secret's is marked so, since its value never appears anywhere.
-pub fn changed_keys(before: &BTreeMap<String, String>, after: &BTreeMap<String, String>) -> Vec<String> {
+pub fn changed_keys(
+    before: &BTreeMap<String, String>,
+    after: &BTreeMap<String, String>,
+) -> Vec<String> {
     let mut keys: Vec<&String> = before.keys().chain(after.keys()).collect();
     keys.sort();
     keys.dedup();
@@ -292,10 +295,19 @@ mod tests {
         p.set_config("close_prefix", "ARCHIVED");
         save(&p, values(&[("close_prefix", "CLOSED -")]), "admin").unwrap();
         let o = Overlay::wrap(&p);
-        assert_eq!(o.config("close_prefix").unwrap().as_deref(), Some("CLOSED -"));
-        assert_eq!(o.config_deployed("close_prefix").unwrap().as_deref(), Some("ARCHIVED"));
+        assert_eq!(
+            o.config("close_prefix").unwrap().as_deref(),
+            Some("CLOSED -")
+        );
+        assert_eq!(
+            o.config_deployed("close_prefix").unwrap().as_deref(),
+            Some("ARCHIVED")
+        );
         // Not saved: the deployment's value.
-        assert_eq!(o.config("imanage_library").unwrap().as_deref(), Some("ACTIVE"));
+        assert_eq!(
+            o.config("imanage_library").unwrap().as_deref(),
+            Some("ACTIVE")
+        );
         assert_eq!(Settings::load(&o).unwrap().close_prefix, "CLOSED -");
         // Saved as empty: unset, whatever the deployment says.
         save(&p, values(&[("close_prefix", "")]), "admin").unwrap();
@@ -322,20 +334,32 @@ mod tests {
         // Even a document written behind the console's back overrides no deployment key.
         let forged = Saved {
             version: 1,
-            values: values(&[("imanage_base_url", "http://127.0.0.1:1"), ("webhook_secret", "x")]),
+            values: values(&[
+                ("imanage_base_url", "http://127.0.0.1:1"),
+                ("webhook_secret", "x"),
+            ]),
             ..Saved::default()
         };
-        p.kv_set(keys::CONSOLE_SETTINGS, &serde_json::to_vec(&forged).unwrap())
-            .unwrap();
+        p.kv_set(
+            keys::CONSOLE_SETTINGS,
+            &serde_json::to_vec(&forged).unwrap(),
+        )
+        .unwrap();
         let o = Overlay::wrap(&p);
-        assert_eq!(o.config("imanage_base_url").unwrap().as_deref(), Some("http://127.0.0.1:9"));
+        assert_eq!(
+            o.config("imanage_base_url").unwrap().as_deref(),
+            Some("http://127.0.0.1:9")
+        );
         assert_eq!(o.config("webhook_secret").unwrap(), None);
         // Every console key is one the component reads, and the only secret among them is the
         // service account's password (entered write-only).
         for key in CONSOLE_KEYS {
             assert!(crate::settings::CONFIG_KEYS.contains(key), "{key}");
         }
-        let secrets: Vec<_> = CONSOLE_KEYS.iter().filter(|k| SECRET_KEYS.contains(k)).collect();
+        let secrets: Vec<_> = CONSOLE_KEYS
+            .iter()
+            .filter(|k| SECRET_KEYS.contains(k))
+            .collect();
         assert_eq!(secrets, [&"imanage_password"]);
     }
 
@@ -369,24 +393,41 @@ mod tests {
     #[test]
     fn versions_are_kept_and_audited_without_values() {
         let p = FakePlatform::configured();
-        save(&p, values(&[("close_prefix", "X"), ("imanage_password", "hunter2-secret")]), "admin").unwrap();
+        save(
+            &p,
+            values(&[
+                ("close_prefix", "X"),
+                ("imanage_password", "hunter2-secret"),
+            ]),
+            "admin",
+        )
+        .unwrap();
         let second = save(
             &p,
-            values(&[("close_prefix", "Y"), ("imanage_password", "hunter2-secret")]),
+            values(&[
+                ("close_prefix", "Y"),
+                ("imanage_password", "hunter2-secret"),
+            ]),
             "jsmith",
         )
         .unwrap();
         assert_eq!(second.version, 2);
         assert_eq!(load(&p).unwrap().unwrap(), second);
-        let first: Saved =
-            serde_json::from_slice(&p.kv_get(&keys::console_settings_version(1)).unwrap().unwrap())
-                .unwrap();
+        let first: Saved = serde_json::from_slice(
+            &p.kv_get(&keys::console_settings_version(1))
+                .unwrap()
+                .unwrap(),
+        )
+        .unwrap();
         assert_eq!(first.values["close_prefix"], "X");
         assert_eq!(first.saved_by, "admin");
         let trail = crate::audit::read(&p, &crate::audit::Query::default()).unwrap();
         assert_eq!(trail.len(), 2);
         assert_eq!(trail[0].action, "settings");
-        assert_eq!(trail[0].detail, "jsmith saved version 2: changed close_prefix");
+        assert_eq!(
+            trail[0].detail,
+            "jsmith saved version 2: changed close_prefix"
+        );
         assert!(
             trail[1].detail.contains("imanage_password (secret)"),
             "{}",
@@ -405,11 +446,17 @@ mod tests {
         save(&p, values(&[("root_folder", "Saved")]), "admin").unwrap();
         let current = Overlay::wrap(&p);
         let candidate = Overlay::with(&current, BTreeMap::new());
-        assert_eq!(candidate.config("root_folder").unwrap().as_deref(), Some("Deployed"));
+        assert_eq!(
+            candidate.config("root_folder").unwrap().as_deref(),
+            Some("Deployed")
+        );
         let candidate = Overlay::with(&current, values(&[("root_folder", "Typed")]));
         assert_eq!(Settings::load(&candidate).unwrap().root_folder, "Typed");
         // A fixed candidate is never replaced by what key-value holds.
         candidate.kv_set(keys::CONSOLE_SETTINGS, b"{}").ok();
-        assert_eq!(candidate.config("root_folder").unwrap().as_deref(), Some("Typed"));
+        assert_eq!(
+            candidate.config("root_folder").unwrap().as_deref(),
+            Some("Typed")
+        );
     }
 }

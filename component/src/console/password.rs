@@ -18,7 +18,7 @@ pub const MAX_CHARS: usize = 256;
 /// Hashes and stores `password` as the console's administrator password, replacing any other.
 pub fn set(p: &dyn Platform, password: &str) -> Result<()> {
     let chars = password.chars().count();
-    if chars < MIN_CHARS || chars > MAX_CHARS {
+    if !(MIN_CHARS..=MAX_CHARS).contains(&chars) {
         return Err(Error::Rejected(format!(
             "the password must have {MIN_CHARS} to {MAX_CHARS} characters; it has {chars}"
         )));

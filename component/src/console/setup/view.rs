@@ -1,0 +1,449 @@
+//! The set-up page's model: every input with its value, where the value comes from and its
+//! error, the choices iManage offers, the previews and the checks.
+
+use askama::Template;
+
+use super::connection::{self, FieldChoice};
+use super::draft::{Draft, FLAGS};
+use crate::console::page::{self, Chrome};
+use crate::console::Ctx;
+use crate::fields::MappableField;
+use crate::http_parts::Reply;
+use crate::model::{Client, Matter};
+use crate::naming::NameTemplate;
+use crate::platform::Platform;
+use crate::saved_settings::{self, Saved};
+
+/// One input: its element id, form name, value, source and error.
+pub struct Input {
+    /// The element id (`close_prefix`, `library`, `map-title`).
+    pub id: String,
+    /// The form field's name.
+    pub name: String,
+    /// The value shown.
+    pub value: String,
+    /// Where the value comes from, for people.
+    pub source: String,
+    /// Why saving refused it.
+    pub error: Option<String>,
+    /// The choices of a drop-down; empty for a text input.
+    pub options: Vec<Opt>,
+}
+
+impl Input {
+    /// What `aria-describedby` names: the source line, and the error when there is one.
+    pub fn described_by(&self) -> String {
+        match self.error {
+            Some(_) => format!("{0}-source {0}-error", self.id),
+            None => format!("{}-source", self.id),
+        }
+    }
+
+    /// Whether it is a ticked checkbox.
+    pub fn checked(&self) -> bool {
+        self.value == "true"
+    }
+}
+
+/// One choice of a drop-down.
+pub struct Opt {
+    /// The value sent.
+    pub value: String,
+    /// What is shown.
+    pub label: String,
+    /// Whether it is the current choice.
+    pub selected: bool,
+}
+
+fn options(choices: &[(&str, &str)], current: &str) -> Vec<Opt> {
+    let mut out: Vec<Opt> = choices
+        .iter()
+        .map(|(v, l)| Opt {
+            value: v.to_string(),
+            label: l.to_string(),
+            selected: *v == current,
+        })
+        .collect();
+    // A value the list does not have (saved earlier, or by the deployment) is still shown.
+    if !current.is_empty() && !out.iter().any(|o| o.selected) {
+        out.push(Opt {
+            value: current.into(),
+            label: format!("{current} (as configured)"),
+            selected: true,
+        });
+    }
+    out
+}
+
+/// A template row: matter type → template.
+pub struct TemplateRow {
+    /// The matter type.
+    pub matter_type: String,
+    /// A slug of it for element ids.
+    pub slug: String,
+    /// The template drop-down (or text input when there are no choices).
+    pub template: Input,
+}
+
+/// One line of the Verify table.
+pub struct CheckRow {
+    /// Passed (✓ or ⚠).
+    pub ok: bool,
+    /// `✓ configuration: loaded …` as check-connection says it, without the fix.
+    pub text: String,
+    /// What to do, for a ✗.
+    pub fix: String,
+}
+
+/// A deployment fact: a key and what may be shown of it.
+pub struct Fact {
+    /// The `wasi:config` key.
+    pub key: &'static str,
+    /// Its value, or only `set`/`not set` for a secret.
+    pub shown: String,
+}
+
+#[derive(Template)]
+#[template(path = "console/setup.html")]
+struct SetupPage {
+    chrome: Chrome,
+    saved: Option<u64>,
+    general_errors: Vec<String>,
+    connected: bool,
+    status: String,
+    problem: Option<String>,
+    facts: Vec<Fact>,
+    inputs: Vec<Input>,
+    password_source: String,
+    map: Vec<(String, Input)>,
+    templates: Vec<TemplateRow>,
+    new_template: Input,
+    close_preview: String,
+    name_preview: String,
+    checks: Option<Vec<CheckRow>>,
+}
+
+impl SetupPage {
+    fn input(&self, id: &str) -> &Input {
+        self.inputs
+            .iter()
+            .find(|i| i.id == id)
+            .unwrap_or(&self.inputs[0])
+    }
+}
+
+/// `2026-12-06 05:30 UTC`.
+fn utc(secs: u64) -> String {
+    let days = (secs / 86_400) as i64;
+    let (h, m) = ((secs % 86_400) / 3600, (secs % 3600) / 60);
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let mo = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(mo <= 2);
+    format!("{y:04}-{mo:02}-{d:02} {h:02}:{m:02} UTC")
+}
+
+fn source(p: &dyn Platform, saved: Option<&Saved>, key: &str) -> String {
+    if let Some(s) = saved.filter(|s| s.values.contains_key(key)) {
+        return format!(
+            "Saved in the console by {} at {}",
+            s.saved_by,
+            utc(s.saved_at)
+        );
+    }
+    match p.config_deployed(key) {
+        Ok(Some(v)) if !v.trim().is_empty() => "Set by the deployment".into(),
+        Ok(_) => "Default".into(),
+        Err(e) => format!("Unknown: {}", e.message()),
+    }
+}
+
+/// Renders the page for `d` with `errors` (form field id → message; `""` for none).
+pub fn render(
+    p: &dyn Platform,
+    ctx: &Ctx,
+    d: &Draft,
+    errors: &[(String, String)],
+    status: u16,
+    verify: bool,
+    saved_notice: Option<u64>,
+) -> Reply {
+    let saved = saved_settings::load(p).ok().flatten();
+    let error_of = |id: &str| errors.iter().find(|(f, _)| f == id).map(|(_, m)| m.clone());
+    let offered = connection::offered(p, d.get("imanage_library"));
+    let (connected, status_line) = connection::status(p);
+    let input = |key: &str, id: &str, value: String, opts: Vec<Opt>| Input {
+        id: id.to_string(),
+        name: key.to_string(),
+        value,
+        source: source(p, saved.as_ref(), key),
+        error: error_of(id),
+        options: opts,
+    };
+    let mut inputs = Vec::new();
+    let library = d.get("imanage_library").to_string();
+    let libs: Vec<(&str, &str)> = offered
+        .libraries
+        .iter()
+        .map(|l| (l.as_str(), l.as_str()))
+        .collect();
+    let lib_opts = if libs.is_empty() {
+        Vec::new()
+    } else {
+        options(&libs, &library)
+    };
+    inputs.push(input("imanage_library", "library", library, lib_opts));
+    let select = |key: &str, choices: &[(&str, &str)]| {
+        let v = d.get(key).to_string();
+        let opts = options(choices, &v);
+        input(key, key, v, opts)
+    };
+    inputs.push(select(
+        "imanage_auth",
+        &[
+            ("", "Service account (the default)"),
+            ("service_account", "Service account"),
+            ("oauth", "OAuth: an administrator connects"),
+        ],
+    ));
+    inputs.push(select(
+        "owner_policy",
+        &[
+            ("", "The service account (the default)"),
+            ("service_account", "The service account"),
+            ("current_user", "The current user"),
+        ],
+    ));
+    inputs.push(select(
+        "close_action",
+        &[
+            ("", "Nothing besides the prefix (the default)"),
+            ("none", "Nothing besides the prefix"),
+            ("view", "Make the workspace view-only"),
+            ("disable_lookup", "Disable the matter's lookup value"),
+            ("flag:custom25", "Set the flag custom25"),
+            ("flag:custom26", "Set the flag custom26"),
+            ("flag:custom27", "Set the flag custom27"),
+            ("flag:custom28", "Set the flag custom28"),
+        ],
+    ));
+    inputs.push(select(
+        "my_matters_on_close",
+        &[
+            ("", "Keep it on My Matters (the default)"),
+            ("keep", "Keep it on My Matters"),
+            ("remove", "Take it off My Matters"),
+        ],
+    ));
+    let texts: Vec<FieldChoice> = connection::text_fields();
+    let mut clients: Vec<(&str, &str)> = vec![("", "None")];
+    clients.extend(texts.iter().map(|c| (c.name.as_str(), c.label.as_str())));
+    inputs.push(select("clients_field", &clients));
+    for key in [
+        "imanage_username",
+        "close_prefix",
+        "workspace_name",
+        "root_folder",
+        "document_folder",
+        "library_routes",
+    ] {
+        inputs.push(input(key, key, d.get(key).to_string(), Vec::new()));
+    }
+    for (key, _) in FLAGS {
+        inputs.push(input(key, key, d.get(key).to_string(), Vec::new()));
+    }
+    inputs.push(input(
+        "matter_types",
+        "matter_types",
+        d.matter_types.clone(),
+        Vec::new(),
+    ));
+    inputs.push(input("field_map", "field_map", String::new(), Vec::new()));
+    inputs.push(input("templates", "templates", String::new(), Vec::new()));
+    inputs.push(Input {
+        id: "imanage_password".into(),
+        name: "imanage_password".into(),
+        value: String::new(),
+        source: String::new(),
+        error: error_of("imanage_password"),
+        options: Vec::new(),
+    });
+
+    let choices = connection::field_choices();
+    let mut map_choices: Vec<(&str, &str)> = vec![("", "Not mapped")];
+    map_choices.extend(choices.iter().map(|c| (c.name.as_str(), c.label.as_str())));
+    let map = MappableField::ALL
+        .iter()
+        .map(|f| {
+            let v = d.map.get(f).cloned().unwrap_or_default();
+            let opts = options(&map_choices, &v);
+            let mut i = input("field_map", &format!("map-{}", f.key()), v, opts);
+            i.name = format!("map.{}", f.key());
+            (f.label().to_string(), i)
+        })
+        .collect();
+
+    let tpl: Vec<(String, String)> = offered
+        .templates
+        .iter()
+        .map(|t| (t.id.clone(), format!("{} ({})", t.name, t.id)))
+        .collect();
+    let tpl_choices = |current: &str| {
+        if tpl.is_empty() {
+            return Vec::new();
+        }
+        let mut c: Vec<(&str, &str)> = vec![("", "Choose a template")];
+        c.extend(tpl.iter().map(|(v, l)| (v.as_str(), l.as_str())));
+        options(&c, current)
+    };
+    let templates = d
+        .templates
+        .iter()
+        .map(|(t, id)| {
+            let slug = slug(t);
+            let mut i = input(
+                "templates",
+                &format!("template-{slug}"),
+                id.clone(),
+                tpl_choices(id),
+            );
+            i.name = "template.id".into();
+            TemplateRow {
+                matter_type: t.clone(),
+                slug,
+                template: i,
+            }
+        })
+        .collect();
+    let mut new_template = input("templates", "new-template", String::new(), tpl_choices(""));
+    new_template.name = "new_template".into();
+
+    let sample = Matter {
+        id: "M-1001".into(),
+        title: "Smith v Jones".into(),
+        matter_type: "Litigation".into(),
+        clients: vec![Client {
+            id: "C-100".into(),
+            name: "Smith Holdings".into(),
+        }],
+        file_reference: Some("LIT/2024/001".into()),
+        assigned_to: None,
+        priority: None,
+        status: None,
+        acting_user: None,
+    };
+    let prefix = match d.get("close_prefix") {
+        "" => "CLOSED",
+        p => p,
+    };
+    let name_preview = match d.get("workspace_name") {
+        "" => NameTemplate::default().render(&sample),
+        t => match NameTemplate::parse(t) {
+            Ok(t) => t.render(&sample),
+            Err(e) => format!("(not a valid template: {})", e.message()),
+        },
+    };
+    let checks = verify.then(|| {
+        crate::check::report(p)
+            .lines
+            .iter()
+            .map(|l| CheckRow {
+                ok: l.ok(),
+                text: format!("{} {}: {}", l.mark, l.what, l.detail),
+                fix: l.fix.clone().unwrap_or_default(),
+            })
+            .collect()
+    });
+    let page = SetupPage {
+        chrome: Chrome::new(ctx, "setup"),
+        saved: saved_notice,
+        general_errors: errors
+            .iter()
+            .filter(|(f, _)| f.is_empty())
+            .map(|(_, m)| m.clone())
+            .collect(),
+        connected,
+        status: status_line,
+        problem: offered.problem,
+        facts: facts(p),
+        password_source: password_source(p, saved.as_ref()),
+        inputs,
+        map,
+        templates,
+        new_template,
+        close_preview: crate::closing::closed_name(prefix, "Smith v Jones"),
+        name_preview,
+        checks,
+    };
+    page::render(status, &page)
+}
+
+fn slug(s: &str) -> String {
+    s.chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect()
+}
+
+/// Whether a password is stored, and where: never the password.
+fn password_source(p: &dyn Platform, saved: Option<&Saved>) -> String {
+    if saved.is_some_and(|s| {
+        s.values
+            .get("imanage_password")
+            .is_some_and(|v| !v.is_empty())
+    }) {
+        return "A password is stored in the console; leave the field empty to keep it".into();
+    }
+    match p.config_deployed("imanage_password") {
+        Ok(Some(v)) if !v.trim().is_empty() => {
+            "A password is set by the deployment; leave the field empty to keep it".into()
+        }
+        _ => "Not set".into(),
+    }
+}
+
+/// What the deployment sets that the console does not: values shown, secrets only as set or
+/// not set.
+fn facts(p: &dyn Platform) -> Vec<Fact> {
+    let plain = [
+        "imanage_base_url",
+        "imanage_customer_id",
+        "imanage_client_id",
+        "link_hosts",
+        "imanage_timeout_seconds",
+        "event_deadline_seconds",
+        "claim_ttl_seconds",
+    ];
+    let secret = [
+        "imanage_client_secret",
+        "webhook_secret",
+        "actionstep_token",
+    ];
+    let value = |k: &str| p.config(k).ok().flatten();
+    let mut out: Vec<Fact> = plain
+        .iter()
+        .map(|k| Fact {
+            key: k,
+            shown: value(k).unwrap_or_else(|| "not set (default)".into()),
+        })
+        .collect();
+    out.extend(secret.iter().map(|k| Fact {
+        key: k,
+        shown: if value(k).is_some() { "set" } else { "not set" }.into(),
+    }));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn dates_read_as_utc() {
+        assert_eq!(super::utc(0), "1970-01-01 00:00 UTC");
+        assert_eq!(super::utc(1_800_000_000), "2027-01-15 08:00 UTC");
+    }
+}
