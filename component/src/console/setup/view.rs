@@ -4,7 +4,7 @@
 use askama::Template;
 
 use super::connection::{self, FieldChoice};
-use super::draft::{Draft, FLAGS};
+use super::draft::Draft;
 use crate::console::page::{self, Chrome};
 use crate::console::Ctx;
 use crate::fields::MappableField;
@@ -28,6 +28,10 @@ pub struct Input {
     pub error: Option<String>,
     /// The choices of a drop-down; empty for a text input.
     pub options: Vec<Opt>,
+    /// The id of the element console.js previews a text input's value in (`data-preview`).
+    pub preview: Option<&'static str>,
+    /// The id of the button console.js clicks when a drop-down changes (`data-submit`).
+    pub submit: Option<&'static str>,
 }
 
 impl Input {
@@ -103,6 +107,66 @@ pub struct Fact {
     pub shown: String,
 }
 
+/// How a field is shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// A text input, or a drop-down when the input has options.
+    Choice,
+    /// The library: a choice with the button that shows its templates.
+    Library,
+    /// A checkbox.
+    Flag,
+    /// A textarea (JSON).
+    Textarea,
+    /// The write-only password.
+    Password,
+}
+
+/// A server-side preview below a field, which console.js keeps up to date.
+pub struct Preview {
+    /// The output element's id.
+    pub id: &'static str,
+    /// What precedes it.
+    pub intro: &'static str,
+    /// The preview for the current value.
+    pub text: String,
+}
+
+/// One labelled field of the form.
+pub struct Field {
+    /// Its input.
+    pub input: Input,
+    /// Its label.
+    pub label: &'static str,
+    /// How it is shown.
+    pub kind: Kind,
+    /// A live preview, for the close prefix and the name template.
+    pub preview: Option<Preview>,
+    /// A hint below it.
+    pub hint: Option<&'static str>,
+}
+
+/// A piece of the form, in order: the page is one loop over these, so each kind of markup is
+/// compiled once (the component's size budget).
+pub enum Block {
+    /// A section begins: its heading's id and text.
+    Open(&'static str, &'static str),
+    /// A section ends.
+    Close,
+    /// The connection's status and the Connect link.
+    Status,
+    /// What the deployment sets.
+    Facts,
+    /// Where a composed setting's value comes from, and its error.
+    Note(Input),
+    /// Client, matter and type, locked to custom1..3.
+    Locked,
+    /// The matter type → template rows and the row to add one.
+    Templates,
+    /// A field.
+    Field(Field),
+}
+
 #[derive(Template)]
 #[template(path = "console/setup.html")]
 struct SetupPage {
@@ -113,23 +177,10 @@ struct SetupPage {
     status: String,
     problem: Option<String>,
     facts: Vec<Fact>,
-    inputs: Vec<Input>,
-    password_source: String,
-    map: Vec<(String, Input)>,
+    blocks: Vec<Block>,
     templates: Vec<TemplateRow>,
     new_template: Input,
-    close_preview: String,
-    name_preview: String,
     checks: Option<Vec<CheckRow>>,
-}
-
-impl SetupPage {
-    fn input(&self, id: &str) -> &Input {
-        self.inputs
-            .iter()
-            .find(|i| i.id == id)
-            .unwrap_or(&self.inputs[0])
-    }
 }
 
 /// `2026-12-06 05:30 UTC`.
@@ -175,18 +226,68 @@ pub fn render(
     saved_notice: Option<u64>,
 ) -> Reply {
     let saved = saved_settings::load(p).ok().flatten();
-    let error_of = |id: &str| errors.iter().find(|(f, _)| f == id).map(|(_, m)| m.clone());
     let offered = connection::offered(p, d.get("imanage_library"));
     let (connected, status_line) = connection::status(p);
+    // `key` is the configuration key the value is saved under (its source), `id` the element.
     let input = |key: &str, id: &str, value: String, opts: Vec<Opt>| Input {
         id: id.to_string(),
         name: key.to_string(),
         value,
         source: source(p, saved.as_ref(), key),
-        error: error_of(id),
+        error: errors.iter().find(|(f, _)| f == id).map(|(_, m)| m.clone()),
         options: opts,
+        preview: None,
+        submit: None,
     };
-    let mut inputs = Vec::new();
+    let field = |i: Input, label: &'static str, kind: Kind| {
+        Block::Field(Field {
+            input: i,
+            label,
+            kind,
+            preview: None,
+            hint: None,
+        })
+    };
+    let text = |key: &str, label: &'static str| {
+        field(
+            input(key, key, d.get(key).to_string(), Vec::new()),
+            label,
+            Kind::Choice,
+        )
+    };
+    let select = |key: &str, label: &'static str, choices: &[(&str, &str)]| {
+        let v = d.get(key).to_string();
+        let opts = options(choices, &v);
+        field(input(key, key, v, opts), label, Kind::Choice)
+    };
+    let flag = |key: &str, label: &'static str| {
+        field(
+            input(key, key, d.get(key).to_string(), Vec::new()),
+            label,
+            Kind::Flag,
+        )
+    };
+    let mut blocks = vec![Block::Open("connection", "1. Connection"), Block::Status];
+
+    // 1. Connection.
+    blocks.push(select(
+        "imanage_auth",
+        "How matterlink signs in",
+        &[
+            ("", "Service account (the default)"),
+            ("service_account", "Service account"),
+            ("oauth", "OAuth: an administrator connects"),
+        ],
+    ));
+    blocks.push(text("imanage_username", "Service account username"));
+    let mut password = input(
+        "imanage_password",
+        "imanage_password",
+        String::new(),
+        Vec::new(),
+    );
+    password.source = password_source(p, saved.as_ref());
+    blocks.push(field(password, "Service account password", Kind::Password));
     let library = d.get("imanage_library").to_string();
     let libs: Vec<(&str, &str)> = offered
         .libraries
@@ -198,30 +299,43 @@ pub fn render(
     } else {
         options(&libs, &library)
     };
-    inputs.push(input("imanage_library", "library", library, lib_opts));
-    let select = |key: &str, choices: &[(&str, &str)]| {
-        let v = d.get(key).to_string();
-        let opts = options(choices, &v);
-        input(key, key, v, opts)
+    let mut lib = input("imanage_library", "library", library, lib_opts);
+    lib.submit = Some("show-library");
+    blocks.push(field(lib, "Library", Kind::Library));
+    blocks.push(Block::Facts);
+    blocks.push(Block::Close);
+
+    // 2. Integration settings.
+    blocks.push(Block::Open("integration", "2. Integration settings"));
+    blocks.push(flag(
+        "auto_create",
+        "Create a workspace automatically when a matter is opened",
+    ));
+    let prefix = match d.get("close_prefix") {
+        "" => "CLOSED",
+        p => p,
     };
-    inputs.push(select(
-        "imanage_auth",
-        &[
-            ("", "Service account (the default)"),
-            ("service_account", "Service account"),
-            ("oauth", "OAuth: an administrator connects"),
-        ],
-    ));
-    inputs.push(select(
-        "owner_policy",
-        &[
-            ("", "The service account (the default)"),
-            ("service_account", "The service account"),
-            ("current_user", "The current user"),
-        ],
-    ));
-    inputs.push(select(
+    let mut close = input(
+        "close_prefix",
+        "close_prefix",
+        d.get("close_prefix").into(),
+        Vec::new(),
+    );
+    close.preview = Some("close-preview");
+    blocks.push(Block::Field(Field {
+        input: close,
+        label: "Prefix on closed matters' workspaces",
+        kind: Kind::Choice,
+        preview: Some(Preview {
+            id: "close-preview",
+            intro: "Preview: “Smith v Jones” →",
+            text: crate::closing::closed_name(prefix, "Smith v Jones"),
+        }),
+        hint: None,
+    }));
+    blocks.push(select(
         "close_action",
+        "On close, also",
         &[
             ("", "Nothing besides the prefix (the default)"),
             ("none", "Nothing besides the prefix"),
@@ -233,61 +347,126 @@ pub fn render(
             ("flag:custom28", "Set the flag custom28"),
         ],
     ));
-    inputs.push(select(
+    blocks.push(select(
         "my_matters_on_close",
+        "On close, My Matters",
         &[
             ("", "Keep it on My Matters (the default)"),
             ("keep", "Keep it on My Matters"),
             ("remove", "Take it off My Matters"),
         ],
     ));
-    let texts: Vec<FieldChoice> = connection::text_fields();
-    let mut clients: Vec<(&str, &str)> = vec![("", "None")];
-    clients.extend(texts.iter().map(|c| (c.name.as_str(), c.label.as_str())));
-    inputs.push(select("clients_field", &clients));
-    for key in [
-        "imanage_username",
-        "close_prefix",
-        "workspace_name",
-        "root_folder",
-        "document_folder",
-        "library_routes",
-    ] {
-        inputs.push(input(key, key, d.get(key).to_string(), Vec::new()));
-    }
-    for (key, _) in FLAGS {
-        inputs.push(input(key, key, d.get(key).to_string(), Vec::new()));
-    }
-    inputs.push(input(
-        "matter_types",
-        "matter_types",
-        d.matter_types.clone(),
-        Vec::new(),
+    blocks.push(select(
+        "owner_policy",
+        "Default workspace owner",
+        &[
+            ("", "The service account (the default)"),
+            ("service_account", "The service account"),
+            ("current_user", "The current user"),
+        ],
     ));
-    inputs.push(input("field_map", "field_map", String::new(), Vec::new()));
-    inputs.push(input("templates", "templates", String::new(), Vec::new()));
-    inputs.push(Input {
-        id: "imanage_password".into(),
-        name: "imanage_password".into(),
-        value: String::new(),
-        source: String::new(),
-        error: error_of("imanage_password"),
-        options: Vec::new(),
-    });
+    let mut name = input(
+        "workspace_name",
+        "workspace_name",
+        d.get("workspace_name").into(),
+        Vec::new(),
+    );
+    name.preview = Some("name-preview");
+    blocks.push(Block::Field(Field {
+        input: name,
+        label: "Workspace name template",
+        kind: Kind::Choice,
+        preview: Some(Preview {
+            id: "name-preview",
+            intro: "Preview:",
+            text: name_preview(d.get("workspace_name")),
+        }),
+        hint: Some("Placeholders: {title}, {matter_id}, {client_id}, {client_name}, {file_reference}, {matter_type}."),
+    }));
+    blocks.push(field(
+        input(
+            "matter_types",
+            "matter_types",
+            d.matter_types.clone(),
+            Vec::new(),
+        ),
+        "Matter types the integration applies to (comma-separated; empty: all)",
+        Kind::Choice,
+    ));
+    blocks.push(flag(
+        "require_template",
+        "Refuse a matter type without a template",
+    ));
+    blocks.push(flag(
+        "sync_fields_on_update",
+        "Rewrite every mapped field when a matter changes",
+    ));
+    blocks.push(flag(
+        "my_matters",
+        "Put new workspaces on their owner's My Matters",
+    ));
+    blocks.push(Block::Close);
 
+    // 3. Metadata mapping.
+    blocks.push(Block::Open("mapping", "3. Metadata mapping"));
+    blocks.push(Block::Note(input(
+        "field_map",
+        "field_map",
+        String::new(),
+        Vec::new(),
+    )));
+    blocks.push(Block::Locked);
     let choices = connection::field_choices();
     let mut map_choices: Vec<(&str, &str)> = vec![("", "Not mapped")];
     map_choices.extend(choices.iter().map(|c| (c.name.as_str(), c.label.as_str())));
-    let map = MappableField::ALL
-        .iter()
-        .map(|f| {
-            let v = d.map.get(f).cloned().unwrap_or_default();
-            let opts = options(&map_choices, &v);
-            let mut i = input("field_map", &format!("map-{}", f.key()), v, opts);
-            i.name = format!("map.{}", f.key());
-            (f.label().to_string(), i)
-        })
-        .collect();
+    for f in MappableField::ALL {
+        let v = d.map.get(&f).cloned().unwrap_or_default();
+        let opts = options(&map_choices, &v);
+        let mut i = input("field_map", &format!("map-{}", f.key()), v, opts);
+        i.name = format!("map.{}", f.key());
+        blocks.push(field(i, f.label(), Kind::Choice));
+    }
+    let texts: Vec<FieldChoice> = connection::text_fields();
+    let mut clients: Vec<(&str, &str)> = vec![("", "None")];
+    clients.extend(texts.iter().map(|c| (c.name.as_str(), c.label.as_str())));
+    blocks.push(select(
+        "clients_field",
+        "Field keeping all of a matter's clients",
+        &clients,
+    ));
+    blocks.push(Block::Close);
+
+    // 4. Document destination.
+    blocks.push(Block::Open("destination", "4. Document destination"));
+    blocks.push(text("root_folder", "Folder under the workspace"));
+    blocks.push(text(
+        "document_folder",
+        "Folder for invoices and generated documents",
+    ));
+    blocks.push(Block::Close);
+
+    // 5. Templates.
+    blocks.push(Block::Open("templates", "5. Matter type template mapping"));
+    blocks.push(Block::Note(input(
+        "templates",
+        "templates",
+        String::new(),
+        Vec::new(),
+    )));
+    blocks.push(Block::Templates);
+    blocks.push(Block::Field(Field {
+        input: input(
+            "library_routes",
+            "library_routes",
+            d.get("library_routes").into(),
+            Vec::new(),
+        ),
+        label: "Library routes (JSON, for firms with several libraries)",
+        kind: Kind::Textarea,
+        preview: None,
+        hint: Some(r#"e.g. [{"library": "BRANCH", "when": {"matter_type": "Conveyancing"}, "templates": {"Conveyancing": "BRANCH!300"}}]"#),
+    }));
+    blocks.push(Block::Close);
 
     let tpl: Vec<(String, String)> = offered
         .templates
@@ -324,31 +503,6 @@ pub fn render(
     let mut new_template = input("templates", "new-template", String::new(), tpl_choices(""));
     new_template.name = "new_template".into();
 
-    let sample = Matter {
-        id: "M-1001".into(),
-        title: "Smith v Jones".into(),
-        matter_type: "Litigation".into(),
-        clients: vec![Client {
-            id: "C-100".into(),
-            name: "Smith Holdings".into(),
-        }],
-        file_reference: Some("LIT/2024/001".into()),
-        assigned_to: None,
-        priority: None,
-        status: None,
-        acting_user: None,
-    };
-    let prefix = match d.get("close_prefix") {
-        "" => "CLOSED",
-        p => p,
-    };
-    let name_preview = match d.get("workspace_name") {
-        "" => NameTemplate::default().render(&sample),
-        t => match NameTemplate::parse(t) {
-            Ok(t) => t.render(&sample),
-            Err(e) => format!("(not a valid template: {})", e.message()),
-        },
-    };
     let checks = verify.then(|| {
         crate::check::report(p)
             .lines
@@ -372,16 +526,37 @@ pub fn render(
         status: status_line,
         problem: offered.problem,
         facts: facts(p),
-        password_source: password_source(p, saved.as_ref()),
-        inputs,
-        map,
+        blocks,
         templates,
         new_template,
-        close_preview: crate::closing::closed_name(prefix, "Smith v Jones"),
-        name_preview,
         checks,
     };
     page::render(status, &page)
+}
+
+/// The name a sample matter's workspace gets under `template` (empty: the default).
+fn name_preview(template: &str) -> String {
+    let sample = Matter {
+        id: "M-1001".into(),
+        title: "Smith v Jones".into(),
+        matter_type: "Litigation".into(),
+        clients: vec![Client {
+            id: "C-100".into(),
+            name: "Smith Holdings".into(),
+        }],
+        file_reference: Some("LIT/2024/001".into()),
+        assigned_to: None,
+        priority: None,
+        status: None,
+        acting_user: None,
+    };
+    match template {
+        "" => NameTemplate::default().render(&sample),
+        t => match NameTemplate::parse(t) {
+            Ok(t) => t.render(&sample),
+            Err(e) => format!("(not a valid template: {})", e.message()),
+        },
+    }
 }
 
 fn slug(s: &str) -> String {
