@@ -107,19 +107,27 @@ pub fn changed_keys(
     before: &BTreeMap<String, String>,
     after: &BTreeMap<String, String>,
 ) -> Vec<String> {
-    let mut keys: Vec<&String> = before.keys().chain(after.keys()).collect();
-    keys.sort();
-    keys.dedup();
-    keys.into_iter()
-        .filter(|k| before.get(*k) != after.get(*k))
-        .map(|k| {
-            if SECRET_KEYS.contains(&k.as_str()) {
-                format!("{k} (secret)")
-            } else {
-                k.clone()
-            }
+    // Both maps are in key order: changed and removed keys, then added ones (no sort, which
+    // would cost the component a sort routine of its own).
+    let mut out = Vec::new();
+    let mut name = |k: &String| {
+        out.push(if SECRET_KEYS.contains(&k.as_str()) {
+            format!("{k} (secret)")
+        } else {
+            k.clone()
         })
-        .collect()
+    };
+    for (k, v) in before {
+        if after.get(k) != Some(v) {
+            name(k);
+        }
+    }
+    for k in after.keys() {
+        if !before.contains_key(k) {
+            name(k);
+        }
+    }
+    out
 }
 
 /// A platform whose configuration is the console's saved settings over the deployment's: for

@@ -216,18 +216,18 @@ pub struct TemplateSummary {
 }
 
 impl Imanage<'_> {
-    /// The library's templates (`GET …/templates`, every page), by name.
+    /// The library's templates (`GET …/templates`, every page), in iManage's order (not
+    /// sorted here: a sort of its own would cost the component more than the list is worth).
     pub fn templates(&self) -> Result<Vec<TemplateSummary>> {
-        let mut all: Vec<TemplateSummary> = self
-            .list_all("/templates", &[])?
-            .iter()
-            .filter_map(|t| {
-                let id = json::str_field(t, "id")?.to_string();
-                let name = json::str_field(t, "name").unwrap_or(&id).to_string();
-                Some(TemplateSummary { id, name })
-            })
-            .collect();
-        all.sort_by(|a, b| a.name.cmp(&b.name).then(a.id.cmp(&b.id)));
+        let mut all = Vec::new();
+        for t in self.list_all("/templates", &[])? {
+            if let Some(id) = json::str_field(&t, "id") {
+                all.push(TemplateSummary {
+                    id: id.to_string(),
+                    name: json::str_field(&t, "name").unwrap_or(id).to_string(),
+                });
+            }
+        }
         Ok(all)
     }
 

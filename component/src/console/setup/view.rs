@@ -3,7 +3,7 @@
 
 use askama::Template;
 
-use super::connection::{self, FieldChoice};
+use super::connection;
 use super::draft::Draft;
 use crate::console::page::{self, Chrome};
 use crate::console::Ctx;
@@ -215,62 +215,33 @@ fn source(p: &dyn Platform, saved: Option<&Saved>, key: &str) -> String {
     }
 }
 
-/// Renders the page for `d` with `errors` (form field id → message; `""` for none).
-pub fn render(
-    p: &dyn Platform,
-    ctx: &Ctx,
-    d: &Draft,
-    errors: &[(String, String)],
-    status: u16,
-    verify: bool,
-    saved_notice: Option<u64>,
-) -> Reply {
-    let saved = saved_settings::load(p).ok().flatten();
-    let offered = connection::offered(p, d.get("imanage_library"));
-    let (connected, status_line) = connection::status(p);
-    // `key` is the configuration key the value is saved under (its source), `id` the element.
-    let input = |key: &str, id: &str, value: String, opts: Vec<Opt>| Input {
-        id: id.to_string(),
-        name: key.to_string(),
-        value,
-        source: source(p, saved.as_ref(), key),
-        error: errors.iter().find(|(f, _)| f == id).map(|(_, m)| m.clone()),
-        options: opts,
-        preview: None,
-        submit: None,
-    };
-    let field = |i: Input, label: &'static str, kind: Kind| {
-        Block::Field(Field {
-            input: i,
-            label,
-            kind,
-            preview: None,
-            hint: None,
-        })
-    };
-    let text = |key: &str, label: &'static str| {
-        field(
-            input(key, key, d.get(key).to_string(), Vec::new()),
-            label,
-            Kind::Choice,
-        )
-    };
-    let select = |key: &str, label: &'static str, choices: &[(&str, &str)]| {
-        let v = d.get(key).to_string();
-        let opts = options(choices, &v);
-        field(input(key, key, v, opts), label, Kind::Choice)
-    };
-    let flag = |key: &str, label: &'static str| {
-        field(
-            input(key, key, d.get(key).to_string(), Vec::new()),
-            label,
-            Kind::Flag,
-        )
-    };
-    let mut blocks = vec![Block::Open("connection", "1. Connection"), Block::Status];
+/// What the form is made of, in order: one table read by one loop, rather than code per field
+/// (the component's size budget).
+enum Spec {
+    /// A section begins.
+    Open(&'static str, &'static str),
+    /// A section ends.
+    Close,
+    /// A block without an input of its own.
+    Plain(fn() -> Block),
+    /// A text input (or a drop-down when iManage offers choices): key, label.
+    Text(&'static str, &'static str),
+    /// A checkbox: key, label.
+    Flag(&'static str, &'static str),
+    /// A drop-down: key, label, choices.
+    Select(
+        &'static str,
+        &'static str,
+        &'static [(&'static str, &'static str)],
+    ),
+    /// A field built apart (library, password, previews, mapping, templates): its key.
+    Special(&'static str),
+}
 
-    // 1. Connection.
-    blocks.push(select(
+const FORM: &[Spec] = &[
+    Spec::Open("connection", "1. Connection"),
+    Spec::Plain(|| Block::Status),
+    Spec::Select(
         "imanage_auth",
         "How matterlink signs in",
         &[
@@ -278,62 +249,19 @@ pub fn render(
             ("service_account", "Service account"),
             ("oauth", "OAuth: an administrator connects"),
         ],
-    ));
-    blocks.push(text("imanage_username", "Service account username"));
-    let mut password = input(
-        "imanage_password",
-        "imanage_password",
-        String::new(),
-        Vec::new(),
-    );
-    password.source = password_source(p, saved.as_ref());
-    blocks.push(field(password, "Service account password", Kind::Password));
-    let library = d.get("imanage_library").to_string();
-    let libs: Vec<(&str, &str)> = offered
-        .libraries
-        .iter()
-        .map(|l| (l.as_str(), l.as_str()))
-        .collect();
-    let lib_opts = if libs.is_empty() {
-        Vec::new()
-    } else {
-        options(&libs, &library)
-    };
-    let mut lib = input("imanage_library", "library", library, lib_opts);
-    lib.submit = Some("show-library");
-    blocks.push(field(lib, "Library", Kind::Library));
-    blocks.push(Block::Facts);
-    blocks.push(Block::Close);
-
-    // 2. Integration settings.
-    blocks.push(Block::Open("integration", "2. Integration settings"));
-    blocks.push(flag(
+    ),
+    Spec::Text("imanage_username", "Service account username"),
+    Spec::Special("imanage_password"),
+    Spec::Special("imanage_library"),
+    Spec::Plain(|| Block::Facts),
+    Spec::Close,
+    Spec::Open("integration", "2. Integration settings"),
+    Spec::Flag(
         "auto_create",
         "Create a workspace automatically when a matter is opened",
-    ));
-    let prefix = match d.get("close_prefix") {
-        "" => "CLOSED",
-        p => p,
-    };
-    let mut close = input(
-        "close_prefix",
-        "close_prefix",
-        d.get("close_prefix").into(),
-        Vec::new(),
-    );
-    close.preview = Some("close-preview");
-    blocks.push(Block::Field(Field {
-        input: close,
-        label: "Prefix on closed matters' workspaces",
-        kind: Kind::Choice,
-        preview: Some(Preview {
-            id: "close-preview",
-            intro: "Preview: “Smith v Jones” →",
-            text: crate::closing::closed_name(prefix, "Smith v Jones"),
-        }),
-        hint: None,
-    }));
-    blocks.push(select(
+    ),
+    Spec::Special("close_prefix"),
+    Spec::Select(
         "close_action",
         "On close, also",
         &[
@@ -346,8 +274,8 @@ pub fn render(
             ("flag:custom27", "Set the flag custom27"),
             ("flag:custom28", "Set the flag custom28"),
         ],
-    ));
-    blocks.push(select(
+    ),
+    Spec::Select(
         "my_matters_on_close",
         "On close, My Matters",
         &[
@@ -355,8 +283,8 @@ pub fn render(
             ("keep", "Keep it on My Matters"),
             ("remove", "Take it off My Matters"),
         ],
-    ));
-    blocks.push(select(
+    ),
+    Spec::Select(
         "owner_policy",
         "Default workspace owner",
         &[
@@ -364,164 +292,192 @@ pub fn render(
             ("service_account", "The service account"),
             ("current_user", "The current user"),
         ],
-    ));
-    let mut name = input(
-        "workspace_name",
-        "workspace_name",
-        d.get("workspace_name").into(),
-        Vec::new(),
-    );
-    name.preview = Some("name-preview");
-    blocks.push(Block::Field(Field {
-        input: name,
-        label: "Workspace name template",
-        kind: Kind::Choice,
-        preview: Some(Preview {
-            id: "name-preview",
-            intro: "Preview:",
-            text: name_preview(d.get("workspace_name")),
-        }),
-        hint: Some("Placeholders: {title}, {matter_id}, {client_id}, {client_name}, {file_reference}, {matter_type}."),
-    }));
-    blocks.push(field(
-        input(
-            "matter_types",
-            "matter_types",
-            d.matter_types.clone(),
-            Vec::new(),
-        ),
+    ),
+    Spec::Special("workspace_name"),
+    Spec::Text(
+        "matter_types",
         "Matter types the integration applies to (comma-separated; empty: all)",
-        Kind::Choice,
-    ));
-    blocks.push(flag(
+    ),
+    Spec::Flag(
         "require_template",
         "Refuse a matter type without a template",
-    ));
-    blocks.push(flag(
+    ),
+    Spec::Flag(
         "sync_fields_on_update",
         "Rewrite every mapped field when a matter changes",
-    ));
-    blocks.push(flag(
+    ),
+    Spec::Flag(
         "my_matters",
         "Put new workspaces on their owner's My Matters",
-    ));
-    blocks.push(Block::Close);
-
-    // 3. Metadata mapping.
-    blocks.push(Block::Open("mapping", "3. Metadata mapping"));
-    blocks.push(Block::Note(input(
-        "field_map",
-        "field_map",
-        String::new(),
-        Vec::new(),
-    )));
-    blocks.push(Block::Locked);
-    let choices = connection::field_choices();
-    let mut map_choices: Vec<(&str, &str)> = vec![("", "Not mapped")];
-    map_choices.extend(choices.iter().map(|c| (c.name.as_str(), c.label.as_str())));
-    for f in MappableField::ALL {
-        let v = d.map.get(&f).cloned().unwrap_or_default();
-        let opts = options(&map_choices, &v);
-        let mut i = input("field_map", &format!("map-{}", f.key()), v, opts);
-        i.name = format!("map.{}", f.key());
-        blocks.push(field(i, f.label(), Kind::Choice));
-    }
-    let texts: Vec<FieldChoice> = connection::text_fields();
-    let mut clients: Vec<(&str, &str)> = vec![("", "None")];
-    clients.extend(texts.iter().map(|c| (c.name.as_str(), c.label.as_str())));
-    blocks.push(select(
-        "clients_field",
-        "Field keeping all of a matter's clients",
-        &clients,
-    ));
-    blocks.push(Block::Close);
-
-    // 4. Document destination.
-    blocks.push(Block::Open("destination", "4. Document destination"));
-    blocks.push(text("root_folder", "Folder under the workspace"));
-    blocks.push(text(
+    ),
+    Spec::Close,
+    Spec::Open("mapping", "3. Metadata mapping"),
+    Spec::Special("field_map"),
+    Spec::Plain(|| Block::Locked),
+    Spec::Special("map"),
+    Spec::Special("clients_field"),
+    Spec::Close,
+    Spec::Open("destination", "4. Document destination"),
+    Spec::Text("root_folder", "Folder under the workspace"),
+    Spec::Text(
         "document_folder",
         "Folder for invoices and generated documents",
-    ));
-    blocks.push(Block::Close);
+    ),
+    Spec::Close,
+    Spec::Open("templates", "5. Matter type template mapping"),
+    Spec::Special("templates"),
+    Spec::Plain(|| Block::Templates),
+    Spec::Special("library_routes"),
+    Spec::Close,
+];
 
-    // 5. Templates.
-    blocks.push(Block::Open("templates", "5. Matter type template mapping"));
-    blocks.push(Block::Note(input(
-        "templates",
-        "templates",
-        String::new(),
-        Vec::new(),
-    )));
-    blocks.push(Block::Templates);
-    blocks.push(Block::Field(Field {
-        input: input(
-            "library_routes",
-            "library_routes",
-            d.get("library_routes").into(),
-            Vec::new(),
-        ),
-        label: "Library routes (JSON, for firms with several libraries)",
-        kind: Kind::Textarea,
-        preview: None,
-        hint: Some(r#"e.g. [{"library": "BRANCH", "when": {"matter_type": "Conveyancing"}, "templates": {"Conveyancing": "BRANCH!300"}}]"#),
-    }));
-    blocks.push(Block::Close);
+/// Builds inputs: what every input needs to know of the form's state.
+struct Builder<'a> {
+    p: &'a dyn Platform,
+    saved: Option<Saved>,
+    errors: &'a [(String, String)],
+    d: &'a Draft,
+}
 
-    let tpl: Vec<(String, String)> = offered
-        .templates
-        .iter()
-        .map(|t| (t.id.clone(), format!("{} ({})", t.name, t.id)))
-        .collect();
-    let tpl_choices = |current: &str| {
-        if tpl.is_empty() {
-            return Vec::new();
-        }
-        let mut c: Vec<(&str, &str)> = vec![("", "Choose a template")];
-        c.extend(tpl.iter().map(|(v, l)| (v.as_str(), l.as_str())));
-        options(&c, current)
-    };
-    let templates = d
-        .templates
-        .iter()
-        .map(|(t, id)| {
-            let slug = slug(t);
-            let mut i = input(
-                "templates",
-                &format!("template-{slug}"),
-                id.clone(),
-                tpl_choices(id),
-            );
-            i.name = "template.id".into();
-            TemplateRow {
-                matter_type: t.clone(),
-                slug,
-                template: i,
+impl Builder<'_> {
+    /// An input for configuration key `key` (its source), element `id`, named `key`.
+    #[inline(never)]
+    fn input(&self, key: &str, id: &str, value: &str, options: Vec<Opt>) -> Input {
+        let mut error = None;
+        for (f, m) in self.errors {
+            if f == id {
+                error = Some(m.clone());
+                break;
             }
-        })
-        .collect();
-    let mut new_template = input("templates", "new-template", String::new(), tpl_choices(""));
-    new_template.name = "new_template".into();
+        }
+        Input {
+            id: id.to_string(),
+            name: key.to_string(),
+            value: value.to_string(),
+            source: source(self.p, self.saved.as_ref(), key),
+            error,
+            options,
+            preview: None,
+            submit: None,
+        }
+    }
 
+    /// The form's input of `key`, with its current value.
+    fn of(&self, key: &str, options: Vec<Opt>) -> Input {
+        let value = if key == "matter_types" {
+            &self.d.matter_types
+        } else {
+            self.d.get(key)
+        };
+        self.input(key, key, value, options)
+    }
+}
+
+#[inline(never)]
+fn field(input: Input, label: &'static str, kind: Kind) -> Block {
+    Block::Field(Field {
+        input,
+        label,
+        kind,
+        preview: None,
+        hint: None,
+    })
+}
+
+/// The choices `(value, label)` as options, each given as its own strings.
+fn owned_options(choices: &[(String, String)], current: &str, first: (&str, &str)) -> Vec<Opt> {
+    let mut c: Vec<(&str, &str)> = vec![first];
+    for (v, l) in choices {
+        c.push((v, l));
+    }
+    options(&c, current)
+}
+
+/// Renders the page for `d` with `errors` (form field id → message; `""` for none).
+pub fn render(
+    p: &dyn Platform,
+    ctx: &Ctx,
+    d: &Draft,
+    errors: &[(String, String)],
+    status: u16,
+    verify: bool,
+    saved_notice: Option<u64>,
+) -> Reply {
+    let b = Builder {
+        p,
+        saved: saved_settings::load(p).ok().flatten(),
+        errors,
+        d,
+    };
+    let offered = connection::offered(p, d.get("imanage_library"));
+    let (connected, status_line) = connection::status(p);
+    let mut templates_offered = Vec::new();
+    for t in &offered.templates {
+        templates_offered.push((t.id.clone(), format!("{} ({})", t.name, t.id)));
+    }
+    let template_options = |current: &str| {
+        if templates_offered.is_empty() {
+            Vec::new()
+        } else {
+            owned_options(&templates_offered, current, ("", "Choose a template"))
+        }
+    };
+    let mut blocks = Vec::new();
+    for spec in FORM {
+        match spec {
+            Spec::Open(id, title) => blocks.push(Block::Open(id, title)),
+            Spec::Close => blocks.push(Block::Close),
+            Spec::Plain(make) => blocks.push(make()),
+            Spec::Text(key, label) => {
+                blocks.push(field(b.of(key, Vec::new()), label, Kind::Choice))
+            }
+            Spec::Flag(key, label) => blocks.push(field(b.of(key, Vec::new()), label, Kind::Flag)),
+            Spec::Select(key, label, choices) => {
+                let opts = options(choices, d.get(key));
+                blocks.push(field(b.of(key, opts), label, Kind::Choice));
+            }
+            Spec::Special(key) => special(&b, key, &offered.libraries, &mut blocks),
+        }
+    }
+    let mut templates = Vec::new();
+    for (t, id) in &d.templates {
+        let slug = slug(t);
+        let mut i = b.input(
+            "templates",
+            &format!("template-{slug}"),
+            id,
+            template_options(id),
+        );
+        i.name = "template.id".into();
+        templates.push(TemplateRow {
+            matter_type: t.clone(),
+            slug,
+            template: i,
+        });
+    }
+    let mut new_template = b.input("templates", "new-template", "", template_options(""));
+    new_template.name = "new_template".into();
     let checks = verify.then(|| {
-        crate::check::report(p)
-            .lines
-            .iter()
-            .map(|l| CheckRow {
+        let mut rows = Vec::new();
+        for l in crate::check::report(p).lines {
+            rows.push(CheckRow {
                 ok: l.ok(),
                 text: format!("{} {}: {}", l.mark, l.what, l.detail),
-                fix: l.fix.clone().unwrap_or_default(),
-            })
-            .collect()
+                fix: l.fix.unwrap_or_default(),
+            });
+        }
+        rows
     });
+    let mut general_errors = Vec::new();
+    for (f, m) in errors {
+        if f.is_empty() {
+            general_errors.push(m.clone());
+        }
+    }
     let page = SetupPage {
         chrome: Chrome::new(ctx, "setup"),
         saved: saved_notice,
-        general_errors: errors
-            .iter()
-            .filter(|(f, _)| f.is_empty())
-            .map(|(_, m)| m.clone())
-            .collect(),
+        general_errors,
         connected,
         status: status_line,
         problem: offered.problem,
@@ -532,6 +488,100 @@ pub fn render(
         checks,
     };
     page::render(status, &page)
+}
+
+/// The fields built apart from the table.
+fn special(b: &Builder<'_>, key: &str, libraries: &[String], blocks: &mut Vec<Block>) {
+    let d = b.d;
+    match key {
+        "imanage_password" => {
+            let mut i = b.input(key, key, "", Vec::new());
+            i.source = password_source(b.p, b.saved.as_ref());
+            blocks.push(field(i, "Service account password", Kind::Password));
+        }
+        "imanage_library" => {
+            let library = d.get(key);
+            let mut choices = Vec::new();
+            for l in libraries {
+                choices.push((l.as_str(), l.as_str()));
+            }
+            let opts = if choices.is_empty() {
+                Vec::new()
+            } else {
+                options(&choices, library)
+            };
+            let mut i = b.input(key, "library", library, opts);
+            i.submit = Some("show-library");
+            blocks.push(field(i, "Library", Kind::Library));
+        }
+        "close_prefix" | "workspace_name" => {
+            let value = d.get(key);
+            let mut i = b.of(key, Vec::new());
+            let (label, preview, hint) = if key == "close_prefix" {
+                let prefix = if value.is_empty() { "CLOSED" } else { value };
+                (
+                    "Prefix on closed matters' workspaces",
+                    Preview {
+                        id: "close-preview",
+                        intro: "Preview: “Smith v Jones” →",
+                        text: crate::closing::closed_name(prefix, "Smith v Jones"),
+                    },
+                    None,
+                )
+            } else {
+                (
+                    "Workspace name template",
+                    Preview {
+                        id: "name-preview",
+                        intro: "Preview:",
+                        text: name_preview(value),
+                    },
+                    Some("Placeholders: {title}, {matter_id}, {client_id}, {client_name}, {file_reference}, {matter_type}."),
+                )
+            };
+            i.preview = Some(preview.id);
+            blocks.push(Block::Field(Field {
+                input: i,
+                label,
+                kind: Kind::Choice,
+                preview: Some(preview),
+                hint,
+            }));
+        }
+        "field_map" | "templates" => blocks.push(Block::Note(b.input(key, key, "", Vec::new()))),
+        "map" => {
+            let mut choices = Vec::new();
+            for c in connection::field_choices() {
+                choices.push((c.name, c.label));
+            }
+            for f in MappableField::ALL {
+                let v = d.map.get(&f).map_or("", String::as_str);
+                let opts = owned_options(&choices, v, ("", "Not mapped"));
+                let mut i = b.input("field_map", &format!("map-{}", f.key()), v, opts);
+                i.name = format!("map.{}", f.key());
+                blocks.push(field(i, f.label(), Kind::Choice));
+            }
+        }
+        "clients_field" => {
+            let mut choices = Vec::new();
+            for c in connection::text_fields() {
+                choices.push((c.name, c.label));
+            }
+            let opts = owned_options(&choices, d.get(key), ("", "None"));
+            blocks.push(field(
+                b.of(key, opts),
+                "Field keeping all of a matter's clients",
+                Kind::Choice,
+            ));
+        }
+        _ => blocks.push(Block::Field(Field {
+            input: b.of(key, Vec::new()),
+            label: "Library routes (JSON, for firms with several libraries)",
+            kind: Kind::Textarea,
+            preview: None,
+            hint: Some(r#"e.g. [{"library": "BRANCH", "when": {"matter_type": "Conveyancing"}, "templates": {"Conveyancing": "BRANCH!300"}}]"#),
+        })),
+    }
 }
 
 /// The name a sample matter's workspace gets under `template` (empty: the default).
