@@ -136,50 +136,38 @@ impl Draft {
     /// The configuration text of every console key as this form says it. The password is only
     /// there when one was typed.
     fn as_config(&self) -> BTreeMap<String, String> {
+        use serde_json::{Map, Value};
+        // Built as JSON values, not by serialising maps of their own: a serialiser (and a sort)
+        // per type would cost the component more than the form does.
+        let text = |v: Value, empty: bool| if empty { String::new() } else { v.to_string() };
         let mut out = self.values.clone();
-        let types: Vec<&str> = self
-            .matter_types
-            .split(',')
-            .map(str::trim)
-            .filter(|t| !t.is_empty())
-            .collect();
-        out.insert(
-            "matter_types".into(),
-            if self.matter_types.trim_start().starts_with('[') {
-                self.matter_types.clone()
-            } else if types.is_empty() {
-                String::new()
-            } else {
-                serde_json::to_string(&types).unwrap_or_default()
-            },
-        );
-        let map: BTreeMap<&str, &str> = self
-            .map
-            .iter()
-            .filter(|(_, t)| !t.is_empty())
-            .map(|(f, t)| (f.label(), t.as_str()))
-            .collect();
-        out.insert(
-            "field_map".into(),
-            if map.is_empty() {
-                String::new()
-            } else {
-                serde_json::to_string(&map).unwrap_or_default()
-            },
-        );
-        let templates: BTreeMap<&str, &str> = self
-            .templates
-            .iter()
-            .map(|(t, id)| (t.as_str(), id.as_str()))
-            .collect();
-        out.insert(
-            "templates".into(),
-            if templates.is_empty() {
-                String::new()
-            } else {
-                serde_json::to_string(&templates).unwrap_or_default()
-            },
-        );
+        let mut types = Vec::new();
+        for t in self.matter_types.split(',').map(str::trim) {
+            if !t.is_empty() {
+                types.push(Value::String(t.to_string()));
+            }
+        }
+        let matter_types = if self.matter_types.trim_start().starts_with('[') {
+            self.matter_types.clone()
+        } else {
+            let empty = types.is_empty();
+            text(Value::Array(types), empty)
+        };
+        out.insert("matter_types".into(), matter_types);
+        let mut map = Map::new();
+        for (f, t) in &self.map {
+            if !t.is_empty() {
+                map.insert(f.label().to_string(), Value::String(t.clone()));
+            }
+        }
+        let empty = map.is_empty();
+        out.insert("field_map".into(), text(Value::Object(map), empty));
+        let mut templates = Map::new();
+        for (t, id) in &self.templates {
+            templates.insert(t.clone(), Value::String(id.clone()));
+        }
+        let empty = templates.is_empty();
+        out.insert("templates".into(), text(Value::Object(templates), empty));
         if !self.password.is_empty() {
             out.insert("imanage_password".into(), self.password.clone());
         }
