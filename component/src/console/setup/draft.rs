@@ -21,8 +21,9 @@ pub const FLAGS: &[(&str, bool)] = &[
 /// Keys the form edits through something other than one plain input of the key's name.
 const COMPOSED: &[&str] = &["imanage_password", "field_map", "templates", "matter_types"];
 
-/// What the form holds. Never the stored password: only what was typed into its field.
-#[derive(Debug, Clone, Default)]
+/// What the form holds. Never the stored password: only what was typed into its field (and no
+/// `Debug`, so that not even that can reach a log).
+#[derive(Clone, Default)]
 pub struct Draft {
     /// Key → text, for every console key edited as one input (selects, texts, checkboxes as
     /// `true`/`false`, `library_routes` as its JSON).
