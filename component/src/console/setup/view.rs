@@ -168,7 +168,7 @@ pub enum Block {
 }
 
 #[derive(Template)]
-#[template(path = "console/setup.html")]
+#[template(path = "console/setup.html", whitespace = "minimize")]
 struct SetupPage {
     chrome: Chrome,
     saved: Option<u64>,
