@@ -37,10 +37,14 @@ pub struct Input {
 impl Input {
     /// What `aria-describedby` names: the source line, and the error when there is one.
     pub fn described_by(&self) -> String {
-        match self.error {
-            Some(_) => format!("{0}-source {0}-error", self.id),
-            None => format!("{}-source", self.id),
+        let mut ids = Vec::new();
+        if !self.source.is_empty() {
+            ids.push(format!("{}-source", self.id));
         }
+        if self.error.is_some() {
+            ids.push(format!("{}-error", self.id));
+        }
+        ids.join(" ")
     }
 
     /// Whether it is a ticked checkbox.
@@ -79,14 +83,12 @@ fn options(choices: &[(&str, &str)], current: &str) -> Vec<Opt> {
     out
 }
 
-/// A template row: matter type → template.
-pub struct TemplateRow {
+/// What makes a field a row of the template table: its matter type.
+pub struct RowOf {
     /// The matter type.
     pub matter_type: String,
     /// A slug of it for element ids.
     pub slug: String,
-    /// The template drop-down (or text input when there are no choices).
-    pub template: Input,
 }
 
 /// One line of the Verify table.
@@ -144,6 +146,8 @@ pub struct Field {
     pub preview: Option<Preview>,
     /// A hint below it.
     pub hint: Option<&'static str>,
+    /// Set for a row of the template table.
+    pub row: Option<RowOf>,
 }
 
 /// A piece of the form, in order: the page is one loop over these, so each kind of markup is
@@ -161,8 +165,12 @@ pub enum Block {
     Note(Input),
     /// Client, matter and type, locked to custom1..3.
     Locked,
-    /// The matter type → template rows and the row to add one.
+    /// The template table begins; its rows are fields with `row` set.
     Templates,
+    /// The template table ends.
+    TemplatesEnd,
+    /// The button adding the new matter type's row.
+    Add,
     /// A field.
     Field(Field),
 }
@@ -178,8 +186,6 @@ struct SetupPage {
     problem: Option<String>,
     facts: Vec<Fact>,
     blocks: Vec<Block>,
-    templates: Vec<TemplateRow>,
-    new_template: Input,
     checks: Option<Vec<CheckRow>>,
 }
 
@@ -326,7 +332,6 @@ const FORM: &[Spec] = &[
     Spec::Close,
     Spec::Open("templates", "5. Matter type template mapping"),
     Spec::Special("templates"),
-    Spec::Plain(|| Block::Templates),
     Spec::Special("library_routes"),
     Spec::Close,
 ];
@@ -337,6 +342,8 @@ struct Builder<'a> {
     saved: Option<Saved>,
     errors: &'a [(String, String)],
     d: &'a Draft,
+    /// The library's templates as (id, label), for the template drop-downs.
+    templates: Vec<(String, String)>,
 }
 
 impl Builder<'_> {
@@ -362,6 +369,19 @@ impl Builder<'_> {
         }
     }
 
+    /// A template drop-down (free text when iManage offered none) named `name`.
+    fn template(&self, id: &str, name: &str, current: &str) -> Input {
+        let options = if self.templates.is_empty() {
+            Vec::new()
+        } else {
+            owned_options(&self.templates, current, ("", "Choose a template"))
+        };
+        let mut i = self.input("templates", id, current, options);
+        i.name = name.to_string();
+        i.source = String::new();
+        i
+    }
+
     /// The form's input of `key`, with its current value.
     fn of(&self, key: &str, options: Vec<Opt>) -> Input {
         let value = if key == "matter_types" {
@@ -381,6 +401,7 @@ fn field(input: Input, label: &'static str, kind: Kind) -> Block {
         kind,
         preview: None,
         hint: None,
+        row: None,
     })
 }
 
@@ -403,25 +424,19 @@ pub fn render(
     verify: bool,
     saved_notice: Option<u64>,
 ) -> Reply {
+    let offered = connection::offered(p, d.get("imanage_library"));
+    let mut templates = Vec::new();
+    for t in &offered.templates {
+        templates.push((t.id.clone(), format!("{} ({})", t.name, t.id)));
+    }
     let b = Builder {
         p,
         saved: saved_settings::load(p).ok().flatten(),
         errors,
         d,
+        templates,
     };
-    let offered = connection::offered(p, d.get("imanage_library"));
     let (connected, status_line) = connection::status(p);
-    let mut templates_offered = Vec::new();
-    for t in &offered.templates {
-        templates_offered.push((t.id.clone(), format!("{} ({})", t.name, t.id)));
-    }
-    let template_options = |current: &str| {
-        if templates_offered.is_empty() {
-            Vec::new()
-        } else {
-            owned_options(&templates_offered, current, ("", "Choose a template"))
-        }
-    };
     let mut blocks = Vec::new();
     for spec in FORM {
         match spec {
@@ -439,24 +454,6 @@ pub fn render(
             Spec::Special(key) => special(&b, key, &offered.libraries, &mut blocks),
         }
     }
-    let mut templates = Vec::new();
-    for (t, id) in &d.templates {
-        let slug = slug(t);
-        let mut i = b.input(
-            "templates",
-            &format!("template-{slug}"),
-            id,
-            template_options(id),
-        );
-        i.name = "template.id".into();
-        templates.push(TemplateRow {
-            matter_type: t.clone(),
-            slug,
-            template: i,
-        });
-    }
-    let mut new_template = b.input("templates", "new-template", "", template_options(""));
-    new_template.name = "new_template".into();
     let checks = verify.then(|| {
         let mut rows = Vec::new();
         for l in crate::check::report(p).lines {
@@ -483,8 +480,6 @@ pub fn render(
         problem: offered.problem,
         facts: facts(p),
         blocks,
-        templates,
-        new_template,
         checks,
     };
     page::render(status, &page)
@@ -546,9 +541,42 @@ fn special(b: &Builder<'_>, key: &str, libraries: &[String], blocks: &mut Vec<Bl
                 kind: Kind::Choice,
                 preview: Some(preview),
                 hint,
+                row: None,
             }));
         }
-        "field_map" | "templates" => blocks.push(Block::Note(b.input(key, key, "", Vec::new()))),
+        "field_map" => blocks.push(Block::Note(b.input(key, key, "", Vec::new()))),
+        "templates" => {
+            blocks.push(Block::Note(b.input(key, key, "", Vec::new())));
+            blocks.push(Block::Templates);
+            for (t, id) in &d.templates {
+                let slug = slug(t);
+                let mut row = field(
+                    b.template(&format!("template-{slug}"), "template.id", id),
+                    "Template",
+                    Kind::Choice,
+                );
+                if let Block::Field(f) = &mut row {
+                    f.row = Some(RowOf {
+                        matter_type: t.clone(),
+                        slug,
+                    });
+                }
+                blocks.push(row);
+            }
+            blocks.push(Block::TemplatesEnd);
+            let mut new_type = b.input("templates", "new-matter-type", "", Vec::new());
+            new_type.name = "new_matter_type".into();
+            new_type.source = String::new();
+            blocks.push(field(new_type, "New matter type", Kind::Choice));
+            let new_template = b.template("new-template", "new_template", "");
+            let label = if new_template.options.is_empty() {
+                "Its template (id, e.g. ACTIVE!200)"
+            } else {
+                "Its template"
+            };
+            blocks.push(field(new_template, label, Kind::Choice));
+            blocks.push(Block::Add);
+        }
         "map" => {
             let mut choices = Vec::new();
             for c in connection::field_choices() {
@@ -579,6 +607,7 @@ fn special(b: &Builder<'_>, key: &str, libraries: &[String], blocks: &mut Vec<Bl
             label: "Library routes (JSON, for firms with several libraries)",
             kind: Kind::Textarea,
             preview: None,
+            row: None,
             hint: Some(r#"e.g. [{"library": "BRANCH", "when": {"matter_type": "Conveyancing"}, "templates": {"Conveyancing": "BRANCH!300"}}]"#),
         })),
     }
