@@ -9,21 +9,74 @@ use crate::model::{Error, Result};
 use crate::platform::Platform;
 use crate::settings::{Auth, Settings};
 
-struct Report {
-    lines: Vec<String>,
-    first_failure: Option<Error>,
+/// One line of the report: what was checked, how it went, and for a ✗ what to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Line {
+    /// `✓` passed, `⚠` works through a fallback, `✗` failed.
+    pub mark: char,
+    /// What was checked (`configuration`, `token`, `library`, `template Litigation`, …).
+    pub what: String,
+    /// What was found (for a ✗, the error's message without its own advice).
+    pub detail: String,
+    /// For a ✗, what to do about it.
+    pub fix: Option<String>,
+}
+
+impl Line {
+    /// Whether the check passed (a ⚠ fallback counts: it works).
+    pub fn ok(&self) -> bool {
+        self.mark != '✗'
+    }
+
+    /// A line as `feed::source::check` writes it: `✓ what: detail`.
+    fn parse(text: &str) -> Line {
+        let mark = text.chars().next().unwrap_or('✓');
+        let rest = text[mark.len_utf8()..].trim_start();
+        let (what, detail) = rest.split_once(": ").unwrap_or((rest, ""));
+        Line {
+            mark,
+            what: what.to_string(),
+            detail: detail.to_string(),
+            fix: None,
+        }
+    }
+}
+
+impl std::fmt::Display for Line {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}: {}", self.mark, self.what, self.detail)?;
+        match &self.fix {
+            Some(fix) => write!(f, " — {fix}"),
+            None => Ok(()),
+        }
+    }
+}
+
+/// The checks made, in order, and the first failure's error.
+pub struct Report {
+    /// Every line, in the order the checks ran.
+    pub lines: Vec<Line>,
+    /// The first ✗'s error, which decides the kind of `check_connection`'s error.
+    pub first_failure: Option<Error>,
 }
 
 impl Report {
     fn pass(&mut self, what: &str, detail: String) {
-        self.lines.push(format!("✓ {what}: {detail}"));
+        self.lines.push(Line {
+            mark: '✓',
+            what: what.into(),
+            detail,
+            fix: None,
+        });
     }
 
     fn fail(&mut self, what: &str, error: Error, fix: &str) {
-        self.lines.push(format!(
-            "✗ {what}: {} — {fix}",
-            without_advice(error.message())
-        ));
+        self.lines.push(Line {
+            mark: '✗',
+            what: what.into(),
+            detail: without_advice(error.message()).to_string(),
+            fix: Some(fix.to_string()),
+        });
         self.first_failure.get_or_insert(error);
     }
 }
@@ -86,6 +139,12 @@ fn token_lifetimes(r: &mut Report, s: &Settings, t: &TokenRecord) {
 /// `Ok(report)` when every check passes; otherwise the error of the first failure, whose
 /// message is the whole report.
 pub fn check_connection(p: &dyn Platform) -> Result<String> {
+    finish(report(p))
+}
+
+/// Every check, as structured lines (the console's Verify table); `check_connection` is this
+/// report as text.
+pub fn report(p: &dyn Platform) -> Report {
     let mut r = Report {
         lines: Vec::new(),
         first_failure: None,
@@ -105,7 +164,7 @@ pub fn check_connection(p: &dyn Platform) -> Result<String> {
         }
         Err(e) => {
             r.fail("configuration", e, "set the key named, then check again");
-            return finish(r);
+            return r;
         }
     };
     // A service account proves its password now; an OAuth connection uses (and if due,
@@ -123,7 +182,7 @@ pub fn check_connection(p: &dyn Platform) -> Result<String> {
                 "check imanage_username, imanage_password, imanage_client_id and imanage_client_secret",
             ),
         }
-        return finish(r);
+        return r;
     }
     let api = Imanage::new(p, &s);
     // Asked afresh: it proves the token works, and shows what iManage says today.
@@ -135,7 +194,7 @@ pub fn check_connection(p: &dyn Platform) -> Result<String> {
                 _ => "check imanage_base_url and that the service is up",
             };
             r.fail("discovery", e, fix);
-            return finish(r);
+            return r;
         }
     };
     if let Ok(Some(t)) = session::current(p) {
@@ -243,11 +302,11 @@ pub fn check_connection(p: &dyn Platform) -> Result<String> {
         }
     }
     match crate::feed::source::check(p, &api) {
-        Ok(line) => r.lines.push(line),
+        Ok(line) => r.lines.push(Line::parse(&line)),
         Err((e, fix)) => r.fail("change feed", e, &fix),
     }
     actionstep(p, &s, &mut r);
-    finish(r)
+    r
 }
 
 /// The Actionstep connection, when the API is configured: a cheap read proves the token (and
@@ -325,7 +384,12 @@ fn actionstep_hooks(
 }
 
 fn finish(r: Report) -> Result<String> {
-    let text = r.lines.join("\n");
+    let text = r
+        .lines
+        .iter()
+        .map(Line::to_string)
+        .collect::<Vec<_>>()
+        .join("\n");
     match r.first_failure {
         None => Ok(text),
         Some(Error::NotConnected(_)) => Err(Error::NotConnected(text)),
@@ -387,6 +451,26 @@ mod tests {
             .expect(&text);
         assert!(line.contains("bad password"), "{line}");
         assert_eq!(line.matches("imanage_password").count(), 1, "{line}");
+    }
+
+    #[test]
+    fn the_report_is_the_text_line_by_line() {
+        let p = FakePlatform::configured();
+        let r = report(&p);
+        assert_eq!(r.lines[0].mark, '✓');
+        assert_eq!(r.lines[0].what, "configuration");
+        let bad = &r.lines[1];
+        assert!(!bad.ok());
+        assert_eq!(bad.what, "token");
+        assert!(bad.fix.as_deref().unwrap().contains("imanage_password"));
+        let text = check_connection(&p).unwrap_err().message().to_string();
+        let joined: Vec<String> = r.lines.iter().map(Line::to_string).collect();
+        assert_eq!(text, joined.join("\n"));
+        let parsed = Line::parse("✓ change feed: Sync API crawl");
+        assert_eq!(
+            (parsed.mark, parsed.what.as_str(), parsed.detail.as_str()),
+            ('✓', "change feed", "Sync API crawl")
+        );
     }
 
     #[test]

@@ -61,9 +61,52 @@ impl CustomField {
         matches!(self.0, 2 | 30)
     }
 
-    fn locked(self) -> bool {
+    /// custom1..custom3: client, matter and type, which no other matter field may take.
+    pub fn locked(self) -> bool {
         matches!(self.0, 1..=3)
     }
+
+    /// custom1..custom31, in order.
+    pub fn all() -> impl Iterator<Item = CustomField> {
+        (1..=31).map(CustomField)
+    }
+}
+
+impl FieldKind {
+    /// How pages name the kind: `lookup`, `text`, `integer`, `date-time`, `boolean`.
+    pub fn label(self) -> &'static str {
+        match self {
+            FieldKind::Lookup => "lookup",
+            FieldKind::Text => "text",
+            FieldKind::Integer => "integer",
+            FieldKind::DateTime => "date-time",
+            FieldKind::Boolean => "boolean",
+        }
+    }
+}
+
+/// Whether matter field `field` may be written to `custom`: not a locked field, a kind the
+/// matter field can have, not a child lookup. The one rule `field_map` is checked with, also
+/// used by the set-up page to refuse a choice beside its drop-down.
+pub fn check_target(field: MappableField, custom: CustomField) -> Result<()> {
+    let (label, target) = (field.label(), custom.name());
+    if custom.locked() {
+        return Err(Error::NotConfigured(format!(
+            "`field_map` maps {label:?} to {target}, which is locked to client, matter and type (custom1..custom3)"
+        )));
+    }
+    if !field.can_be(custom.kind()) {
+        return Err(Error::NotConfigured(format!(
+            "`field_map` maps {label:?} to {target}, a {:?} field, but a matter's {label} can never be one; map it to a text (custom13..16, custom31) or lookup field",
+            custom.kind(),
+        )));
+    }
+    if custom.has_parent() {
+        return Err(Error::NotConfigured(format!(
+            "`field_map` maps {label:?} to {target}, a child lookup that needs its parent value"
+        )));
+    }
+    Ok(())
 }
 
 /// The matter fields a firm may map onto a custom field of its choice.
@@ -121,6 +164,17 @@ impl MappableField {
         }
     }
 
+    /// The field in snake_case, e.g. `file_reference`: how forms name it.
+    pub fn key(self) -> &'static str {
+        match self {
+            MappableField::Title => "title",
+            MappableField::FileReference => "file_reference",
+            MappableField::AssignedTo => "assigned_to",
+            MappableField::Priority => "priority",
+            MappableField::Status => "status",
+        }
+    }
+
     /// How settings and reports name the field, e.g. `File Reference`.
     pub fn label(self) -> &'static str {
         match self {
@@ -155,23 +209,7 @@ pub fn parse_field_map(json: &str) -> Result<BTreeMap<MappableField, CustomField
                 "`field_map` maps {label:?} to {target:?}, which is not custom1..custom31"
             ))
         })?;
-        if custom.locked() {
-            return Err(Error::NotConfigured(format!(
-                "`field_map` maps {label:?} to {target}, which is locked to client, matter and type (custom1..custom3)"
-            )));
-        }
-        if !field.can_be(custom.kind()) {
-            return Err(Error::NotConfigured(format!(
-                "`field_map` maps {label:?} to {target}, a {:?} field, but a matter's {} can never be one; map it to a text (custom13..16, custom31) or lookup field",
-                custom.kind(),
-                field.label()
-            )));
-        }
-        if custom.has_parent() {
-            return Err(Error::NotConfigured(format!(
-                "`field_map` maps {label:?} to {target}, a child lookup that needs its parent value"
-            )));
-        }
+        check_target(field, custom)?;
         if let Some(previous) = targets.insert(custom, field) {
             return Err(Error::NotConfigured(format!(
                 "`field_map` maps both {:?} and {:?} to {target}",

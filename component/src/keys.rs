@@ -205,3 +205,12 @@ pub fn backfill_entry(job: &str, n: u64) -> String {
 pub fn backfill_claim(job: &str) -> String {
     format!("backfill/job/{job}/claim")
 }
+
+/// The settings saved in the console (`saved_settings::Saved`): the current version, which
+/// overrides `wasi:config` for the console's keys (`settings::CONSOLE_KEYS`).
+pub const CONSOLE_SETTINGS: &str = "console/settings";
+
+/// Saved settings version `n`, kept as it was saved: what was saved when.
+pub fn console_settings_version(n: u64) -> String {
+    format!("{CONSOLE_SETTINGS}/v{n}")
+}

@@ -33,6 +33,8 @@ pub mod library_routes;
 pub mod naming;
 /// Randomness: jitter, claim tokens, and secrets straight from the platform.
 pub mod random;
+/// Settings saved in the console, versioned, overriding `wasi:config` for the console's keys.
+pub mod saved_settings;
 /// The configuration, read and checked once per call.
 pub mod settings;
 /// Checks on an incoming matter record before anything is read or written.

@@ -114,6 +114,14 @@ pub trait Platform {
     /// through `config`.
     fn config_raw(&self, key: &str) -> Result<Option<String>>;
 
+    /// The configuration value as the deployment gives it, ignoring what the console saved
+    /// (`saved_settings::Overlay`): what the set-up page shows as "set by the deployment", and
+    /// what a value saved in the console falls back to. Platforms without an overlay hold only
+    /// the deployment's values, hence the default.
+    fn config_deployed(&self, key: &str) -> Result<Option<String>> {
+        self.config_raw(key)
+    }
+
     /// Seconds since the Unix epoch.
     fn now(&self) -> u64;
     /// Waits `ms` milliseconds.
@@ -121,4 +129,46 @@ pub trait Platform {
 
     /// Every key that starts with `prefix`, in no particular order.
     fn kv_keys(&self, prefix: &str) -> Result<Vec<String>>;
+}
+
+/// A borrowed platform is one: wrappers such as `saved_settings::Overlay` can then layer over a
+/// `&dyn Platform` as well as over an owned one.
+impl<T: Platform + ?Sized> Platform for &T {
+    fn send(&self, request: &HttpRequest) -> Result<HttpResponse, TransportError> {
+        (**self).send(request)
+    }
+
+    fn send_all(&self, requests: &[HttpRequest]) -> Vec<Result<HttpResponse, TransportError>> {
+        (**self).send_all(requests)
+    }
+    fn kv_get(&self, key: &str) -> Result<Option<Vec<u8>>> {
+        (**self).kv_get(key)
+    }
+    fn kv_set(&self, key: &str, value: &[u8]) -> Result<()> {
+        (**self).kv_set(key, value)
+    }
+    fn kv_delete(&self, key: &str) -> Result<()> {
+        (**self).kv_delete(key)
+    }
+    fn kv_increment(&self, key: &str, delta: i64) -> Result<i64> {
+        (**self).kv_increment(key, delta)
+    }
+    fn config(&self, key: &str) -> Result<Option<String>> {
+        (**self).config(key)
+    }
+    fn config_raw(&self, key: &str) -> Result<Option<String>> {
+        (**self).config_raw(key)
+    }
+    fn config_deployed(&self, key: &str) -> Result<Option<String>> {
+        (**self).config_deployed(key)
+    }
+    fn now(&self) -> u64 {
+        (**self).now()
+    }
+    fn sleep_ms(&self, ms: u64) {
+        (**self).sleep_ms(ms)
+    }
+    fn kv_keys(&self, prefix: &str) -> Result<Vec<String>> {
+        (**self).kv_keys(prefix)
+    }
 }

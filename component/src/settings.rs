@@ -81,6 +81,47 @@ pub const DEFAULT_MAX_IN_FLIGHT: usize = 8;
 /// rate limit is there to stop.
 pub const MAX_IN_FLIGHT_LIMIT: usize = 32;
 
+/// The keys whose values the console's set-up page may save (`saved_settings`), which then win
+/// over `wasi:config`: how the integration behaves, which a firm's administrator decides.
+///
+/// Left out on purpose:
+/// - deployment facts: `imanage_base_url` (the host allows outgoing requests to its authority
+///   only, so it is the deployment's), `imanage_customer_id` (discovered), `imanage_client_id`
+///   (the application registered for this deployment), `link_hosts` (names of that same server);
+/// - secrets: `imanage_client_secret`, `webhook_secret`, `actionstep_token`,
+///   `actionstep_client_secret` — set where the deployment keeps its secrets, never in a form;
+/// - time budgets (`imanage_timeout_seconds`, `event_deadline_seconds`, `claim_ttl_seconds`):
+///   they must fit the host's own request deadlines, which only the deployment knows;
+/// - the Actionstep and change-feed keys (`actionstep_*`, `change_source`, `push_team`): they
+///   belong to the matter system's and the feed's deployment, and the page has no section for
+///   them.
+///
+/// The one exception to "no secrets": the service account's credentials (`imanage_auth`,
+/// `imanage_username`, `imanage_password`), which the issue asks to be entered in the console
+/// write-only: the password is stored, never shown.
+pub const CONSOLE_KEYS: &[&str] = &[
+    "imanage_library",
+    "imanage_auth",
+    "imanage_username",
+    "imanage_password",
+    "auto_create",
+    "close_prefix",
+    "close_action",
+    "owner_policy",
+    "workspace_name",
+    "matter_types",
+    "field_map",
+    "clients_field",
+    "root_folder",
+    "document_folder",
+    "templates",
+    "library_routes",
+    "require_template",
+    "sync_fields_on_update",
+    "my_matters",
+    "my_matters_on_close",
+];
+
 /// Keys whose values are secrets: never echoed in messages or logs.
 pub const SECRET_KEYS: &[&str] = &[
     "imanage_client_secret",

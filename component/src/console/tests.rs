@@ -4,11 +4,11 @@
 use super::*;
 use crate::testing::FakePlatform;
 
-fn get(p: &FakePlatform, target: &str, cookie: Option<&str>) -> Reply {
+pub(super) fn get(p: &FakePlatform, target: &str, cookie: Option<&str>) -> Reply {
     send(p, "GET", target, cookie, &[], b"")
 }
 
-fn send(
+pub(super) fn send(
     p: &FakePlatform,
     method: &str,
     target: &str,
@@ -40,11 +40,11 @@ fn send(
     })
 }
 
-fn text(r: &Reply) -> String {
+pub(super) fn text(r: &Reply) -> String {
     String::from_utf8_lossy(&r.body).into_owned()
 }
 
-fn cookie_value(r: &Reply, name: &str) -> Option<String> {
+pub(super) fn cookie_value(r: &Reply, name: &str) -> Option<String> {
     r.headers
         .iter()
         .filter(|(k, _)| k == "set-cookie")
@@ -68,7 +68,7 @@ fn sign_in_form(p: &FakePlatform, password: &str) -> (String, Vec<u8>) {
     )
 }
 
-fn signed_in(p: &FakePlatform) -> String {
+pub(super) fn signed_in(p: &FakePlatform) -> String {
     password::set(p, "correct horse battery").unwrap();
     let (cookie, body) = sign_in_form(p, "correct horse battery");
     let r = send(p, "POST", "/admin/signin", Some(&cookie), &[], &body);

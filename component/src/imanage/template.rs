@@ -206,7 +206,31 @@ fn is_true(value: Option<&String>) -> bool {
     })
 }
 
+/// A template as the library lists it: what the set-up page offers for a matter type.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TemplateSummary {
+    /// Its workspace id, e.g. `ACTIVE!200`: what `templates` maps a matter type to.
+    pub id: String,
+    /// Its name.
+    pub name: String,
+}
+
 impl Imanage<'_> {
+    /// The library's templates (`GET …/templates`, every page), in iManage's order (not
+    /// sorted here: a sort of its own would cost the component more than the list is worth).
+    pub fn templates(&self) -> Result<Vec<TemplateSummary>> {
+        let mut all = Vec::new();
+        for t in self.list_all("/templates", &[])? {
+            if let Some(id) = json::str_field(&t, "id") {
+                all.push(TemplateSummary {
+                    id: id.to_string(),
+                    name: json::str_field(&t, "name").unwrap_or(id).to_string(),
+                });
+            }
+        }
+        Ok(all)
+    }
+
     /// A template's security, name-value pairs, folders, tabs and search folders, cached in
     /// key-value: templates change rarely, and re-reading one per matter would cost more
     /// requests than provisioning itself.

@@ -6,6 +6,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::model::Result;
 use crate::platform::{HttpRequest, HttpResponse, Platform, TransportError};
+use crate::saved_settings::Overlay;
 
 /// The generated bindings, in their own module so that their `exports` does not collide with
 /// ours.
@@ -27,20 +28,25 @@ mod keyvalue;
 use exports::Component;
 bindings::export!(Component with_types_in bindings);
 
-/// The capabilities of one export call: a fresh one per call, so nothing outlives the call.
-struct WasiPlatform {
-    kv: keyvalue::Store,
-}
+/// The capabilities of one export call: a fresh one per call, so nothing outlives the call. The
+/// settings saved in the console lie over `wasi:config` for every export and request alike
+/// (`saved_settings::Overlay`, which decides; this adapter only wires it in).
+type WasiPlatform = Overlay<Imports>;
 
-impl WasiPlatform {
+impl Overlay<Imports> {
     fn new() -> Self {
-        WasiPlatform {
+        Overlay::wrap(Imports {
             kv: keyvalue::Store::new(),
-        }
+        })
     }
 }
 
-impl Platform for WasiPlatform {
+/// The WASI imports as a `Platform`.
+struct Imports {
+    kv: keyvalue::Store,
+}
+
+impl Platform for Imports {
     fn send(&self, req: &HttpRequest) -> Result<HttpResponse, TransportError> {
         http::send(req)
     }

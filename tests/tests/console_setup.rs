@@ -1,0 +1,295 @@
+//! The console's set-up page through `matterlink serve`, the sandbox and the real `.wasm`: sign
+//! in with the password, see the sandbox's libraries, be refused a File Reference → boolean
+//! mapping beside the field (nothing saved), save a valid one, and see every caller of the
+//! component — here `map-metadata`, what `matterlink call` runs — use what the console saved.
+
+use matterlink_e2e::{call, fixture, Env, Server};
+use matterlink_host::Function;
+use serde_json::json;
+
+const PASSWORD: &str = "correct horse battery staple";
+
+struct Browser {
+    http: reqwest::Client,
+    base: String,
+    cookies: Vec<(String, String)>,
+}
+
+impl Browser {
+    fn new(base: &str) -> Browser {
+        Browser {
+            http: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
+            base: base.to_string(),
+            cookies: Vec::new(),
+        }
+    }
+
+    fn cookie_header(&self) -> String {
+        self.cookies
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    fn keep_cookies(&mut self, r: &reqwest::Response) {
+        for v in r.headers().get_all("set-cookie") {
+            let v = v.to_str().unwrap();
+            let pair = v.split(';').next().unwrap();
+            let (k, val) = pair.split_once('=').unwrap();
+            self.cookies.retain(|(n, _)| n != k);
+            if !val.is_empty() {
+                self.cookies.push((k.to_string(), val.to_string()));
+            }
+        }
+    }
+
+    async fn get(&mut self, path: &str) -> (u16, String, Option<String>) {
+        let r = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .header("cookie", self.cookie_header())
+            .send()
+            .await
+            .unwrap();
+        self.finish(r).await
+    }
+
+    async fn post(
+        &mut self,
+        path: &str,
+        fields: &[(String, String)],
+    ) -> (u16, String, Option<String>) {
+        let body = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(fields)
+            .finish();
+        let r = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .header("cookie", self.cookie_header())
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        self.finish(r).await
+    }
+
+    async fn finish(&mut self, r: reqwest::Response) -> (u16, String, Option<String>) {
+        self.keep_cookies(&r);
+        let status = r.status().as_u16();
+        let location = r
+            .headers()
+            .get("location")
+            .map(|l| l.to_str().unwrap().to_string());
+        (status, r.text().await.unwrap(), location)
+    }
+}
+
+fn unescape(s: &str) -> String {
+    s.replace("&quot;", "\"")
+        .replace("&#34;", "\"")
+        .replace("&#39;", "'")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
+}
+
+fn attr(tag: &str, name: &str) -> Option<String> {
+    let at = tag.find(&format!(" {name}=\""))? + name.len() + 3;
+    Some(unescape(&tag[at..at + tag[at..].find('"')?]))
+}
+
+/// The settings form's fields as a browser sends them back unchanged (inputs, ticked
+/// checkboxes, selects' chosen options, the textarea), plus the csrf token.
+fn form_fields(page: &str) -> Vec<(String, String)> {
+    let start = page
+        .find("id=\"settings-form\"")
+        .expect("the settings form");
+    let form = &page[start..start + page[start..].find("</form>").unwrap()];
+    let mut out = vec![("csrf".to_string(), csrf(page))];
+    for tag in form.split('<').skip(1) {
+        let tag = &tag[..tag.find('>').unwrap_or(tag.len())];
+        if let Some(rest) = tag.strip_prefix("input ") {
+            let rest = format!(" {rest}");
+            let Some(name) = attr(&rest, "name") else {
+                continue;
+            };
+            let kind = attr(&rest, "type").unwrap_or_default();
+            if name == "csrf" || (kind == "checkbox" && !rest.contains(" checked")) {
+                continue;
+            }
+            out.push((name, attr(&rest, "value").unwrap_or_default()));
+        }
+    }
+    for part in form.split("<select ").skip(1) {
+        let name = attr(&format!(" {}", &part[..part.find('>').unwrap()]), "name").unwrap();
+        let options = &part[..part.find("</select>").unwrap()];
+        let chosen = options
+            .split("<option ")
+            .find(|o| o.contains(" selected>"))
+            .and_then(|o| attr(&format!(" {o}"), "value"))
+            .unwrap_or_default();
+        out.push((name, chosen));
+    }
+    let at = form.find("name=\"library_routes\"").unwrap();
+    let rest = &form[at..];
+    out.push((
+        "library_routes".into(),
+        unescape(&rest[rest.find('>').unwrap() + 1..rest.find("</textarea>").unwrap()]),
+    ));
+    out
+}
+
+fn csrf(page: &str) -> String {
+    let at = page.find("name=\"csrf\" value=\"").unwrap() + 19;
+    page[at..at + page[at..].find('"').unwrap()].to_string()
+}
+
+fn changed(fields: &[(String, String)], changes: &[(&str, &str)]) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = fields
+        .iter()
+        .filter(|(k, _)| !changes.iter().any(|(c, _)| c == k))
+        .cloned()
+        .collect();
+    out.extend(changes.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    out
+}
+
+#[tokio::test]
+async fn the_set_up_page_saves_settings_every_caller_uses() {
+    let env = Env::start().await;
+    let rt = env.runtime();
+    rt.instance()
+        .await
+        .unwrap()
+        .set_admin_password(PASSWORD)
+        .await
+        .unwrap()
+        .unwrap();
+    let server = Server::start(env.runtime()).await;
+    let mut b = Browser::new(&server.url);
+
+    // Sign in with the password.
+    let (status, page, _) = b.get("/admin/signin").await;
+    assert_eq!(status, 200);
+    let token = csrf(&page);
+    let (status, _, location) = b
+        .post(
+            "/admin/signin",
+            &[
+                ("csrf".into(), token),
+                ("password".into(), PASSWORD.into()),
+                ("next".into(), "/admin".into()),
+            ],
+        )
+        .await;
+    assert_eq!((status, location.as_deref()), (303, Some("/admin")));
+
+    // The page: the service account signs in, discovery lists the sandbox's libraries and the
+    // library's templates fill the drop-downs.
+    let (status, page, _) = b.get("/admin").await;
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("Connected as"), "{page}");
+    assert!(
+        page.contains("<option value=\"BRANCH\">BRANCH</option>"),
+        "{page}"
+    );
+    assert!(page.contains("<option value=\"ACTIVE\" selected>ACTIVE</option>"));
+    assert!(
+        page.contains("(ACTIVE!200)"),
+        "the library's templates: {page}"
+    );
+    assert!(!page.contains(imanage_sandbox::SERVICE_PASSWORD));
+    assert!(!page.contains(imanage_sandbox::CLIENT_SECRET));
+    let fields = form_fields(&page);
+
+    // File Reference → a boolean field: refused beside the field, nothing saved.
+    let refused = changed(
+        &fields,
+        &[("map.file_reference", "custom25"), ("action", "save")],
+    );
+    let (status, page, _) = b.post("/admin/setup/settings", &refused).await;
+    assert_eq!(status, 422, "{page}");
+    assert!(
+        page.contains("<p class=\"field-error\" id=\"map-file_reference-error\">"),
+        "{page}"
+    );
+    assert!(
+        page.contains("<option value=\"custom25\" selected>"),
+        "the choice is kept"
+    );
+    assert!(
+        env.kv().get_json("console/settings").is_none(),
+        "nothing saved"
+    );
+
+    // File Reference → a free-text field: saved.
+    let valid = changed(
+        &fields,
+        &[("map.file_reference", "custom16"), ("action", "save")],
+    );
+    let (status, page, location) = b.post("/admin/setup/settings", &valid).await;
+    assert_eq!(status, 303, "{page}");
+    assert_eq!(location.as_deref(), Some("/admin?saved=1"));
+    let saved = env.kv().get_json("console/settings").expect("saved");
+    assert_eq!(saved["version"], 1);
+    assert_eq!(saved["saved_by"], "admin");
+    let map: serde_json::Value =
+        serde_json::from_str(saved["values"]["field_map"].as_str().unwrap()).unwrap();
+    assert_eq!(map["File Reference"], "custom16");
+    assert!(env.kv().get_json("console/settings/v1").is_some());
+
+    // The page after saving: the notice, where the value comes from, the checks.
+    let (status, page, _) = b.get("/admin?saved=1").await;
+    assert_eq!(status, 200);
+    assert!(page.contains("id=\"saved-notice\""));
+    assert!(page.contains("Saved in the console by admin at "));
+    assert!(page.contains("<table id=\"checks\">"));
+    assert!(
+        page.contains("<tr class=\"check ok\"><td>✓ configuration: loaded"),
+        "{page}"
+    );
+    assert!(
+        page.contains("<tr class=\"check ok\"><td>✓ field File Reference: custom16"),
+        "{page}"
+    );
+    assert!(
+        !page.contains("class=\"check bad\""),
+        "every check passes: {page}"
+    );
+
+    // Every caller of the component reads it: map-metadata (what `matterlink call` runs).
+    let fields = call(&rt, Function::MapMetadata, &fixture("matter-basic.json"))
+        .await
+        .unwrap();
+    let fields = fields.as_array().unwrap();
+    assert!(
+        fields.contains(&json!({"name": "custom16", "value": "LIT-2026-0042"})),
+        "{fields:?}"
+    );
+    assert!(
+        !fields.iter().any(|f| f["name"] == "custom13"),
+        "{fields:?}"
+    );
+
+    // The audit trail says who saved which keys, never a value.
+    let trail = env
+        .kv()
+        .keys()
+        .into_iter()
+        .filter(|k| k.starts_with("audit/record/"))
+        .filter_map(|k| env.kv().get_json(&k))
+        .find(|r| r["action"] == "settings")
+        .expect("audited");
+    let detail = trail["detail"].as_str().unwrap();
+    assert!(
+        detail.starts_with("admin saved version 1: changed "),
+        "{detail}"
+    );
+    assert!(detail.contains("field_map"), "{detail}");
+    server.stop().await;
+}
