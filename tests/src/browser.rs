@@ -160,6 +160,35 @@ impl Browser {
         field.send_keys(text).await.expect("the field takes text");
     }
 
+    /// Gives the file input with id `id` the file at `path` (as choosing it in the dialog does).
+    pub async fn attach(&self, id: &str, path: &std::path::Path) {
+        self.find(&format!("#{id}"))
+            .await
+            .send_keys(&path.display().to_string())
+            .await
+            .expect("the file input takes the file");
+    }
+
+    /// Waits until the element with id `id` is on the page and its text contains `part`, and
+    /// answers its text.
+    pub async fn wait_for_text(&self, id: &str, part: &str) -> String {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            if let Ok(e) = self.client.find(Locator::Css(&format!("#{id}"))).await {
+                let text = e.text().await.unwrap_or_default();
+                if text.contains(part) {
+                    return text;
+                }
+                if Instant::now() > deadline {
+                    panic!("#{id} never said {part:?}; it says {text:?}");
+                }
+            } else if Instant::now() > deadline {
+                panic!("no #{id} on the page:\n{}", self.source().await);
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
     /// Types `text` into the field with id `id`.
     pub async fn fill(&self, id: &str, text: &str) {
         self.fill_css(&format!("#{id}"), text).await;
