@@ -61,7 +61,8 @@ pub struct Progress {
     pub updated_at: u64,
 }
 
-/// What happened to one row, as the CLI's report names it.
+/// What happened to one row: the one list of outcomes a backfill reports, whether the CLI
+/// (`matterlink backfill`) or the console ran it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Kind {
@@ -80,6 +81,22 @@ pub enum Kind {
 }
 
 impl Kind {
+    /// Done matters are skipped by a rerun; the others are tried again.
+    pub fn is_done(self) -> bool {
+        matches!(self, Kind::AlreadyLinked | Kind::Linked | Kind::Created)
+    }
+
+    /// The label progress counts it under.
+    pub fn label(self) -> &'static str {
+        match self {
+            Kind::AlreadyLinked | Kind::Linked => "linked",
+            Kind::Created => "created",
+            Kind::NeedsUrl => "needs a URL",
+            Kind::Skipped => "skipped",
+            Kind::Failed => "failed",
+        }
+    }
+
     /// As the report writes it.
     pub fn as_str(self) -> &'static str {
         match self {

@@ -7,52 +7,9 @@ use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-/// What happened to one matter.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Kind {
-    /// Linked before this run (by an event, a pasted link or an earlier run).
-    AlreadyLinked,
-    /// Its one existing workspace was linked.
-    Linked,
-    /// A workspace was provisioned (`--create-missing`).
-    Created,
-    /// No single workspace matched: a person pastes its link.
-    NeedsUrl,
-    /// The integration does not apply to it (type not enabled, `auto_create` off).
-    Skipped,
-    /// It failed; `error` and `reason` say why.
-    Failed,
-}
-
-impl Kind {
-    /// Done matters are skipped by a rerun; the others are tried again.
-    pub fn is_done(self) -> bool {
-        matches!(self, Kind::AlreadyLinked | Kind::Linked | Kind::Created)
-    }
-
-    /// The label progress counts it under.
-    pub fn label(self) -> &'static str {
-        match self {
-            Kind::AlreadyLinked | Kind::Linked => "linked",
-            Kind::Created => "created",
-            Kind::NeedsUrl => "needs a URL",
-            Kind::Skipped => "skipped",
-            Kind::Failed => "failed",
-        }
-    }
-
-    fn as_str(self) -> &'static str {
-        match self {
-            Kind::AlreadyLinked => "already-linked",
-            Kind::Linked => "linked",
-            Kind::Created => "created",
-            Kind::NeedsUrl => "needs-url",
-            Kind::Skipped => "skipped",
-            Kind::Failed => "failed",
-        }
-    }
-}
+/// What happened to one matter: the component's, so that a backfill run by the CLI and one
+/// started in the console report alike.
+pub use matterlink_component::backfill_job::Kind;
 
 /// A workspace as the report names it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
