@@ -563,4 +563,5 @@ pub fn raw_signed(method: &str, target: &[u8], body: &[u8]) -> Vec<u8> {
     r
 }
 pub mod browser;
+pub mod console;
 pub mod spin;

@@ -4,128 +4,65 @@
 //! button once iManage is back, and find it gone and audited; upload a CSV of legacy matters,
 //! step the backfill to the end and download its report.
 
+use matterlink_e2e::console::{input_value, multipart, Console, Page};
 use matterlink_e2e::{fixture, signed, unix_now, Env, Server, WEBHOOK_SECRET};
-use reqwest::{header, redirect, Method, StatusCode};
+use reqwest::{Method, StatusCode};
 use serde_json::json;
 
 const PASSWORD: &str = "a long console password";
 
-/// A browser with a cookie jar of one cookie (the session) that does not follow redirects, so
-/// each answer can be looked at.
+/// The shared console client, with the session's CSRF token at hand and answers in the shapes
+/// these tests read: a status with the page, or with where a 303 sends the browser.
 struct Browser {
-    c: reqwest::Client,
-    base: String,
-    session: String,
+    c: Console,
     csrf: String,
-}
-
-fn cookie(r: &reqwest::Response, name: &str) -> Option<String> {
-    r.headers()
-        .get_all(header::SET_COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find_map(|v| v.strip_prefix(&format!("{name}=")))
-        .map(|v| v.split(';').next().unwrap_or_default().to_string())
-}
-
-/// The value of the first hidden `csrf` field of a page.
-fn csrf_of(html: &str) -> String {
-    html.split("name=\"csrf\" value=\"")
-        .nth(1)
-        .and_then(|s| s.split('"').next())
-        .expect("a form with a CSRF token")
-        .to_string()
 }
 
 impl Browser {
     async fn sign_in(base: &str) -> Browser {
-        let c = reqwest::Client::builder()
-            .redirect(redirect::Policy::none())
-            .build()
-            .unwrap();
-        let form = c.get(format!("{base}/admin/signin")).send().await.unwrap();
-        let form_cookie = cookie(&form, "matterlink_signin").expect("the sign-in form's cookie");
-        let token = csrf_of(&form.text().await.unwrap());
-        let r = c
-            .post(format!("{base}/admin/signin"))
-            .header(header::COOKIE, format!("matterlink_signin={form_cookie}"))
-            .form(&[
-                ("csrf", token.as_str()),
-                ("password", PASSWORD),
-                ("next", "/admin/ops"),
-            ])
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), StatusCode::SEE_OTHER);
-        let session = cookie(&r, "matterlink_session").expect("a session");
-        let mut b = Browser {
-            c,
-            base: base.to_string(),
-            session,
-            csrf: String::new(),
-        };
-        let (status, html) = b.get("/admin/ops").await;
-        assert_eq!(status, StatusCode::OK, "{html}");
-        b.csrf = csrf_of(&html);
-        b
+        let mut c = Console::new(base);
+        c.sign_in(PASSWORD).await;
+        let page = c.get("/admin/ops").await;
+        assert_eq!(page.status, 200, "{}", page.html);
+        let csrf = input_value(&page.html, "csrf");
+        Browser { c, csrf }
     }
 
-    fn request(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
-        self.c
-            .request(method, format!("{}{path}", self.base))
-            .header(
-                header::COOKIE,
-                format!("matterlink_session={}", self.session),
-            )
+    async fn get(&mut self, path: &str) -> (StatusCode, String) {
+        let page = self.c.get(path).await;
+        (status(page.status), page.html)
     }
 
-    async fn get(&self, path: &str) -> (StatusCode, String) {
-        let r = self.request(Method::GET, path).send().await.unwrap();
-        (r.status(), r.text().await.unwrap())
+    /// Posts a form with the session's token, or with `csrf` instead; the answer's status and
+    /// `Location`.
+    async fn post_with(&mut self, path: &str, csrf: &str) -> (StatusCode, String) {
+        let page = self.c.post_form(path, &[("csrf", csrf)]).await;
+        (status(page.status), page.location.unwrap_or_default())
     }
 
-    /// Posts a form with the session's token; the answer's status and `Location`.
-    async fn post(&self, path: &str) -> (StatusCode, String) {
-        let r = self
-            .request(Method::POST, path)
-            .form(&[("csrf", self.csrf.as_str())])
-            .send()
-            .await
-            .unwrap();
-        let location = r
-            .headers()
-            .get(header::LOCATION)
-            .map(|v| v.to_str().unwrap().to_string())
-            .unwrap_or_default();
-        (r.status(), location)
+    async fn post(&mut self, path: &str) -> (StatusCode, String) {
+        let csrf = self.csrf.clone();
+        self.post_with(path, &csrf).await
     }
 
     /// Uploads `csv` as the backfill form does (multipart, the token a field of it).
-    async fn upload(&self, csv: &str, create_missing: bool) -> reqwest::Response {
-        let b = "----matterlinkE2eBoundary";
-        let mut body = format!(
-            "--{b}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{}\r\n\
-             --{b}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"legacy.csv\"\r\n\
-             Content-Type: text/csv\r\n\r\n{csv}\r\n",
-            self.csrf
-        );
+    async fn upload(&mut self, csv: &str, create_missing: bool) -> Page {
+        let mut fields = vec![("csrf", self.csrf.as_str())];
         if create_missing {
-            body.push_str(&format!(
-                "--{b}\r\nContent-Disposition: form-data; name=\"create_missing\"\r\n\r\non\r\n"
-            ));
+            fields.push(("create_missing", "on"));
         }
-        body.push_str(&format!("--{b}--\r\n"));
-        self.request(Method::POST, "/admin/ops/backfill")
-            .header(
-                header::CONTENT_TYPE,
-                format!("multipart/form-data; boundary={b}"),
-            )
-            .body(body)
-            .send()
-            .await
-            .unwrap()
+        let b = "----matterlinkE2eBoundary";
+        let body = multipart(
+            b,
+            &fields,
+            ("file", "legacy.csv", "text/csv", csv.as_bytes()),
+        );
+        self.c.post_multipart("/admin/ops/backfill", body, b).await
     }
+}
+
+fn status(code: u16) -> StatusCode {
+    StatusCode::from_u16(code).unwrap()
 }
 
 async fn serve(env: &Env) -> Server {
@@ -143,7 +80,7 @@ async fn serve(env: &Env) -> Server {
 async fn a_failed_event_is_replayed_from_the_operations_page() {
     let env = Env::start().await;
     let s = serve(&env).await;
-    let b = Browser::sign_in(&s.url).await;
+    let mut b = Browser::sign_in(&s.url).await;
 
     // iManage answers 500 to everything: the event fails and waits as a dead letter.
     env.state().set_faults(imanage_sandbox::Faults {
@@ -227,13 +164,8 @@ async fn a_failed_event_is_replayed_from_the_operations_page() {
     assert!(html.contains("id=\"filter-outcome-error\""), "{html}");
 
     // Without the session's token, a replay is refused.
-    let r = b
-        .request(Method::POST, "/admin/ops/failed/replay-all")
-        .form(&[("csrf", "forged")])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let (status, _) = b.post_with("/admin/ops/failed/replay-all", "forged").await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
     s.stop().await;
 }
 
@@ -242,7 +174,7 @@ async fn a_backfill_is_uploaded_stepped_to_done_and_reported() {
     let env = Env::start().await;
     env.state().seed_legacy_workspaces();
     let s = serve(&env).await;
-    let b = Browser::sign_in(&s.url).await;
+    let mut b = Browser::sign_in(&s.url).await;
     let before = env.state().workspaces().len();
 
     // One found by its matter id, one with two candidates by its file reference, one with none.
@@ -251,13 +183,8 @@ async fn a_backfill_is_uploaded_stepped_to_done_and_reported() {
         88233,Ngata Trust dispute,Litigation,C-300,Ngata Trust,OLD-2011-0042\n\
         N-1,Brand new,Litigation,C-1,Client One,\n";
     let r = b.upload(csv, true).await;
-    assert_eq!(
-        r.status(),
-        StatusCode::SEE_OTHER,
-        "{}",
-        r.text().await.unwrap()
-    );
-    let job = r.headers()[header::LOCATION].to_str().unwrap().to_string();
+    assert_eq!(r.status, 303, "{}", r.html);
+    let job = r.location.expect("where the job is");
     assert!(job.starts_with("/admin/ops/backfill/"), "{job}");
     let (_, html) = b.get(&job).await;
     assert!(
@@ -302,17 +229,13 @@ async fn a_backfill_is_uploaded_stepped_to_done_and_reported() {
     );
     assert!(env.kv().get_json("link/matter/N-1").is_some());
 
-    let r = b
-        .request(Method::GET, &format!("{job}/report.csv"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::OK);
-    assert!(r.headers()[header::CONTENT_DISPOSITION]
+    let r = b.c.get(&format!("{job}/report.csv")).await;
+    assert_eq!(r.status, 200);
+    assert!(r.headers["content-disposition"]
         .to_str()
         .unwrap()
         .starts_with("attachment; filename=\"backfill-"));
-    let report = r.text().await.unwrap();
+    let report = r.html;
     let lines: Vec<&str> = report.lines().collect();
     assert_eq!(lines.len(), 4, "{report}");
     assert!(lines[0].starts_with("line,matter_id,outcome,workspace_id"));

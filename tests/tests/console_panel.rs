@@ -5,119 +5,13 @@
 //! one, and a pasted link of a foreign host is refused beside the box with the CLI's reason.
 
 use imanage_sandbox::FolderKind;
+use matterlink_e2e::console::{input_value, multipart, text_of, unescape, url_encoded, Console};
 use matterlink_e2e::{fixture, signed, unix_now, Env, Server, WEBHOOK_SECRET};
 use matterlink_host::{Args, Function};
-use reqwest::redirect::Policy;
 use reqwest::Method;
 use serde_json::json;
 
 const PASSWORD: &str = "correct horse battery staple";
-
-/// A browser without JavaScript: it keeps the console's cookies and follows nothing by itself.
-struct Browser {
-    client: reqwest::Client,
-    base: String,
-    cookies: Vec<(String, String)>,
-}
-
-struct Page {
-    status: u16,
-    location: Option<String>,
-    headers: reqwest::header::HeaderMap,
-    html: String,
-}
-
-impl Browser {
-    fn new(base: &str) -> Browser {
-        Browser {
-            client: reqwest::Client::builder()
-                .redirect(Policy::none())
-                .build()
-                .unwrap(),
-            base: base.to_string(),
-            cookies: Vec::new(),
-        }
-    }
-
-    fn cookie_header(&self) -> String {
-        self.cookies
-            .iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect::<Vec<_>>()
-            .join("; ")
-    }
-
-    async fn send(&mut self, r: reqwest::RequestBuilder) -> Page {
-        let r = r
-            .header("cookie", self.cookie_header())
-            .send()
-            .await
-            .unwrap();
-        for set in r.headers().get_all("set-cookie") {
-            let set = set.to_str().unwrap();
-            let (pair, _) = set.split_once(';').unwrap_or((set, ""));
-            let (k, v) = pair.split_once('=').unwrap();
-            self.cookies.retain(|(name, _)| name != k);
-            if !v.is_empty() {
-                self.cookies.push((k.to_string(), v.to_string()));
-            }
-        }
-        Page {
-            status: r.status().as_u16(),
-            location: r
-                .headers()
-                .get("location")
-                .map(|l| l.to_str().unwrap().to_string()),
-            headers: r.headers().clone(),
-            html: r.text().await.unwrap(),
-        }
-    }
-
-    async fn get(&mut self, path: &str) -> Page {
-        let r = self.client.get(format!("{}{path}", self.base));
-        self.send(r).await
-    }
-
-    async fn post_form(&mut self, path: &str, fields: &[(&str, &str)]) -> Page {
-        let body = url_encoded(fields);
-        let r = self
-            .client
-            .post(format!("{}{path}", self.base))
-            .header("content-type", "application/x-www-form-urlencoded")
-            .body(body);
-        self.send(r).await
-    }
-
-    async fn post_multipart(&mut self, path: &str, body: Vec<u8>, boundary: &str) -> Page {
-        let r = self
-            .client
-            .post(format!("{}{path}", self.base))
-            .header(
-                "content-type",
-                format!("multipart/form-data; boundary={boundary}"),
-            )
-            .body(body);
-        self.send(r).await
-    }
-
-    async fn sign_in(&mut self) {
-        let form = self.get("/admin/signin").await;
-        assert_eq!(form.status, 200, "{}", form.html);
-        let token = input_value(&form.html, "csrf");
-        let signed_in = self
-            .post_form(
-                "/admin/signin",
-                &[
-                    ("csrf", &token),
-                    ("password", PASSWORD),
-                    ("next", "/admin/matters"),
-                ],
-            )
-            .await;
-        assert_eq!(signed_in.status, 303, "{}", signed_in.html);
-        assert!(self.cookies.iter().any(|(k, _)| k == "matterlink_session"));
-    }
-}
 
 /// Keeps a page's HTML under `$PANEL_PAGES_DIR` when it is set, to look at (with the console's
 /// stylesheet copied beside it, it renders as served).
@@ -130,68 +24,6 @@ fn keep(name: &str, html: &str) {
     }
 }
 
-fn url_encoded(fields: &[(&str, &str)]) -> String {
-    let mut s = url::form_urlencoded::Serializer::new(String::new());
-    for (k, v) in fields {
-        s.append_pair(k, v);
-    }
-    s.finish()
-}
-
-/// The value of the first input named `name` (attribute order as the templates write it).
-fn input_value(html: &str, name: &str) -> String {
-    let at = html
-        .find(&format!("name=\"{name}\" value=\""))
-        .unwrap_or_else(|| panic!("no input {name} in {html}"));
-    let rest = &html[at + name.len() + 15..];
-    rest[..rest.find('"').unwrap()].to_string()
-}
-
-/// The text right after the element with `id` opens, up to the next tag.
-fn text_of(html: &str, id: &str) -> String {
-    let at = html
-        .find(&format!("id=\"{id}\""))
-        .unwrap_or_else(|| panic!("no #{id} in {html}"));
-    let rest = &html[at..];
-    rest[rest.find('>').unwrap() + 1..]
-        .split('<')
-        .next()
-        .unwrap()
-        .to_string()
-}
-
-fn unescape(s: &str) -> String {
-    s.replace("&#38;", "&")
-        .replace("&amp;", "&")
-        .replace("&#34;", "\"")
-        .replace("&quot;", "\"")
-        .replace("&#39;", "'")
-        .replace("&#60;", "<")
-        .replace("&lt;", "<")
-        .replace("&#62;", ">")
-        .replace("&gt;", ">")
-}
-
-fn upload_body(boundary: &str, fields: &[(&str, &str)], file: (&str, &[u8])) -> Vec<u8> {
-    let mut b = Vec::new();
-    for (k, v) in fields {
-        b.extend_from_slice(
-            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n")
-                .as_bytes(),
-        );
-    }
-    b.extend_from_slice(
-        format!(
-            "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{}\"\r\nContent-Type: application/pdf\r\n\r\n",
-            file.0
-        )
-        .as_bytes(),
-    );
-    b.extend_from_slice(file.1);
-    b.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
-    b
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_panel_shows_files_resolves_and_refuses_through_serve() {
     let env = Env::start().await;
@@ -201,13 +33,13 @@ async fn the_panel_shows_files_resolves_and_refuses_through_serve() {
     let rt = env.runtime_with(config.clone());
     rt.set_admin_password(PASSWORD).await.unwrap().unwrap();
     let server = Server::start(rt).await;
-    let mut browser = Browser::new(&server.url);
+    let mut browser = Console::new(&server.url);
 
     // Closed without a session.
     let closed = browser.get("/admin/matters/1042").await;
     assert_eq!(closed.status, 303);
     assert!(closed.location.unwrap().contains("/admin/signin?next="));
-    browser.sign_in().await;
+    browser.sign_in(PASSWORD).await;
 
     // A matter provisioned by a signed event.
     let matter = fixture("matter-basic.json");
@@ -273,10 +105,10 @@ async fn the_panel_shows_files_resolves_and_refuses_through_serve() {
     let pdf = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/claim.pdf")).unwrap();
     let csrf = input_value(&panel.html, "csrf");
     let key = input_value(&panel.html, "key");
-    let body = upload_body(
+    let body = multipart(
         "----panel-e2e",
         &[("csrf", &csrf), ("key", &key), ("folder", &document_folder)],
-        ("Statement of claim.pdf", &pdf),
+        ("file", "Statement of claim.pdf", "application/pdf", &pdf),
     );
     let first = browser
         .post_multipart(
@@ -310,14 +142,14 @@ async fn the_panel_shows_files_resolves_and_refuses_through_serve() {
         after.html
     );
     // Without the session's token, nothing is filed.
-    let forged = upload_body(
+    let forged = multipart(
         "b",
         &[
             ("csrf", "forged"),
             ("key", "other"),
             ("folder", &document_folder),
         ],
-        ("x.pdf", b"%PDF-1.4"),
+        ("file", "x.pdf", "application/pdf", b"%PDF-1.4"),
     );
     let refused = browser
         .post_multipart("/admin/matters/1042/documents", forged, "b")

@@ -3,100 +3,12 @@
 //! mapping beside the field (nothing saved), save a valid one, and see every caller of the
 //! component — here `map-metadata`, what `matterlink call` runs — use what the console saved.
 
+use matterlink_e2e::console::{input_value, unescape, Console};
 use matterlink_e2e::{call, fixture, Env, Server};
 use matterlink_host::Function;
 use serde_json::json;
 
 const PASSWORD: &str = "correct horse battery staple";
-
-struct Browser {
-    http: reqwest::Client,
-    base: String,
-    cookies: Vec<(String, String)>,
-}
-
-impl Browser {
-    fn new(base: &str) -> Browser {
-        Browser {
-            http: reqwest::Client::builder()
-                .redirect(reqwest::redirect::Policy::none())
-                .build()
-                .unwrap(),
-            base: base.to_string(),
-            cookies: Vec::new(),
-        }
-    }
-
-    fn cookie_header(&self) -> String {
-        self.cookies
-            .iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect::<Vec<_>>()
-            .join("; ")
-    }
-
-    fn keep_cookies(&mut self, r: &reqwest::Response) {
-        for v in r.headers().get_all("set-cookie") {
-            let v = v.to_str().unwrap();
-            let pair = v.split(';').next().unwrap();
-            let (k, val) = pair.split_once('=').unwrap();
-            self.cookies.retain(|(n, _)| n != k);
-            if !val.is_empty() {
-                self.cookies.push((k.to_string(), val.to_string()));
-            }
-        }
-    }
-
-    async fn get(&mut self, path: &str) -> (u16, String, Option<String>) {
-        let r = self
-            .http
-            .get(format!("{}{path}", self.base))
-            .header("cookie", self.cookie_header())
-            .send()
-            .await
-            .unwrap();
-        self.finish(r).await
-    }
-
-    async fn post(
-        &mut self,
-        path: &str,
-        fields: &[(String, String)],
-    ) -> (u16, String, Option<String>) {
-        let body = url::form_urlencoded::Serializer::new(String::new())
-            .extend_pairs(fields)
-            .finish();
-        let r = self
-            .http
-            .post(format!("{}{path}", self.base))
-            .header("cookie", self.cookie_header())
-            .header("content-type", "application/x-www-form-urlencoded")
-            .body(body)
-            .send()
-            .await
-            .unwrap();
-        self.finish(r).await
-    }
-
-    async fn finish(&mut self, r: reqwest::Response) -> (u16, String, Option<String>) {
-        self.keep_cookies(&r);
-        let status = r.status().as_u16();
-        let location = r
-            .headers()
-            .get("location")
-            .map(|l| l.to_str().unwrap().to_string());
-        (status, r.text().await.unwrap(), location)
-    }
-}
-
-fn unescape(s: &str) -> String {
-    s.replace("&quot;", "\"")
-        .replace("&#34;", "\"")
-        .replace("&#39;", "'")
-        .replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&amp;", "&")
-}
 
 fn attr(tag: &str, name: &str) -> Option<String> {
     let at = tag.find(&format!(" {name}=\""))? + name.len() + 3;
@@ -110,7 +22,7 @@ fn form_fields(page: &str) -> Vec<(String, String)> {
         .find("id=\"settings-form\"")
         .expect("the settings form");
     let form = &page[start..start + page[start..].find("</form>").unwrap()];
-    let mut out = vec![("csrf".to_string(), csrf(page))];
+    let mut out = vec![("csrf".to_string(), input_value(page, "csrf"))];
     for tag in form.split('<').skip(1) {
         let tag = &tag[..tag.find('>').unwrap_or(tag.len())];
         if let Some(rest) = tag.strip_prefix("input ") {
@@ -144,9 +56,12 @@ fn form_fields(page: &str) -> Vec<(String, String)> {
     out
 }
 
-fn csrf(page: &str) -> String {
-    let at = page.find("name=\"csrf\" value=\"").unwrap() + 19;
-    page[at..at + page[at..].find('"').unwrap()].to_string()
+/// Owned pairs as the console client takes them.
+fn pairs(fields: &[(String, String)]) -> Vec<(&str, &str)> {
+    fields
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect()
 }
 
 fn changed(fields: &[(String, String)], changes: &[(&str, &str)]) -> Vec<(String, String)> {
@@ -171,28 +86,16 @@ async fn the_set_up_page_saves_settings_every_caller_uses() {
         .unwrap()
         .unwrap();
     let server = Server::start(env.runtime()).await;
-    let mut b = Browser::new(&server.url);
+    let mut b = Console::new(&server.url);
 
     // Sign in with the password.
-    let (status, page, _) = b.get("/admin/signin").await;
-    assert_eq!(status, 200);
-    let token = csrf(&page);
-    let (status, _, location) = b
-        .post(
-            "/admin/signin",
-            &[
-                ("csrf".into(), token),
-                ("password".into(), PASSWORD.into()),
-                ("next".into(), "/admin".into()),
-            ],
-        )
-        .await;
-    assert_eq!((status, location.as_deref()), (303, Some("/admin")));
+    b.sign_in(PASSWORD).await;
 
     // The page: the service account signs in, discovery lists the sandbox's libraries and the
     // library's templates fill the drop-downs.
-    let (status, page, _) = b.get("/admin").await;
-    assert_eq!(status, 200, "{page}");
+    let answer = b.get("/admin").await;
+    let page = answer.html;
+    assert_eq!(answer.status, 200, "{page}");
     assert!(page.contains("Connected as"), "{page}");
     assert!(
         page.contains("<option value=\"BRANCH\">BRANCH</option>"),
@@ -212,8 +115,9 @@ async fn the_set_up_page_saves_settings_every_caller_uses() {
         &fields,
         &[("map.file_reference", "custom25"), ("action", "save")],
     );
-    let (status, page, _) = b.post("/admin/setup/settings", &refused).await;
-    assert_eq!(status, 422, "{page}");
+    let answer = b.post_form("/admin/setup/settings", &pairs(&refused)).await;
+    let page = answer.html;
+    assert_eq!(answer.status, 422, "{page}");
     assert!(
         page.contains("<p class=\"field-error\" id=\"map-file_reference-error\">"),
         "{page}"
@@ -232,9 +136,9 @@ async fn the_set_up_page_saves_settings_every_caller_uses() {
         &fields,
         &[("map.file_reference", "custom16"), ("action", "save")],
     );
-    let (status, page, location) = b.post("/admin/setup/settings", &valid).await;
-    assert_eq!(status, 303, "{page}");
-    assert_eq!(location.as_deref(), Some("/admin?saved=1"));
+    let answer = b.post_form("/admin/setup/settings", &pairs(&valid)).await;
+    assert_eq!(answer.status, 303, "{}", answer.html);
+    assert_eq!(answer.location.as_deref(), Some("/admin?saved=1"));
     let saved = env.kv().get_json("console/settings").expect("saved");
     assert_eq!(saved["version"], 1);
     assert_eq!(saved["saved_by"], "admin");
@@ -244,8 +148,9 @@ async fn the_set_up_page_saves_settings_every_caller_uses() {
     assert!(env.kv().get_json("console/settings/v1").is_some());
 
     // The page after saving: the notice, where the value comes from, the checks.
-    let (status, page, _) = b.get("/admin?saved=1").await;
-    assert_eq!(status, 200);
+    let answer = b.get("/admin?saved=1").await;
+    let page = answer.html;
+    assert_eq!(answer.status, 200);
     assert!(page.contains("id=\"saved-notice\""));
     assert!(page.contains("Saved in the console by admin at "));
     assert!(page.contains("<table id=\"checks\">"));
