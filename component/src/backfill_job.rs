@@ -365,43 +365,73 @@ fn run_row(p: &dyn Platform, row: &Row, create_missing: bool) -> Entry {
     e
 }
 
-/// The report as CSV, one row per matter done so far, with the columns of the CLI's
-/// `matterlink backfill --report FILE.csv` (`earlier_run` is always `false`: a console job
-/// runs each row once).
+/// The columns of a backfill report as CSV: the CLI's `matterlink backfill --report FILE.csv`
+/// and a console job's report alike.
+pub const REPORT_COLUMNS: [&str; 10] = [
+    "line",
+    "matter_id",
+    "outcome",
+    "workspace_id",
+    "workspace_name",
+    "workspace_url",
+    "candidates",
+    "error",
+    "reason",
+    "earlier_run",
+];
+
+/// One matter's row of a report as CSV, in [`REPORT_COLUMNS`]' order: a workspace as its id,
+/// name and URL; each candidate as `name <url>`, what a person needs to pick one and paste it.
+#[allow(clippy::too_many_arguments)]
+pub fn report_row<'w>(
+    line: u64,
+    matter_id: &str,
+    kind: Kind,
+    workspace: Option<(&str, &str, &str)>,
+    candidates: impl Iterator<Item = (&'w str, &'w str)>,
+    error: Option<&str>,
+    reason: Option<&str>,
+    earlier_run: bool,
+) -> [String; 10] {
+    let (id, name, url) = workspace.unwrap_or_default();
+    let candidates = candidates
+        .map(|(name, url)| format!("{name} <{url}>"))
+        .collect::<Vec<_>>()
+        .join("; ");
+    [
+        line.to_string(),
+        matter_id.into(),
+        kind.as_str().into(),
+        id.into(),
+        name.into(),
+        url.into(),
+        candidates,
+        error.unwrap_or_default().into(),
+        reason.unwrap_or_default().into(),
+        earlier_run.to_string(),
+    ]
+}
+
+/// The report as CSV, one row per matter done so far (`earlier_run` is always `false`: a
+/// console job runs each row once).
 pub fn report_csv(p: &dyn Platform, job: &Job) -> Result<Vec<u8>> {
-    let mut out = csv_line(&[
-        "line",
-        "matter_id",
-        "outcome",
-        "workspace_id",
-        "workspace_name",
-        "workspace_url",
-        "candidates",
-        "error",
-        "reason",
-        "earlier_run",
-    ]);
+    let mut out = csv_line(&REPORT_COLUMNS);
     for e in entries(p, job)? {
-        let ws = e.workspace.as_ref();
-        // Each candidate as `name <url>`: what a person needs to pick one and paste it.
-        let candidates = e
-            .candidates
-            .iter()
-            .map(|c| format!("{} <{}>", c.name, c.url))
-            .collect::<Vec<_>>()
-            .join("; ");
-        out.push_str(&csv_line(&[
-            e.line.to_string().as_str(),
+        let row = report_row(
+            e.line,
             &e.matter_id,
-            e.kind.as_str(),
-            ws.map_or("", |w| w.id.as_str()),
-            ws.map_or("", |w| w.name.as_str()),
-            ws.map_or("", |w| w.url.as_str()),
-            &candidates,
-            e.error.as_deref().unwrap_or(""),
-            e.reason.as_deref().unwrap_or(""),
-            "false",
-        ]));
+            e.kind,
+            e.workspace
+                .as_ref()
+                .map(|w| (w.id.as_str(), w.name.as_str(), w.url.as_str())),
+            e.candidates
+                .iter()
+                .map(|c| (c.name.as_str(), c.url.as_str())),
+            e.error.as_deref(),
+            e.reason.as_deref(),
+            false,
+        );
+        out.push_str(&csv_line(&row.each_ref().map(String::as_str)));
     }
     Ok(out.into_bytes())
 }

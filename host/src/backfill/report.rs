@@ -181,40 +181,24 @@ impl Report {
     }
 
     fn csv(&self) -> Result<Vec<u8>> {
+        use matterlink_component::backfill_job::{report_row, REPORT_COLUMNS};
         let mut w = csv::Writer::from_writer(Vec::new());
-        w.write_record([
-            "line",
-            "matter_id",
-            "outcome",
-            "workspace_id",
-            "workspace_name",
-            "workspace_url",
-            "candidates",
-            "error",
-            "reason",
-            "earlier_run",
-        ])?;
+        w.write_record(REPORT_COLUMNS)?;
         for e in &self.entries {
-            let ws = e.workspace.as_ref();
-            // Each candidate as `name <url>`: what a person needs to pick one and paste it.
-            let candidates = e
-                .candidates
-                .iter()
-                .map(|c| format!("{} <{}>", c.name, c.url))
-                .collect::<Vec<_>>()
-                .join("; ");
-            w.write_record([
-                e.line.to_string().as_str(),
+            w.write_record(report_row(
+                e.line,
                 &e.matter_id,
-                e.kind.as_str(),
-                ws.map_or("", |w| w.id.as_str()),
-                ws.map_or("", |w| w.name.as_str()),
-                ws.map_or("", |w| w.url.as_str()),
-                &candidates,
-                e.error.as_deref().unwrap_or(""),
-                e.reason.as_deref().unwrap_or(""),
-                if e.earlier_run { "true" } else { "false" },
-            ])?;
+                e.kind,
+                e.workspace
+                    .as_ref()
+                    .map(|w| (w.id.as_str(), w.name.as_str(), w.url.as_str())),
+                e.candidates
+                    .iter()
+                    .map(|c| (c.name.as_str(), c.url.as_str())),
+                e.error.as_deref(),
+                e.reason.as_deref(),
+                e.earlier_run,
+            ))?;
         }
         w.into_inner().map_err(|e| anyhow::anyhow!("{e}"))
     }
