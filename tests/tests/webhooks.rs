@@ -159,6 +159,9 @@ async fn events_are_authenticated_idempotent_and_typed() {
 #[tokio::test]
 async fn legacy_documents_workspace_and_check_routes() {
     let env = Env::start().await;
+    // One clock reading for the whole test: a repeat of a request is signed at its own offset
+    // from it, so two readings a second apart can never sign two identical requests alike.
+    let t = unix_now();
     let s = server(&env).await;
     let c = reqwest::Client::new();
     let matter = serde_json::to_vec(&fixture("matter-basic.json")).unwrap();
@@ -168,7 +171,7 @@ async fn legacy_documents_workspace_and_check_routes() {
         Method::GET,
         &format!("{}/v1/matters/1042/workspace", s.url),
         vec![],
-        unix_now(),
+        t,
     ))
     .await;
     assert_eq!(
@@ -180,7 +183,7 @@ async fn legacy_documents_workspace_and_check_routes() {
         Method::POST,
         &format!("{}/v1/legacy/resolve", s.url),
         matter.clone(),
-        unix_now(),
+        t,
     ))
     .await;
     assert_eq!((st, b), (StatusCode::OK, json!({"kind": "none"})));
@@ -190,7 +193,7 @@ async fn legacy_documents_workspace_and_check_routes() {
         Method::POST,
         &format!("{}/v1/events", s.url),
         event("e1", "matter.created"),
-        unix_now(),
+        t,
     ))
     .await;
     assert_eq!(st, StatusCode::OK);
@@ -201,7 +204,7 @@ async fn legacy_documents_workspace_and_check_routes() {
         Method::GET,
         &format!("{}/v1/matters/1042/workspace", s.url),
         vec![],
-        unix_now() + 1,
+        t + 1,
     ))
     .await;
     assert_eq!((st, &ws), (StatusCode::OK, &created["workspace"]));
@@ -213,7 +216,7 @@ async fn legacy_documents_workspace_and_check_routes() {
     .unwrap();
     let docs = format!("{}/v1/matters/1042/documents", s.url);
     let named = format!("{docs}?name=Invoice%202026-001.pdf");
-    let (st, b) = send(signed(&c, Method::POST, &named, pdf.clone(), unix_now())).await;
+    let (st, b) = send(signed(&c, Method::POST, &named, pdf.clone(), t)).await;
     assert_eq!(st, StatusCode::CREATED, "{b}");
     let doc = env
         .state()
@@ -223,32 +226,18 @@ async fn legacy_documents_workspace_and_check_routes() {
     assert!(doc.name.starts_with("Invoice 2026-001"), "{}", doc.name);
     let documents_before = env.state().documents_in(&doc.folder_id).len();
     // A redelivery of the upload (signed anew, as every request is) answers the same document.
-    let (st, again) = send(signed(
-        &c,
-        Method::POST,
-        &named,
-        pdf.clone(),
-        unix_now() - 2,
-    ))
-    .await;
+    let (st, again) = send(signed(&c, Method::POST, &named, pdf.clone(), t - 2)).await;
     assert_eq!((st, &again), (StatusCode::CREATED, &b), "{again}");
     // The caller's idempotency key travels in the signed query: a key of its own files anew,
     // and its repeat answers that filing; in an (unsigned) header it is refused.
     let keyed = format!("{named}&idempotency_key=delivery-9");
-    let (st, by_key) = send(signed(&c, Method::POST, &keyed, pdf.clone(), unix_now())).await;
+    let (st, by_key) = send(signed(&c, Method::POST, &keyed, pdf.clone(), t)).await;
     assert_eq!(st, StatusCode::CREATED, "{by_key}");
     assert_ne!(by_key["document_id"], b["document_id"]);
-    let (st, again) = send(signed(
-        &c,
-        Method::POST,
-        &keyed,
-        pdf.clone(),
-        unix_now() - 1,
-    ))
-    .await;
+    let (st, again) = send(signed(&c, Method::POST, &keyed, pdf.clone(), t - 1)).await;
     assert_eq!((st, &again), (StatusCode::CREATED, &by_key), "{again}");
     let (st, refused) = send(
-        signed(&c, Method::POST, &named, pdf.clone(), unix_now() - 3)
+        signed(&c, Method::POST, &named, pdf.clone(), t - 3)
             .header("idempotency-key", "delivery-10"),
     )
     .await;
@@ -269,11 +258,11 @@ async fn legacy_documents_workspace_and_check_routes() {
         "the repeats filed nothing"
     );
     let documents_before = documents_before + 1;
-    let (st, b) = send(signed(&c, Method::POST, &docs, pdf.clone(), unix_now())).await;
+    let (st, b) = send(signed(&c, Method::POST, &docs, pdf.clone(), t)).await;
     assert_eq!(st, StatusCode::BAD_REQUEST, "a document needs a name: {b}");
     // The name in a header is outside the signature, so it is refused, and says where it goes.
     let (st, b) = send(
-        signed(&c, Method::POST, &docs, pdf.clone(), unix_now() - 1)
+        signed(&c, Method::POST, &docs, pdf.clone(), t - 1)
             .header("x-document-name", "Invoice 2026-001.pdf"),
     )
     .await;
@@ -286,7 +275,7 @@ async fn legacy_documents_workspace_and_check_routes() {
         "{b}"
     );
     // A captured upload re-sent to another matter or under another name is not signed for it.
-    let at = unix_now();
+    let at = t + 2;
     let captured = signed(&c, Method::POST, &named, pdf.clone(), at)
         .build()
         .unwrap();
@@ -319,7 +308,7 @@ async fn legacy_documents_workspace_and_check_routes() {
         Method::POST,
         &format!("{}/v1/legacy/link", s.url),
         link,
-        unix_now(),
+        t,
     ))
     .await;
     assert_eq!(
@@ -332,7 +321,7 @@ async fn legacy_documents_workspace_and_check_routes() {
         Method::GET,
         &format!("{}/v1/check", s.url),
         vec![],
-        unix_now(),
+        t,
     ))
     .await;
     assert_eq!(st, StatusCode::OK, "{b}");
