@@ -15,6 +15,7 @@
 //!
 //! TLS is rustls with ring and the webpki roots, as the default sender has it.
 
+use std::collections::HashMap;
 use std::error::Error as _;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -30,14 +31,24 @@ use wasmtime_wasi_http::{Error, RequestOptions, WasiBody};
 /// balancers and servers in front of iManage (60 s and more), so the pool closes a connection
 /// before the far end does and a request is rarely sent into a connection being closed.
 pub const IDLE_TIMEOUT: Duration = Duration::from_secs(30);
-/// Idle connections kept per authority. Connections in use are not bounded here (hyper-util's
-/// pool opens another connection whenever none is idle, so nothing the guest sends together is
-/// queued behind another): they are bounded by the instances alive at once
-/// (`runtime::MAX_INSTANCES`), each with at most the component's `imanage_max_in_flight`
-/// (default 8) requests at once, as a workspace's folders of one level go. Keeping 64 idle
-/// covers eight events provisioning together without a new handshake; connections beyond it are
-/// closed when they fall idle, which costs a handshake later and never waits.
-pub const MAX_IDLE_PER_AUTHORITY: usize = 64;
+/// Idle connections kept per authority: as many as may be in flight to it
+/// ([`MAX_IN_FLIGHT_PER_AUTHORITY`]), so a burst's connections are all reused by the next one.
+/// Connections beyond it are closed when they fall idle, which costs a handshake later and never
+/// waits.
+pub const MAX_IDLE_PER_AUTHORITY: usize = MAX_IN_FLIGHT_PER_AUTHORITY;
+/// Requests of one runtime waiting for their answer's head from one authority, at most; a further
+/// one waits its turn (within its own first-byte timeout). Each event keeps up to the
+/// component's `imanage_max_in_flight` (default 8) requests in flight, and a host runs up to
+/// `runtime::MAX_INSTANCES` events at once: without a bound across events, a burst of a hundred
+/// events opens eight hundred connections to iManage at once, with their buffers (the host's
+/// memory went from 45 to 78 MiB) and well past any rate limit the far end keeps. 64 lets eight
+/// events provision at full width together.
+///
+/// The turn ends when the head arrives, not when the body is read: the guest reads a body as
+/// soon as its head is ready, but only after writing the bodies of the requests it sent with it,
+/// and one of those may be waiting for a turn; a turn held until the body was read could then
+/// wait on itself across events.
+pub const MAX_IN_FLIGHT_PER_AUTHORITY: usize = 64;
 /// Distinct connect timeouts served by a pooled client; a further one replaces the oldest.
 pub const MAX_CLIENTS: usize = 4;
 /// wasmtime-wasi-http's default for a timeout the guest leaves unset.
@@ -49,6 +60,9 @@ type Pooled = Client<HttpsConnector<HttpConnector>, WasiBody>;
 #[derive(Clone, Default)]
 pub struct HttpPool {
     clients: Arc<Mutex<Vec<(Duration, Pooled)>>>,
+    /// The turns of [`MAX_IN_FLIGHT_PER_AUTHORITY`], by authority. The allow list keeps the
+    /// authorities to the few the deployment names (iManage, Actionstep), so the map stays small.
+    turns: Arc<Mutex<HashMap<String, Arc<tokio::sync::Semaphore>>>>,
 }
 
 /// A response as `WasiHttpHooks::send_request` hands it to the guest.
@@ -67,15 +81,40 @@ impl HttpPool {
         let head = connect.saturating_add(timeout(options.first_byte_timeout));
         let between = timeout(options.between_bytes_timeout);
         let client = self.client(connect)?;
-        let response = tokio::time::timeout(head, client.request(request))
-            .await
-            .map_err(|_| Error::ConnectionReadTimeout)?
-            .map_err(sending_error)?;
+        let turns = self.turns(&request)?;
+        let response = tokio::time::timeout(head, async move {
+            // Never closed, so acquiring only ever waits.
+            let _turn = turns.acquire_owned().await;
+            client.request(request).await
+        })
+        .await
+        .map_err(|_| Error::ConnectionReadTimeout)?
+        .map_err(sending_error)?;
         Ok(response.map(|body| {
             tower_http::timeout::TimeoutBody::new(between, body)
                 .map_err(body_error)
                 .boxed_unsync()
         }))
+    }
+
+    /// The turns of `request`'s authority.
+    fn turns(
+        &self,
+        request: &hyper::Request<WasiBody>,
+    ) -> Result<Arc<tokio::sync::Semaphore>, Error> {
+        let authority = request
+            .uri()
+            .authority()
+            .map(|a| a.as_str().to_ascii_lowercase())
+            .unwrap_or_default();
+        let mut turns = self
+            .turns
+            .lock()
+            .map_err(|_| Error::InternalError(Some("HTTP pool lock poisoned".into())))?;
+        Ok(turns
+            .entry(authority)
+            .or_insert_with(|| Arc::new(tokio::sync::Semaphore::new(MAX_IN_FLIGHT_PER_AUTHORITY)))
+            .clone())
     }
 
     fn client(&self, connect_timeout: Duration) -> Result<Pooled, Error> {
@@ -234,6 +273,76 @@ mod tests {
             }
         }
         assert_eq!(accepted.load(std::sync::atomic::Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
+    async fn requests_to_one_authority_wait_their_turn_past_the_bound() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        // Holds every request's answer until released; counts the requests it holds.
+        let held = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let release = Arc::new(tokio::sync::Notify::new());
+        let released = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (h, r, rd) = (held.clone(), release.clone(), released.clone());
+        tokio::spawn(async move {
+            loop {
+                let (mut conn, _) = listener.accept().await.unwrap();
+                let (h, r, rd) = (h.clone(), r.clone(), rd.clone());
+                tokio::spawn(async move {
+                    while read_head(&mut conn).await.is_some() {
+                        h.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                        loop {
+                            // Made before the check, so a release between the two still wakes it.
+                            let woken = r.notified();
+                            if rd.load(std::sync::atomic::Ordering::SeqCst) {
+                                break;
+                            }
+                            woken.await;
+                        }
+                        let answer = b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok";
+                        if conn.write_all(answer).await.is_err() {
+                            return;
+                        }
+                    }
+                });
+            }
+        });
+        let pool = HttpPool::default();
+        let extra = 10;
+        let mut sent = tokio::task::JoinSet::new();
+        for i in 0..MAX_IN_FLIGHT_PER_AUTHORITY + extra {
+            let (pool, uri) = (pool.clone(), format!("{base}/r{i}"));
+            sent.spawn(async move {
+                let response = pool.send(get(&uri), None).await.unwrap();
+                response.into_body().collect().await.unwrap().to_bytes()
+            });
+        }
+        // The bound's worth arrives; the rest waits for as long as the far end keeps them.
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        while held.load(std::sync::atomic::Ordering::SeqCst) < MAX_IN_FLIGHT_PER_AUTHORITY {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the bound's worth never arrived"
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert_eq!(
+            held.load(std::sync::atomic::Ordering::SeqCst),
+            MAX_IN_FLIGHT_PER_AUTHORITY
+        );
+        released.store(true, std::sync::atomic::Ordering::SeqCst);
+        release.notify_waiters();
+        let mut answered = 0;
+        while let Some(body) = sent.join_next().await {
+            assert_eq!(&body.unwrap()[..], b"ok");
+            answered += 1;
+        }
+        assert_eq!(answered, MAX_IN_FLIGHT_PER_AUTHORITY + extra);
+        assert_eq!(
+            held.load(std::sync::atomic::Ordering::SeqCst),
+            MAX_IN_FLIGHT_PER_AUTHORITY + extra
+        );
     }
 
     #[tokio::test]
