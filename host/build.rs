@@ -15,7 +15,8 @@ fn main() {
     println!("cargo:rerun-if-env-changed=MATTERLINK_COMPONENT_WASM");
     if let Ok(prebuilt) = env::var("MATTERLINK_COMPONENT_WASM") {
         println!("cargo:rerun-if-changed={prebuilt}");
-        std::fs::copy(&prebuilt, &embedded).expect("copying MATTERLINK_COMPONENT_WASM");
+        let bytes = std::fs::read(&prebuilt).expect("reading MATTERLINK_COMPONENT_WASM");
+        std::fs::write(&embedded, without_debug_names(&bytes)).expect("writing the component");
         println!("cargo:rustc-env=MATTERLINK_WASM={}", embedded.display());
         return;
     }
@@ -62,6 +63,41 @@ fn main() {
         "building the component failed; is the target installed? `rustup target add wasm32-wasip2`"
     );
     let built: &Path = &target_dir.join("wasm32-wasip2/release/matterlink_component.wasm");
-    std::fs::copy(built, &embedded).expect("copying the component");
+    let bytes = std::fs::read(built).expect("reading the component");
+    std::fs::write(&embedded, without_debug_names(&bytes)).expect("writing the component");
     println!("cargo:rustc-env=MATTERLINK_WASM={}", embedded.display());
+}
+
+/// The component without its `component-name` custom section: the debug names of its instances
+/// and functions (16 KB), which `strip = true` leaves, as it strips only the core module inside.
+/// Nothing reads them but a debugger; the artifact that ships (embedded here) is smaller without
+/// them. Only top-level sections are walked: id, LEB128 size, payload.
+fn without_debug_names(wasm: &[u8]) -> Vec<u8> {
+    fn leb(bytes: &[u8], mut at: usize) -> (usize, usize) {
+        let (mut value, mut shift) = (0usize, 0);
+        loop {
+            let byte = bytes[at];
+            at += 1;
+            value |= usize::from(byte & 0x7f) << shift;
+            shift += 7;
+            if byte & 0x80 == 0 {
+                return (value, at);
+            }
+        }
+    }
+    let mut out = wasm[..8].to_vec();
+    let mut at = 8;
+    while at < wasm.len() {
+        let (size, payload) = leb(wasm, at + 1);
+        let end = payload + size;
+        let named = |name: &[u8]| {
+            let (len, start) = leb(wasm, payload);
+            &wasm[start..start + len] == name
+        };
+        if !(wasm[at] == 0 && named(b"component-name")) {
+            out.extend_from_slice(&wasm[at..end]);
+        }
+        at = end;
+    }
+    out
 }

@@ -264,7 +264,7 @@ async fn main() -> Result<()> {
             met: Some(size <= SIZE_LIMIT),
             note: format!(
                 "{:.0} KiB: the bytes host/build.rs embeds in the host (`EMBEDDED_COMPONENT`), \
-                 the release .wasm (opt-level s, LTO, stripped)",
+                 the release .wasm (opt-level z, LTO, stripped, without its component-name section)",
                 size / 1024.0
             ),
         });

@@ -239,7 +239,7 @@ pub fn list(p: &dyn Platform) -> Result<Vec<Job>> {
             jobs.push(j);
         }
     }
-    jobs.sort_by(|a, b| (b.started_at, &b.id).cmp(&(a.started_at, &a.id)));
+    jobs.sort_unstable_by(|a, b| (b.started_at, &b.id).cmp(&(a.started_at, &a.id)));
     Ok(jobs)
 }
 

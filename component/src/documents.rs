@@ -34,7 +34,7 @@ pub fn folder_tree(nodes: &[FolderNode], root: &str) -> Vec<Folder> {
     fn walk(nodes: &[FolderNode], parent: &str, prefix: &str, out: &mut Vec<Folder>) {
         let mut children: Vec<&FolderNode> =
             nodes.iter().filter(|n| n.parent_id == parent).collect();
-        children.sort_by(|a, b| (&a.name, &a.id).cmp(&(&b.name, &b.id)));
+        children.sort_unstable_by(|a, b| (&a.name, &a.id).cmp(&(&b.name, &b.id)));
         for n in children {
             let path = if prefix.is_empty() {
                 n.name.clone()

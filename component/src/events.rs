@@ -232,7 +232,7 @@ pub fn failed(p: &dyn Platform) -> Result<Vec<DeadLetter>> {
             stored.push(s);
         }
     }
-    stored.sort_by(|a, b| {
+    stored.sort_unstable_by(|a, b| {
         (a.seq, a.letter.first_failed_at, &a.letter.event.id).cmp(&(
             b.seq,
             b.letter.first_failed_at,

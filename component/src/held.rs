@@ -156,7 +156,7 @@ pub fn list(p: &dyn Platform, source: &str) -> Result<Vec<HeldDelivery>> {
             }
         }
     }
-    stored.sort_by(|a, b| (a.seq, &a.held.id).cmp(&(b.seq, &b.held.id)));
+    stored.sort_unstable_by(|a, b| (a.seq, &a.held.id).cmp(&(b.seq, &b.held.id)));
     Ok(stored.into_iter().map(|s| s.held).collect())
 }
 

@@ -151,7 +151,7 @@ fn matter_of(
             slot.2 = value;
         }
     }
-    numbered.sort_by_key(|(n, _, _)| *n);
+    numbered.sort_unstable_by_key(|(n, _, _)| *n);
     let mut clients = Vec::new();
     for (n, id, name) in numbered {
         match (id, name) {

@@ -717,7 +717,7 @@ mod tests {
                 names.join("/")
             };
             let mut paths: Vec<String> = nodes.iter().map(|n| path_of(&n.0)).collect();
-            paths.sort();
+            paths.sort_unstable();
             paths
         }
 

@@ -19,6 +19,7 @@ pub mod operations;
 pub mod page;
 pub mod panel;
 pub mod password;
+pub mod routes;
 pub mod session;
 pub mod setup;
 pub mod signin;

@@ -34,26 +34,19 @@ enum Route {
     Report,
 }
 
-fn router() -> matchit::Router<Route> {
-    let mut r = matchit::Router::new();
-    for (path, route) in [
-        ("/ops", Route::Overview),
-        ("/ops/audit", Route::Audit),
-        ("/ops/failed", Route::Failed),
-        ("/ops/failed/replay-all", Route::ReplayAll),
-        ("/ops/failed/{id}/replay", Route::ReplayOne),
-        ("/ops/feed", Route::Feed),
-        ("/ops/backfill", Route::Backfill),
-        ("/ops/backfill/{job}", Route::Job),
-        ("/ops/backfill/{job}/step", Route::Step),
-        ("/ops/backfill/{job}/report.csv", Route::Report),
-    ] {
-        // The table is fixed: a conflict is a programming error the tests meet at once.
-        r.insert(path, route)
-            .expect("operations routes do not conflict");
-    }
-    r
-}
+/// The section's routes, below the console.
+const ROUTES: [(&str, Route); 10] = [
+    ("/ops", Route::Overview),
+    ("/ops/audit", Route::Audit),
+    ("/ops/failed", Route::Failed),
+    ("/ops/failed/replay-all", Route::ReplayAll),
+    ("/ops/failed/{id}/replay", Route::ReplayOne),
+    ("/ops/feed", Route::Feed),
+    ("/ops/backfill", Route::Backfill),
+    ("/ops/backfill/{job}", Route::Job),
+    ("/ops/backfill/{job}/step", Route::Step),
+    ("/ops/backfill/{job}/report.csv", Route::Report),
+];
 
 /// Answers a page of the operations section.
 pub fn handle(p: &dyn Platform, ctx: &mut Ctx, req: &Request<'_>) -> Reply {
@@ -61,13 +54,12 @@ pub fn handle(p: &dyn Platform, ctx: &mut Ctx, req: &Request<'_>) -> Reply {
         "" => "/ops",
         other => other,
     };
-    let router = router();
-    let Ok(found) = router.at(path) else {
+    let Some(found) = super::routes::find(&ROUTES, path) else {
         return not_found(ctx);
     };
-    let param = |name: &str| found.params.get(name).unwrap_or_default().to_string();
+    let param = |name: &str| found.param(name);
     let post = req.is_post();
-    match (*found.value, post) {
+    match (found.route, post) {
         (Route::Overview, false) => overview(p, ctx),
         (Route::Audit, false) => audit::page(p, ctx, req),
         (Route::Failed, false) => failed::page(p, ctx, req),

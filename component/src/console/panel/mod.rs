@@ -49,6 +49,15 @@ enum Route {
     Link,
 }
 
+/// The section's routes, below the console.
+const ROUTES: [(&str, Route); 5] = [
+    ("/matters", Route::Index),
+    ("/matters/", Route::Index),
+    ("/matters/{id}", Route::Matter),
+    ("/matters/{id}/documents", Route::Documents),
+    ("/matters/{id}/link", Route::Link),
+];
+
 /// Answers a page of the matters section, with the panel's own framing policy.
 pub fn handle(p: &dyn Platform, ctx: &mut Ctx, req: &Request<'_>) -> Reply {
     let reply = route(p, ctx, req);
@@ -56,22 +65,11 @@ pub fn handle(p: &dyn Platform, ctx: &mut Ctx, req: &Request<'_>) -> Reply {
 }
 
 fn route(p: &dyn Platform, ctx: &mut Ctx, req: &Request<'_>) -> Reply {
-    let mut router = matchit::Router::new();
-    for (path, r) in [
-        ("/matters", Route::Index),
-        ("/matters/", Route::Index),
-        ("/matters/{id}", Route::Matter),
-        ("/matters/{id}/documents", Route::Documents),
-        ("/matters/{id}/link", Route::Link),
-    ] {
-        // The paths are constants that do not conflict: insertion cannot fail.
-        let _ = router.insert(path, r);
-    }
-    let Ok(found) = router.at(req.path) else {
+    let Some(found) = super::routes::find(&ROUTES, req.path) else {
         return not_found(ctx);
     };
-    let id = found.params.get("id").unwrap_or_default().to_string();
-    match (*found.value, req.is_post()) {
+    let id = found.param("id");
+    match (found.route, req.is_post()) {
         (Route::Index, false) => index(p, ctx, req),
         (Route::Matter, false) => matter(p, ctx, req, &id),
         (Route::Documents, true) => workspace::upload(p, ctx, req, &id),
@@ -197,7 +195,7 @@ fn recent(p: &dyn Platform) -> crate::model::Result<(Vec<Recent>, usize)> {
             read.push(link);
         }
     }
-    read.sort_by_key(|l| std::cmp::Reverse(l.linked_at));
+    read.sort_unstable_by(|a, b| (b.linked_at, &b.matter_id).cmp(&(a.linked_at, &a.matter_id)));
     let recent = read
         .into_iter()
         .take(RECENT)

@@ -250,7 +250,7 @@ fn profile_fields(s: &Settings, profile: &Value) -> Vec<FieldRow> {
             ))
         })
         .collect();
-    rows.sort_by_key(|(n, _)| *n);
+    rows.sort_unstable_by(|(n, a), (m, b)| (n, &a.field).cmp(&(m, &b.field)));
     rows.into_iter().map(|(_, r)| r).collect()
 }
 
