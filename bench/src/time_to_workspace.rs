@@ -5,7 +5,9 @@
 //! trips, counting the matter's lookup value before the workspace. The sequential time is measured
 //! in the same run: the same component with `imanage_max_in_flight = 1`, which sends every
 //! request in turn, its events interleaved with the concurrent ones so that both see the same
-//! machine.
+//! machine. The round trips are counted from the times: the same event at zero latency (the
+//! component's own work, measured in the same run) taken from the time at the latency, over the
+//! latency. The floor is met when that count, rounded, is the floor's.
 
 use std::time::{Duration, Instant};
 
@@ -20,6 +22,8 @@ pub struct TimeToWorkspace {
     pub measured: Duration,
     /// Median over as many events with one request in flight at a time.
     pub sequential: Duration,
+    /// Median over as many events at zero latency: the time that is not waiting for iManage.
+    pub at_zero: Duration,
     pub events: usize,
     /// Deepest container in the template's plan (1: all at the top).
     pub depth: usize,
@@ -30,6 +34,16 @@ pub struct TimeToWorkspace {
 impl TimeToWorkspace {
     pub fn floor(&self) -> Duration {
         Duration::from_millis(self.latency_ms) * (self.depth as u32 + 2)
+    }
+
+    /// Round trips waited for, from the times: (measured − at zero latency) ÷ latency.
+    pub fn round_trips(&self) -> f64 {
+        self.measured.saturating_sub(self.at_zero).as_secs_f64() * 1000.0 / self.latency_ms as f64
+    }
+
+    /// Whether the event waits for no more round trips than the floor's.
+    pub fn at_floor(&self) -> bool {
+        self.round_trips().round() <= (self.depth + 2) as f64
     }
 
     /// Every request in turn at the latency, nothing else: what the sequential time is made of.
@@ -64,6 +78,19 @@ pub async fn measure(events: usize, latency_ms: u64) -> Result<TimeToWorkspace> 
         .max()
         .unwrap_or(0);
 
+    let mut at_zero = Vec::new();
+    for i in 1..=events {
+        let t = Instant::now();
+        if let Err(e) = rt
+            .call(Function::OnMatterCreated, setup::matter(&format!("Z-{i}")))
+            .await?
+        {
+            bail!("provisioning failed: {e}");
+        }
+        at_zero.push(t.elapsed());
+    }
+    at_zero.sort();
+
     setup::set_latency(&sandbox, latency_ms);
     let mut times = Vec::new();
     let mut sequential = Vec::new();
@@ -94,6 +121,7 @@ pub async fn measure(events: usize, latency_ms: u64) -> Result<TimeToWorkspace> 
         latency_ms,
         measured: times[times.len() / 2],
         sequential: sequential[sequential.len() / 2],
+        at_zero: at_zero[at_zero.len() / 2],
         events,
         depth,
         requests_per_event: requests as f64 / events as f64,
