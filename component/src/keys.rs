@@ -151,10 +151,6 @@ pub fn signature_seen(mac_hex: &str) -> String {
 /// The prefix of every `signature_seen` key, which the sweep lists.
 pub const SIGNATURES_SEEN: &str = "webhook/seen/";
 
-/// Signed requests accepted so far; every `webhooks::replay::SWEEP_EVERY`th one sweeps expired
-/// signatures away.
-pub const SIGNATURES_COUNT: &str = "webhook/seen-count";
-
 /// The console's local administrator password, as an Argon2id PHC string (`console::password`);
 /// never the password itself.
 pub const ADMIN_PASSWORD: &str = "console/admin-password";

@@ -7,19 +7,23 @@
 //! The memory is bounded: a record is only needed while its timestamp is inside the window
 //! (`signature::TOLERANCE_S` either way), since outside it `check_headers` refuses the request
 //! anyway. `wasi:keyvalue` cannot list by prefix without walking the whole bucket, so the sweep
-//! that deletes expired records runs on every [`SWEEP_EVERY`]th accepted request (an atomic
-//! counter in key-value), not on each. After a sweep at time `t` the store holds only records
-//! with timestamps from `t - TOLERANCE_S` on, i.e. requests accepted from `t - 2 * TOLERANCE_S`
-//! on; so at any time it holds at most the signed requests of the ten minutes before the last
-//! sweep plus fewer than `SWEEP_EVERY` since.
+//! that deletes expired records runs for one accepted request in [`SWEEP_EVERY`], not for each.
+//! Which one is told by the signature itself (its first byte): an HMAC is uniform, and nobody
+//! without the secret can choose it, so sweeps come every `SWEEP_EVERY` requests on average
+//! without a shared counter written on every request (a second write per request, and a key
+//! every host sharing the store would contend for). After a sweep at time `t` the store holds
+//! only records with timestamps from `t - TOLERANCE_S` on, i.e. requests accepted from
+//! `t - 2 * TOLERANCE_S` on; so at any time it holds the signed requests of the ten minutes
+//! before the last sweep plus those since, `SWEEP_EVERY` on average (more than 1,000 with a
+//! chance below one in a million).
 
 use super::signature::TOLERANCE_S;
 use crate::keys;
 use crate::model::Result;
 use crate::platform::Platform;
 
-/// How many accepted signed requests pass between two sweeps of expired signatures.
-pub const SWEEP_EVERY: i64 = 64;
+/// How many accepted signed requests pass between two sweeps of expired signatures, on average.
+pub const SWEEP_EVERY: u8 = 64;
 
 /// Records the signature `mac` of a request stamped `at`; `false` when it was recorded before,
 /// i.e. the request is a replay.
@@ -32,11 +36,17 @@ pub fn first_use(p: &dyn Platform, mac: &[u8], at: u64) -> Result<bool> {
     if p.kv_get(&key)?.is_some() || p.kv_increment(&key, 1)? != 1 {
         return Ok(false);
     }
-    if p.kv_increment(keys::SIGNATURES_COUNT, 1)? % SWEEP_EVERY == 0 {
+    if sweeps(mac) {
         // A failed sweep costs only memory until the next one; the request itself is fine.
         let _ = sweep(p);
     }
     Ok(true)
+}
+
+/// Whether the request signed `mac` sweeps: one in [`SWEEP_EVERY`] (a power of two dividing
+/// 256, so each first byte is as likely).
+fn sweeps(mac: &[u8]) -> bool {
+    mac.first().is_some_and(|b| b % SWEEP_EVERY == 0)
 }
 
 /// Deletes every recorded signature whose timestamp has left the window; how many it deleted.
@@ -77,36 +87,51 @@ mod tests {
         assert!(first_use(&p, &[2; 32], now).unwrap());
     }
 
+    /// A signature whose first byte is `b`, unique by `n`.
+    fn mac(b: u8, n: u32) -> [u8; 32] {
+        let mut m = [0u8; 32];
+        m[0] = b;
+        m[1..5].copy_from_slice(&n.to_be_bytes());
+        m
+    }
+
     #[test]
-    fn expired_signatures_are_swept_every_nth_request() {
+    fn expired_signatures_are_swept_by_the_signatures_that_sweep() {
         let p = FakePlatform::configured();
         let start = p.now();
-        let mut mac = 0u32;
-        let mut next = || {
-            mac += 1;
-            let mut m = [0u8; 32];
-            m[..4].copy_from_slice(&mac.to_be_bytes());
-            m
-        };
-        // One short of a sweep: everything is remembered.
-        for _ in 0..SWEEP_EVERY - 1 {
-            assert!(first_use(&p, &next(), start).unwrap());
+        // Signatures that do not sweep: everything is remembered.
+        for n in 0..100 {
+            assert!(first_use(&p, &mac(1, n), start).unwrap());
         }
-        assert_eq!(seen(&p), SWEEP_EVERY as usize - 1);
+        assert_eq!(seen(&p), 100);
         // Later, past the window of all of them (one stamped in the future still counts).
         p.advance(TOLERANCE_S + 1);
-        let fresh = next();
+        let fresh = mac(SWEEP_EVERY, 0);
+        assert!(sweeps(&fresh));
         assert!(first_use(&p, &fresh, p.now() + TOLERANCE_S).unwrap());
-        assert_eq!(seen(&p), 1, "the 64th request swept the expired ones");
+        assert_eq!(seen(&p), 1, "a sweeping signature swept the expired ones");
         assert!(
             !first_use(&p, &fresh, p.now() + TOLERANCE_S).unwrap(),
             "the fresh one is kept"
         );
-        // However many requests arrive, what is kept stays under the bound.
-        for _ in 0..10 * SWEEP_EVERY {
+    }
+
+    #[test]
+    fn one_signature_in_sweep_every_sweeps() {
+        let sweeping = (0..=255u8).filter(|&b| sweeps(&mac(b, 0))).count();
+        assert_eq!(sweeping, 256 / SWEEP_EVERY as usize);
+        // Random signatures (HMACs are uniform) keep what is stored near the bound.
+        let p = FakePlatform::configured();
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        for n in 0..20 * SWEEP_EVERY as u32 {
+            // xorshift: a fixed sequence of uniform bytes.
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
             p.advance(10);
-            assert!(first_use(&p, &next(), p.now()).unwrap());
-            assert!(seen(&p) <= (2 * TOLERANCE_S / 10) as usize + SWEEP_EVERY as usize);
+            assert!(first_use(&p, &mac(state as u8, n), p.now()).unwrap());
         }
+        let bound = (2 * TOLERANCE_S / 10) as usize + 4 * SWEEP_EVERY as usize;
+        assert!(seen(&p) <= bound, "{} kept, bound {bound}", seen(&p));
     }
 }
