@@ -1037,19 +1037,15 @@ async fn the_walkthrough_sandbox_has_legacy_workspaces_and_walls() {
         .stderr(Stdio::piped())
         .kill_on_drop(true);
     let mut sandbox = c.spawn().unwrap();
-    let url = BufReader::new(sandbox.stdout.take().unwrap())
-        .lines()
-        .next_line()
-        .await
-        .unwrap()
-        .unwrap();
-    let banner = BufReader::new(sandbox.stderr.take().unwrap())
-        .lines()
-        .next_line()
-        .await
-        .unwrap()
-        .unwrap();
+    // Both readers live as long as the sandbox: a pipe closed under it would fail its next line
+    // (it prints its banner in several), and the sandbox with it.
+    let mut stdout = BufReader::new(sandbox.stdout.take().unwrap()).lines();
+    let url = stdout.next_line().await.unwrap().unwrap();
+    let mut stderr = BufReader::new(sandbox.stderr.take().unwrap()).lines();
+    let banner = stderr.next_line().await.unwrap().unwrap();
     assert!(banner.contains("kill %1"), "{banner}");
+    let emulators = stderr.next_line().await.unwrap().unwrap();
+    assert!(emulators.contains("Actionstep emulator"), "{emulators}");
     let data = tempfile::tempdir().unwrap();
     let cmd = || {
         let mut c = Command::new(BIN);
