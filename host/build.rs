@@ -85,6 +85,10 @@ fn without_debug_names(wasm: &[u8]) -> Vec<u8> {
             }
         }
     }
+    assert!(
+        wasm.starts_with(b"\0asm"),
+        "the component to embed is not a WebAssembly file"
+    );
     let mut out = wasm[..8].to_vec();
     let mut at = 8;
     while at < wasm.len() {
