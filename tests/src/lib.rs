@@ -332,6 +332,20 @@ pub fn signed(
         .body(body)
 }
 
+/// Delivers `event` to `server`'s `/v1/events`, signed now, as the matter system would.
+pub async fn post_event(server: &str, event: &serde_json::Value) -> reqwest::Response {
+    signed(
+        &reqwest::Client::new(),
+        reqwest::Method::POST,
+        &format!("{server}/v1/events"),
+        serde_json::to_vec(event).unwrap(),
+        unix_now(),
+    )
+    .send()
+    .await
+    .unwrap()
+}
+
 /// Every key and value of a snapshot but the memory of used webhook signatures, which every
 /// accepted signed request adds to (`webhooks::replay`): what a refused request must not change.
 pub fn without_signatures(

@@ -12,7 +12,7 @@
 //! Skipped, saying so, without chromium and chromedriver.
 
 use matterlink_e2e::browser::Browser;
-use matterlink_e2e::{fixture, oauth_config, signed, unix_now, Env, Server, WEBHOOK_SECRET};
+use matterlink_e2e::{fixture, oauth_config, post_event, Env, Server, WEBHOOK_SECRET};
 use serde_json::{json, Value};
 
 const PASSWORD: &str = "a long console password";
@@ -285,16 +285,7 @@ async fn provision_and_file(browser: &Browser, env: &Env, server: &str, base: &s
     matter.id = "M-BROWSER-1".into();
     matter.matter_type = "Conveyancing".into();
     let event = json!({"id": "evt-browser-1", "type": "matter.created", "matter": matter});
-    let r = signed(
-        &reqwest::Client::new(),
-        reqwest::Method::POST,
-        &format!("{server}/v1/events"),
-        serde_json::to_vec(&event).unwrap(),
-        unix_now(),
-    )
-    .send()
-    .await
-    .unwrap();
+    let r = post_event(server, &event).await;
     assert!(r.status().is_success(), "{}", r.text().await.unwrap());
     let link = env
         .kv()
@@ -389,16 +380,7 @@ async fn replay_from_operations(browser: &Browser, env: &Env, server: &str, base
     let mut matter = fixture("matter-basic.json");
     matter.id = "M-BROWSER-2".into();
     let event = json!({"id": "evt-browser-2", "type": "matter.created", "matter": matter});
-    let r = signed(
-        &reqwest::Client::new(),
-        reqwest::Method::POST,
-        &format!("{server}/v1/events"),
-        serde_json::to_vec(&event).unwrap(),
-        unix_now(),
-    )
-    .send()
-    .await
-    .unwrap();
+    let r = post_event(server, &event).await;
     assert_eq!(r.status(), reqwest::StatusCode::SERVICE_UNAVAILABLE);
     env.state().set_faults(imanage_sandbox::Faults::default());
 

@@ -5,8 +5,8 @@
 //! step the backfill to the end and download its report.
 
 use matterlink_e2e::console::{input_value, multipart, Console, Page};
-use matterlink_e2e::{fixture, signed, unix_now, Env, Server, WEBHOOK_SECRET};
-use reqwest::{Method, StatusCode};
+use matterlink_e2e::{fixture, post_event, Env, Server, WEBHOOK_SECRET};
+use reqwest::StatusCode;
 use serde_json::json;
 
 const PASSWORD: &str = "a long console password";
@@ -88,16 +88,7 @@ async fn a_failed_event_is_replayed_from_the_operations_page() {
         ..Default::default()
     });
     let event = json!({"id": "evt-ops-1", "type": "matter.created", "matter": fixture("matter-basic.json")});
-    let r = signed(
-        &reqwest::Client::new(),
-        Method::POST,
-        &format!("{}/v1/events", s.url),
-        serde_json::to_vec(&event).unwrap(),
-        unix_now(),
-    )
-    .send()
-    .await
-    .unwrap();
+    let r = post_event(&s.url, &event).await;
     assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
 
     let (status, html) = b.get("/admin/ops").await;

@@ -6,9 +6,8 @@
 
 use imanage_sandbox::FolderKind;
 use matterlink_e2e::console::{input_value, multipart, text_of, unescape, url_encoded, Console};
-use matterlink_e2e::{fixture, signed, unix_now, Env, Server, WEBHOOK_SECRET};
+use matterlink_e2e::{fixture, post_event, Env, Server, WEBHOOK_SECRET};
 use matterlink_host::{Args, Function};
-use reqwest::Method;
 use serde_json::json;
 
 const PASSWORD: &str = "correct horse battery staple";
@@ -43,19 +42,8 @@ async fn the_panel_shows_files_resolves_and_refuses_through_serve() {
 
     // A matter provisioned by a signed event.
     let matter = fixture("matter-basic.json");
-    let event =
-        serde_json::to_vec(&json!({"id": "evt-1", "type": "matter.created", "matter": matter}))
-            .unwrap();
-    let answer = signed(
-        &reqwest::Client::new(),
-        Method::POST,
-        &format!("{}/v1/events", server.url),
-        event,
-        unix_now(),
-    )
-    .send()
-    .await
-    .unwrap();
+    let event = json!({"id": "evt-1", "type": "matter.created", "matter": matter});
+    let answer = post_event(&server.url, &event).await;
     assert!(
         answer.status().is_success(),
         "{}",
