@@ -23,10 +23,10 @@ use matterlink_component::model::{
 };
 use matterlink_component::security::Member;
 use matterlink_component::team::TeamOutcome;
+use wasmtime::component::{ComponentNamedList, Lift, Lower};
 use wasmtime::Store;
 
-use crate::bindings::exports::matterlink::imanage::integration::Guest;
-use crate::bindings::{types as wit, Plugin};
+use crate::bindings::types as wit;
 use crate::dry_run::PlannedRequest;
 use crate::runtime::Runtime;
 use crate::state::State;
@@ -38,32 +38,42 @@ pub type Answer<T> = std::result::Result<T, Error>;
 pub struct Instance<'r> {
     runtime: &'r Runtime,
     store: Store<State>,
-    plugin: Plugin,
+    instance: wasmtime::component::Instance,
 }
 
+/// What an export answers as the component's bindings spell it.
+type Wit<T> = std::result::Result<T, wit::Error>;
+
 /// Converts the component's answer into domain types.
-fn answer<W, T: From<W>>(raw: std::result::Result<W, wit::Error>) -> Answer<T> {
+fn answer<W, T: From<W>>(raw: Wit<W>) -> Answer<T> {
     raw.map(T::from).map_err(Error::from)
 }
 
 impl Runtime {
     /// A fresh instance for one call; [`Instance::plan`] then tells what a dry run planned.
     pub async fn instance(&self) -> Result<Instance<'_>> {
-        let (store, plugin) = self.instantiate().await?;
+        let (store, instance) = self.instantiate().await?;
         Ok(Instance {
             runtime: self,
             store,
-            plugin,
+            instance,
         })
     }
 }
 
 impl Instance<'_> {
-    fn parts(&mut self) -> (&mut Store<State>, &Guest) {
-        (
-            &mut self.store,
-            self.plugin.matterlink_imanage_integration(),
-        )
+    /// Calls the export `name` of `matterlink:imanage/integration` with `params`: only that
+    /// export is looked up and type-checked, in this instance (see [`Runtime::instantiate_in`]).
+    async fn call<P, R>(&mut self, name: &str, params: P) -> Result<Wit<R>>
+    where
+        P: ComponentNamedList + Lower + Send + Sync,
+        Wit<R>: Lift + Send + Sync + 'static,
+        (Wit<R>,): ComponentNamedList,
+    {
+        let f =
+            self.runtime
+                .integration_export::<P, Wit<R>>(&mut self.store, &self.instance, name)?;
+        Ok(f.call_async(&mut self.store, params).await?.0)
     }
 
     /// In a dry run, the iManage requests this instance planned instead of sending (and
@@ -74,55 +84,52 @@ impl Instance<'_> {
 
     /// `on-matter-created`: provision the matter's workspace, or return the one linked.
     pub async fn on_matter_created(&mut self, m: &Matter) -> Result<Answer<Workspace>> {
-        let (s, api) = self.parts();
-        Ok(answer(
-            api.call_on_matter_created(s, &m.clone().into()).await?,
-        ))
+        let m: wit::Matter = m.clone().into();
+        let raw: Wit<wit::Workspace> = self.call("on-matter-created", (&m,)).await?;
+        Ok(answer(raw))
     }
 
     /// `on-matter-updated`: rename (and with `sync_fields_on_update` refresh) the workspace;
     /// `None` when the matter has none.
     pub async fn on_matter_updated(&mut self, m: &Matter) -> Result<Answer<Option<Workspace>>> {
-        let (s, api) = self.parts();
-        let raw = api.call_on_matter_updated(s, &m.clone().into()).await?;
+        let m: wit::Matter = m.clone().into();
+        let raw: Wit<Option<wit::Workspace>> = self.call("on-matter-updated", (&m,)).await?;
         Ok(raw.map(|w| w.map(Into::into)).map_err(Into::into))
     }
 
     /// `on-matter-closed`: mark the linked workspace closed.
     pub async fn on_matter_closed(&mut self, m: &Matter) -> Result<Answer<Workspace>> {
-        let (s, api) = self.parts();
-        Ok(answer(
-            api.call_on_matter_closed(s, &m.clone().into()).await?,
-        ))
+        let m: wit::Matter = m.clone().into();
+        let raw: Wit<wit::Workspace> = self.call("on-matter-closed", (&m,)).await?;
+        Ok(answer(raw))
     }
 
     /// `on-matter-reopened`: undo exactly what closing did.
     pub async fn on_matter_reopened(&mut self, m: &Matter) -> Result<Answer<Workspace>> {
-        let (s, api) = self.parts();
-        Ok(answer(
-            api.call_on_matter_reopened(s, &m.clone().into()).await?,
-        ))
+        let m: wit::Matter = m.clone().into();
+        let raw: Wit<wit::Workspace> = self.call("on-matter-reopened", (&m,)).await?;
+        Ok(answer(raw))
     }
 
     /// `map-metadata`: the profile fields the matter maps to, without touching iManage.
     pub async fn map_metadata(&mut self, m: &Matter) -> Result<Answer<Vec<ProfileField>>> {
-        let (s, api) = self.parts();
-        let raw = api.call_map_metadata(s, &m.clone().into()).await?;
+        let m: wit::Matter = m.clone().into();
+        let raw: Wit<Vec<wit::ProfileField>> = self.call("map-metadata", (&m,)).await?;
         Ok(raw.map(all).map_err(Into::into))
     }
 
     /// `resolve-legacy`: find (and link) the one existing workspace of a legacy matter.
     pub async fn resolve_legacy(&mut self, m: &Matter) -> Result<Answer<LegacyMatch>> {
-        let (s, api) = self.parts();
-        Ok(answer(api.call_resolve_legacy(s, &m.clone().into()).await?))
+        let m: wit::Matter = m.clone().into();
+        let raw: Wit<wit::LegacyMatch> = self.call("resolve-legacy", (&m,)).await?;
+        Ok(answer(raw))
     }
 
     /// `link-workspace`: link the matter to the workspace of a pasted link.
     pub async fn link_workspace(&mut self, m: &Matter, url: &str) -> Result<Answer<Workspace>> {
-        let (s, api) = self.parts();
-        Ok(answer(
-            api.call_link_workspace(s, &m.clone().into(), url).await?,
-        ))
+        let m: wit::Matter = m.clone().into();
+        let raw: Wit<wit::Workspace> = self.call("link-workspace", (&m, url)).await?;
+        Ok(answer(raw))
     }
 
     /// `file-document`: file `content` as `name` into the matter's document folder, or into
@@ -136,69 +143,60 @@ impl Instance<'_> {
         content: &[u8],
         idempotency_key: Option<&str>,
     ) -> Result<Answer<String>> {
-        let (s, api) = self.parts();
-        let raw = api
-            .call_file_document(s, matter_id, folder, name, content, idempotency_key)
-            .await?;
+        let params = (matter_id, folder, name, content, idempotency_key);
+        let raw: Wit<String> = self.call("file-document", params).await?;
         Ok(raw.map_err(Into::into))
     }
 
     /// `list-folders`: the folders of the matter's workspace.
     pub async fn list_folders(&mut self, matter_id: &str) -> Result<Answer<Vec<Folder>>> {
-        let (s, api) = self.parts();
-        let raw = api.call_list_folders(s, matter_id).await?;
+        let raw: Wit<Vec<wit::Folder>> = self.call("list-folders", (matter_id,)).await?;
         Ok(raw.map(all).map_err(Into::into))
     }
 
     /// `check-connection`: the ✓/✗ report; a failing check is the typed error's message.
     pub async fn check_connection(&mut self) -> Result<Answer<String>> {
-        let (s, api) = self.parts();
-        Ok(api.call_check_connection(s).await?.map_err(Into::into))
+        let raw: Wit<String> = self.call("check-connection", ()).await?;
+        Ok(raw.map_err(Into::into))
     }
 
     /// `set-admin-password`: the console's local administrator password, stored hashed.
     pub async fn set_admin_password(&mut self, password: &str) -> Result<Answer<()>> {
-        let (s, api) = self.parts();
-        Ok(api
-            .call_set_admin_password(s, password)
-            .await?
-            .map_err(Into::into))
+        let raw: Wit<()> = self.call("set-admin-password", (password,)).await?;
+        Ok(raw.map_err(Into::into))
     }
 
     /// `handle-event`: handle a delivery once; a redelivered id is answered from its record.
     pub async fn handle_event(&mut self, e: &Event) -> Result<Answer<EventOutcome>> {
-        let (s, api) = self.parts();
-        Ok(answer(api.call_handle_event(s, &e.clone().into()).await?))
+        let e: wit::Event = e.clone().into();
+        let raw: Wit<wit::EventOutcome> = self.call("handle-event", (&e,)).await?;
+        Ok(answer(raw))
     }
 
     /// `replay-events`: run every failed event again, oldest first.
     pub async fn replay_events(&mut self) -> Result<Answer<ReplayReport>> {
-        let (s, api) = self.parts();
-        Ok(answer(api.call_replay_events(s).await?))
+        let raw: Wit<wit::ReplayReport> = self.call("replay-events", ()).await?;
+        Ok(answer(raw))
     }
 
     /// `failed-events`: the failed events waiting for replay, oldest first.
     pub async fn failed_events(&mut self) -> Result<Answer<Vec<DeadLetter>>> {
-        let (s, api) = self.parts();
-        Ok(api
-            .call_failed_events(s)
-            .await?
-            .map(all)
-            .map_err(Into::into))
+        let raw: Wit<Vec<wit::FailedEvent>> = self.call("failed-events", ()).await?;
+        Ok(raw.map(all).map_err(Into::into))
     }
 
     /// `audit-log`: the audit records `q` selects, newest first.
     pub async fn audit_log(&mut self, q: &AuditQuery) -> Result<Answer<Vec<AuditRecord>>> {
-        let (s, api) = self.parts();
-        let raw = api.call_audit_log(s, &q.clone().into()).await?;
+        let q: wit::AuditQuery = q.clone().into();
+        let raw: Wit<Vec<wit::AuditRecord>> = self.call("audit-log", (&q,)).await?;
         Ok(raw.map(all).map_err(Into::into))
     }
 
     /// `connect-begin`: iManage's sign-in URL for a browser that will come back to
     /// `redirect_uri`.
     pub async fn connect_begin(&mut self, redirect_uri: &str) -> Result<Answer<ConnectRequest>> {
-        let (s, api) = self.parts();
-        Ok(answer(api.call_connect_begin(s, redirect_uri).await?))
+        let raw: Wit<wit::ConnectRequest> = self.call("connect-begin", (redirect_uri,)).await?;
+        Ok(answer(raw))
     }
 
     /// `connect-complete`: finish signing in with the redirect's code and state; answers the
@@ -209,10 +207,8 @@ impl Instance<'_> {
         state: &str,
         redirect_uri: &str,
     ) -> Result<Answer<String>> {
-        let (s, api) = self.parts();
-        let raw = api
-            .call_connect_complete(s, code, state, redirect_uri)
-            .await?;
+        let params = (code, state, redirect_uri);
+        let raw: Wit<String> = self.call("connect-complete", params).await?;
         Ok(raw.map_err(Into::into))
     }
 
@@ -222,10 +218,10 @@ impl Instance<'_> {
         &mut self,
         redirect_uri: &str,
     ) -> Result<Answer<ConnectRequest>> {
-        let (s, api) = self.parts();
-        Ok(answer(
-            api.call_actionstep_connect_begin(s, redirect_uri).await?,
-        ))
+        let raw: Wit<wit::ConnectRequest> = self
+            .call("actionstep-connect-begin", (redirect_uri,))
+            .await?;
+        Ok(answer(raw))
     }
 
     /// `actionstep-connect-complete`: finish connecting to Actionstep with the redirect's code
@@ -236,10 +232,8 @@ impl Instance<'_> {
         state: &str,
         redirect_uri: &str,
     ) -> Result<Answer<String>> {
-        let (s, api) = self.parts();
-        let raw = api
-            .call_actionstep_connect_complete(s, code, state, redirect_uri)
-            .await?;
+        let params = (code, state, redirect_uri);
+        let raw: Wit<String> = self.call("actionstep-connect-complete", params).await?;
         Ok(raw.map_err(Into::into))
     }
 
@@ -249,39 +243,28 @@ impl Instance<'_> {
         &mut self,
         public_url: &str,
     ) -> Result<Answer<Vec<ActionstepHook>>> {
-        let (s, api) = self.parts();
-        Ok(api
-            .call_actionstep_hooks_install(s, public_url)
-            .await?
-            .map(all)
-            .map_err(Into::into))
+        let raw: Wit<Vec<wit::ActionstepHook>> =
+            self.call("actionstep-hooks-install", (public_url,)).await?;
+        Ok(raw.map(all).map_err(Into::into))
     }
 
     /// `actionstep-hooks-list`: every REST hook of the Actionstep organisation.
     pub async fn actionstep_hooks_list(&mut self) -> Result<Answer<Vec<ActionstepHook>>> {
-        let (s, api) = self.parts();
-        Ok(api
-            .call_actionstep_hooks_list(s)
-            .await?
-            .map(all)
-            .map_err(Into::into))
+        let raw: Wit<Vec<wit::ActionstepHook>> = self.call("actionstep-hooks-list", ()).await?;
+        Ok(raw.map(all).map_err(Into::into))
     }
 
     /// `actionstep-hooks-remove`: matterlink's REST hooks deleted.
     pub async fn actionstep_hooks_remove(&mut self) -> Result<Answer<Vec<ActionstepHook>>> {
-        let (s, api) = self.parts();
-        Ok(api
-            .call_actionstep_hooks_remove(s)
-            .await?
-            .map(all)
-            .map_err(Into::into))
+        let raw: Wit<Vec<wit::ActionstepHook>> = self.call("actionstep-hooks-remove", ()).await?;
+        Ok(raw.map(all).map_err(Into::into))
     }
 
     /// `poll-changes`: security changes since `cursor` (passing a batch's cursor acknowledges
     /// it).
     pub async fn poll_changes(&mut self, cursor: Option<&str>) -> Result<Answer<Batch>> {
-        let (s, api) = self.parts();
-        Ok(answer(api.call_poll_changes(s, cursor).await?))
+        let raw: Wit<wit::ChangeBatch> = self.call("poll-changes", (cursor,)).await?;
+        Ok(answer(raw))
     }
 
     /// `apply-matter-team`: make the linked workspace's members exactly `members`.
@@ -290,17 +273,16 @@ impl Instance<'_> {
         matter_id: &str,
         members: &[Member],
     ) -> Result<Answer<TeamOutcome>> {
-        let (s, api) = self.parts();
         let members: Vec<wit::TeamMember> = members.iter().cloned().map(Into::into).collect();
-        Ok(answer(
-            api.call_apply_matter_team(s, matter_id, &members).await?,
-        ))
+        let params = (matter_id, members.as_slice());
+        let raw: Wit<wit::TeamOutcome> = self.call("apply-matter-team", params).await?;
+        Ok(answer(raw))
     }
 
     /// `import-workspaces`: a page of workspaces no matter is linked to yet.
     pub async fn import_workspaces(&mut self, cursor: Option<&str>) -> Result<Answer<ImportPage>> {
-        let (s, api) = self.parts();
-        Ok(answer(api.call_import_workspaces(s, cursor).await?))
+        let raw: Wit<wit::ImportPage> = self.call("import-workspaces", (cursor,)).await?;
+        Ok(answer(raw))
     }
 
     /// `backfill-matter`: link, report or (with `create_missing`) provision a legacy matter.
@@ -309,17 +291,17 @@ impl Instance<'_> {
         m: &Matter,
         create_missing: bool,
     ) -> Result<Answer<BackfillOutcome>> {
-        let (s, api) = self.parts();
-        let raw = api
-            .call_backfill_matter(s, &m.clone().into(), create_missing)
-            .await?;
+        let m: wit::Matter = m.clone().into();
+        let params = (&m, create_missing);
+        let raw: Wit<wit::BackfillOutcome> = self.call("backfill-matter", params).await?;
         Ok(answer(raw))
     }
 
     /// `drift`: compare the matter with its workspace; with `fix`, repair what differs.
     pub async fn drift(&mut self, m: &Matter, fix: bool) -> Result<Answer<DriftReport>> {
-        let (s, api) = self.parts();
-        Ok(answer(api.call_drift(s, &m.clone().into(), fix).await?))
+        let m: wit::Matter = m.clone().into();
+        let raw: Wit<wit::DriftReport> = self.call("drift", (&m, fix)).await?;
+        Ok(answer(raw))
     }
 }
 

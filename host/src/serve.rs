@@ -691,9 +691,9 @@ async fn run_guest(
             .http()
             .new_incoming_request(shared.scheme.clone(), req)?;
         let response_out = store.data_mut().http().new_response_outparam(sender)?;
-        let plugin = runtime.pre().instantiate_async(&mut store).await?;
-        plugin
-            .wasi_http_incoming_handler()
+        let instance = runtime.instantiate_in(&mut store).await?;
+        runtime
+            .incoming_handler(&mut store, &instance)?
             .call_handle(&mut store, request, response_out)
             .await?;
         anyhow::Ok(())
