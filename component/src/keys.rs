@@ -148,8 +148,23 @@ pub fn signature_seen(mac_hex: &str) -> String {
     format!("{SIGNATURES_SEEN}{mac_hex}")
 }
 
-/// The prefix of every `signature_seen` key, which the sweep lists.
+/// The prefix of every `signature_seen` key.
 pub const SIGNATURES_SEEN: &str = "webhook/seen/";
+
+/// The claim of the sweep of expired signatures for one interval (`webhooks::replay`): the
+/// request that increments it to 1 sweeps.
+pub fn sweep_claim(interval: u64) -> String {
+    format!("{SWEEP_CLAIMS}{interval}")
+}
+
+/// The prefix of every `sweep_claim` key.
+pub const SWEEP_CLAIMS: &str = "webhook/sweep/";
+
+/// The counter that chose the sweeps before they ran by the clock; the next sweep deletes it.
+pub const RETIRED_SIGNATURES_COUNT: &str = "webhook/seen-count";
+
+/// What the sweep lists: signatures and claims alike.
+pub const WEBHOOK: &str = "webhook/";
 
 /// The console's local administrator password, as an Argon2id PHC string (`console::password`);
 /// never the password itself.
