@@ -1,9 +1,9 @@
 //! Instantiation per event: a fresh `Store` (WASI context, HTTP hooks, key-value and config
 //! handles), an instance from the host's `InstancePre` on its pooling allocator, and the one
 //! export it will call looked up and type-checked (`wasi:http/incoming-handler`, as `serve` does
-//! for every request) — what every call and every webhook pays before the component runs. The baseline is a minimal component
-//! (one core module with a memory and one exported function, written as text) instantiated the
-//! same way on the same engine, in alternating blocks.
+//! for every request) — what every call and every webhook pays before the component runs. The
+//! baseline is a minimal component (one core module with a memory and one exported function,
+//! written as text) instantiated the same way on the same engine, in alternating blocks.
 
 use std::time::{Duration, Instant};
 
@@ -59,6 +59,7 @@ pub async fn measure(rt: &Runtime, iterations: usize) -> Result<Instantiation> {
     })
 }
 
+/// One instance of ours with the export `serve` calls, dropped at once.
 async fn ours_once(rt: &Runtime) -> Result<()> {
     let (mut store, instance) = rt.instantiate().await?;
     rt.incoming_handler(&mut store, &instance)?;
