@@ -68,10 +68,9 @@ fn sweep_if_due(p: &dyn Platform) -> Result<bool> {
 }
 
 /// Deletes every recorded signature whose timestamp has left the window, and the claims of
-/// intervals before `interval`; how many signatures it deleted.
-pub fn sweep(p: &dyn Platform, interval: u64) -> Result<usize> {
+/// intervals before `interval` (the one this sweep claimed).
+fn sweep(p: &dyn Platform, interval: u64) -> Result<()> {
     let now = p.now();
-    let mut deleted = 0;
     // One walk of the bucket for both prefixes: it is the walk that costs.
     for key in p.kv_keys(keys::WEBHOOK)? {
         if let Some(rest) = key.strip_prefix(keys::SIGNATURES_SEEN) {
@@ -80,7 +79,6 @@ pub fn sweep(p: &dyn Platform, interval: u64) -> Result<usize> {
             let at = rest.split('.').next().and_then(|t| t.parse::<u64>().ok());
             if at.is_none_or(|at| at + TOLERANCE_S < now) {
                 p.kv_delete(&key)?;
-                deleted += 1;
             }
         } else if let Some(rest) = key.strip_prefix(keys::SWEEP_CLAIMS) {
             // A claim of this interval stays, or a second sweep would start in it.
@@ -91,7 +89,7 @@ pub fn sweep(p: &dyn Platform, interval: u64) -> Result<usize> {
             p.kv_delete(&key)?;
         }
     }
-    Ok(deleted)
+    Ok(())
 }
 
 #[cfg(test)]
