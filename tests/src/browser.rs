@@ -14,6 +14,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use fantoccini::elements::Element;
+use fantoccini::error::CmdError;
 use fantoccini::{Client, ClientBuilder, Locator};
 
 /// How long chromedriver, an element, or a page reached through redirects may take to appear:
@@ -127,15 +129,28 @@ impl Browser {
 
     /// Waits until the address contains `part` (after redirects and refreshes), and answers it.
     pub async fn wait_for_url(&self, part: &str) -> String {
+        self.wait_for_address(&format!("reached {part:?}"), |url| url.contains(part))
+            .await
+    }
+
+    /// Waits until the address no longer contains `part` (a form's submit has moved on), and
+    /// answers it. Clicking a submit button returns before the browser navigates, so a page
+    /// whose address contains the next one's (`/admin/signin` and `/admin`) needs this wait.
+    pub async fn wait_to_leave(&self, part: &str) -> String {
+        self.wait_for_address(&format!("left {part:?}"), |url| !url.contains(part))
+            .await
+    }
+
+    async fn wait_for_address(&self, what: &str, done: impl Fn(&str) -> bool) -> String {
         let deadline = Instant::now() + WAIT;
         loop {
             let url = self.url().await;
-            if url.contains(part) {
+            if done(&url) {
                 return url;
             }
             if Instant::now() > deadline {
                 panic!(
-                    "the browser never reached {part:?}; it is at {url}:\n{}",
+                    "the browser never {what}; it is at {url}:\n{}",
                     self.source().await
                 );
             }
@@ -153,20 +168,45 @@ impl Browser {
             .unwrap_or_else(|e| panic!("no element {css}: {e}"))
     }
 
+    /// Runs `op` on the element `css` selects, finding it again when the page replaced it in
+    /// between: a click that navigates (a form's submit, a redirect) swaps the document some
+    /// time after the address changes, so an element found just after can go stale.
+    async fn on<T, F, Fut>(&self, css: &str, what: &str, op: F) -> T
+    where
+        F: Fn(Element) -> Fut,
+        Fut: std::future::Future<Output = Result<T, CmdError>>,
+    {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            match op(self.find(css).await).await {
+                Ok(answer) => return answer,
+                Err(e) if e.is_stale_element_reference() && Instant::now() < deadline => {
+                    tokio::time::sleep(Duration::from_millis(100)).await
+                }
+                Err(e) => panic!("{what} ({css}): {e}"),
+            }
+        }
+    }
+
     /// Types `text` into the field `css` selects (after clearing it).
     pub async fn fill_css(&self, css: &str, text: &str) {
-        let field = self.find(css).await;
-        field.clear().await.expect("the field clears");
-        field.send_keys(text).await.expect("the field takes text");
+        self.on(css, "the field takes text", |field| async move {
+            field.clear().await?;
+            field.send_keys(text).await
+        })
+        .await;
     }
 
     /// Gives the file input with id `id` the file at `path` (as choosing it in the dialog does).
     pub async fn attach(&self, id: &str, path: &std::path::Path) {
-        self.find(&format!("#{id}"))
-            .await
-            .send_keys(&path.display().to_string())
-            .await
-            .expect("the file input takes the file");
+        let path = path.display().to_string();
+        let path = path.as_str();
+        self.on(
+            &format!("#{id}"),
+            "the file input takes the file",
+            |input| async move { input.send_keys(path).await },
+        )
+        .await;
     }
 
     /// Waits until the element with id `id` is on the page and its text contains `part`, and
@@ -196,16 +236,16 @@ impl Browser {
 
     /// Chooses the option with value `value` of the drop-down with id `id`.
     pub async fn select(&self, id: &str, value: &str) {
-        self.find(&format!("#{id}"))
-            .await
-            .select_by_value(value)
-            .await
-            .expect("the option exists");
+        self.on(&format!("#{id}"), "the option exists", |list| async move {
+            list.select_by_value(value).await
+        })
+        .await;
     }
 
     /// Clicks what `css` selects (a link, a button, a checkbox).
     pub async fn click_css(&self, css: &str) {
-        self.find(css).await.click().await.expect("it clicks");
+        self.on(css, "it clicks", |e| async move { e.click().await })
+            .await;
     }
 
     /// Clicks the element with id `id`.
@@ -223,20 +263,18 @@ impl Browser {
 
     /// The visible text of the element with id `id`.
     pub async fn text(&self, id: &str) -> String {
-        self.find(&format!("#{id}"))
-            .await
-            .text()
-            .await
-            .expect("its text")
+        self.on(
+            &format!("#{id}"),
+            "its text",
+            |e| async move { e.text().await },
+        )
+        .await
     }
 
     /// The visible text of the whole page.
     pub async fn page_text(&self) -> String {
-        self.find("body")
+        self.on("body", "the page's text", |e| async move { e.text().await })
             .await
-            .text()
-            .await
-            .expect("the page's text")
     }
 
     /// The page's HTML as the browser has it.

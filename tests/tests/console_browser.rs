@@ -65,6 +65,8 @@ async fn the_console_in_a_browser_signs_in_connects_and_admits_only_administrato
     // The password.
     browser.fill("password", PASSWORD).await;
     browser.click("signin-submit").await;
+    // The sign-in page's address contains the console's: wait until the browser has left it.
+    browser.wait_to_leave("/admin/signin").await;
     browser.wait_for_url(&base).await;
     let text = browser.page_text().await;
     assert!(text.contains("Signed in as admin"), "{text}");
