@@ -15,8 +15,9 @@
 //!
 //! Every metric has a `tenant` label: the tenant's name for what `serve` counts of requests,
 //! events and iManage requests under `/t/{tenant}/…`, and `default` for the host's own
-//! configuration and for what is read at scrape time (the pool, and the default tenant's failed
-//! events, feed and tokens). Every other label takes its values from a fixed
+//! configuration and the instance pool; what is read at scrape time from the stores (failed
+//! events, feed and tokens) is read for `default` and for every registered tenant, each under
+//! its own label. Every other label takes its values from a fixed
 //! list here (never an id, a path or a message), so the number of series stays bounded.
 
 use std::borrow::Cow;
@@ -374,22 +375,37 @@ impl Metrics {
 
     /// The text exposition of every metric, after reading what is read at scrape time from
     /// `runtime` (the instance pool and the stored state).
+    ///
+    /// The stored state is read for the host's own configuration and for every tenant in the
+    /// registry, each under its tenant's label: a tenant's failed events and connection are
+    /// shown whichever host served it, and every host shows the same (alert on their `max`).
     pub async fn scrape(&self, runtime: &Runtime) -> Result<String> {
-        let stored = Stored::read(runtime.key_value().as_ref()).await?;
+        let each = stored_by_tenant(runtime).await?;
         self.instances
             .get_or_create(&Self::t())
             .set(runtime.instances_in_use() as i64);
-        self.set_stored(&stored);
+        // Kinds no longer waiting, and tenants removed, must disappear, not stay at their
+        // last value.
+        self.failed_waiting.clear();
+        self.failed_oldest.clear();
+        self.failed_replays.clear();
+        self.feed_unacknowledged.clear();
+        self.token_expiry.clear();
+        self.token_connected.clear();
+        for (tenant, stored) in &each {
+            self.set_stored(tenant, stored);
+        }
         self.encode()
     }
 
-    fn set_stored(&self, s: &Stored) {
-        // Kinds no longer waiting must disappear, not stay at their last count.
-        self.failed_waiting.clear();
+    fn set_stored(&self, tenant: &Tenant, s: &Stored) {
+        let t = TenantLabels {
+            tenant: tenant.clone(),
+        };
         for d in &s.failed {
             self.failed_waiting
                 .get_or_create(&KindLabels {
-                    tenant: tenant(),
+                    tenant: tenant.clone(),
                     kind: error_kind(&d.kind),
                 })
                 .inc();
@@ -398,7 +414,7 @@ impl Metrics {
             // Present at 0, so that an alert on `> 0` sees a series whatever has happened.
             self.failed_waiting
                 .get_or_create(&KindLabels {
-                    tenant: tenant(),
+                    tenant: tenant.clone(),
                     kind: "none",
                 })
                 .set(0);
@@ -409,41 +425,36 @@ impl Metrics {
             .map(|d| d.first_failed_at)
             .min()
             .unwrap_or(0);
-        self.failed_oldest
-            .get_or_create(&Self::t())
-            .set(oldest as i64);
+        self.failed_oldest.get_or_create(&t).set(oldest as i64);
         let replays: u64 = s
             .failed
             .iter()
             .map(|d| u64::from(d.attempts.saturating_sub(1)))
             .sum();
-        self.failed_replays
-            .get_or_create(&Self::t())
-            .set(replays as i64);
+        self.failed_replays.get_or_create(&t).set(replays as i64);
         self.feed_unacknowledged
-            .get_or_create(&Self::t())
+            .get_or_create(&t)
             .set(s.unacknowledged_changes as i64);
-        self.token_expiry.clear();
         let connected = match &s.token {
-            Some(t) => {
-                let expiry = |token, at: u64| {
+            Some(token) => {
+                let expiry = |which, at: u64| {
                     self.token_expiry
                         .get_or_create(&TokenLabels {
-                            tenant: tenant(),
-                            token,
+                            tenant: tenant.clone(),
+                            token: which,
                         })
                         .set(at as i64);
                 };
-                expiry("access", t.access_expires_at);
-                if let Some(at) = t.refresh_expires_at {
+                expiry("access", token.access_expires_at);
+                if let Some(at) = token.refresh_expires_at {
                     expiry("refresh", at);
                 }
-                !t.ended
+                !token.ended
             }
             None => false,
         };
         self.token_connected
-            .get_or_create(&Self::t())
+            .get_or_create(&t)
             .set(i64::from(connected));
     }
 
@@ -477,6 +488,33 @@ fn unix_now() -> i64 {
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)
         .unwrap_or(0)
+}
+
+/// The stored state of the host's own configuration (`default`) and of every registered
+/// tenant, each read through the view its runtime would have (see `keyvalue::namespace`).
+async fn stored_by_tenant(runtime: &Runtime) -> Result<Vec<(Tenant, Stored)>> {
+    let stores = runtime.stores();
+    // Where `Runtime::key_value` looks: the host's store, else the component's.
+    let component = |stores: &crate::keyvalue::runtime_config::Stores| {
+        stores
+            .get(crate::keyvalue::runtime_config::HOST_STORE)
+            .or_else(|| stores.get(COMPONENT_STORE))
+            .ok_or_else(|| anyhow!("no store to read"))
+    };
+    let mut each = vec![(tenant(), Stored::read(component(stores)?.as_ref()).await?)];
+    let registry = crate::tenants::Registry::new(runtime.key_value());
+    for (name, _) in registry
+        .list()
+        .await
+        .map_err(|e| anyhow!("listing the tenants: {e}"))?
+    {
+        let kv = component(&stores.for_tenant(name.as_str()))?;
+        let stored = Stored::read(kv.as_ref())
+            .await
+            .map_err(|e| anyhow!("tenant {}: {e:#}", name.as_str()))?;
+        each.push((Cow::Owned(name.as_str().to_string()), stored));
+    }
+    Ok(each)
 }
 
 /// What the token record says, without the tokens.

@@ -185,6 +185,20 @@ fn made(answer: &Value) -> bool {
     answer["workspace"]["id"].is_string() && answer["duplicate"] == false
 }
 
+/// The metrics' text as a scrape reads it.
+async fn scrape(metrics_url: &str) -> String {
+    let response = reqwest::get(metrics_url).await.unwrap();
+    assert_eq!(response.status(), 200);
+    response.text().await.unwrap()
+}
+
+/// The value of the sample whose name and labels are exactly `series`, if there is one.
+fn sample(metrics: &str, series: &str) -> Option<f64> {
+    metrics
+        .lines()
+        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
+}
+
 async fn health(url: &str, prefix: &str) -> u16 {
     reqwest::get(format!("{url}{prefix}/v1/health"))
         .await
@@ -374,12 +388,7 @@ async fn tenants_are_served_side_by_side_and_isolated() {
     assert_ne!(status, 200);
 
     // Each tenant's events and iManage requests are counted under its own name.
-    let metrics = reqwest::get(&metrics_url)
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = scrape(&metrics_url).await;
     for tenant in ["a", "b"] {
         let counted = |name: &str| {
             metrics
@@ -390,6 +399,45 @@ async fn tenants_are_served_side_by_side_and_isolated() {
         assert!(counted("matterlink_imanage_requests_total"), "{tenant}");
         assert!(counted("matterlink_http_requests_total"), "{tenant}");
     }
+
+    // What the metrics read from the stores is each tenant's own: an event that failed in B
+    // waits under B; A has none waiting and is connected.
+    sb.state().set_faults(imanage_sandbox::Faults {
+        error_rate: 1.0,
+        ..Default::default()
+    });
+    let (status, answer) = signed(
+        &url,
+        "/t/b",
+        "POST",
+        "/v1/events",
+        &created("M-F", "e-b-f"),
+        SECRET_B,
+        0,
+    )
+    .await;
+    assert_eq!(status, 503, "{answer}");
+    sb.state().set_faults(imanage_sandbox::Faults::default());
+    let metrics = scrape(&metrics_url).await;
+    let waiting = |tenant: &str, kind: &str| {
+        sample(
+            &metrics,
+            &format!("matterlink_failed_events_waiting{{tenant=\"{tenant}\",kind=\"{kind}\"}}"),
+        )
+    };
+    assert_eq!(waiting("b", "unavailable"), Some(1.0), "{metrics}");
+    assert_eq!(waiting("a", "none"), Some(0.0), "{metrics}");
+    assert_eq!(waiting("a", "unavailable"), None, "{metrics}");
+    // The host's own configuration has none, and no connection.
+    assert_eq!(waiting("default", "none"), Some(0.0), "{metrics}");
+    let connected = |tenant: &str| {
+        sample(
+            &metrics,
+            &format!("matterlink_token_connected{{tenant=\"{tenant}\"}}"),
+        )
+    };
+    assert_eq!(connected("a"), Some(1.0), "{metrics}");
+    assert_eq!(connected("default"), Some(0.0), "{metrics}");
 
     // A's signature on B's routes is refused.
     let (status, answer) = signed(
@@ -558,6 +606,18 @@ async fn tenants_are_served_side_by_side_and_isolated() {
     );
     assert_eq!(tenant_entries(data, "b"), vec![]);
     eventually("tenant b gone", async || health(&url, "/t/b").await == 404).await;
+    // And what was read from its store is gone from the metrics with it.
+    let metrics = scrape(&metrics_url).await;
+    for read in [
+        "matterlink_failed_events_waiting{tenant=\"b\"",
+        "matterlink_token_connected{tenant=\"b\"",
+    ] {
+        assert!(!metrics.contains(read), "{read}: {metrics}");
+    }
+    assert!(
+        metrics.contains("matterlink_token_connected{tenant=\"a\"}"),
+        "{metrics}"
+    );
     assert!(
         !tenant_entries(data, "a").is_empty(),
         "A's data is untouched"
