@@ -553,12 +553,17 @@ impl Stored {
                 .map_err(|e| anyhow!("reading {key}: {e}"))
         };
         // One key per failed event (no shared index: see the component's `events`), found by
-        // listing the store and keeping the prefix.
+        // listing the prefix.
         let mut ids = Vec::new();
         let mut cursor: Option<String> = None;
         loop {
             let (page, next) = kv
-                .list_keys(COMPONENT_STORE, cursor.as_deref(), 1000)
+                .list_prefix(
+                    COMPONENT_STORE,
+                    keys::DEAD_LETTER_PREFIX,
+                    cursor.as_deref(),
+                    1000,
+                )
                 .await
                 .map_err(|e| anyhow!("listing the failed events: {e}"))?;
             ids.extend(

@@ -51,6 +51,7 @@ async fn open(c: &dyn Connect) -> Arc<dyn Backend> {
 pub async fn run_all(c: &dyn Connect) {
     basics(c).await;
     listing(c).await;
+    listing_by_prefix(c).await;
     increments(c).await;
     concurrent_increments(c).await;
     compare_and_swap(c).await;
@@ -107,6 +108,11 @@ pub async fn tenant_views(c: &dyn Connect) {
     let mut expected: Vec<String> = keys.iter().map(|k| k.to_string()).collect();
     expected.sort();
     assert_eq!(listed, expected, "a tenant lists its own keys, each once");
+    // By prefix too: the bare backend's keys under `tenant/ab/…` are nobody's view's.
+    let (in_b, _) = b.list_prefix(STORE, "tenant/", None, 100).await.unwrap();
+    assert!(in_b.is_empty(), "listed across tenants: {in_b:?}");
+    let (in_a, _) = a.list_prefix(STORE, "tenant/", None, 100).await.unwrap();
+    assert_eq!(in_a, ["tenant/ab/conformance/k"]);
     // Writes through one view never land in another.
     b.set(STORE, "k", b"b").await.unwrap();
     b.increment(STORE, "n", 2).await.unwrap();
@@ -310,6 +316,68 @@ pub async fn listing(c: &dyn Connect) {
         list_all(kv.as_ref(), STORE, limit).await,
         Vec::<String>::new()
     );
+}
+
+/// list-prefix: exactly the keys starting with the prefix, each once over pages of any size,
+/// beside keys that sort just before, just after and between them.
+pub async fn listing_by_prefix(c: &dyn Connect) {
+    let (kv, other) = (open(c).await, open(c).await);
+    let prefix = "event/dead/";
+    let inside: BTreeSet<String> = (0..25)
+        .map(|i| format!("{prefix}{i:03}"))
+        .chain([prefix.to_string(), format!("{prefix}日本語")])
+        .collect();
+    let outside = [
+        "event/dead",
+        "event/dead.",
+        "event/dead0",
+        "event/deae/1",
+        "event/",
+        "a",
+        "zzz",
+        "日本語",
+    ];
+    let entries: Vec<(String, Vec<u8>)> = inside
+        .iter()
+        .map(String::as_str)
+        .chain(outside)
+        .map(|k| (k.to_string(), b"x".to_vec()))
+        .collect();
+    kv.set_many(STORE, &entries).await.unwrap();
+    kv.set(OTHER_STORE, &format!("{prefix}elsewhere"), b"x")
+        .await
+        .unwrap();
+
+    for limit in [1, 4, 1000] {
+        let mut listed = Vec::new();
+        let mut cursor: Option<String> = None;
+        for page_no in 0.. {
+            // A cursor is portable between connections, as for list-keys.
+            let at = if page_no % 2 == 0 { &kv } else { &other };
+            let (page, next) = at
+                .list_prefix(STORE, prefix, cursor.as_deref(), limit)
+                .await
+                .unwrap();
+            assert!(page.len() <= limit, "page of {} over {limit}", page.len());
+            listed.extend(page);
+            match next {
+                Some(n) => cursor = Some(n),
+                None => break,
+            }
+            assert!(page_no < 100_000, "listing never ends");
+        }
+        let unique: BTreeSet<String> = listed.iter().cloned().collect();
+        assert_eq!(unique.len(), listed.len(), "a key listed twice: {listed:?}");
+        assert_eq!(unique, inside, "limit {limit}");
+    }
+    let (none, _) = kv.list_prefix(STORE, "nothing/", None, 10).await.unwrap();
+    assert!(none.is_empty(), "{none:?}");
+
+    let all: Vec<String> = entries.into_iter().map(|(k, _)| k).collect();
+    kv.delete_many(STORE, &all).await.unwrap();
+    kv.delete(OTHER_STORE, &format!("{prefix}elsewhere"))
+        .await
+        .unwrap();
 }
 
 /// increment: from absent, by negative deltas, the stored format, and what is not a counter.

@@ -105,6 +105,24 @@ pub trait Backend: Send + Sync {
         cursor: Option<&str>,
         limit: usize,
     ) -> Result<(Vec<String>, Option<String>), Error>;
+    /// The keys starting with `prefix`, a page at a time as [`Backend::list_keys`] pages
+    /// (a page may hold fewer than `limit` keys, even none, while more follow; `None` ends the
+    /// listing). By default it filters `list_keys`, which walks the whole store; a backend that
+    /// keeps keys in order seeks to the prefix and stops after it, so a reader of a few keys
+    /// (the metrics' failed events) costs what it reads, not what the store holds.
+    async fn list_prefix(
+        &self,
+        store: &str,
+        prefix: &str,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<(Vec<String>, Option<String>), Error> {
+        let (keys, next) = self.list_keys(store, cursor, limit).await?;
+        Ok((
+            keys.into_iter().filter(|k| k.starts_with(prefix)).collect(),
+            next,
+        ))
+    }
     /// Writes `value` only if the key is still at version `expected` (`None`: still absent).
     async fn swap(
         &self,

@@ -70,6 +70,18 @@ impl Backend for Namespaced {
             .await
     }
 
+    async fn list_prefix(
+        &self,
+        store: &str,
+        prefix: &str,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<(Vec<String>, Option<String>), Error> {
+        self.inner
+            .list_prefix(&self.label(store), prefix, cursor, limit)
+            .await
+    }
+
     async fn swap(
         &self,
         store: &str,

@@ -394,11 +394,13 @@ impl Redis {
         &self,
         conn: &mut ConnectionManager,
         store: &str,
+        prefix: &str,
         at: u64,
         count: usize,
     ) -> Result<(u64, Vec<String>), Error> {
         let namespace = self.namespace(store);
-        let pattern = format!("{}*", escape_glob(&namespace));
+        // Redis matches the key prefix itself, so only the keys asked for cross the network.
+        let pattern = format!("{}{}*", escape_glob(&namespace), escape_glob(prefix));
         let (next, raw): (u64, Vec<Vec<u8>>) = redis::cmd("SCAN")
             .arg(at)
             .arg("MATCH")
@@ -423,6 +425,7 @@ impl Redis {
     async fn list_sorted(
         &self,
         store: &str,
+        prefix: &str,
         after: Option<&str>,
         limit: usize,
     ) -> Result<(Vec<String>, Option<String>), Error> {
@@ -430,7 +433,7 @@ impl Redis {
         let mut all = BTreeSet::new();
         let mut at = 0;
         loop {
-            let (next, keys) = self.scan_step(&mut conn, store, at, 1000).await?;
+            let (next, keys) = self.scan_step(&mut conn, store, prefix, at, 1000).await?;
             all.extend(keys);
             if next == 0 {
                 break;
@@ -534,8 +537,18 @@ impl Backend for Redis {
         cursor: Option<&str>,
         limit: usize,
     ) -> Result<(Vec<String>, Option<String>), Error> {
+        self.list_prefix(store, "", cursor, limit).await
+    }
+
+    async fn list_prefix(
+        &self,
+        store: &str,
+        prefix: &str,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<(Vec<String>, Option<String>), Error> {
         if self.read_only {
-            return self.list_sorted(store, cursor, limit).await;
+            return self.list_sorted(store, prefix, cursor, limit).await;
         }
         let mut at = match cursor {
             None => ListCursor {
@@ -551,7 +564,7 @@ impl Backend for Redis {
         while page.len() < limit {
             let Some(scan) = at.scan else { break };
             let room = limit - page.len();
-            let (next, mut keys) = self.scan_step(&mut conn, store, scan, room).await?;
+            let (next, mut keys) = self.scan_step(&mut conn, store, prefix, scan, room).await?;
             at.scan = (next != 0).then_some(next);
             // A step may return more than asked: the rest waits in the cursor.
             if keys.len() > room {

@@ -217,6 +217,44 @@ impl Sqlite {
         Ok((keys, next))
     }
 
+    /// Blocking [`Backend::list_prefix`]: seeks to `prefix` in key order and stops at the first
+    /// key past it, so the cost is the keys listed, not the store's size.
+    pub fn list_prefix(
+        &self,
+        store: &str,
+        prefix: &str,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<(Vec<String>, Option<String>), Error> {
+        let conn = self.conn()?;
+        // From the prefix itself (it may be a key), or after the cursor, which is a key listed.
+        let (from, sql) = match cursor {
+            None => (
+                prefix,
+                "SELECT key FROM kv WHERE store = ?1 AND key >= ?2 ORDER BY key LIMIT ?3",
+            ),
+            Some(after) => (
+                after,
+                "SELECT key FROM kv WHERE store = ?1 AND key > ?2 ORDER BY key LIMIT ?3",
+            ),
+        };
+        let rows = conn
+            .prepare_cached(sql)?
+            .query_map(params![store, from, limit as i64], |r| r.get(0))?
+            .collect::<rusqlite::Result<Vec<String>>>()?;
+        let keys: Vec<String> = rows
+            .iter()
+            .take_while(|k| k.starts_with(prefix))
+            .cloned()
+            .collect();
+        // A full page of the prefix's keys may have more after it; anything short of that
+        // (the store ended, or a key past the prefix came) is the end.
+        let next = (keys.len() == limit)
+            .then(|| keys.last().cloned())
+            .flatten();
+        Ok((keys, next))
+    }
+
     /// Blocking [`Backend::swap`].
     pub fn swap(
         &self,
@@ -317,6 +355,16 @@ impl Backend for Sqlite {
         limit: usize,
     ) -> Result<(Vec<String>, Option<String>), Error> {
         Sqlite::list_keys(self, store, cursor, limit)
+    }
+
+    async fn list_prefix(
+        &self,
+        store: &str,
+        prefix: &str,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<(Vec<String>, Option<String>), Error> {
+        Sqlite::list_prefix(self, store, prefix, cursor, limit)
     }
 
     async fn swap(
