@@ -189,32 +189,14 @@ impl Sqlite {
             .is_some())
     }
 
-    /// Blocking [`Backend::list_keys`].
+    /// Blocking [`Backend::list_keys`]: every key has the empty prefix.
     pub fn list_keys(
         &self,
         store: &str,
         cursor: Option<&str>,
         limit: usize,
     ) -> Result<(Vec<String>, Option<String>), Error> {
-        let conn = self.conn()?;
-        // Two statements rather than `?2 IS NULL OR key > ?2`, which would keep SQLite from
-        // seeking to the cursor; and `key > ''` would skip the empty key on the first page.
-        let keys = match cursor {
-            None => conn
-                .prepare_cached("SELECT key FROM kv WHERE store = ?1 ORDER BY key LIMIT ?2")?
-                .query_map(params![store, limit as i64], |r| r.get(0))?
-                .collect::<rusqlite::Result<Vec<String>>>()?,
-            Some(after) => conn
-                .prepare_cached(
-                    "SELECT key FROM kv WHERE store = ?1 AND key > ?2 ORDER BY key LIMIT ?3",
-                )?
-                .query_map(params![store, after, limit as i64], |r| r.get(0))?
-                .collect::<rusqlite::Result<Vec<String>>>()?,
-        };
-        let next = (keys.len() == limit)
-            .then(|| keys.last().cloned())
-            .flatten();
-        Ok((keys, next))
+        self.list_prefix(store, "", cursor, limit)
     }
 
     /// Blocking [`Backend::list_prefix`]: seeks to `prefix` in key order and stops at the first
@@ -227,7 +209,9 @@ impl Sqlite {
         limit: usize,
     ) -> Result<(Vec<String>, Option<String>), Error> {
         let conn = self.conn()?;
-        // From the prefix itself (it may be a key), or after the cursor, which is a key listed.
+        // From the prefix itself (it may be a key; `''` for all), or after the cursor, which is
+        // a key listed. Two statements rather than `?2 IS NULL OR key > ?2`, which would keep
+        // SQLite from seeking.
         let (from, sql) = match cursor {
             None => (
                 prefix,
@@ -243,9 +227,8 @@ impl Sqlite {
             .query_map(params![store, from, limit as i64], |r| r.get(0))?
             .collect::<rusqlite::Result<Vec<String>>>()?;
         let keys: Vec<String> = rows
-            .iter()
+            .into_iter()
             .take_while(|k| k.starts_with(prefix))
-            .cloned()
             .collect();
         // A full page of the prefix's keys may have more after it; anything short of that
         // (the store ended, or a key past the prefix came) is the end.
