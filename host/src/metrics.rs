@@ -27,6 +27,7 @@ use anyhow::{anyhow, Result};
 use matterlink_component::auth::record::TokenRecord;
 use matterlink_component::events::{DeadLetter, EventType};
 use matterlink_component::feed::state::FeedState;
+use matterlink_component::held::HeldDelivery;
 use matterlink_component::keys;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -101,6 +102,15 @@ struct KindLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct HeldLabels {
+    tenant: Tenant,
+    /// Who sent it: `actionstep`, else `other`.
+    source: &'static str,
+    /// Why it is held; one of the component's error kinds (`malformed`, `too-large`, …).
+    kind: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct TokenLabels {
     tenant: Tenant,
     /// `access` or `refresh`.
@@ -133,6 +143,7 @@ pub struct Metrics {
     failed_waiting: Family<KindLabels, Gauge>,
     failed_oldest: Family<TenantLabels, Gauge>,
     failed_replays: Family<TenantLabels, Gauge>,
+    held_waiting: Family<HeldLabels, Gauge>,
     feed_last_poll: Family<TenantLabels, Gauge>,
     feed_unacknowledged: Family<TenantLabels, Gauge>,
     token_expiry: Family<TokenLabels, Gauge>,
@@ -170,6 +181,7 @@ impl Metrics {
             failed_waiting: Family::default(),
             failed_oldest: Family::default(),
             failed_replays: Family::default(),
+            held_waiting: Family::default(),
             feed_last_poll: Family::default(),
             feed_unacknowledged: Family::default(),
             token_expiry: Family::default(),
@@ -246,6 +258,11 @@ impl Metrics {
             "failed_events_replays",
             "Replays that failed again, summed over the failed events still waiting",
             m.failed_replays.clone(),
+        );
+        r.register(
+            "held_deliveries_waiting",
+            "Hook deliveries kept whole for replay (a body not handled yet), by sender and why",
+            m.held_waiting.clone(),
         );
         r.register(
             "feed_last_poll_timestamp_seconds",
@@ -389,6 +406,7 @@ impl Metrics {
         self.failed_waiting.clear();
         self.failed_oldest.clear();
         self.failed_replays.clear();
+        self.held_waiting.clear();
         self.feed_unacknowledged.clear();
         self.token_expiry.clear();
         self.token_connected.clear();
@@ -402,23 +420,34 @@ impl Metrics {
         let t = TenantLabels {
             tenant: tenant.clone(),
         };
-        for d in &s.failed {
-            self.failed_waiting
-                .get_or_create(&KindLabels {
-                    tenant: tenant.clone(),
-                    kind: error_kind(&d.kind),
-                })
-                .inc();
-        }
-        if s.failed.is_empty() {
-            // Present at 0, so that an alert on `> 0` sees a series whatever has happened.
-            self.failed_waiting
-                .get_or_create(&KindLabels {
-                    tenant: tenant.clone(),
-                    kind: "none",
-                })
-                .set(0);
-        }
+        count_into(
+            &self.failed_waiting,
+            s.failed.iter().map(|d| KindLabels {
+                tenant: tenant.clone(),
+                kind: error_kind(&d.kind),
+            }),
+            KindLabels {
+                tenant: tenant.clone(),
+                kind: "none",
+            },
+        );
+        count_into(
+            &self.held_waiting,
+            s.held.iter().map(|h| HeldLabels {
+                tenant: tenant.clone(),
+                source: if h.source == matterlink_component::actionstep::deliver::SOURCE {
+                    matterlink_component::actionstep::deliver::SOURCE
+                } else {
+                    "other"
+                },
+                kind: error_kind(&h.kind),
+            }),
+            HeldLabels {
+                tenant: tenant.clone(),
+                source: "none",
+                kind: "none",
+            },
+        );
         let oldest = s
             .failed
             .iter()
@@ -494,11 +523,12 @@ fn unix_now() -> i64 {
 /// tenant, each read through the view its runtime would have (see `keyvalue::namespace`).
 async fn stored_by_tenant(runtime: &Runtime) -> Result<Vec<(Tenant, Stored)>> {
     let stores = runtime.stores();
-    // Where `Runtime::key_value` looks: the host's store, else the component's.
+    // The backend that serves the component's label, as `status` reads it; else the host's
+    // (a runtime has one or the other, as `Runtime::key_value` says).
     let component = |stores: &crate::keyvalue::runtime_config::Stores| {
         stores
-            .get(crate::keyvalue::runtime_config::HOST_STORE)
-            .or_else(|| stores.get(COMPONENT_STORE))
+            .get(COMPONENT_STORE)
+            .or_else(|| stores.get(crate::keyvalue::runtime_config::HOST_STORE))
             .ok_or_else(|| anyhow!("no store to read"))
     };
     let mut each = vec![(tenant(), Stored::read(component(stores)?.as_ref()).await?)];
@@ -515,6 +545,22 @@ async fn stored_by_tenant(runtime: &Runtime) -> Result<Vec<(Tenant, Stored)>> {
         each.push((Cow::Owned(name.as_str().to_string()), stored));
     }
     Ok(each)
+}
+
+/// Counts each label set `labels` gives into `family`; with none, one series `none` at 0, so
+/// that an alert on `> 0` sees a series whatever has happened.
+fn count_into<L>(family: &Family<L, Gauge>, labels: impl Iterator<Item = L>, none: L)
+where
+    L: Clone + std::hash::Hash + Eq,
+{
+    let mut any = false;
+    for l in labels {
+        family.get_or_create(&l).inc();
+        any = true;
+    }
+    if !any {
+        family.get_or_create(&none).set(0);
+    }
 }
 
 /// What the token record says, without the tokens.
@@ -535,6 +581,8 @@ pub struct TokenLifetime {
 pub struct Stored {
     /// The failed events waiting for replay, oldest first.
     pub failed: Vec<DeadLetter>,
+    /// The hook deliveries kept whole for replay, oldest first.
+    pub held: Vec<HeldDelivery>,
     /// Changes in the change feed's delivered, unacknowledged batch.
     pub unacknowledged_changes: usize,
     /// The stored connection's expiries, if there is one.
@@ -542,8 +590,8 @@ pub struct Stored {
 }
 
 impl Stored {
-    /// Reads the dead letters (`event/dead/…`), the feed state and the
-    /// token record from the component's store, with the component's own types. Never keeps a
+    /// Reads the dead letters (`event/dead/…`), the held deliveries (`event/held/…`), the
+    /// feed state and the token record from the component's store, with the component's own types. Never keeps a
     /// token: only its expiries leave this function.
     pub async fn read(kv: &dyn Backend) -> Result<Stored> {
         let get = |key: String| async move {
@@ -552,39 +600,11 @@ impl Stored {
                 .map(|v| v.map(|v| v.value))
                 .map_err(|e| anyhow!("reading {key}: {e}"))
         };
-        // One key per failed event (no shared index: see the component's `events`), found by
-        // listing the prefix.
-        let mut ids = Vec::new();
-        let mut cursor: Option<String> = None;
-        loop {
-            let (page, next) = kv
-                .list_prefix(
-                    COMPONENT_STORE,
-                    keys::DEAD_LETTER_PREFIX,
-                    cursor.as_deref(),
-                    1000,
-                )
-                .await
-                .map_err(|e| anyhow!("listing the failed events: {e}"))?;
-            ids.extend(
-                page.into_iter()
-                    .filter_map(|k| k.strip_prefix(keys::DEAD_LETTER_PREFIX).map(String::from)),
-            );
-            match next {
-                Some(c) => cursor = Some(c),
-                None => break,
-            }
-        }
-        let mut failed = Vec::with_capacity(ids.len());
-        for id in ids {
-            // One that a replay has just removed is simply gone.
-            if let Some(raw) = get(keys::dead_letter(&id)).await? {
-                if let Ok(d) = serde_json::from_slice::<DeadLetter>(&raw) {
-                    failed.push(d);
-                }
-            }
-        }
+        // One key per failed event and per held delivery (no shared index: see the component's
+        // `events` and `held`), found by listing their prefixes.
+        let mut failed: Vec<DeadLetter> = read_prefix(kv, keys::DEAD_LETTER_PREFIX).await?;
         failed.sort_by_key(|d| d.first_failed_at);
+        let held = held_deliveries(kv).await?;
         let unacknowledged_changes = get(keys::FEED_STATE.to_string())
             .await?
             .and_then(|raw| serde_json::from_slice::<FeedState>(&raw).ok())
@@ -604,10 +624,52 @@ impl Stored {
             });
         Ok(Stored {
             failed,
+            held,
             unacknowledged_changes,
             token,
         })
     }
+}
+
+/// The hook deliveries kept whole for replay (`event/held/…`) in the component's store `kv`,
+/// oldest first.
+pub async fn held_deliveries(kv: &dyn Backend) -> Result<Vec<HeldDelivery>> {
+    let mut held: Vec<HeldDelivery> = read_prefix(kv, keys::HELD_PREFIX).await?;
+    held.sort_by_key(|h| h.first_held_at);
+    Ok(held)
+}
+
+/// Every record under `prefix` in the component's store that reads as a `T`. One that a
+/// replay removes between the listing and the read is simply gone; one that does not read (a
+/// newer version's) is left out rather than failing the whole scrape.
+async fn read_prefix<T: serde::de::DeserializeOwned>(
+    kv: &dyn Backend,
+    prefix: &str,
+) -> Result<Vec<T>> {
+    let mut keys = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let (page, next) = kv
+            .list_prefix(COMPONENT_STORE, prefix, cursor.as_deref(), 1000)
+            .await
+            .map_err(|e| anyhow!("listing {prefix}…: {e}"))?;
+        keys.extend(page);
+        match next {
+            Some(c) => cursor = Some(c),
+            None => break,
+        }
+    }
+    let mut records = Vec::with_capacity(keys.len());
+    for key in keys {
+        let raw = kv
+            .get(COMPONENT_STORE, &key)
+            .await
+            .map_err(|e| anyhow!("reading {key}: {e}"))?;
+        if let Some(record) = raw.and_then(|v| serde_json::from_slice(&v.value).ok()) {
+            records.push(record);
+        }
+    }
+    Ok(records)
 }
 
 /// The label of an error kind: one of the component's kinds, else `other`.
@@ -615,6 +677,8 @@ fn error_kind(kind: &str) -> &'static str {
     const KINDS: &[&str] = &[
         "invalid-matter",
         "not-configured",
+        // Why a hook delivery is held (`too-large` is below).
+        "malformed",
         "not-connected",
         "not-linked",
         "invalid-url",

@@ -18,6 +18,8 @@ mod common;
 use common::Setup;
 
 const SECRET: &str = "observability-hook-secret-of-32-chars-or-more";
+/// The Actionstep hook's token (its URL's last segment).
+const ACTIONSTEP_TOKEN: &str = "observability-actionstep-token-0123456789";
 
 /// A running `matterlink serve`: its webhook URL, its metrics URL if asked for, its stderr.
 struct Server {
@@ -29,6 +31,7 @@ struct Server {
 async fn start(s: &Setup, extra: &[&str], metrics: bool) -> Server {
     let mut c = common::matterlink(&s.sandbox, s.data.path());
     c.env("MATTERLINK_WEBHOOK_SECRET", SECRET)
+        .env("MATTERLINK_ACTIONSTEP_TOKEN", ACTIONSTEP_TOKEN)
         .args(["serve", "--port", "0"])
         .args(extra)
         .stdout(Stdio::piped())
@@ -268,6 +271,15 @@ async fn metrics_count_events_imanage_requests_retries_and_failures() {
     // Before anything: the series alerts rely on are there, at zero, for the default tenant.
     let before = scrape(&metrics).await;
     assert_eq!(value(&before, "matterlink_failed_events_waiting", &[]), 0.0);
+    assert_eq!(
+        value(
+            &before,
+            "matterlink_held_deliveries_waiting",
+            &[("kind", "none")]
+        ),
+        0.0
+    );
+    assert!(present(&before, "matterlink_held_deliveries_waiting"));
     assert_eq!(
         value(&before, "matterlink_http_requests_in_flight_limit", &[]),
         192.0
@@ -602,6 +614,26 @@ async fn status_shows_the_pool_failed_events_feed_and_token_without_the_token() 
     .await;
     assert_eq!(code, 503);
     s.sandbox.state().set_faults(Faults::default());
+    // An Actionstep delivery of no known shape: answered 200, and held.
+    let held = reqwest::Client::new()
+        .post(format!("{}/v1/actionstep/{ACTIONSTEP_TOKEN}", server.url))
+        .body(r#"{"resthook": "ActionCreated"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(held.status(), 200);
+    let held: Value = held.json().await.unwrap();
+    assert_eq!(held["held"]["kind"], "malformed", "{held}");
+    let m = scrape(server.metrics.as_deref().unwrap()).await;
+    assert_eq!(
+        value(
+            &m,
+            "matterlink_held_deliveries_waiting",
+            &[("source", "actionstep"), ("kind", "malformed")]
+        ),
+        1.0
+    );
+    assert_eq!(value(&m, "matterlink_held_deliveries_waiting", &[]), 1.0);
 
     let screen = status(server.metrics.clone()).await;
     let pool = &screen["Instance pool"];
@@ -618,6 +650,29 @@ async fn status_shows_the_pool_failed_events_feed_and_token_without_the_token() 
         screen["Change feed"].contains("no poll since this server started")
             && screen["Change feed"].ends_with("0 changes unacknowledged"),
         "{screen:?}"
+    );
+    let held = &screen["Held deliveries"];
+    assert!(
+        held.starts_with("1 kept (1 malformed)") && held.contains("(actionstep: "),
+        "{held}"
+    );
+    // `replay --list` shows it under the failed event, as the replay would run it.
+    let out = common::matterlink(&s.sandbox, s.data.path())
+        .args(["replay", "--list"])
+        .output()
+        .await
+        .unwrap();
+    let listed = String::from_utf8(out.stdout).unwrap();
+    let (failed, held) = listed.split_once("HELD DELIVERY").expect("a held section");
+    assert!(
+        failed.contains("E-BAD") && !failed.contains("actionstep"),
+        "{listed}"
+    );
+    let held: Vec<&str> = held.lines().skip(1).collect();
+    assert_eq!(held.len(), 1, "{listed}");
+    assert!(
+        held[0].starts_with("actionstep-") && held[0].contains(" malformed: "),
+        "{listed}"
     );
     let token = &screen["Token"];
     assert!(

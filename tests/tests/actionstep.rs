@@ -150,6 +150,9 @@ async fn what_cannot_be_read_is_held_whole_and_replayed_once_it_can() {
         .filter(|k| k.starts_with("event/held/"))
         .collect();
     assert_eq!(held.len(), 3, "{held:?}");
+    // An operator sees them in the metrics, by why they are held.
+    let metrics = held_series(&hook.server.runtime).await;
+    assert_eq!(metrics, ["malformed 1", "not-configured 1", "too-large 1"]);
     hook.server.stop().await;
 
     // Fixed, the replay reads the held body; the other two are still held, and said so.
@@ -164,6 +167,23 @@ async fn what_cannot_be_read_is_held_whole_and_replayed_once_it_can() {
     // Replayed once: a second replay makes nothing more.
     fixed.replay_events().await.unwrap().unwrap();
     assert_eq!(env.state().workspaces().len(), 1);
+    // The one handled is no longer counted; the two still held are.
+    assert_eq!(held_series(&fixed).await, ["malformed 1", "too-large 1"]);
+}
+
+/// The held-deliveries gauge of the default tenant's Actionstep deliveries, as a scrape reads
+/// it: `kind count` for each kind, sorted.
+async fn held_series(runtime: &matterlink_host::Runtime) -> Vec<String> {
+    let text = runtime.metrics().scrape(runtime).await.unwrap();
+    let series =
+        "matterlink_held_deliveries_waiting{tenant=\"default\",source=\"actionstep\",kind=\"";
+    let mut counts: Vec<String> = text
+        .lines()
+        .filter_map(|l| l.strip_prefix(series))
+        .map(|rest| rest.replacen("\"} ", " ", 1))
+        .collect();
+    counts.sort();
+    counts
 }
 
 #[tokio::test]

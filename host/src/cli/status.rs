@@ -1,5 +1,6 @@
 //! `matterlink status`: one screen for a person at a terminal — the instance pool of a running
-//! `serve`, the failed events, the change feed and the token's lifetime.
+//! `serve`, the failed events, the held hook deliveries, the change feed and the token's
+//! lifetime.
 //!
 //! The stored state is read straight from the key-value store, opened read-only (as a dry run
 //! opens it), so `status` changes nothing and needs neither iManage nor the component. What
@@ -92,15 +93,7 @@ pub async fn run(g: &Global, a: Args) -> Result<ExitCode> {
     if stored.failed.is_empty() {
         row("Failed events", "none waiting");
     } else {
-        let mut by_kind: BTreeMap<&str, usize> = BTreeMap::new();
-        for d in &stored.failed {
-            *by_kind.entry(d.kind.as_str()).or_default() += 1;
-        }
-        let kinds = by_kind
-            .iter()
-            .map(|(k, n)| format!("{n} {k}"))
-            .collect::<Vec<_>>()
-            .join(", ");
+        let kinds = counted_by(stored.failed.iter().map(|d| d.kind.as_str()));
         let oldest = stored
             .failed
             .iter()
@@ -116,6 +109,21 @@ pub async fn run(g: &Global, a: Args) -> Result<ExitCode> {
                 timestamp(oldest.first_failed_at),
             ),
         );
+    }
+
+    match stored.held.first() {
+        None => row("Held deliveries", "none kept"),
+        Some(oldest) => row(
+            "Held deliveries",
+            &format!(
+                "{} kept ({}); oldest {} ({}: {}) — fix it, then `matterlink replay`",
+                stored.held.len(),
+                counted_by(stored.held.iter().map(|h| h.kind.as_str())),
+                ago(now, oldest.first_held_at),
+                oldest.source,
+                oldest.reason,
+            ),
+        ),
     }
 
     let last_poll = match &scraped {
@@ -159,6 +167,19 @@ pub async fn run(g: &Global, a: Args) -> Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `2 unavailable, 1 malformed`: how many of each kind, in the kinds' order.
+fn counted_by<'a>(kinds: impl Iterator<Item = &'a str>) -> String {
+    let mut by_kind: BTreeMap<&str, usize> = BTreeMap::new();
+    for kind in kinds {
+        *by_kind.entry(kind).or_default() += 1;
+    }
+    by_kind
+        .iter()
+        .map(|(k, n)| format!("{n} {k}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn row(what: &str, text: &str) {
