@@ -13,6 +13,13 @@ pub fn workspace_owner(workspace_id: &str) -> String {
     format!("link/workspace/{workspace_id}")
 }
 
+/// A provisioning that is creating the matter's workspace (`{"since": …}`): written before the
+/// create, deleted once the link is stored. A later attempt that finds the matter's workspace
+/// while this is there knows the workspace is its own, left half-made, and finishes it.
+pub fn creating(matter_id: &str) -> String {
+    format!("provision/creating/{matter_id}")
+}
+
 /// A provisioning claim on a matter (guard against concurrent deliveries); the name under which
 /// `claim` keeps its tickets and holder records.
 pub fn claim(matter_id: &str) -> String {

@@ -21,6 +21,7 @@ use crate::imanage::template::{
     Template, TemplateItem,
 };
 use crate::imanage::{my_matters, once, Call, Imanage};
+use crate::keys;
 use crate::links::{self, Link};
 use crate::mapping::{self, Profile};
 use crate::model::{Error, Matter, Result, Workspace};
@@ -137,19 +138,31 @@ fn provision(
     } else {
         find_existing(&api, m)?
     };
-    let (ws, how) = match existing {
-        Some(ws) => (ws, "adopted"),
-        None => (
-            {
-                claim.renew()?;
-                create(&api, m, profile, owner, template.as_ref())?
-            },
-            "created",
-        ),
+    let creating = keys::creating(&m.id);
+    // The workspace found is an earlier attempt's own when that attempt said it was creating
+    // one and never stored the link: it failed or crashed after the create, perhaps before the
+    // template's security was written. Found otherwise, it is a workspace made before matterlink,
+    // whose security is the firm's and is left alone.
+    let (ws, how, resumed) = match existing {
+        Some(ws) => {
+            let ours = p.kv_get(&creating)?.is_some();
+            (ws, "adopted", ours)
+        }
+        None => {
+            claim.renew()?;
+            p.kv_set(&creating, json!({"since": p.now()}).to_string().as_bytes())?;
+            (
+                create(&api, m, profile, owner, template.as_ref())?,
+                "created",
+                false,
+            )
+        }
     };
     let workspace = api.workspace_from(&ws)?;
+    // Made just now: nothing is in it yet, so its contents need not be listed.
     let fresh = how == "created";
-    let settings_writes = match (fresh, template.as_ref()) {
+    let settings_writes = match (fresh || resumed, template.as_ref()) {
+        // Security and name-value pairs are set, not added: writing them again is harmless.
         (true, Some(t)) => template_settings(&workspace.id, t),
         _ => Vec::new(),
     };
@@ -163,6 +176,9 @@ fn provision(
         }
     }
     links::store(p, &link)?;
+    // The link now says the workspace is this matter's. Were this delete lost, the marker would
+    // only be read again by an attempt that finds no link, and every later one finds it.
+    let _ = p.kv_delete(&creating);
     Ok(link)
 }
 

@@ -181,6 +181,7 @@ async fn every_matter_gets_exactly_one_workspace_under_faults_and_a_crash() {
     let expected_folders = state.folders_of(&workspaces[0].id).len();
     assert!(expected_folders > 0, "the template's folders were created");
     for w in &workspaces {
+        common::chaos::assert_template_security(w);
         let folders = state.folders_of(&w.id);
         let names = |id: &str| {
             let mut n: Vec<String> = state

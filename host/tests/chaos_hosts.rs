@@ -181,7 +181,9 @@ async fn three_hosts_on_one_redis_make_each_workspace_once() {
         } else {
             format!("Chaos matter {i}")
         };
-        assert_eq!(state.workspace(&ws[0]).unwrap().name, expected);
+        let workspace = state.workspace(&ws[0]).unwrap();
+        assert_eq!(workspace.name, expected);
+        common::chaos::assert_template_security(&workspace);
     }
     assert_eq!(workspaces.len(), matters, "no stray workspaces");
     let mut ids: Vec<String> = state

@@ -46,6 +46,10 @@ pub struct Faults {
     pub commit_then_fail_rate: f64,
     /// The change-event queue answers 403, as for an account outside NRTADMIN.
     pub event_queue_forbidden: bool,
+    /// Writes (any method but GET) whose path ends with this (e.g. `/security`) answer 503
+    /// without the work: one kind of write failing while the rest work, as when a provisioning
+    /// fails half-way through.
+    pub fail_path_suffix: Option<String>,
     /// Seeds the random source when the settings are applied, for repeatable runs.
     pub seed: Option<u64>,
 }
@@ -62,6 +66,7 @@ impl Default for Faults {
             drop_rate: 0.0,
             commit_then_fail_rate: 0.0,
             event_queue_forbidden: false,
+            fail_path_suffix: None,
             seed: None,
         }
     }
@@ -98,6 +103,7 @@ impl PartialEq for Faults {
             && self.rate_limit_burst == other.rate_limit_burst
             && self.timeout_ms == other.timeout_ms
             && self.event_queue_forbidden == other.event_queue_forbidden
+            && self.fail_path_suffix == other.fail_path_suffix
             && self.seed == other.seed
     }
 }
@@ -242,9 +248,19 @@ impl Injector {
         Duration::from_millis(self.settings().latency_ms)
     }
 
-    /// Decide, and count, what happens to a request before its work.
-    pub fn before(&self) -> Before {
+    /// Decide, and count, what happens to a request before its work (`write`: any method but
+    /// GET).
+    pub fn before(&self, write: bool, path: &str) -> Before {
         let faults = self.settings();
+        if write
+            && faults
+                .fail_path_suffix
+                .as_deref()
+                .is_some_and(|suffix| path.ends_with(suffix))
+        {
+            Counters::bump(&self.counters.errors);
+            return Before::Error(StatusCode::SERVICE_UNAVAILABLE);
+        }
         let position = self.seen.fetch_add(1, Ordering::Relaxed);
         if let Some(burst) = faults.rate_limit_burst {
             let cycle = u64::from(burst.every) + u64::from(burst.count);
@@ -322,9 +338,28 @@ mod tests {
     #[test]
     fn defaults_inject_nothing() {
         let i = injector(Faults::default());
-        assert!((0..100).all(|_| i.before() == Before::Proceed));
+        assert!((0..100).all(|_| i.before(true, "/workspaces") == Before::Proceed));
         assert!((0..100).all(|_| i.after_commit() == After::Answer));
         assert_eq!(i.counts(), FaultCounts::default());
+    }
+
+    #[test]
+    fn a_path_suffix_fails_those_requests_only() {
+        let i = injector(Faults {
+            fail_path_suffix: Some("/security".into()),
+            ..Faults::default()
+        });
+        let security = "/libraries/ACTIVE/workspaces/ACTIVE!1/security";
+        assert_eq!(
+            i.before(true, security),
+            Before::Error(StatusCode::SERVICE_UNAVAILABLE)
+        );
+        assert_eq!(i.before(false, security), Before::Proceed, "reads work");
+        assert_eq!(
+            i.before(true, "/libraries/ACTIVE/workspaces/ACTIVE!1/folders"),
+            Before::Proceed
+        );
+        assert_eq!(i.counts().errors, 1);
     }
 
     #[test]
@@ -338,7 +373,7 @@ mod tests {
             ..Faults::default()
         });
         let limited: Vec<bool> = (0..10)
-            .map(|_| matches!(i.before(), Before::RateLimited { .. }))
+            .map(|_| matches!(i.before(true, "/workspaces"), Before::RateLimited { .. }))
             .collect();
         assert_eq!(
             limited,
@@ -355,9 +390,9 @@ mod tests {
             ..Faults::default()
         };
         let i = injector(faults.clone());
-        let first: Vec<Before> = (0..50).map(|_| i.before()).collect();
+        let first: Vec<Before> = (0..50).map(|_| i.before(true, "/workspaces")).collect();
         i.set(faults);
-        let second: Vec<Before> = (0..50).map(|_| i.before()).collect();
+        let second: Vec<Before> = (0..50).map(|_| i.before(true, "/workspaces")).collect();
         assert_eq!(first, second);
         let errors = first.iter().filter(|b| **b != Before::Proceed).count();
         assert!((5..45).contains(&errors), "{errors} of 50");

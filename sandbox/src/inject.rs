@@ -36,7 +36,7 @@ pub(crate) async fn inject(
     if !latency.is_zero() {
         tokio::time::sleep(latency).await;
     }
-    match injector.before() {
+    match injector.before(request.method() != Method::GET, request.uri().path()) {
         Before::Proceed => {}
         Before::RateLimited { retry_after_secs } => return rate_limited(retry_after_secs),
         Before::Error(status) => return injected(status),

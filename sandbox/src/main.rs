@@ -100,6 +100,8 @@ impl Args {
                 drop_rate: self.drop_rate,
                 commit_then_fail_rate: self.commit_then_fail_rate,
                 event_queue_forbidden: self.event_queue_forbidden,
+                // A test's knob (one kind of request failing), not the command line's.
+                fail_path_suffix: None,
                 seed: self.seed,
             },
             event_retention: self.event_retention,

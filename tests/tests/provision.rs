@@ -248,3 +248,55 @@ async fn a_matter_of_a_known_client_costs_its_writes_and_nothing_more() {
         "adopted"
     );
 }
+
+/// A provisioning that made its workspace and then failed (here the template's security write;
+/// a crash at that point is the same) is finished by the next attempt (a retry or a replay): the
+/// workspace it finds is its own, so it gets the template's security and name-value pairs, not
+/// only the missing folders.
+#[tokio::test]
+async fn a_workspace_left_half_made_gets_its_template_security_on_replay() {
+    let env = Env::start().await;
+    let rt = env.runtime();
+    let matter = fixture("matter-basic.json");
+    env.state().set_faults(imanage_sandbox::Faults {
+        fail_path_suffix: Some("/security".into()),
+        ..Default::default()
+    });
+    let failed = call(&rt, Function::OnMatterCreated, &matter).await;
+    assert!(failed.is_err(), "the security write failed: {failed:?}");
+    let state = env.state();
+    let made = state.workspaces();
+    assert_eq!(made.len(), 1, "the workspace was made before the failure");
+    let id = made[0].id.clone();
+    let members = |state: &imanage_sandbox::SharedState| {
+        let stored = serde_json::to_value(state.workspace(&id).unwrap()).unwrap();
+        stored["members"].clone()
+    };
+    assert!(
+        !members(&state).to_string().contains("LITIGATION"),
+        "no template security yet: {}",
+        members(&state)
+    );
+
+    env.state().set_faults(imanage_sandbox::Faults::default());
+    let again = call(&rt, Function::OnMatterCreated, &matter)
+        .await
+        .expect("the retry finishes it");
+    assert_eq!(again["id"], id.as_str(), "finished, not made again");
+    assert_eq!(state.workspaces().len(), 1);
+    let members = members(&state);
+    assert!(
+        members
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["id"] == "LITIGATION" && m["access_level"] == "read_write"),
+        "the template's security: {members}"
+    );
+    assert_eq!(
+        folder_paths(&state, &id).len(),
+        10,
+        "{:?}",
+        folder_paths(&state, &id)
+    );
+}

@@ -205,3 +205,19 @@ pub async fn replay_until_done(sandbox: &Sandbox, data: &Path, store: Option<&st
         tokio::time::sleep(Duration::from_secs(4)).await;
     }
 }
+
+/// The Litigation template's security is on `w` (its LITIGATION group, read-write), whatever
+/// failed between the workspace's create and the write of its members: the next attempt
+/// finishes what the failed one began.
+pub fn assert_template_security(w: &imanage_sandbox::Workspace) {
+    let members = serde_json::to_value(&w.members).unwrap();
+    assert!(
+        members
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["id"] == "LITIGATION" && m["access_level"] == "read_write"),
+        "{} lacks the template's security: {members}",
+        w.id
+    );
+}
