@@ -148,6 +148,8 @@ pub struct Metrics {
     feed_unacknowledged: Family<TenantLabels, Gauge>,
     token_expiry: Family<TokenLabels, Gauge>,
     token_connected: Family<TenantLabels, Gauge>,
+    /// Held from clearing the read-at-scrape families to encoding them.
+    scraping: std::sync::Mutex<()>,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -186,6 +188,7 @@ impl Metrics {
             feed_unacknowledged: Family::default(),
             token_expiry: Family::default(),
             token_connected: Family::default(),
+            scraping: std::sync::Mutex::default(),
         };
         let r = &mut m.registry;
         r.register(
@@ -398,6 +401,11 @@ impl Metrics {
     /// shown whichever host served it, and every host shows the same (alert on their `max`).
     pub async fn scrape(&self, runtime: &Runtime) -> Result<String> {
         let each = stored_by_tenant(runtime).await?;
+        // Two scrapes at once (several scrapers) must not clear what the other is setting.
+        let _one_at_a_time = self
+            .scraping
+            .lock()
+            .map_err(|_| anyhow!("metrics lock poisoned"))?;
         self.instances
             .get_or_create(&Self::t())
             .set(runtime.instances_in_use() as i64);
@@ -591,8 +599,8 @@ pub struct Stored {
 
 impl Stored {
     /// Reads the dead letters (`event/dead/…`), the held deliveries (`event/held/…`), the
-    /// feed state and the token record from the component's store, with the component's own types. Never keeps a
-    /// token: only its expiries leave this function.
+    /// feed state and the token record from the component's store, with the component's own
+    /// types. Never keeps a token: only its expiries leave this function.
     pub async fn read(kv: &dyn Backend) -> Result<Stored> {
         let get = |key: String| async move {
             kv.get(COMPONENT_STORE, &key)

@@ -169,7 +169,7 @@ pub async fn run(g: &Global, a: Args) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// `2 unavailable, 1 malformed`: how many of each kind, in the kinds' order.
+/// `1 malformed, 2 unavailable`: how many of each kind, by kind in alphabetical order.
 fn counted_by<'a>(kinds: impl Iterator<Item = &'a str>) -> String {
     let mut by_kind: BTreeMap<&str, usize> = BTreeMap::new();
     for kind in kinds {
