@@ -23,6 +23,7 @@ use anyhow::{bail, Result};
 use matterlink_host::Function;
 
 use crate::native::NativePlatform;
+use crate::runtime_metrics::Requests;
 use crate::setup;
 use crate::timed_kv::TimedBackend;
 
@@ -112,7 +113,7 @@ pub async fn measure(events: usize) -> Result<PerEvent> {
     let (mut wasm_rounds, mut native_rounds, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
     wasm_sandbox.state().reset_request_count();
     native_sandbox.state().reset_request_count();
-    let (wasm_http0, wasm_kv0) = (imanage_time(&rt)?, kv.spent());
+    let (wasm_http0, wasm_kv0) = (Requests::of(&rt)?, kv.spent());
     let (native_http0, native_kv0) = (native.http_time(), native.kv_time());
     let (mut wasm_total, mut native_total) = (Duration::ZERO, Duration::ZERO);
     for round in ids.chunks(ROUND) {
@@ -149,7 +150,7 @@ pub async fn measure(events: usize) -> Result<PerEvent> {
     let mean = |d: Duration| d / events as u32;
     let wasm_split = Split {
         total: mean(wasm_total),
-        http: mean(imanage_time(&rt)?.saturating_sub(wasm_http0)),
+        http: mean(Requests::of(&rt)?.since(wasm_http0).time),
         key_value: mean(kv.spent() - wasm_kv0),
     };
     let native_split = Split {
@@ -167,23 +168,6 @@ pub async fn measure(events: usize) -> Result<PerEvent> {
         wasm_split,
         native_split,
     })
-}
-
-/// The time the runtime's iManage requests took to their response heads, as its metrics
-/// (`matterlink_imanage_request_duration_seconds`) add it up.
-fn imanage_time(rt: &matterlink_host::Runtime) -> Result<Duration> {
-    let text = rt.metrics().encode()?;
-    let scrape = prometheus_parse::Scrape::parse(text.lines().map(|l| Ok(l.to_string())))?;
-    let seconds: f64 = scrape
-        .samples
-        .iter()
-        .filter(|s| s.metric == "matterlink_imanage_request_duration_seconds_sum")
-        .filter_map(|s| match s.value {
-            prometheus_parse::Value::Untyped(v) | prometheus_parse::Value::Counter(v) => Some(v),
-            _ => None,
-        })
-        .sum();
-    Ok(Duration::from_secs_f64(seconds))
 }
 
 fn median<T: PartialOrd + Copy>(v: &mut [T]) -> T {

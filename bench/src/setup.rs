@@ -98,18 +98,17 @@ pub fn matter(id: &str) -> Matter {
     }
 }
 
-/// Workspaces that predate matterlink, one per matter id (custom1 = C-BENCH, custom2 = id), made
-/// through the sandbox's API as another system would, on `threads` keep-alive connections.
-pub fn seed_legacy(base_url: &str, ids: &[String], threads: usize) -> Result<()> {
-    let lib = format!(
+/// The sandbox's library, as the component addresses it.
+pub fn library_url(base_url: &str) -> String {
+    format!(
         "{base_url}/work/api/v2/customers/{}/libraries/{}",
         imanage_sandbox::CUSTOMER_ID,
         imanage_sandbox::LIBRARY
-    );
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .timeout_global(Some(Duration::from_secs(30)))
-        .build()
-        .into();
+    )
+}
+
+/// An access token of the sandbox's service account, signed in as the component signs in.
+pub fn service_token(agent: &ureq::Agent, base_url: &str) -> Result<String> {
     let form = format!(
         "grant_type=password&username={}&password={}&client_id={}&client_secret={}",
         imanage_sandbox::SERVICE_USER,
@@ -125,10 +124,21 @@ pub fn seed_legacy(base_url: &str, ids: &[String], threads: usize) -> Result<()>
             .body_mut()
             .read_to_vec()?,
     )?;
-    let token = grant["access_token"]
+    Ok(grant["access_token"]
         .as_str()
         .context("the sandbox gave no token")?
-        .to_string();
+        .to_string())
+}
+
+/// Workspaces that predate matterlink, one per matter id (custom1 = C-BENCH, custom2 = id), made
+/// through the sandbox's API as another system would, on `threads` keep-alive connections.
+pub fn seed_legacy(base_url: &str, ids: &[String], threads: usize) -> Result<()> {
+    let lib = library_url(base_url);
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .timeout_global(Some(Duration::from_secs(30)))
+        .build()
+        .into();
+    let token = service_token(&agent, base_url)?;
     let post = |path: &str, body: serde_json::Value| -> Result<()> {
         let r = agent
             .post(format!("{lib}{path}"))
