@@ -28,10 +28,16 @@ pub struct Hosts {
 }
 
 /// A private `redis-server` on a free loopback port, killed on drop.
-struct RedisServer {
+pub(crate) struct RedisServer {
     child: Child,
     port: u16,
     _dir: tempfile::TempDir,
+}
+
+impl RedisServer {
+    pub(crate) fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}/0", self.port)
+    }
 }
 
 impl Drop for RedisServer {
@@ -41,7 +47,7 @@ impl Drop for RedisServer {
     }
 }
 
-fn start_redis() -> Result<RedisServer> {
+pub(crate) fn start_redis() -> Result<RedisServer> {
     let dir = tempfile::tempdir()?;
     let port = std::net::TcpListener::bind("127.0.0.1:0")?
         .local_addr()?
@@ -75,7 +81,7 @@ fn start_redis() -> Result<RedisServer> {
     bail!("redis-server did not start")
 }
 
-fn runtime(sandbox: &Sandbox, dir: &Path, redis: Option<&str>) -> Result<Runtime> {
+pub(crate) fn runtime(sandbox: &Sandbox, dir: &Path, redis: Option<&str>) -> Result<Runtime> {
     let mut config = setup::config(sandbox);
     config.set("webhook_secret", SECRET);
     let opts = RuntimeOptions {
@@ -159,7 +165,7 @@ fn drive(addrs: &[SocketAddr], events: usize, clients: usize) -> Result<f64> {
 
 pub async fn measure(sandbox: &Sandbox, events: usize, clients: usize) -> Result<Hosts> {
     let redis = start_redis()?;
-    let url = format!("redis://127.0.0.1:{}/0", redis.port);
+    let url = redis.url();
     let one = tempfile::tempdir()?;
     let sqlite = [serve(runtime(sandbox, one.path(), None)?).await?];
     let dirs: Vec<tempfile::TempDir> = (0..3)

@@ -18,6 +18,7 @@ mod per_event;
 mod requests;
 mod runtime_metrics;
 mod sandbox_process;
+mod scrape;
 mod serve;
 mod setup;
 mod startup;
@@ -46,7 +47,7 @@ struct Cli {
     #[arg(long, default_value_t = 20)]
     latency_ms: u64,
     /// Measure only these figures (comma-separated): per-event, instantiation, requests,
-    /// backfill, size, memory, first-call, serve, time-to-workspace, tenants, hosts.
+    /// backfill, size, memory, first-call, serve, time-to-workspace, tenants, scrape, hosts.
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
     #[command(subcommand)]
@@ -438,6 +439,36 @@ async fn main() -> Result<()> {
                 t.registered
             ),
         });
+    }
+
+    if wanted("scrape") {
+        let registered = if cli.quick { TENANTS / 10 } else { TENANTS };
+        eprintln!(
+            "scrape: /metrics with {registered} tenants registered, on SQLite and on Redis ..."
+        );
+        let sandbox = setup::sandbox().await?;
+        for on_redis in [false, true] {
+            match scrape::measure(&sandbox, registered, on_redis).await {
+                Ok(m) => {
+                    let (all, alone) = (m.all.as_secs_f64(), m.alone.as_secs_f64());
+                    figs.push(Figure {
+                        name: format!("/metrics scrape, {registered} tenants, {}", m.backend),
+                        value: ms(all * 1e3),
+                        baseline: format!("{} no tenant", ms(alone * 1e3)),
+                        ratio: all / alone,
+                        target: "printed".into(),
+                        met: None,
+                        note: format!(
+                            "medians of {} scrapes; each reads every registered tenant's failed events, \
+                             held deliveries, feed state and token record ({} per tenant)",
+                            scrape::SCRAPES,
+                            us((all - alone) * 1e6 / registered as f64)
+                        ),
+                    });
+                }
+                Err(e) => eprintln!("scrape: skipped on {} ({e:#})", scrape::backend(on_redis)),
+            }
+        }
     }
 
     if wanted("hosts") {

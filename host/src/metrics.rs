@@ -24,6 +24,7 @@ use std::borrow::Cow;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::{anyhow, Result};
+use futures_util::StreamExt;
 use matterlink_component::auth::record::TokenRecord;
 use matterlink_component::events::{DeadLetter, EventType};
 use matterlink_component::feed::state::FeedState;
@@ -527,6 +528,11 @@ fn unix_now() -> i64 {
         .unwrap_or(0)
 }
 
+/// Tenants whose stored state one scrape reads at once. On a shared store each read is a few
+/// round trips: a thousand tenants read one after another took most of a second on Redis over
+/// loopback, and a scraper's timeout is ten seconds by default.
+const TENANTS_READ_AT_ONCE: usize = 16;
+
 /// The stored state of the host's own configuration (`default`) and of every registered
 /// tenant, each read through the view its runtime would have (see `keyvalue::namespace`).
 async fn stored_by_tenant(runtime: &Runtime) -> Result<Vec<(Tenant, Stored)>> {
@@ -540,17 +546,26 @@ async fn stored_by_tenant(runtime: &Runtime) -> Result<Vec<(Tenant, Stored)>> {
             .ok_or_else(|| anyhow!("no store to read"))
     };
     let mut each = vec![(tenant(), Stored::read(component(stores)?.as_ref()).await?)];
-    let registry = crate::tenants::Registry::new(runtime.key_value());
-    for (name, _) in registry
-        .list()
+    let names = crate::tenants::Registry::new(runtime.key_value())
+        .names()
         .await
-        .map_err(|e| anyhow!("listing the tenants: {e}"))?
-    {
-        let kv = component(&stores.for_tenant(name.as_str()))?;
-        let stored = Stored::read(kv.as_ref())
-            .await
-            .map_err(|e| anyhow!("tenant {}: {e:#}", name.as_str()))?;
-        each.push((Cow::Owned(name.as_str().to_string()), stored));
+        .map_err(|e| anyhow!("listing the tenants: {e}"))?;
+    // Within this task, not spawned: a backend that works in place (SQLite) reads one tenant
+    // after another as before, while a networked one (Redis) has this many reads in flight on
+    // its connection.
+    let read = |name: crate::tenants::TenantName| {
+        let kv = component(&stores.for_tenant(name.as_str()));
+        async move {
+            let stored = Stored::read(kv?.as_ref())
+                .await
+                .map_err(|e| anyhow!("tenant {}: {e:#}", name.as_str()))?;
+            Ok::<_, anyhow::Error>((Cow::Owned(name.as_str().to_string()), stored))
+        }
+    };
+    let mut reads = futures_util::stream::iter(names.into_iter().map(read))
+        .buffer_unordered(TENANTS_READ_AT_ONCE);
+    while let Some(read) = reads.next().await {
+        each.push(read?);
     }
     Ok(each)
 }

@@ -81,29 +81,35 @@ impl Registry {
     /// Every tenant, by name.
     pub async fn list(&self) -> Result<Vec<(TenantName, TenantRecord)>, RegistryError> {
         let mut out = Vec::new();
+        for name in self.names().await? {
+            // One removed since the listing is simply not there.
+            if let Some(record) = self.get(&name).await? {
+                out.push((name, record));
+            }
+        }
+        Ok(out)
+    }
+
+    /// The names of every tenant, sorted, without reading their records: what a reader of
+    /// each tenant's own state (a `/metrics` scrape) needs.
+    pub async fn names(&self) -> Result<Vec<TenantName>, RegistryError> {
+        let mut out = Vec::new();
         let mut cursor: Option<String> = None;
         loop {
             let (keys, next) = self
                 .backend
-                .list_keys(REGISTRY_STORE, cursor.as_deref(), 500)
+                .list_prefix(REGISTRY_STORE, RECORD_PREFIX, cursor.as_deref(), 500)
                 .await?;
-            for key in keys {
-                let Some(name) = key
-                    .strip_prefix(RECORD_PREFIX)
+            out.extend(keys.iter().filter_map(|key| {
+                key.strip_prefix(RECORD_PREFIX)
                     .and_then(|n| TenantName::parse(n).ok())
-                else {
-                    continue;
-                };
-                if let Some(record) = self.get(&name).await? {
-                    out.push((name, record));
-                }
-            }
+            }));
             match next {
                 Some(n) => cursor = Some(n),
                 None => break,
             }
         }
-        out.sort_by(|a, b| a.0.cmp(&b.0));
+        out.sort();
         Ok(out)
     }
 
