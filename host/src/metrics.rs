@@ -617,23 +617,17 @@ impl Stored {
     /// feed state and the token record from the component's store, with the component's own
     /// types. Never keeps a token: only its expiries leave this function.
     pub async fn read(kv: &dyn Backend) -> Result<Stored> {
-        let get = |key: String| async move {
-            kv.get(COMPONENT_STORE, &key)
-                .await
-                .map(|v| v.map(|v| v.value))
-                .map_err(|e| anyhow!("reading {key}: {e}"))
-        };
         // One key per failed event and per held delivery (no shared index: see the component's
         // `events` and `held`), found by listing their prefixes.
         let mut failed: Vec<DeadLetter> = read_prefix(kv, keys::DEAD_LETTER_PREFIX).await?;
         failed.sort_by_key(|d| d.first_failed_at);
         let held = held_deliveries(kv).await?;
-        let unacknowledged_changes = get(keys::FEED_STATE.to_string())
+        let unacknowledged_changes = read_value(kv, keys::FEED_STATE)
             .await?
             .and_then(|raw| serde_json::from_slice::<FeedState>(&raw).ok())
             .and_then(|s| s.pending)
             .map_or(0, |p| p.batch.changes.len());
-        let token = get(keys::TOKENS.to_string())
+        let token = read_value(kv, keys::TOKENS)
             .await?
             .and_then(|raw| serde_json::from_slice::<TokenRecord>(&raw).ok())
             .map(|t| TokenLifetime {
@@ -684,15 +678,20 @@ async fn read_prefix<T: serde::de::DeserializeOwned>(
     }
     let mut records = Vec::with_capacity(keys.len());
     for key in keys {
-        let raw = kv
-            .get(COMPONENT_STORE, &key)
-            .await
-            .map_err(|e| anyhow!("reading {key}: {e}"))?;
-        if let Some(record) = raw.and_then(|v| serde_json::from_slice(&v.value).ok()) {
+        let raw = read_value(kv, &key).await?;
+        if let Some(record) = raw.and_then(|v| serde_json::from_slice(&v).ok()) {
             records.push(record);
         }
     }
     Ok(records)
+}
+
+/// The bytes under `key` in the component's store, `None` when absent.
+async fn read_value(kv: &dyn Backend, key: &str) -> Result<Option<Vec<u8>>> {
+    kv.get(COMPONENT_STORE, key)
+        .await
+        .map(|v| v.map(|v| v.value))
+        .map_err(|e| anyhow!("reading {key}: {e}"))
 }
 
 /// The label of an error kind: one of the component's kinds, else `other`.
