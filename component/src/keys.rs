@@ -13,6 +13,12 @@ pub fn workspace_owner(workspace_id: &str) -> String {
     format!("link/workspace/{workspace_id}")
 }
 
+/// The claim under which a matter becomes a workspace's first owner (`links::store`). Not under
+/// `link/workspace/`, whose keys are all owner records (`feed::linked` lists them).
+pub fn workspace_owner_claim(workspace_id: &str) -> String {
+    format!("link/workspace-claim/{workspace_id}")
+}
+
 /// A provisioning that is creating the matter's workspace (`{"since": …}`): written before the
 /// create, deleted once the link is stored. A later attempt that finds the matter's workspace
 /// while this is there knows the workspace is its own, left half-made, and finishes it.

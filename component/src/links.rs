@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::claim::{self, Attempt};
 use crate::imanage::Imanage;
 use crate::keys;
 use crate::model::{Error, Result, Workspace};
@@ -73,36 +74,64 @@ pub fn owner_of(p: &dyn Platform, workspace_id: &str) -> Result<Option<String>> 
     p.kv_get(&key)?.map(|raw| decode(&key, &raw)).transpose()
 }
 
+/// How long the claim on a workspace's owner record may be held: it covers one read and one
+/// write, so a holder this late has crashed and is taken over.
+const OWNER_CLAIM_TTL_S: u64 = 30;
+
 /// Stores a link. The workspace side is recorded first, so that two matters never end up sharing
 /// one workspace: an owner already there that is another matter refuses the link.
-///
-/// Without compare-and-swap (Spin's Redis store has no working one) the owner record is written
-/// idempotently — the same bytes whoever writes it for this matter — and read back: a store
-/// that then holds another matter's id lost a race to it and refuses. Only two *different*
-/// matters linking one workspace within the same moment could both pass, which no delivery race
-/// produces: provisioning links workspaces it made or found by the matter's own id.
 pub fn store(p: &dyn Platform, link: &Link) -> Result<()> {
-    let owner_key = keys::workspace_owner(&link.workspace.id);
-    let me = serde_json::to_vec(&link.matter_id).map_err(|e| Error::Unavailable(e.to_string()))?;
-    let refuse = |other: &str| {
-        Err(Error::Rejected(format!(
-            "workspace {} is already linked to matter {other}",
-            link.workspace.id
-        )))
-    };
     match owner_of(p, &link.workspace.id)? {
-        Some(other) if other != link.matter_id => return refuse(&other),
+        Some(other) if other != link.matter_id => return refuse(link, &other),
         Some(_) => {}
-        None => {
-            p.kv_set(&owner_key, &me)?;
-            match owner_of(p, &link.workspace.id)? {
-                Some(other) if other != link.matter_id => return refuse(&other),
-                _ => {}
-            }
-        }
+        None => take_ownership(p, link)?,
     }
     let raw = serde_json::to_vec(link).map_err(|e| Error::Unavailable(e.to_string()))?;
     p.kv_set(&keys::link(&link.matter_id), &raw)
+}
+
+fn refuse(link: &Link, other: &str) -> Result<()> {
+    Err(Error::Rejected(format!(
+        "workspace {} is already linked to matter {other}",
+        link.workspace.id
+    )))
+}
+
+/// Records the link's matter as the owner of a workspace that had none, unless another matter
+/// became its owner meanwhile.
+///
+/// Two matters finding no owner at once (a backfill matching two matters to one workspace, two
+/// pasted URLs) would both write theirs, and the later write would win while both kept their
+/// links. Compare-and-swap would settle it, but Spin's Redis store has no working one, so the
+/// check and the write run under a claim on the workspace (built on `increment`, which holds
+/// everywhere: see `claim`). Only a first link pays for it; a link stored again finds itself
+/// the owner above.
+fn take_ownership(p: &dyn Platform, link: &Link) -> Result<()> {
+    let ws = &link.workspace.id;
+    let take = || match claim::try_take_key(p, keys::workspace_owner_claim(ws), OWNER_CLAIM_TTL_S)?
+    {
+        Attempt::Taken(claim) => Ok(Some(claim)),
+        Attempt::Busy => Ok(None),
+    };
+    let claim = match take()? {
+        Some(claim) => claim,
+        None => claim::wait_for(
+            p,
+            || format!("another matter is being linked to workspace {ws}; try again"),
+            take,
+        )?,
+    };
+    let owned = match owner_of(p, ws) {
+        Ok(Some(other)) if other != link.matter_id => refuse(link, &other),
+        Ok(Some(_)) => Ok(()),
+        Ok(None) => serde_json::to_vec(&link.matter_id)
+            .map_err(|e| Error::Unavailable(e.to_string()))
+            .and_then(|me| p.kv_set(&keys::workspace_owner(ws), &me)),
+        Err(e) => Err(e),
+    };
+    // Released whatever happened; a release that fails leaves the claim to go stale.
+    let released = claim.release();
+    owned.and(released)
 }
 
 /// iManage in the library of the matter's link: a workspace stays where it was made, whatever
@@ -118,8 +147,57 @@ pub fn api<'a>(p: &'a dyn Platform, s: &'a Settings, link: Option<&Link>) -> Ima
 
 #[cfg(test)]
 mod tests {
+    use std::cell::RefCell;
+
     use super::*;
+    use crate::platform::{HttpRequest, HttpResponse, TransportError};
     use crate::testing::FakePlatform;
+
+    /// A platform on which a second matter links the same workspace in the middle of the first
+    /// one's `store`: just after the first found the workspace without an owner, as another
+    /// process would at that moment.
+    struct Interleaved<'a> {
+        inner: &'a FakePlatform,
+        workspace: String,
+        second: RefCell<Option<Link>>,
+        second_stored: RefCell<Option<Result<()>>>,
+    }
+
+    impl Platform for Interleaved<'_> {
+        fn kv_get(&self, key: &str) -> Result<Option<Vec<u8>>> {
+            let got = self.inner.kv_get(key);
+            if key == keys::workspace_owner(&self.workspace) {
+                if let Some(second) = self.second.borrow_mut().take() {
+                    *self.second_stored.borrow_mut() = Some(store(self.inner, &second));
+                }
+            }
+            got
+        }
+        fn send(&self, request: &HttpRequest) -> Result<HttpResponse, TransportError> {
+            self.inner.send(request)
+        }
+        fn kv_set(&self, key: &str, value: &[u8]) -> Result<()> {
+            self.inner.kv_set(key, value)
+        }
+        fn kv_delete(&self, key: &str) -> Result<()> {
+            self.inner.kv_delete(key)
+        }
+        fn kv_increment(&self, key: &str, delta: i64) -> Result<i64> {
+            self.inner.kv_increment(key, delta)
+        }
+        fn config_raw(&self, key: &str) -> Result<Option<String>> {
+            self.inner.config_raw(key)
+        }
+        fn now(&self) -> u64 {
+            self.inner.now()
+        }
+        fn sleep_ms(&self, ms: u64) {
+            self.inner.sleep_ms(ms)
+        }
+        fn kv_keys(&self, prefix: &str) -> Result<Vec<String>> {
+            self.inner.kv_keys(prefix)
+        }
+    }
 
     fn link(matter: &str, ws: &str) -> Link {
         let workspace = Workspace {
@@ -140,5 +218,33 @@ mod tests {
         assert!(matches!(err, Error::Rejected(_)));
         assert!(get(&p, "2").unwrap().is_none());
         assert_eq!(get(&p, "1").unwrap().unwrap().workspace.id, "ACTIVE!5");
+    }
+
+    #[test]
+    fn two_matters_linking_one_workspace_at_once_leave_it_one_matters() {
+        let p = FakePlatform::configured();
+        let racing = Interleaved {
+            inner: &p,
+            workspace: "ACTIVE!7".into(),
+            second: RefCell::new(Some(link("2", "ACTIVE!7"))),
+            second_stored: RefCell::default(),
+        };
+        let first = store(&racing, &link("1", "ACTIVE!7"));
+        let second = racing.second_stored.take().expect("the second matter ran");
+        // The second got there first (it ran whole inside the first's look at the owner).
+        second.unwrap();
+        assert!(matches!(first, Err(Error::Rejected(_))), "{first:?}");
+        assert_eq!(owner_of(&p, "ACTIVE!7").unwrap().as_deref(), Some("2"));
+        assert!(
+            get(&p, "1").unwrap().is_none(),
+            "both matters got the workspace"
+        );
+        assert_eq!(get(&p, "2").unwrap().unwrap().workspace.id, "ACTIVE!7");
+        // Nothing of the claim is left behind.
+        assert!(p
+            .kv
+            .borrow()
+            .keys()
+            .all(|k| !k.starts_with("link/workspace-claim/")));
     }
 }
