@@ -392,7 +392,15 @@ impl Redis {
         Ok(inv)
     }
 
-    /// One SCAN step of `store`'s keys: the next cursor (0: done) and the keys, unprefixed.
+    /// One step of listing `store`'s keys: the next cursor (0: done) and the keys, unprefixed.
+    ///
+    /// `default` is shared with Spin, which writes its keys bare and keeps no versions, so only
+    /// `SCAN` over the database finds them all. Every key of any other label (a tenant's, the
+    /// host's) is written and deleted by the scripts above, which set or drop its field in the
+    /// label's versions hash in the same step, so the hash's fields are exactly the label's keys
+    /// and `HSCAN` of the hash lists them at the cost of what the label holds. (`SCAN` walks every
+    /// key of every tenant: a `/metrics` scrape of a thousand tenants, listing each one's failed
+    /// events, took seconds.)
     async fn scan_step(
         &self,
         conn: &mut ConnectionManager,
@@ -401,64 +409,41 @@ impl Redis {
         at: u64,
         count: usize,
     ) -> Result<(u64, Vec<String>), Error> {
-        if store != COMPONENT_STORE {
-            return self.hscan_step(conn, store, prefix, at, count).await;
-        }
-        let namespace = self.namespace(store);
+        let shared = store == COMPONENT_STORE;
+        let (mut cmd, namespace) = if shared {
+            (redis::cmd("SCAN"), self.namespace(store))
+        } else {
+            let mut cmd = redis::cmd("HSCAN");
+            cmd.arg(self.versions_key(store));
+            (cmd, String::new())
+        };
         // Redis matches the key prefix itself, so only the keys asked for cross the network.
-        let pattern = format!("{}{}*", escape_glob(&namespace), escape_glob(prefix));
-        let (next, raw): (u64, Vec<Vec<u8>>) = redis::cmd("SCAN")
+        let (next, raw): (u64, Vec<Vec<u8>>) = cmd
             .arg(at)
             .arg("MATCH")
-            .arg(pattern)
+            .arg(format!(
+                "{}{}*",
+                escape_glob(&namespace),
+                escape_glob(prefix)
+            ))
             .arg("COUNT")
             .arg(count.max(MIN_SCAN_COUNT))
             .query_async(conn)
             .await
             .map_err(|e| self.failed("listing keys", e))?;
-        let hidden = format!("{}{RESERVED_PREFIX}", self.prefix);
-        let keys = raw
-            .into_iter()
-            .filter_map(|k| String::from_utf8(k).ok())
-            // Under `default` the pattern matches the bookkeeping and other labels too.
-            .filter(|k| store != COMPONENT_STORE || !k.starts_with(&hidden))
-            .filter_map(|k| k.strip_prefix(&namespace).map(str::to_string))
-            .collect();
-        Ok((next, keys))
-    }
-
-    /// [`Redis::scan_step`] for a label other than `default`: a step of its versions hash.
-    ///
-    /// Only `default` is shared with Spin, which writes its keys bare and keeps no versions.
-    /// Every key of any other label (a tenant's, the host's) is written and deleted by the
-    /// scripts above, which set or drop its field in the label's versions hash in the same
-    /// step, so the hash's fields are exactly the label's keys. Walking the hash costs what the
-    /// label holds; `SCAN` walks every key in the database (every tenant's), which made a
-    /// `/metrics` scrape of a thousand tenants, listing each one's failed events, take seconds.
-    async fn hscan_step(
-        &self,
-        conn: &mut ConnectionManager,
-        store: &str,
-        prefix: &str,
-        at: u64,
-        count: usize,
-    ) -> Result<(u64, Vec<String>), Error> {
-        let (next, raw): (u64, Vec<Vec<u8>>) = redis::cmd("HSCAN")
-            .arg(self.versions_key(store))
-            .arg(at)
-            .arg("MATCH")
-            .arg(format!("{}*", escape_glob(prefix)))
-            .arg("COUNT")
-            .arg(count.max(MIN_SCAN_COUNT))
-            .query_async(conn)
-            .await
-            .map_err(|e| self.failed("listing keys", e))?;
-        // Field, version, field, version, ...: the fields are the keys.
-        let keys = raw
-            .into_iter()
-            .step_by(2)
-            .filter_map(|k| String::from_utf8(k).ok())
-            .collect();
+        let utf8 = |k: Vec<u8>| String::from_utf8(k).ok();
+        let keys = if shared {
+            // The pattern matches the bookkeeping and other labels too.
+            let hidden = format!("{}{RESERVED_PREFIX}", self.prefix);
+            raw.into_iter()
+                .filter_map(utf8)
+                .filter(|k| !k.starts_with(&hidden))
+                .filter_map(|k| k.strip_prefix(&namespace).map(str::to_string))
+                .collect()
+        } else {
+            // Field, version, field, version, ...: the fields are the keys.
+            raw.into_iter().step_by(2).filter_map(utf8).collect()
+        };
         Ok((next, keys))
     }
 
