@@ -150,54 +150,7 @@ mod tests {
     use std::cell::RefCell;
 
     use super::*;
-    use crate::platform::{HttpRequest, HttpResponse, TransportError};
-    use crate::testing::FakePlatform;
-
-    /// A platform on which a second matter links the same workspace in the middle of the first
-    /// one's `store`: just after the first found the workspace without an owner, as another
-    /// process would at that moment.
-    struct Interleaved<'a> {
-        inner: &'a FakePlatform,
-        workspace: String,
-        second: RefCell<Option<Link>>,
-        second_stored: RefCell<Option<Result<()>>>,
-    }
-
-    impl Platform for Interleaved<'_> {
-        fn kv_get(&self, key: &str) -> Result<Option<Vec<u8>>> {
-            let got = self.inner.kv_get(key);
-            if key == keys::workspace_owner(&self.workspace) {
-                if let Some(second) = self.second.borrow_mut().take() {
-                    *self.second_stored.borrow_mut() = Some(store(self.inner, &second));
-                }
-            }
-            got
-        }
-        fn send(&self, request: &HttpRequest) -> Result<HttpResponse, TransportError> {
-            self.inner.send(request)
-        }
-        fn kv_set(&self, key: &str, value: &[u8]) -> Result<()> {
-            self.inner.kv_set(key, value)
-        }
-        fn kv_delete(&self, key: &str) -> Result<()> {
-            self.inner.kv_delete(key)
-        }
-        fn kv_increment(&self, key: &str, delta: i64) -> Result<i64> {
-            self.inner.kv_increment(key, delta)
-        }
-        fn config_raw(&self, key: &str) -> Result<Option<String>> {
-            self.inner.config_raw(key)
-        }
-        fn now(&self) -> u64 {
-            self.inner.now()
-        }
-        fn sleep_ms(&self, ms: u64) {
-            self.inner.sleep_ms(ms)
-        }
-        fn kv_keys(&self, prefix: &str) -> Result<Vec<String>> {
-            self.inner.kv_keys(prefix)
-        }
-    }
+    use crate::testing::{FakePlatform, Watched};
 
     fn link(matter: &str, ws: &str) -> Link {
         let workspace = Workspace {
@@ -223,14 +176,22 @@ mod tests {
     #[test]
     fn two_matters_linking_one_workspace_at_once_leave_it_one_matters() {
         let p = FakePlatform::configured();
-        let racing = Interleaved {
+        // The second matter links the workspace whole just after the first found it without
+        // an owner, as another process would at that moment.
+        let second = RefCell::new(Some(link("2", "ACTIVE!7")));
+        let second_stored = RefCell::new(None);
+        let racing = Watched {
             inner: &p,
-            workspace: "ACTIVE!7".into(),
-            second: RefCell::new(Some(link("2", "ACTIVE!7"))),
-            second_stored: RefCell::default(),
+            on_get: |key: &str| {
+                if key == keys::workspace_owner("ACTIVE!7") {
+                    if let Some(l) = second.borrow_mut().take() {
+                        *second_stored.borrow_mut() = Some(store(&p, &l));
+                    }
+                }
+            },
         };
         let first = store(&racing, &link("1", "ACTIVE!7"));
-        let second = racing.second_stored.take().expect("the second matter ran");
+        let second = second_stored.take().expect("the second matter ran");
         // The second got there first (it ran whole inside the first's look at the owner).
         second.unwrap();
         assert!(matches!(first, Err(Error::Rejected(_))), "{first:?}");

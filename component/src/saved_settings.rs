@@ -254,46 +254,7 @@ mod tests {
 
     use super::*;
     use crate::settings::Settings;
-    use crate::testing::FakePlatform;
-
-    /// Counts reads of the saved document, to hold the overlay to one read per call.
-    struct Counting {
-        p: FakePlatform,
-        doc_reads: Cell<u32>,
-    }
-
-    impl Platform for Counting {
-        fn send(&self, r: &HttpRequest) -> Result<HttpResponse, TransportError> {
-            self.p.send(r)
-        }
-        fn kv_get(&self, key: &str) -> Result<Option<Vec<u8>>> {
-            if key == keys::CONSOLE_SETTINGS {
-                self.doc_reads.set(self.doc_reads.get() + 1);
-            }
-            self.p.kv_get(key)
-        }
-        fn kv_set(&self, key: &str, value: &[u8]) -> Result<()> {
-            self.p.kv_set(key, value)
-        }
-        fn kv_delete(&self, key: &str) -> Result<()> {
-            self.p.kv_delete(key)
-        }
-        fn kv_increment(&self, key: &str, delta: i64) -> Result<i64> {
-            self.p.kv_increment(key, delta)
-        }
-        fn config_raw(&self, key: &str) -> Result<Option<String>> {
-            self.p.config_raw(key)
-        }
-        fn now(&self) -> u64 {
-            self.p.now()
-        }
-        fn sleep_ms(&self, ms: u64) {
-            self.p.sleep_ms(ms)
-        }
-        fn kv_keys(&self, prefix: &str) -> Result<Vec<String>> {
-            self.p.kv_keys(prefix)
-        }
-    }
+    use crate::testing::{FakePlatform, Watched};
 
     fn values(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
         pairs
@@ -378,27 +339,33 @@ mod tests {
 
     #[test]
     fn one_read_per_call_and_another_only_after_a_save() {
-        let c = Counting {
-            p: FakePlatform::configured(),
-            doc_reads: Cell::new(0),
+        // Counts reads of the saved document, to hold the overlay to one read per call.
+        let (p, doc_reads) = (FakePlatform::configured(), Cell::new(0));
+        let c = Watched {
+            inner: &p,
+            on_get: |key: &str| {
+                if key == keys::CONSOLE_SETTINGS {
+                    doc_reads.set(doc_reads.get() + 1);
+                }
+            },
         };
-        save(&c.p, values(&[("root_folder", "Matter")]), "admin").unwrap();
+        save(&p, values(&[("root_folder", "Matter")]), "admin").unwrap();
         let o = Overlay::wrap(&c);
         for _ in 0..3 {
             Settings::load(&o).unwrap();
         }
-        assert_eq!(c.doc_reads.get(), 1, "the document is read once per call");
+        assert_eq!(doc_reads.get(), 1, "the document is read once per call");
         // A key the console cannot save never needs the document.
         let fresh = Overlay::wrap(&c);
         fresh.config("imanage_base_url").unwrap();
-        assert_eq!(c.doc_reads.get(), 1);
+        assert_eq!(doc_reads.get(), 1);
         // Saving through the overlay drops what it cached: the next read sees the new version.
         save(&o, values(&[("root_folder", "Files")]), "admin").unwrap();
         assert_eq!(Settings::load(&o).unwrap().root_folder, "Files");
         // save read it once (the previous version), the load once more after the write.
-        assert_eq!(c.doc_reads.get(), 3);
+        assert_eq!(doc_reads.get(), 3);
         Settings::load(&o).unwrap();
-        assert_eq!(c.doc_reads.get(), 3);
+        assert_eq!(doc_reads.get(), 3);
         o.kv_delete(keys::CONSOLE_SETTINGS).unwrap();
         assert_eq!(Settings::load(&o).unwrap().root_folder, "Documents");
     }

@@ -143,3 +143,45 @@ impl Platform for FakePlatform {
             .collect())
     }
 }
+
+/// A [`FakePlatform`] whose key-value reads a test watches: `on_get` sees each key after the
+/// read, and may count it or run something else in the middle of the caller's work (another
+/// matter's, as a second process would). Everything else goes to the platform unchanged.
+pub struct Watched<'a, F: Fn(&str)> {
+    /// The platform every call goes to.
+    pub inner: &'a FakePlatform,
+    /// Called with each key read, after the read.
+    pub on_get: F,
+}
+
+impl<F: Fn(&str)> Platform for Watched<'_, F> {
+    fn send(&self, request: &HttpRequest) -> Result<HttpResponse, TransportError> {
+        self.inner.send(request)
+    }
+    fn kv_get(&self, key: &str) -> Result<Option<Vec<u8>>> {
+        let got = self.inner.kv_get(key);
+        (self.on_get)(key);
+        got
+    }
+    fn kv_set(&self, key: &str, value: &[u8]) -> Result<()> {
+        self.inner.kv_set(key, value)
+    }
+    fn kv_delete(&self, key: &str) -> Result<()> {
+        self.inner.kv_delete(key)
+    }
+    fn kv_increment(&self, key: &str, delta: i64) -> Result<i64> {
+        self.inner.kv_increment(key, delta)
+    }
+    fn config_raw(&self, key: &str) -> Result<Option<String>> {
+        self.inner.config_raw(key)
+    }
+    fn now(&self) -> u64 {
+        self.inner.now()
+    }
+    fn sleep_ms(&self, ms: u64) {
+        self.inner.sleep_ms(ms)
+    }
+    fn kv_keys(&self, prefix: &str) -> Result<Vec<String>> {
+        self.inner.kv_keys(prefix)
+    }
+}
