@@ -81,7 +81,7 @@ pub async fn create(lib: Lib, body: JsonBody) -> ApiResult<(StatusCode, Json<Val
         .customs
         .entry(custom_table(lib.library(), &field))
         .or_default();
-    if table.iter().any(|v| v.id == id && v.parent == parent) {
+    if table.with_id(&id).any(|v| v.parent == parent) {
         return Err(ApiError::conflict(format!(
             "{field} value {id} already exists"
         )));
@@ -120,11 +120,7 @@ pub async fn update(lib: Lib, body: JsonBody) -> ApiResult<Json<Value>> {
     let value = inner
         .customs
         .get_mut(&custom_table(lib.library(), &field))
-        .and_then(|table| {
-            table
-                .iter_mut()
-                .find(|v| v.id == id && parent.is_none_or(|p| v.parent.as_deref() == Some(p)))
-        })
+        .and_then(|table| table.find_mut(id, parent))
         .ok_or_else(|| ApiError::not_found(format!("{field} value {id} not found")))?;
     if let Some(description) = description {
         value.description = description;
@@ -150,9 +146,11 @@ pub async fn list(lib: Lib) -> ApiResult<Json<Value>> {
         .customs
         .get(&custom_table(lib.library(), &field))
         .map(|table| {
-            table
-                .iter()
-                .filter(|v| alias.is_none_or(|a| v.id == a))
+            let candidates: Box<dyn Iterator<Item = &CustomValue>> = match alias {
+                Some(alias) => Box::new(table.with_id(alias)),
+                None => Box::new(table.values().iter()),
+            };
+            candidates
                 .filter(|v| parent.is_none_or(|p| v.parent.as_deref() == Some(p)))
                 .filter(|v| {
                     query.as_deref().is_none_or(|q| {

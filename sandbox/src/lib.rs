@@ -98,6 +98,7 @@ mod faults;
 mod fields;
 mod folders;
 mod inject;
+mod lookup_table;
 mod model;
 mod my_matters;
 mod objects;

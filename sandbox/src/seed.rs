@@ -352,7 +352,7 @@ fn add_value(inner: &mut Inner, field: &str, id: &str, description: &str, parent
         .customs
         .entry(custom_table(LIBRARY, field))
         .or_default();
-    if !table.iter().any(|v| v.id == id) {
+    if table.with_id(id).next().is_none() {
         table.push(CustomValue {
             id: id.to_owned(),
             description: description.to_owned(),

@@ -173,7 +173,11 @@ impl SandboxState {
             workspaces: inner.workspaces.values().cloned().collect(),
             folders: inner.folders.values().cloned().collect(),
             documents: inner.documents.values().cloned().collect(),
-            customs: inner.customs.clone(),
+            customs: inner
+                .customs
+                .iter()
+                .map(|(table, values)| (table.clone(), values.values().to_vec()))
+                .collect(),
         }
     }
 
@@ -246,7 +250,7 @@ impl SandboxState {
         self.read()
             .customs
             .get(&custom_table(library, field))
-            .cloned()
+            .map(|table| table.values().to_vec())
             .unwrap_or_default()
     }
 

@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use crate::custom_index::CustomIndex;
 use crate::events::EventQueue;
+use crate::lookup_table::LookupTable;
 use crate::model::{CustomValue, Document, Folder, Group, User, Workspace};
 use crate::tokens::{AccessToken, AuthCode, OAuthClient, RefreshToken};
 
@@ -32,7 +33,7 @@ pub(crate) struct Inner {
     pub auto_approve: Option<String>,
     /// Lookup tables by library and field name (`ACTIVE/custom1`, see [`custom_table`]): each
     /// library keeps its own, as in iManage.
-    pub customs: BTreeMap<String, Vec<CustomValue>>,
+    pub customs: BTreeMap<String, LookupTable>,
     /// Workspaces and templates.
     pub workspaces: BTreeMap<u64, Workspace>,
     pub folders: BTreeMap<u64, Folder>,
@@ -144,8 +145,7 @@ impl Inner {
     ) -> Option<&CustomValue> {
         self.customs
             .get(&custom_table(library, field))?
-            .iter()
-            .find(|v| v.id == id && parent.is_none_or(|p| v.parent.as_deref() == Some(p)))
+            .find(id, parent)
     }
 
     /// Every folder under `workspace_id`, at any depth.
