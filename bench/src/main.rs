@@ -100,6 +100,13 @@ async fn main() -> Result<()> {
     if let Some(Child::ChildFirstCall { base_url, data_dir }) = &cli.child {
         return startup::child_run(base_url, data_dir).await;
     }
+    // On one of the runtime's workers, as `serve` and every embedding runs its events: the main
+    // thread is not a worker, so a call driven from it parked the thread at every await and
+    // each answer's wake-up crossed threads (0.5 ms of an event's 2.9 ms of own work).
+    tokio::spawn(figures(cli)).await?
+}
+
+async fn figures(cli: Cli) -> Result<()> {
     let (events, instantiations, matters) = if cli.quick {
         (60, 5_000, cli.matters.unwrap_or(1_000))
     } else {
