@@ -100,13 +100,6 @@ async fn main() -> Result<()> {
     if let Some(Child::ChildFirstCall { base_url, data_dir }) = &cli.child {
         return startup::child_run(base_url, data_dir).await;
     }
-    // On one of the runtime's workers, as `serve` and every embedding runs its events: the main
-    // thread is not a worker, so a call driven from it parked the thread at every await and
-    // each answer's wake-up crossed threads (0.5 ms of an event's 2.9 ms of own work).
-    tokio::spawn(figures(cli)).await?
-}
-
-async fn figures(cli: Cli) -> Result<()> {
     let (events, instantiations, matters) = if cli.quick {
         (60, 5_000, cli.matters.unwrap_or(1_000))
     } else {
@@ -118,7 +111,12 @@ async fn figures(cli: Cli) -> Result<()> {
 
     if wanted("per-event") {
         eprintln!("per-event cost: {events} events each, wasm and native ...");
-        let pe = per_event::measure(events).await?;
+        // On one of the runtime's workers, as `serve` runs each event in a task: the main
+        // thread is not a worker, so a call driven from it parks the thread at every await and
+        // each answer's wake-up crosses threads (0.5 ms of an event's 2.9 ms of own work). The
+        // other figures stay where the CLI runs them: `matterlink backfill`'s coordinator runs
+        // on the main thread, and moved onto a worker it backfilled a fifth slower.
+        let pe = tokio::spawn(per_event::measure(events)).await??;
         let (wasm, native) = (pe.wasm.as_secs_f64() * 1e3, pe.native.as_secs_f64() * 1e3);
         figs.push(Figure {
         name: "per-event cost, on-matter-created (wasm)".into(),
