@@ -70,7 +70,7 @@
 // Layers, each using only those below it (no module refers back up; `objects`, `seed` and the
 // handlers never call each other sideways either):
 // - plain pieces: error, clock, faults, pkce, cursor, fields, tokens, model, events,
-//   custom_index, config;
+//   custom_index, lookup_table, config;
 // - the model behind the lock: store; over it, shared lookups and API forms (objects) and the
 //   default data (seed); then the shared state (state);
 // - per request: extract (authentication, path, body) and inject (the fault middleware);
