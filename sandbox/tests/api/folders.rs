@@ -78,6 +78,13 @@ async fn folder_tree_is_built_read_and_listed_flat() {
         .get_ok(&h.lib(&format!("/folders/{docs_id}/children")))
         .await;
     assert_eq!(names(&under), ["Invoices", "Invoices"]);
+    // One folder's own answer says the same as the listing does.
+    let docs_alone = h.get_ok(&h.lib(&format!("/folders/{docs_id}"))).await;
+    assert_eq!(docs_alone["has_subfolders"], true);
+    let emails_alone = h
+        .get_ok(&h.lib(&format!("/folders/{}", emails["id"].as_str().unwrap())))
+        .await;
+    assert_eq!(emails_alone["has_subfolders"], false);
     let flat = h
         .get_ok(&h.lib(&format!(
             "/folders?container_id={}",
