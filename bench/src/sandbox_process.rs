@@ -14,12 +14,14 @@ pub struct SandboxProcess {
     http: reqwest::Client,
 }
 
-/// `imanage-sandbox` next to this executable, built with the same profile if it is not there.
+/// `imanage-sandbox` next to this executable, built with the same profile. Under `cargo run`
+/// (`CARGO` set) it is built every time: a no-op when it is fresh, and a sandbox changed since
+/// its last build is not measured as it was. Run directly, it is built only if it is missing.
 fn binary() -> Result<PathBuf> {
     let exe = std::env::current_exe()?;
     let dir = exe.parent().context("the benchmark's directory")?;
     let path = dir.join(format!("imanage-sandbox{}", std::env::consts::EXE_SUFFIX));
-    if !path.exists() {
+    if std::env::var_os("CARGO").is_some() || !path.exists() {
         let profile = match dir.file_name().and_then(|n| n.to_str()) {
             Some("debug") => "dev".to_string(),
             Some(other) => other.to_string(),
