@@ -16,7 +16,8 @@ use wasmtime::component::{
     ResourceTable, TypedFunc,
 };
 use wasmtime::{
-    Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, StoreLimitsBuilder,
+    Config, Enabled, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store,
+    StoreLimitsBuilder,
 };
 use wasmtime_wasi::WasiCtx;
 use wasmtime_wasi_http::WasiHttpCtx;
@@ -52,6 +53,9 @@ const NO_DEADLINE: u64 = u64::MAX / 2;
 const DECOMMIT_BATCH: usize = 16;
 /// Bytes of each freed memory and table reset with memset instead of madvise.
 const KEEP_RESIDENT: usize = 64 << 10;
+/// Where the kernel tells which pages an instance wrote (`PAGEMAP_SCAN`): how much of those a
+/// freed memory keeps mapped, reset in place. More than one event writes (see `engine`).
+const WRITTEN_KEEP_RESIDENT: usize = 1 << 20;
 pub use crate::keyvalue::runtime_config::{HOST_STORE, KEY_VALUE_FILE};
 
 /// What a [`Runtime`] is made from.
@@ -416,6 +420,12 @@ fn start_epoch_ticker(engine: &Engine) -> Result<()> {
     Ok(())
 }
 
+/// Whether freed instance memories keep the pages they wrote, reset in place (Linux 6.7 and
+/// later, where `PAGEMAP_SCAN` tells them apart), rather than give them back: see `engine`.
+pub fn resets_written_pages_in_place() -> bool {
+    PoolingAllocationConfig::is_pagemap_scan_available()
+}
+
 fn engine() -> Result<Engine> {
     let mut pool = PoolingAllocationConfig::new();
     pool.total_component_instances(MAX_INSTANCES)
@@ -429,6 +439,19 @@ fn engine() -> Result<Engine> {
         .decommit_batch_size(DECOMMIT_BATCH)
         .table_keep_resident(KEEP_RESIDENT)
         .linear_memory_keep_resident(KEEP_RESIDENT);
+    // A freed memory's pages are otherwise given back, and the next instance in the slot takes
+    // a page fault on each page it touches again. A page it reads before writing (a flag in
+    // the data section, the allocator's state: most of them) faults twice, and the second
+    // fault replaces a mapping every core may hold, so it interrupts the other cores to flush
+    // it: on the benchmark's two-core VM that was a third of a signed duplicate's CPU in
+    // `serve`. Where Linux (6.7 on) tells which pages were written, those stay mapped and are
+    // reset in place (copied from the image or zeroed), the rest given back as before.
+    // Without it, the first KEEP_RESIDENT bytes are reset by memset whether written or not
+    // (a Rust component's stack ends there, so they rarely are).
+    if resets_written_pages_in_place() {
+        pool.pagemap_scan(Enabled::Yes)
+            .linear_memory_keep_resident(WRITTEN_KEEP_RESIDENT);
+    }
     let mut config = Config::new();
     config
         .wasm_component_model(true)
