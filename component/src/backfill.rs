@@ -7,7 +7,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::legacy::resolve_legacy;
+use crate::legacy::find_and_link;
 use crate::model::{Error, LegacyMatch, Matter, Result, Workspace};
 use crate::platform::Platform;
 use crate::provision::on_matter_created;
@@ -49,7 +49,7 @@ pub fn backfill_matter(p: &dyn Platform, m: &Matter, create_missing: bool) -> Re
     validate::matter(m, create_missing)?;
     let s = Settings::load(p)?;
     s.check_scope(m)?;
-    let result = decide(p, m, create_missing);
+    let result = decide(p, &s, m, create_missing);
     let (outcome, detail) = match &result {
         Ok(Outcome::AlreadyLinked { workspace }) => {
             ("unchanged", format!("already linked to {}", workspace.id))
@@ -80,13 +80,15 @@ pub fn backfill_matter(p: &dyn Platform, m: &Matter, create_missing: bool) -> Re
     result
 }
 
-fn decide(p: &dyn Platform, m: &Matter, create_missing: bool) -> Result<Outcome> {
+/// The matter's one record in the audit trail is `backfill_matter`'s, which says all that
+/// resolve-legacy's would (a second record per matter cost two key-value writes each).
+fn decide(p: &dyn Platform, s: &Settings, m: &Matter, create_missing: bool) -> Result<Outcome> {
     if let Some(link) = links::get(p, &m.id)? {
         return Ok(Outcome::AlreadyLinked {
             workspace: link.workspace,
         });
     }
-    Ok(match resolve_legacy(p, m)? {
+    Ok(match find_and_link(p, s, m)? {
         LegacyMatch::Linked(workspace) => Outcome::Linked { workspace },
         LegacyMatch::Several(candidates) => Outcome::NeedsUrl { candidates },
         LegacyMatch::None if create_missing => Outcome::Created {

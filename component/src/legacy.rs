@@ -16,8 +16,22 @@ pub fn resolve_legacy(p: &dyn Platform, m: &Matter) -> Result<LegacyMatch> {
     if let Some(link) = links::get(p, &m.id)? {
         return Ok(LegacyMatch::Linked(link.workspace));
     }
+    let result = find_and_link(p, &s, m)?;
+    let (outcome, detail) = match &result {
+        LegacyMatch::Linked(w) => ("ok", format!("linked workspace {}", w.id)),
+        LegacyMatch::None => ("none", "no workspace found".to_string()),
+        LegacyMatch::Several(ws) => ("several", format!("{} candidates", ws.len())),
+    };
+    audit::record(p, "resolve-legacy", &m.id, outcome, detail)?;
+    Ok(result)
+}
+
+/// The search of [`resolve_legacy`] for a valid matter that has no link, with its settings
+/// loaded, and the link when exactly one workspace matched; not audited. Backfill calls it
+/// after its own checks and records the matter once, as `backfill`, saying as much.
+pub(crate) fn find_and_link(p: &dyn Platform, s: &Settings, m: &Matter) -> Result<LegacyMatch> {
     // A legacy workspace is looked for in the library the matter belongs in (`library_routes`).
-    let api = Imanage::in_library(p, &s, s.destination(m).library);
+    let api = Imanage::in_library(p, s, s.destination(m).library);
     let mut found = api.search_workspaces(&[("custom2", &m.id)])?;
     if found.is_empty() {
         let by_reference = s
@@ -32,7 +46,7 @@ pub fn resolve_legacy(p: &dyn Platform, m: &Matter) -> Result<LegacyMatch> {
         .iter()
         .map(|w| api.workspace_from(w))
         .collect::<Result<Vec<_>>>()?;
-    let result = match workspaces.len() {
+    Ok(match workspaces.len() {
         0 => LegacyMatch::None,
         1 => {
             let workspace = workspaces.remove(0);
@@ -43,12 +57,5 @@ pub fn resolve_legacy(p: &dyn Platform, m: &Matter) -> Result<LegacyMatch> {
             LegacyMatch::Linked(workspace)
         }
         _ => LegacyMatch::Several(workspaces),
-    };
-    let (outcome, detail) = match &result {
-        LegacyMatch::Linked(w) => ("ok", format!("linked workspace {}", w.id)),
-        LegacyMatch::None => ("none", "no workspace found".to_string()),
-        LegacyMatch::Several(ws) => ("several", format!("{} candidates", ws.len())),
-    };
-    audit::record(p, "resolve-legacy", &m.id, outcome, detail)?;
-    Ok(result)
+    })
 }

@@ -848,6 +848,16 @@ async fn backfill_links_creates_reports_and_resumes() {
     for expected in [("L-1", "ok"), ("L-2", "several"), ("L-3", "ok")] {
         assert!(backfill.contains(&expected), "{expected:?} in {backfill:?}");
     }
+    // Once: a matter linked or left for a person has its `backfill` record and no other (the
+    // search it ran is not recorded again as resolve-legacy).
+    for id in ["L-1", "L-2"] {
+        let actions: Vec<&str> = log
+            .iter()
+            .filter(|r| r["matter_id"] == id)
+            .map(|r| r["action"].as_str().unwrap())
+            .collect();
+        assert_eq!(actions, ["backfill"], "{id}'s records");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
