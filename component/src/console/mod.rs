@@ -12,6 +12,7 @@
 
 pub mod assets;
 pub mod cookies;
+pub mod expiring;
 pub mod form;
 pub mod multipart;
 pub mod oauth;

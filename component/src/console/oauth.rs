@@ -83,16 +83,7 @@ fn make_room(p: &dyn Platform) -> Result<()> {
         return Ok(());
     }
     let now = p.now();
-    let mut live = 0;
-    for key in keys {
-        let pending: Option<Pending> = p
-            .kv_get(&key)?
-            .and_then(|raw| serde_json::from_slice(&raw).ok());
-        match pending {
-            Some(f) if f.expires_at > now => live += 1,
-            _ => p.kv_delete(&key)?,
-        }
-    }
+    let live = super::expiring::sweep(p, &prefix, |f: &Pending| f.expires_at > now)?;
     if live >= MAX_PENDING {
         return Err(Error::Unavailable(format!(
             "{live} sign-ins with iManage are in progress, the most the console keeps; try again in a few minutes, or sign in with the administrator password"

@@ -43,13 +43,19 @@ fn digest(token: &str) -> String {
 }
 
 /// Opens a session for `user`; the answer is the cookie's token, which is kept nowhere.
+///
+/// Sessions past their time are deleted first: one whose browser was closed without signing
+/// out is never asked for again, so `find` never deletes it, and without this every such
+/// sign-in would stay in the store. A failed sweep leaves them for the next sign-in.
 pub fn open(p: &dyn Platform, user: &str, via: Via) -> Result<(String, Session)> {
+    let now = p.now();
+    let _ = super::expiring::sweep(p, &keys::console_session(""), |s: &Session| s.expires > now);
     let token = crate::random::secret()?;
     let session = Session {
         user: user.into(),
         via,
         csrf: crate::random::secret()?,
-        expires: p.now() + LIFETIME_S,
+        expires: now + LIFETIME_S,
     };
     let raw = serde_json::to_vec(&session).unwrap_or_default();
     p.kv_set(&keys::console_session(&digest(&token)), &raw)?;
@@ -131,6 +137,32 @@ mod tests {
             .borrow()
             .keys()
             .all(|k| !k.starts_with("console/session/")));
+    }
+
+    #[test]
+    fn a_sign_in_deletes_the_sessions_nobody_came_back_to() {
+        let p = FakePlatform::configured();
+        let sessions = |p: &FakePlatform| p.kv_keys(&keys::console_session("")).unwrap().len();
+        // Two browsers closed without signing out, and a damaged record.
+        open(&p, "admin", Via::Password).unwrap();
+        open(&p, "JSMITH", Via::Imanage).unwrap();
+        p.kv_set(&keys::console_session("damaged"), b"{").unwrap();
+        p.advance(LIFETIME_S / 2);
+        let (recent, s) = open(&p, "admin", Via::Password).unwrap();
+        assert_eq!(
+            sessions(&p),
+            3,
+            "the damaged one is gone; the others were live"
+        );
+        p.advance(LIFETIME_S / 2);
+        let (now, _) = open(&p, "admin", Via::Password).unwrap();
+        assert_eq!(
+            sessions(&p),
+            2,
+            "the two abandoned and the damaged one are gone"
+        );
+        assert_eq!(find(&p, &recent).unwrap(), Some(s), "a live session stays");
+        assert!(find(&p, &now).unwrap().is_some());
     }
 
     #[test]

@@ -1,0 +1,30 @@
+//! Records the console keeps until a time (sessions, OAuth flows in progress) and that nobody may
+//! ever ask for again: a session whose browser was closed without signing out, a sign-in link
+//! never followed. Reading one past its time deletes it; these are deleted by a sweep instead,
+//! run where records of the kind are made (a sign-in, a flow's start), which is rare.
+
+use serde::de::DeserializeOwned;
+
+use crate::model::Result;
+use crate::platform::Platform;
+
+/// Deletes the records under `prefix` that are past their time by `live` (or unreadable) and
+/// counts the rest. It walks the whole key-value bucket: `wasi:keyvalue` cannot list by prefix.
+/// A record made meanwhile by another process is read as it is, so it is kept.
+pub fn sweep<T: DeserializeOwned>(
+    p: &dyn Platform,
+    prefix: &str,
+    live: impl Fn(&T) -> bool,
+) -> Result<usize> {
+    let mut kept = 0;
+    for key in p.kv_keys(prefix)? {
+        let record: Option<T> = p
+            .kv_get(&key)?
+            .and_then(|raw| serde_json::from_slice(&raw).ok());
+        match record {
+            Some(r) if live(&r) => kept += 1,
+            _ => p.kv_delete(&key)?,
+        }
+    }
+    Ok(kept)
+}
