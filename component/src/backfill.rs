@@ -80,8 +80,8 @@ pub fn backfill_matter(p: &dyn Platform, m: &Matter, create_missing: bool) -> Re
     result
 }
 
-/// The matter's one record in the audit trail is `backfill_matter`'s, which says all that
-/// resolve-legacy's would (a second record per matter cost two key-value writes each).
+/// Not audited: the matter's one record is `backfill_matter`'s, which says all a resolve-legacy
+/// record would (a second record cost two key-value writes per matter).
 fn decide(p: &dyn Platform, s: &Settings, m: &Matter, create_missing: bool) -> Result<Outcome> {
     if let Some(link) = links::get(p, &m.id)? {
         return Ok(Outcome::AlreadyLinked {

@@ -54,7 +54,8 @@ const DECOMMIT_BATCH: usize = 16;
 /// Bytes of each freed memory and table reset with memset instead of madvise.
 const KEEP_RESIDENT: usize = 64 << 10;
 /// Where the kernel tells which pages an instance wrote (`PAGEMAP_SCAN`): how much of those a
-/// freed memory keeps mapped, reset in place. More than one event writes (see `engine`).
+/// freed memory keeps mapped, reset in place (see `engine`). More than an event writes: a
+/// hundred concurrent provisionings map under 40 MiB between them.
 const WRITTEN_KEEP_RESIDENT: usize = 1 << 20;
 pub use crate::keyvalue::runtime_config::{HOST_STORE, KEY_VALUE_FILE};
 

@@ -1,7 +1,7 @@
-//! Records the console keeps until a time (sessions, OAuth flows in progress) and that nobody may
-//! ever ask for again: a session whose browser was closed without signing out, a sign-in link
-//! never followed. Reading one past its time deletes it; these are deleted by a sweep instead,
-//! run where records of the kind are made (a sign-in, a flow's start), which is rare.
+//! Records the console keeps until a time (sessions, OAuth flows in progress). Reading one past
+//! its time deletes it, but some are never read again: a session whose browser was closed
+//! without signing out, a sign-in link never followed. Those only a sweep deletes, run where
+//! records of the kind are made (a sign-in, a flow's start), which is rare.
 
 use serde::de::DeserializeOwned;
 
