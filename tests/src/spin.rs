@@ -4,6 +4,7 @@
 //! that they skipped, since a fresh clone has no `../shared`.
 
 use std::net::{Ipv4Addr, TcpListener};
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -100,7 +101,11 @@ impl App {
             .arg(self.dir.path().join("spin.toml"))
             .args(["--listen", &format!("127.0.0.1:{port}")])
             .arg("--state-dir")
-            .arg(state.path());
+            .arg(state.path())
+            // `spin up` runs the trigger as a child process of its own, which killing `spin up`
+            // alone would leave serving after the test: both go in a group of their own, and
+            // the group is stopped.
+            .process_group(0);
         let rc = self.dir.path().join("runtime-config.toml");
         if rc.exists() {
             cmd.arg("--runtime-config-file").arg(rc);
@@ -123,7 +128,7 @@ impl App {
     }
 }
 
-/// One running `spin up`, stopped (killed and reaped) on drop.
+/// One running `spin up` and its trigger process, stopped (killed, `spin up` reaped) on drop.
 pub struct Spin {
     /// For messages.
     pub name: String,
@@ -164,7 +169,10 @@ impl Spin {
 
 impl Drop for Spin {
     fn drop(&mut self) {
-        let _ = self.child.kill();
+        // The group `up` made, led by `spin up` (its id is the group's).
+        let group = self.child.id() as libc::pid_t;
+        // SAFETY: kill(2) takes no pointers; a group that is gone already just fails.
+        unsafe { libc::kill(-group, libc::SIGKILL) };
         let _ = self.child.wait();
     }
 }
