@@ -31,19 +31,22 @@ impl LookupTable {
 
     /// The value `id`, under `parent` when one is given.
     pub fn find(&self, id: &str, parent: Option<&str>) -> Option<&CustomValue> {
-        self.with_id(id)
-            .find(|v| parent.is_none_or(|p| v.parent.as_deref() == Some(p)))
+        self.position(id, parent).map(|at| &self.values[at])
     }
 
     /// The value `id` under `parent` (when given) for an update of its description or
     /// `enabled`; its id and parent are what the table is indexed by and must stay as they are.
     pub fn find_mut(&mut self, id: &str, parent: Option<&str>) -> Option<&mut CustomValue> {
-        let at = *self
-            .by_id
+        let at = self.position(id, parent)?;
+        Some(&mut self.values[at])
+    }
+
+    fn position(&self, id: &str, parent: Option<&str>) -> Option<usize> {
+        self.by_id
             .get(id)?
             .iter()
-            .find(|&&i| parent.is_none_or(|p| self.values[i].parent.as_deref() == Some(p)))?;
-        Some(&mut self.values[at])
+            .copied()
+            .find(|&i| parent.is_none_or(|p| self.values[i].parent.as_deref() == Some(p)))
     }
 
     pub fn push(&mut self, value: CustomValue) {

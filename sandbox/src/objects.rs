@@ -100,9 +100,12 @@ impl FolderIndex {
     /// rather than copying every folder's parent id in the store, which made each folder
     /// created cost as much as the store is large (and the benchmark's runs quadratic).
     fn of_one(inner: &Inner, folder_id: &str) -> FolderIndex {
-        let only_it = |yes: bool| match yes {
-            true => HashSet::from([folder_id.to_string()]),
-            false => HashSet::new(),
+        let only_it = |yes: bool| {
+            if yes {
+                HashSet::from([folder_id.to_string()])
+            } else {
+                HashSet::new()
+            }
         };
         FolderIndex {
             with_subfolders: only_it(inner.folders.values().any(|f| f.parent_id == folder_id)),

@@ -8,16 +8,17 @@ use serde::de::DeserializeOwned;
 use crate::model::Result;
 use crate::platform::Platform;
 
-/// Deletes the records under `prefix` that are past their time by `live` (or unreadable) and
-/// counts the rest. It walks the whole key-value bucket: `wasi:keyvalue` cannot list by prefix.
-/// A record made meanwhile by another process is read as it is, so it is kept.
+/// Deletes the records at `keys` that are past their time by `live` (or unreadable) and counts
+/// the rest. The caller lists the keys (`kv_keys` of the kind's prefix), which walks the whole
+/// key-value bucket since `wasi:keyvalue` cannot list by prefix, so one listing serves both a
+/// count and the sweep. A record made meanwhile by another process is read as it is, so kept.
 pub fn sweep<T: DeserializeOwned>(
     p: &dyn Platform,
-    prefix: &str,
+    keys: Vec<String>,
     live: impl Fn(&T) -> bool,
 ) -> Result<usize> {
     let mut kept = 0;
-    for key in p.kv_keys(prefix)? {
+    for key in keys {
         let record: Option<T> = p
             .kv_get(&key)?
             .and_then(|raw| serde_json::from_slice(&raw).ok());

@@ -83,7 +83,7 @@ fn make_room(p: &dyn Platform) -> Result<()> {
         return Ok(());
     }
     let now = p.now();
-    let live = super::expiring::sweep(p, &prefix, |f: &Pending| f.expires_at > now)?;
+    let live = super::expiring::sweep(p, keys, |f: &Pending| f.expires_at > now)?;
     if live >= MAX_PENDING {
         return Err(Error::Unavailable(format!(
             "{live} sign-ins with iManage are in progress, the most the console keeps; try again in a few minutes, or sign in with the administrator password"

@@ -49,7 +49,9 @@ fn digest(token: &str) -> String {
 /// sign-in would stay in the store. A failed sweep leaves them for the next sign-in.
 pub fn open(p: &dyn Platform, user: &str, via: Via) -> Result<(String, Session)> {
     let now = p.now();
-    let _ = super::expiring::sweep(p, &keys::console_session(""), |s: &Session| s.expires > now);
+    if let Ok(sessions) = p.kv_keys(&keys::console_session("")) {
+        let _ = super::expiring::sweep(p, sessions, |s: &Session| s.expires > now);
+    }
     let token = crate::random::secret()?;
     let session = Session {
         user: user.into(),
