@@ -313,7 +313,7 @@ impl Metrics {
             .inc();
     }
 
-    /// One `POST /v1/events` answered: its type and outcome (see [`event_type`] and
+    /// One `POST /v1/events` answered: its type and outcome (see [`event_head`] and
     /// [`event_outcome`]).
     pub fn event(&self, for_tenant: Option<&str>, r#type: &'static str, outcome: &'static str) {
         self.events
@@ -756,20 +756,44 @@ pub fn route(path: &str) -> &'static str {
     }
 }
 
-/// The `type` label of an event body: `matter.created` and so on, `unknown` when the body is
-/// not an event.
-pub fn event_type(request_body: &[u8]) -> &'static str {
-    #[derive(serde::Deserialize)]
-    struct Typed {
-        r#type: EventType,
+/// What the log line and the metrics of an event take from its body, read once: the `type`
+/// label (`matter.created` and so on, `unknown` when the body is not an event) and the sender's
+/// `id`, when it is a string. The rest of the body is skipped, not built.
+pub struct EventHead {
+    /// The `type` label.
+    pub r#type: &'static str,
+    /// The sender's `id`, as sent (the caller decides whether it is fit to show).
+    pub id: Option<String>,
+}
+
+/// Reads an event body's [`EventHead`]; a body that is not JSON has type `unknown` and no id.
+pub fn event_head(request_body: &[u8]) -> EventHead {
+    use serde::Deserialize;
+    #[derive(Deserialize)]
+    struct Head {
+        #[serde(default)]
+        id: serde_json::Value,
+        #[serde(default)]
+        r#type: serde_json::Value,
     }
-    match serde_json::from_slice::<Typed>(request_body).map(|t| t.r#type) {
+    let Ok(head) = serde_json::from_slice::<Head>(request_body) else {
+        return EventHead {
+            r#type: "unknown",
+            id: None,
+        };
+    };
+    let r#type = match EventType::deserialize(&head.r#type) {
         Ok(EventType::Created) => "matter.created",
         Ok(EventType::Updated) => "matter.updated",
         Ok(EventType::Closed) => "matter.closed",
         Ok(EventType::Reopened) => "matter.reopened",
         Err(_) => "unknown",
-    }
+    };
+    let id = match head.id {
+        serde_json::Value::String(id) => Some(id),
+        _ => None,
+    };
+    EventHead { r#type, id }
 }
 
 /// The `outcome` label of an answer to `POST /v1/events`: `ok`, `duplicate` (answered from
@@ -946,10 +970,21 @@ mod tests {
     #[test]
     fn event_labels_come_from_fixed_lists() {
         assert_eq!(
-            event_type(br#"{"id":"e","type":"matter.closed","matter":{}}"#),
+            event_head(br#"{"id":"e","type":"matter.closed","matter":{}}"#).r#type,
             "matter.closed"
         );
-        assert_eq!(event_type(br#"{"type":"matter.exploded"}"#), "unknown");
+        assert_eq!(
+            event_head(br#"{"type":"matter.exploded"}"#).r#type,
+            "unknown"
+        );
+        assert_eq!(event_head(b"not json").r#type, "unknown");
+        let head = event_head(br#"{"matter":{"id":"M-1"},"id":"evt-1","type":"matter.created"}"#);
+        assert_eq!(
+            (head.r#type, head.id.as_deref()),
+            ("matter.created", Some("evt-1"))
+        );
+        let head = event_head(br#"{"id":7,"type":"matter.exploded"}"#);
+        assert_eq!((head.r#type, head.id), ("unknown", None));
         assert_eq!(event_outcome(200, br#"{"duplicate":true}"#), "duplicate");
         assert_eq!(event_outcome(200, br#"{"duplicate":false}"#), "ok");
         assert_eq!(

@@ -554,15 +554,13 @@ async fn count_events(
         return hyper::Response::from_parts(parts, body);
     };
     let request = capture.lock().map(|c| c.clone()).unwrap_or_default();
-    let r#type = crate::metrics::event_type(&request);
+    let crate::metrics::EventHead { r#type, id } = crate::metrics::event_head(&request);
     let outcome = crate::metrics::event_outcome(parts.status.as_u16(), &bytes);
     metrics.event(tenant, r#type, outcome);
     // The sender's id, to find the event in the audit trail and the dead letters; shown only
     // when it is a plain short token (the component refuses any other).
-    let event_id = serde_json::from_slice::<serde_json::Value>(&request)
-        .ok()
-        .and_then(|v| v["id"].as_str().map(String::from))
-        .filter(|id| id.len() <= MAX_REQUEST_ID && id.bytes().all(|b| b.is_ascii_graphic()));
+    let event_id =
+        id.filter(|id| id.len() <= MAX_REQUEST_ID && id.bytes().all(|b| b.is_ascii_graphic()));
     tracing::info!(
         event_id = event_id.as_deref().unwrap_or("-"),
         r#type,
