@@ -441,10 +441,10 @@ mod tests {
             seed ^= seed << 17;
             (seed % n as u64) as usize
         };
-        // Half the time the scheme and the host are among the first, plain ones.
         let (mut plain, mut total) = (0, 0);
         for _ in 0..40_000 {
             let mut raw = String::new();
+            // Half the time the scheme and the host are among the first, plain ones.
             let among = if next(2) == 0 { 2 } else { schemes.len() };
             raw.push_str(schemes[next(among)]);
             let among = if next(2) == 0 { 3 } else { hosts.len() };
