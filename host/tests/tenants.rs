@@ -232,6 +232,84 @@ fn tenant_entries(data: &Path, tenant: &str) -> Vec<(String, String, Vec<u8>)> {
     .collect()
 }
 
+/// What a tenant's administrator saved in the console wins over the tenant's record for every
+/// caller of the component, so `tenant list` and `tenant show` say so (the saved password only
+/// as set). Saved here as the console saves it, into tenant `a`'s own store, and taken away
+/// again so that the rest of the test runs on the record.
+async fn console_settings_are_shown_over_the_record(data: &Path) {
+    use matterlink_component::saved_settings::Saved;
+    use matterlink_host::keyvalue::runtime_config::{RuntimeConfig, COMPONENT_STORE};
+    const PASSWORD: &str = "a password saved in the console";
+    let stores = RuntimeConfig::for_data_dir(data, false)
+        .build()
+        .unwrap()
+        .for_tenant("a");
+    let kv = stores.get(COMPONENT_STORE).unwrap();
+    let saved = Saved {
+        version: 3,
+        values: [
+            ("imanage_library", "CONSOLELIB"),
+            ("imanage_password", PASSWORD),
+            ("close_prefix", ""),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect(),
+        saved_by: "records-admin".into(),
+        saved_at: 1,
+    };
+    let doc = serde_json::to_vec(&saved).unwrap();
+    kv.set(COMPONENT_STORE, "console/settings", &doc)
+        .await
+        .unwrap();
+
+    let list = matterlink(data, &["tenant", "list"]).await;
+    assert_eq!(list.code, 0, "{}", list.stderr);
+    let row = |name: &str| {
+        list.stdout
+            .lines()
+            .find(|l| l.split_whitespace().next() == Some(name))
+            .unwrap_or_else(|| panic!("no row for {name}: {}", list.stdout))
+            .split_whitespace()
+            .nth(1)
+            .unwrap()
+            .to_string()
+    };
+    assert_eq!(row("a"), "CONSOLELIB*");
+    assert_eq!(row("b"), "ACTIVE", "{}", list.stdout);
+    assert!(list.stdout.contains("* saved in the tenant's console"));
+
+    let show = matterlink(data, &["tenant", "show", "a"]).await;
+    assert!(
+        show.stdout
+            .contains("saved in the console (version 3, by records-admin), over the record:"),
+        "{}",
+        show.stdout
+    );
+    assert!(show.stdout.contains("  imanage_library = CONSOLELIB"));
+    assert!(show.stdout.contains("  imanage_password = ******** (set)"));
+    assert!(show
+        .stdout
+        .contains("  close_prefix = (unset: the default)"));
+    let json = matterlink(data, &["tenant", "list", "--json"]).await;
+    let listed: Value = serde_json::from_str(&json.stdout).unwrap();
+    assert_eq!(
+        listed[0]["console"]["values"]["imanage_library"],
+        "CONSOLELIB"
+    );
+    assert_eq!(listed[0]["console"]["saved_by"], "records-admin");
+    assert!(listed[1]["console"].is_null());
+    for out in [&list.stdout, &show.stdout, &json.stdout] {
+        assert!(!out.contains(PASSWORD), "{out}");
+    }
+
+    kv.delete(COMPONENT_STORE, "console/settings")
+        .await
+        .unwrap();
+    let list = matterlink(data, &["tenant", "list"]).await;
+    assert!(!list.stdout.contains('*'), "{}", list.stdout);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tenants_are_served_side_by_side_and_isolated() {
     let (sa, sb) = (sandbox().await, sandbox().await);
@@ -309,6 +387,7 @@ async fn tenants_are_served_side_by_side_and_isolated() {
     );
     assert!(show.stdout.contains(&sa.base_url()));
     assert!(!show.stdout.contains(SECRET_A));
+    console_settings_are_shown_over_the_record(data).await;
 
     let (mut server, url, metrics_url) = start_serve(data).await;
 

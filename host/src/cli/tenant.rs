@@ -5,9 +5,12 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::{Context, Result};
+use anyhow::{anyhow, Context, Result};
+use matterlink_component::keys::CONSOLE_SETTINGS;
+use matterlink_component::saved_settings::Saved;
 use matterlink_component::settings::MIN_SECRET_CHARS;
 use matterlink_host::config::{is_secret, ConfigStore};
+use matterlink_host::keyvalue::runtime_config::{Stores, COMPONENT_STORE};
 use matterlink_host::tenants::{Registry, RegistryError, TenantName, TenantRecord};
 
 use super::{load_host_runtime, usage, Global};
@@ -45,13 +48,14 @@ enum Command {
         #[arg(long, value_name = "KEY")]
         unset: Vec<String>,
     },
-    /// List the tenants.
+    /// List the tenants; a library the tenant's administrator saved in the console (which wins
+    /// over the record) is marked `*`.
     List {
         /// One JSON array (no secrets).
         #[arg(long)]
         json: bool,
     },
-    /// Show one tenant's settings, secrets masked.
+    /// Show one tenant's settings, secrets masked, and those saved in its console over them.
     Show {
         /// The tenant.
         name: String,
@@ -312,8 +316,16 @@ pub async fn run(g: &Global, a: Args) -> Result<ExitCode> {
         }
         Command::List { json } => {
             let tenants = registry.list().await?;
+            let mut saved = Vec::with_capacity(tenants.len());
+            for (n, _) in &tenants {
+                saved.push(console_saved(runtime.stores(), n).await?);
+            }
             if json {
-                let list: Vec<_> = tenants.iter().map(|(n, r)| shown(n, r)).collect();
+                let list: Vec<_> = tenants
+                    .iter()
+                    .zip(&saved)
+                    .map(|((n, r), s)| shown(n, r, s.as_ref()))
+                    .collect();
                 println!("{}", serde_json::Value::Array(list));
                 return Ok(ExitCode::SUCCESS);
             }
@@ -325,14 +337,30 @@ pub async fn run(g: &Global, a: Args) -> Result<ExitCode> {
                 "{:<24} {:<10} {:<9} imanage_base_url",
                 "tenant", "library", "revision"
             );
-            for (n, r) in &tenants {
+            let mut marked = false;
+            for ((n, r), s) in tenants.iter().zip(&saved) {
+                // The library the tenant's events use: the console's, when its administrator
+                // saved one there (it wins over the record), marked so.
+                let library = match s.as_ref().and_then(|s| s.values.get("imanage_library")) {
+                    Some(l) if !l.is_empty() => {
+                        marked = true;
+                        format!("{l}*")
+                    }
+                    _ => r
+                        .config
+                        .get("imanage_library")
+                        .map_or("-".to_string(), String::clone),
+                };
                 println!(
                     "{:<24} {:<10} {:<9} {}",
                     n.as_str(),
-                    r.config.get("imanage_library").map_or("-", String::as_str),
+                    library,
                     r.revision,
                     r.config.get("imanage_base_url").map_or("-", String::as_str)
                 );
+            }
+            if marked {
+                println!("* saved in the tenant's console, over its record (`tenant show NAME`)");
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -344,8 +372,10 @@ pub async fn run(g: &Global, a: Args) -> Result<ExitCode> {
             let Some(record) = registry.get(&name).await? else {
                 return Ok(usage(format!("no tenant {name}")));
             };
+            let saved = console_saved(runtime.stores(), &name).await?;
             if json {
-                println!("{}", serde_json::to_string_pretty(&shown(&name, &record))?);
+                let shown = shown(&name, &record, saved.as_ref());
+                println!("{}", serde_json::to_string_pretty(&shown)?);
                 return Ok(ExitCode::SUCCESS);
             }
             println!("tenant {name} (revision {})", record.revision);
@@ -354,6 +384,15 @@ pub async fn run(g: &Global, a: Args) -> Result<ExitCode> {
             }
             for k in record.secrets.keys() {
                 println!("  {k} = ******** (set)");
+            }
+            if let Some(saved) = &saved {
+                println!(
+                    "saved in the console (version {}, by {}), over the record:",
+                    saved.version, saved.saved_by
+                );
+                for (k, v) in console_values(saved) {
+                    println!("  {k} = {v}");
+                }
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -399,7 +438,7 @@ pub async fn run(g: &Global, a: Args) -> Result<ExitCode> {
 }
 
 /// A tenant as `list --json` and `show --json` print it: settings, and secrets by name only.
-fn shown(name: &TenantName, r: &TenantRecord) -> serde_json::Value {
+fn shown(name: &TenantName, r: &TenantRecord, saved: Option<&Saved>) -> serde_json::Value {
     serde_json::json!({
         "name": name.as_str(),
         "revision": r.revision,
@@ -407,5 +446,45 @@ fn shown(name: &TenantName, r: &TenantRecord) -> serde_json::Value {
         "updated_at": r.updated_at,
         "config": r.config,
         "secrets_set": r.secrets.keys().collect::<Vec<_>>(),
+        "console": saved.map(|s| serde_json::json!({
+            "version": s.version,
+            "saved_by": s.saved_by,
+            "saved_at": s.saved_at,
+            "values": console_values(s).collect::<std::collections::BTreeMap<_, _>>(),
+        })),
+    })
+}
+
+/// What a tenant's administrator saved in the console (`console/settings` in the tenant's
+/// component store): it wins over the tenant's record for every caller of the component, so
+/// `list` and `show` say so. `None` when nothing was saved; a document that cannot be read is
+/// an error, as it is to the component.
+async fn console_saved(stores: &Stores, name: &TenantName) -> Result<Option<Saved>> {
+    let stores = stores.for_tenant(name.as_str());
+    let Some(kv) = stores.get(COMPONENT_STORE) else {
+        return Ok(None);
+    };
+    let Some(raw) = kv
+        .get(COMPONENT_STORE, CONSOLE_SETTINGS)
+        .await
+        .map_err(|e| anyhow!("reading tenant {name}'s console settings: {e}"))?
+    else {
+        return Ok(None);
+    };
+    serde_json::from_slice(&raw.value)
+        .map(Some)
+        .with_context(|| format!("tenant {name}: the settings saved in the console cannot be read"))
+}
+
+/// The console-saved values as shown: a secret (the service account's password) only as set,
+/// and a key saved empty as the default it falls back to.
+fn console_values(saved: &Saved) -> impl Iterator<Item = (&str, &str)> {
+    saved.values.iter().map(|(k, v)| {
+        let shown = match v.as_str() {
+            "" => "(unset: the default)",
+            _ if is_secret(k) => "******** (set)",
+            v => v,
+        };
+        (k.as_str(), shown)
     })
 }
