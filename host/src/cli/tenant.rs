@@ -318,7 +318,15 @@ pub async fn run(g: &Global, a: Args) -> Result<ExitCode> {
             let tenants = registry.list().await?;
             let mut saved = Vec::with_capacity(tenants.len());
             for (n, _) in &tenants {
-                saved.push(console_saved(runtime.stores(), n).await?);
+                // One tenant's damaged document must not hide the others: said, and its row
+                // shows the record (`tenant show` fails on it with the reason).
+                saved.push(match console_saved(runtime.stores(), n).await {
+                    Ok(saved) => saved,
+                    Err(e) => {
+                        eprintln!("warning: {e:#}");
+                        None
+                    }
+                });
             }
             if json {
                 let list: Vec<_> = tenants
