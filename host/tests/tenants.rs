@@ -308,6 +308,31 @@ async fn console_settings_are_shown_over_the_record(data: &Path) {
         .unwrap();
     let list = matterlink(data, &["tenant", "list"]).await;
     assert!(!list.stdout.contains('*'), "{}", list.stdout);
+
+    // A damaged document: `list` warns and goes on with the record, `show` says why it fails
+    // (exit 3, the host's own failure: its store holds what it cannot read).
+    kv.set(COMPONENT_STORE, "console/settings", b"{not json")
+        .await
+        .unwrap();
+    let list = matterlink(data, &["tenant", "list"]).await;
+    assert_eq!(list.code, 0, "{}", list.stderr);
+    assert!(
+        list.stderr
+            .contains("warning: tenant a: the settings saved in the console cannot be read"),
+        "{}",
+        list.stderr
+    );
+    assert!(
+        list.stdout.lines().any(|l| l.starts_with("a ")),
+        "{}",
+        list.stdout
+    );
+    let show = matterlink(data, &["tenant", "show", "a"]).await;
+    assert_eq!(show.code, 3, "{}", show.stdout);
+    assert!(show.stderr.contains("cannot be read"), "{}", show.stderr);
+    kv.delete(COMPONENT_STORE, "console/settings")
+        .await
+        .unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
