@@ -445,7 +445,8 @@ pub async fn run(g: &Global, a: Args) -> Result<ExitCode> {
     }
 }
 
-/// A tenant as `list --json` and `show --json` print it: settings, and secrets by name only.
+/// A tenant as `list --json` and `show --json` print it: settings, secrets by name only, and
+/// what its console saved over them (`console`, its secrets only as set).
 fn shown(name: &TenantName, r: &TenantRecord, saved: Option<&Saved>) -> serde_json::Value {
     serde_json::json!({
         "name": name.as_str(),
