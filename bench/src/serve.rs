@@ -1,9 +1,11 @@
 //! `matterlink serve` under load: signed duplicate events (already handled, so no iManage work:
 //! routing, the signature, the replay record, the done record) from 1, 16 and 64 concurrent
 //! clients on keep-alive connections, against the same host serving the minimal component
-//! (`bench/minimal`: reads the request, answers 200) — the floor of the host itself. The two
-//! servers are measured in turns, level by level, in this process, so the load generator's CPU
-//! is charged to both alike. Then new events (each a provisioning) against the sandbox with
+//! (`bench/minimal`: reads the request, answers 200) — the floor of the host itself — and against
+//! the minimal component doing the key-value work of a signed duplicate and nothing else (asked
+//! with `x-bench-floor: store`), which tells the store's share of matterlink's difference from
+//! the rest (its own computing and imports). The servers are measured in turns, level by level,
+//! in this process, so the load generator's CPU is charged to all alike. Then new events (each a provisioning) against the sandbox with
 //! latency added, whose floor is the event's iManage requests one after another.
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -33,9 +35,18 @@ pub struct Load {
     pub p99: Duration,
 }
 
+/// One load level: the same duplicates sent to each server in turn.
+pub struct Level {
+    /// matterlink answering signed duplicates.
+    pub ours: Load,
+    /// The minimal component answering 200.
+    pub minimal: Load,
+    /// The minimal component doing a duplicate's key-value work first.
+    pub store_floor: Load,
+}
+
 pub struct Serve {
-    /// Per level: matterlink's duplicates, then the minimal component's answers.
-    pub levels: Vec<(Load, Load)>,
+    pub levels: Vec<Level>,
     /// New events against the sandbox at `latency_ms`.
     pub new_events: Load,
     pub latency_ms: u64,
@@ -79,6 +90,14 @@ fn runtime(
     })
 }
 
+/// What a request asks of the minimal component: just the answer, or a duplicate's key-value
+/// work first (`x-bench-floor: store`; the same path, so the host treats both alike).
+#[derive(Clone, Copy, PartialEq)]
+enum Floor {
+    Host,
+    Store,
+}
+
 /// `POST /v1/events` with `body`, signed now; `delivery` goes in the query so that every copy
 /// has its own signature (a signature is accepted once).
 fn event_request(
@@ -86,6 +105,7 @@ fn event_request(
     url: &str,
     body: &[u8],
     delivery: u64,
+    floor: Floor,
 ) -> reqwest::RequestBuilder {
     let ts = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -93,12 +113,16 @@ fn event_request(
         .to_string();
     let target = format!("/v1/events?delivery={delivery}");
     let sig = signature::sign(SECRET, &ts, "POST", &target, body);
-    client
+    let request = client
         .post(format!("{url}?delivery={delivery}"))
         .header(signature::TIMESTAMP_HEADER, ts)
         .header(signature::SIGNATURE_HEADER, sig)
         .header("content-type", "application/json")
-        .body(body.to_vec())
+        .body(body.to_vec());
+    match floor {
+        Floor::Store => request.header("x-bench-floor", "store"),
+        Floor::Host => request,
+    }
 }
 
 fn event_body(id: &str) -> Vec<u8> {
@@ -117,6 +141,7 @@ async fn load(
     clients: usize,
     duration: Duration,
     body: Arc<dyn Fn(u64) -> Vec<u8> + Send + Sync>,
+    floor: Floor,
 ) -> Result<Load> {
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(clients)
@@ -133,7 +158,7 @@ async fn load(
                 let n = sent.fetch_add(1, Ordering::Relaxed);
                 let delivery = DELIVERY.fetch_add(1, Ordering::Relaxed);
                 let t = Instant::now();
-                let response = event_request(&client, &url, &body(n), delivery)
+                let response = event_request(&client, &url, &body(n), delivery, floor)
                     .send()
                     .await?;
                 let status = response.status();
@@ -175,6 +200,7 @@ pub async fn measure(levels: &[usize], duration: Duration, latency_ms: u64) -> R
         &ours_server.url,
         &duplicate,
         delivery,
+        Floor::Host,
     )
     .send()
     .await?;
@@ -182,27 +208,40 @@ pub async fn measure(levels: &[usize], duration: Duration, latency_ms: u64) -> R
         bail!("the first delivery failed: {}", first.text().await?);
     }
     let same: Arc<dyn Fn(u64) -> Vec<u8> + Send + Sync> = Arc::new(move |_| duplicate.clone());
-    // Warm both: connections, the instance pool's first slots.
-    load(
-        &ours_server.url,
-        4,
-        Duration::from_millis(300),
-        same.clone(),
-    )
-    .await?;
-    load(
-        &minimal_server.url,
-        4,
-        Duration::from_millis(300),
-        same.clone(),
-    )
-    .await?;
+    // Warm both servers: connections, the instance pool's first slots, and the minimal
+    // component's store (its first request with the store's work writes the done record).
+    let warm = Duration::from_millis(300);
+    load(&ours_server.url, 4, warm, same.clone(), Floor::Host).await?;
+    load(&minimal_server.url, 4, warm, same.clone(), Floor::Store).await?;
 
     let mut measured = Vec::new();
     for &clients in levels {
-        let a = load(&ours_server.url, clients, duration, same.clone()).await?;
-        let b = load(&minimal_server.url, clients, duration, same.clone()).await?;
-        measured.push((a, b));
+        measured.push(Level {
+            ours: load(
+                &ours_server.url,
+                clients,
+                duration,
+                same.clone(),
+                Floor::Host,
+            )
+            .await?,
+            minimal: load(
+                &minimal_server.url,
+                clients,
+                duration,
+                same.clone(),
+                Floor::Host,
+            )
+            .await?,
+            store_floor: load(
+                &minimal_server.url,
+                clients,
+                duration,
+                same.clone(),
+                Floor::Store,
+            )
+            .await?,
+        });
     }
 
     // New events: each a provisioning, iManage `latency_ms` away.
@@ -217,7 +256,7 @@ pub async fn measure(levels: &[usize], duration: Duration, latency_ms: u64) -> R
     let fresh: Arc<dyn Fn(u64) -> Vec<u8> + Send + Sync> =
         Arc::new(|n| event_body(&format!("S-NEW-{n}")));
     let clients = levels.iter().copied().find(|&c| c >= 16).unwrap_or(16);
-    let new_events = load(&ours_server.url, clients, duration * 2, fresh).await?;
+    let new_events = load(&ours_server.url, clients, duration * 2, fresh, Floor::Host).await?;
     setup::set_latency(&sandbox, 0);
     let requests_per_event = sandbox.state().request_count() as f64 / new_events.requests as f64;
     Ok(Serve {
