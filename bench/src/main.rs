@@ -390,8 +390,8 @@ async fn main() -> Result<()> {
                 met: None,
                 note: format!(
                     "the minimal component reading a replay record, counting it and reading a done \
-                     record (what matterlink asks of key-value for a signed duplicate, on the same \
-                     SQLite store) before answering: how much of the {SERVE_TARGET:.1}× the store \
+                     record (what matterlink asks of key-value for a signed duplicate, on a SQLite \
+                     store of its own like matterlink's) before answering: how much of the {SERVE_TARGET:.1}× the store \
                      alone takes; latency p50/p99 {}/{}; {} requests",
                     ms(floor.p50.as_secs_f64() * 1e3),
                     ms(floor.p99.as_secs_f64() * 1e3),
