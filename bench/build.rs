@@ -1,10 +1,11 @@
 //! Builds the minimal component (`bench/minimal`) for `wasm32-wasip2` and hands its path to the
-//! benchmark, which serves it as the floor of `matterlink serve`. As `host/build.rs` does for
+//! benchmark, which serves it as the floor of `matterlink serve`; and again with its feature
+//! `store-floor`, the floor with a signed duplicate's key-value work. As `host/build.rs` does for
 //! matterlink: a nested cargo in `target/component-build` (so the two share compiled
 //! dependencies) with a clean environment.
 
 use std::env;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn main() {
@@ -14,6 +15,25 @@ fn main() {
         println!("cargo:rerun-if-changed={}", root.join(watched).display());
     }
     let target_dir = root.join("target").join("component-build");
+    let out_dir = PathBuf::from(env::var("OUT_DIR").expect("OUT_DIR"));
+    // The plain build and the store floor's (feature `store-floor`): one after the other, since
+    // both write the same artifact, which is copied out in between.
+    for (features, file, variable) in [
+        ("", "minimal.wasm", "MATTERLINK_MINIMAL_WASM"),
+        (
+            "store-floor",
+            "minimal-store.wasm",
+            "MATTERLINK_MINIMAL_STORE_WASM",
+        ),
+    ] {
+        let out = out_dir.join(file);
+        build(root, &target_dir, features, &out);
+        println!("cargo:rustc-env={variable}={}", out.display());
+    }
+}
+
+/// Builds `bench/minimal` with `features` for wasm32 and copies the component to `out`.
+fn build(root: &Path, target_dir: &Path, features: &str, out: &Path) {
     let cargo = env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let status = Command::new(cargo)
         .current_dir(root)
@@ -24,9 +44,11 @@ fn main() {
             "wasm32-wasip2",
             "-p",
             "matterlink-minimal",
+            "--features",
+            features,
         ])
         .arg("--target-dir")
-        .arg(&target_dir)
+        .arg(target_dir)
         .env_remove("CARGO_ENCODED_RUSTFLAGS")
         .env_remove("RUSTFLAGS")
         .env_remove("CARGO_TARGET_DIR")
@@ -37,11 +59,9 @@ fn main() {
         .status()
         .expect("running cargo for the minimal component");
     assert!(status.success(), "building bench/minimal failed");
-    let out = PathBuf::from(env::var("OUT_DIR").expect("OUT_DIR")).join("minimal.wasm");
     std::fs::copy(
         target_dir.join("wasm32-wasip2/release/matterlink_minimal.wasm"),
-        &out,
+        out,
     )
     .expect("copying the minimal component");
-    println!("cargo:rustc-env=MATTERLINK_MINIMAL_WASM={}", out.display());
 }

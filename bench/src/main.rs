@@ -338,7 +338,7 @@ async fn main() -> Result<()> {
         let levels = [1, 16, 64];
         let duration = std::time::Duration::from_secs(if cli.quick { 1 } else { 4 });
         eprintln!(
-            "serve: duplicates at {levels:?} clients for {} s each, matterlink and the minimal component ...",
+            "serve: duplicates at {levels:?} clients for {} s each, matterlink, the minimal component and its store floor ...",
             duration.as_secs()
         );
         let sv = serve::measure(&levels, duration, SERVE_LATENCY_MS).await?;
@@ -360,7 +360,8 @@ async fn main() -> Result<()> {
                 note: format!(
                     "ratio = minimal ÷ matterlink throughput; latency p50/p99 {}/{} (minimal {}/{}); \
                      {} and {} requests in {} s each, keep-alive clients in this process; \
-                     the minimal component doing a duplicate's key-value work first: {:.0} req/s \
+                     the minimal component's store-floor build (a duplicate's key-value work \
+                     first): {:.0} req/s \
                      (the minimal alone {:.2}× as fast; matterlink {:.2}× slower than it)",
                     ms(ours.p50.as_secs_f64() * 1e3),
                     ms(ours.p99.as_secs_f64() * 1e3),
@@ -389,9 +390,9 @@ async fn main() -> Result<()> {
                 target: "printed".into(),
                 met: None,
                 note: format!(
-                    "the minimal component reading a replay record, counting it and reading a done \
-                     record (what matterlink asks of key-value for a signed duplicate, on a SQLite \
-                     store of its own like matterlink's) before answering: how much of the {SERVE_TARGET:.1}× the store \
+                    "the minimal component built with `store-floor`: it reads a replay record, counts \
+                     it and reads a done record (what matterlink asks of key-value for a signed \
+                     duplicate, on a SQLite store of its own like matterlink's) before answering: how much of the {SERVE_TARGET:.1}× the store \
                      alone takes; latency p50/p99 {}/{}; {} requests",
                     ms(floor.p50.as_secs_f64() * 1e3),
                     ms(floor.p99.as_secs_f64() * 1e3),

@@ -1,12 +1,12 @@
 //! `matterlink serve` under load: signed duplicate events (already handled, so no iManage work:
 //! routing, the signature, the replay record, the done record) from 1, 16 and 64 concurrent
 //! clients on keep-alive connections, against the same host serving the minimal component
-//! (`bench/minimal`: reads the request, answers 200) — the floor of the host itself — and against
-//! the minimal component doing the key-value work of a signed duplicate and nothing else (asked
-//! with `x-bench-floor: store`), which tells the store's share of matterlink's difference from
-//! the rest (its own computing and imports). The servers are measured in turns, level by level,
-//! in this process, so the load generator's CPU is charged to all alike. Then new events (each a provisioning) against the sandbox with
-//! latency added, whose floor is the event's iManage requests one after another.
+//! (`bench/minimal`: reads the request, answers 200), the floor of the host itself, and serving
+//! its `store-floor` build, which does a signed duplicate's key-value work first and nothing else
+//! of it: the store's share of matterlink's difference, the rest being its own computing and
+//! imports. The servers are measured in turns, level by level, in this process, so the load
+//! generator's CPU is charged to all alike. Then new events (each a provisioning) against the
+//! sandbox with latency added, whose floor is the event's iManage requests one after another.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -21,6 +21,8 @@ use crate::setup;
 
 /// The minimal component, built by build.rs.
 const MINIMAL: &[u8] = include_bytes!(env!("MATTERLINK_MINIMAL_WASM"));
+/// The minimal component built with `store-floor`, by build.rs.
+const MINIMAL_STORE: &[u8] = include_bytes!(env!("MATTERLINK_MINIMAL_STORE_WASM"));
 const SECRET: &str = "bench-webhook-secret-0123456789abcdef0123456789";
 /// Numbers every delivery of the run, so that no two share a signature.
 static DELIVERY: AtomicU64 = AtomicU64::new(0);
@@ -41,7 +43,7 @@ pub struct Level {
     pub ours: Load,
     /// The minimal component answering 200.
     pub minimal: Load,
-    /// The minimal component doing a duplicate's key-value work first.
+    /// The minimal component's `store-floor` build: a duplicate's key-value work first.
     pub store_floor: Load,
 }
 
@@ -90,14 +92,6 @@ fn runtime(
     })
 }
 
-/// What a request asks of the minimal component: just the answer, or a duplicate's key-value
-/// work first (`x-bench-floor: store`; the same path, so the host treats both alike).
-#[derive(Clone, Copy, PartialEq)]
-enum Floor {
-    Host,
-    Store,
-}
-
 /// `POST /v1/events` with `body`, signed now; `delivery` goes in the query so that every copy
 /// has its own signature (a signature is accepted once).
 fn event_request(
@@ -105,7 +99,6 @@ fn event_request(
     url: &str,
     body: &[u8],
     delivery: u64,
-    floor: Floor,
 ) -> reqwest::RequestBuilder {
     let ts = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -113,16 +106,12 @@ fn event_request(
         .to_string();
     let target = format!("/v1/events?delivery={delivery}");
     let sig = signature::sign(SECRET, &ts, "POST", &target, body);
-    let request = client
+    client
         .post(format!("{url}?delivery={delivery}"))
         .header(signature::TIMESTAMP_HEADER, ts)
         .header(signature::SIGNATURE_HEADER, sig)
         .header("content-type", "application/json")
-        .body(body.to_vec());
-    match floor {
-        Floor::Store => request.header("x-bench-floor", "store"),
-        Floor::Host => request,
-    }
+        .body(body.to_vec())
 }
 
 fn event_body(id: &str) -> Vec<u8> {
@@ -141,7 +130,6 @@ async fn load(
     clients: usize,
     duration: Duration,
     body: Arc<dyn Fn(u64) -> Vec<u8> + Send + Sync>,
-    floor: Floor,
 ) -> Result<Load> {
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(clients)
@@ -158,7 +146,7 @@ async fn load(
                 let n = sent.fetch_add(1, Ordering::Relaxed);
                 let delivery = DELIVERY.fetch_add(1, Ordering::Relaxed);
                 let t = Instant::now();
-                let response = event_request(&client, &url, &body(n), delivery, floor)
+                let response = event_request(&client, &url, &body(n), delivery)
                     .send()
                     .await?;
                 let status = response.status();
@@ -187,10 +175,15 @@ async fn load(
 
 pub async fn measure(levels: &[usize], duration: Duration, latency_ms: u64) -> Result<Serve> {
     let sandbox = setup::sandbox().await?;
-    let (ours_dir, minimal_dir) = (tempfile::tempdir()?, tempfile::tempdir()?);
-    let ours = Arc::new(runtime(EMBEDDED_COMPONENT, &sandbox, ours_dir.path())?);
-    let minimal = Arc::new(runtime(MINIMAL, &sandbox, minimal_dir.path())?);
-    let (ours_server, minimal_server) = (start(ours.clone()).await?, start(minimal).await?);
+    let dirs = [
+        tempfile::tempdir()?,
+        tempfile::tempdir()?,
+        tempfile::tempdir()?,
+    ];
+    let ours = Arc::new(runtime(EMBEDDED_COMPONENT, &sandbox, dirs[0].path())?);
+    let ours_server = start(ours.clone()).await?;
+    let minimal_server = start(Arc::new(runtime(MINIMAL, &sandbox, dirs[1].path())?)).await?;
+    let store_server = start(Arc::new(runtime(MINIMAL_STORE, &sandbox, dirs[2].path())?)).await?;
 
     // The event the duplicates repeat, handled once.
     let duplicate = event_body("S-DUP");
@@ -200,7 +193,6 @@ pub async fn measure(levels: &[usize], duration: Duration, latency_ms: u64) -> R
         &ours_server.url,
         &duplicate,
         delivery,
-        Floor::Host,
     )
     .send()
     .await?;
@@ -208,39 +200,18 @@ pub async fn measure(levels: &[usize], duration: Duration, latency_ms: u64) -> R
         bail!("the first delivery failed: {}", first.text().await?);
     }
     let same: Arc<dyn Fn(u64) -> Vec<u8> + Send + Sync> = Arc::new(move |_| duplicate.clone());
-    // Warm both servers: connections, the instance pool's first slots, and the minimal
-    // component's store (its first request with the store's work writes the done record).
-    let warm = Duration::from_millis(300);
-    load(&ours_server.url, 4, warm, same.clone(), Floor::Host).await?;
-    load(&minimal_server.url, 4, warm, same.clone(), Floor::Store).await?;
+    // Warm every server: connections, the instance pool's first slots, and the store floor's
+    // store (its first request writes the done record).
+    for server in [&ours_server, &minimal_server, &store_server] {
+        load(&server.url, 4, Duration::from_millis(300), same.clone()).await?;
+    }
 
     let mut measured = Vec::new();
     for &clients in levels {
         measured.push(Level {
-            ours: load(
-                &ours_server.url,
-                clients,
-                duration,
-                same.clone(),
-                Floor::Host,
-            )
-            .await?,
-            minimal: load(
-                &minimal_server.url,
-                clients,
-                duration,
-                same.clone(),
-                Floor::Host,
-            )
-            .await?,
-            store_floor: load(
-                &minimal_server.url,
-                clients,
-                duration,
-                same.clone(),
-                Floor::Store,
-            )
-            .await?,
+            ours: load(&ours_server.url, clients, duration, same.clone()).await?,
+            minimal: load(&minimal_server.url, clients, duration, same.clone()).await?,
+            store_floor: load(&store_server.url, clients, duration, same.clone()).await?,
         });
     }
 
@@ -256,7 +227,7 @@ pub async fn measure(levels: &[usize], duration: Duration, latency_ms: u64) -> R
     let fresh: Arc<dyn Fn(u64) -> Vec<u8> + Send + Sync> =
         Arc::new(|n| event_body(&format!("S-NEW-{n}")));
     let clients = levels.iter().copied().find(|&c| c >= 16).unwrap_or(16);
-    let new_events = load(&ours_server.url, clients, duration * 2, fresh, Floor::Host).await?;
+    let new_events = load(&ours_server.url, clients, duration * 2, fresh).await?;
     setup::set_latency(&sandbox, 0);
     let requests_per_event = sandbox.state().request_count() as f64 / new_events.requests as f64;
     Ok(Serve {

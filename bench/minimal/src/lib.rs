@@ -4,9 +4,10 @@
 //! never called by the benchmark. The difference between it and matterlink under `serve` is
 //! matterlink's own work per request.
 //!
-//! Asked with `x-bench-floor: store`, it first does the key-value work matterlink must do for a
-//! signed duplicate and nothing else of it (see [`duplicate_store_work`]): how much of
-//! matterlink's difference is the store's, the rest being its own computing and imports.
+//! Built with the feature `store-floor`, its handler first does the key-value work matterlink
+//! does for a signed duplicate, and nothing else of it ([`duplicate_store_work`]): how much of
+//! matterlink's difference is the store's, the rest being its own computing and imports. A
+//! feature, not a header, so that the plain build pays for no check.
 #![cfg(target_arch = "wasm32")]
 
 mod bindings {
@@ -23,21 +24,19 @@ use bindings::exports::wasi::http::incoming_handler::Guest as IncomingHandler;
 use bindings::wasi::http::types::{
     Fields, IncomingRequest, OutgoingBody, OutgoingResponse, ResponseOutparam,
 };
-use bindings::wasi::keyvalue::{atomics, store};
 
 struct Minimal;
 bindings::export!(Minimal with_types_in bindings);
 
 impl IncomingHandler for Minimal {
     fn handle(request: IncomingRequest, response_out: ResponseOutparam) {
-        let headers = request.headers();
-        if headers.get("x-bench-floor").iter().any(|v| v == b"store") {
-            // The signature is unique per request, as the replay record's key is.
-            if let Some(signature) = headers.get("x-matterlink-signature").into_iter().next() {
-                duplicate_store_work(&String::from_utf8_lossy(&signature));
-            }
+        #[cfg(feature = "store-floor")]
+        {
+            // Keyed by the request's signature, unique per request as the replay record's is.
+            let signature = request.headers().get("x-matterlink-signature");
+            let signature = signature.first().map(|s| String::from_utf8_lossy(s));
+            duplicate_store_work(signature.as_deref().unwrap_or_default());
         }
-        drop(headers);
         // Read the body as any webhook receiver must.
         if let Ok(body) = request.consume() {
             if let Ok(stream) = body.stream() {
@@ -61,7 +60,10 @@ impl IncomingHandler for Minimal {
 /// What matterlink asks of key-value for a signed duplicate, with keys of the same shape: the
 /// replay record read and then counted (`webhooks::replay::first_use`: a signature is accepted
 /// once), and the event's done record read (`events::handle`), which the first request writes.
+#[cfg(feature = "store-floor")]
 fn duplicate_store_work(signature: &str) {
+    use bindings::wasi::keyvalue::{atomics, store};
+    const DONE: &str = "event/done/evt-S-DUP";
     let Ok(bucket) = store::open("default") else {
         return;
     };
@@ -69,7 +71,6 @@ fn duplicate_store_work(signature: &str) {
     if matches!(bucket.get(&seen), Ok(None)) {
         let _ = atomics::increment(&bucket, &seen, 1);
     }
-    const DONE: &str = "event/done/evt-S-DUP";
     if matches!(bucket.get(DONE), Ok(None)) {
         let done = br#"{"at":1765000000,"workspace":{"id":"ACTIVE!1","name":"S-DUP","url":"https://imanage.example/work/link/w/ACTIVE!1","library":"ACTIVE"},"skipped":null}"#;
         let _ = bucket.set(DONE, done);
