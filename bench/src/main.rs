@@ -392,8 +392,9 @@ async fn main() -> Result<()> {
                 note: format!(
                     "the minimal component built with `store-floor`: it reads a replay record, counts \
                      it and reads a done record (what matterlink asks of key-value for a signed \
-                     duplicate, on a SQLite store of its own like matterlink's) before answering: how much of the {SERVE_TARGET:.1}× the store \
-                     alone takes; latency p50/p99 {}/{}; {} requests",
+                     duplicate, on a SQLite store of its own like matterlink's) before answering: \
+                     how much of the {SERVE_TARGET:.1}× the store alone takes; latency p50/p99 \
+                     {}/{}; {} requests",
                     ms(floor.p50.as_secs_f64() * 1e3),
                     ms(floor.p99.as_secs_f64() * 1e3),
                     floor.requests,

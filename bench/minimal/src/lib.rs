@@ -72,8 +72,13 @@ fn duplicate_store_work(signature: &str) {
         let _ = atomics::increment(&bucket, &seen, 1);
     }
     if matches!(bucket.get(DONE), Ok(None)) {
-        let done = br#"{"at":1765000000,"workspace":{"id":"ACTIVE!1","name":"S-DUP","url":"https://imanage.example/work/link/w/ACTIVE!1","library":"ACTIVE"},"skipped":null}"#;
-        let _ = bucket.set(DONE, done);
+        // A done record of the size matterlink keeps.
+        let done = concat!(
+            r#"{"at":1765000000,"workspace":{"id":"ACTIVE!1","name":"S-DUP","#,
+            r#""url":"https://imanage.example/work/link/w/ACTIVE!1","library":"ACTIVE"},"#,
+            r#""skipped":null}"#,
+        );
+        let _ = bucket.set(DONE, done.as_bytes());
     }
 }
 
