@@ -51,11 +51,9 @@ pub struct Sqlite {
     _checkpointer: Option<Checkpointer>,
 }
 
-/// The thread that checkpoints the WAL of one file, until dropped.
-struct Checkpointer {
-    stop: Option<mpsc::Sender<()>>,
-    thread: Option<JoinHandle<()>>,
-}
+/// The thread that checkpoints the WAL of one file, until dropped: the sender that stops it and
+/// the thread to join, taken together on drop.
+struct Checkpointer(Option<(mpsc::Sender<()>, JoinHandle<()>)>);
 
 impl Checkpointer {
     fn start(path: &Path) -> Result<Checkpointer, Error> {
@@ -77,10 +75,7 @@ impl Checkpointer {
                 }
             })
             .map_err(|e| Error::Other(format!("starting the key-value checkpointer: {e}")))?;
-        Ok(Checkpointer {
-            stop: Some(stop),
-            thread: Some(thread),
-        })
+        Ok(Checkpointer(Some((stop, thread))))
     }
 }
 
@@ -88,8 +83,8 @@ impl Drop for Checkpointer {
     fn drop(&mut self) {
         // Closing the channel ends the wait at once; joining lets a checkpoint under way finish,
         // so the file is whole and closed when the store is.
-        drop(self.stop.take());
-        if let Some(thread) = self.thread.take() {
+        if let Some((stop, thread)) = self.0.take() {
+            drop(stop);
             let _ = thread.join();
         }
     }
