@@ -545,6 +545,16 @@ mod tests {
         assert!(now.version > seen.version, "{now:?} after {seen:?}");
     }
 
+    /// The data table as every earlier release created it.
+    const EARLIER_KV: &str = "PRAGMA journal_mode = WAL;
+        CREATE TABLE kv (
+            store   TEXT    NOT NULL,
+            key     TEXT    NOT NULL,
+            value   BLOB    NOT NULL,
+            version INTEGER NOT NULL,
+            PRIMARY KEY (store, key)
+        ) WITHOUT ROWID;";
+
     #[test]
     fn a_file_from_before_the_version_sequence_keeps_its_data_and_counts_on() {
         let dir = tempfile::tempdir().unwrap();
@@ -552,17 +562,10 @@ mod tests {
         {
             // The table as earlier releases created it, versions counted per key.
             let old = Connection::open(&path).unwrap();
-            old.execute_batch(
-                "PRAGMA journal_mode = WAL;
-                 CREATE TABLE kv (
-                    store   TEXT    NOT NULL,
-                    key     TEXT    NOT NULL,
-                    value   BLOB    NOT NULL,
-                    version INTEGER NOT NULL,
-                    PRIMARY KEY (store, key)
-                 ) WITHOUT ROWID;
-                 INSERT INTO kv VALUES ('default', 'a', x'31', 7), ('default', 'n', x'3432', 2);",
-            )
+            old.execute_batch(&format!(
+                "{EARLIER_KV}
+                 INSERT INTO kv VALUES ('default', 'a', x'31', 7), ('default', 'n', x'3432', 2);"
+            ))
             .unwrap();
         }
         let kv = Sqlite::open(&path).unwrap();
@@ -587,23 +590,16 @@ mod tests {
     /// write, versions above the row never.
     fn sequence_file(path: &Path) -> Connection {
         let old = Connection::open(path).unwrap();
-        old.execute_batch(
-            "PRAGMA journal_mode = WAL;
-             CREATE TABLE kv (
-                store   TEXT    NOT NULL,
-                key     TEXT    NOT NULL,
-                value   BLOB    NOT NULL,
-                version INTEGER NOT NULL,
-                PRIMARY KEY (store, key)
-             ) WITHOUT ROWID;
+        old.execute_batch(&format!(
+            "{EARLIER_KV}
              CREATE TABLE kv_version (
                 id   INTEGER PRIMARY KEY CHECK (id = 0),
                 last INTEGER NOT NULL
              );
              INSERT INTO kv VALUES ('default', 'a', x'31', 40);
              -- 'gone' had version 50, the last handed out, and was deleted.
-             INSERT INTO kv_version VALUES (0, 50);",
-        )
+             INSERT INTO kv_version VALUES (0, 50);"
+        ))
         .unwrap();
         old
     }
