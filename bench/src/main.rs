@@ -233,7 +233,17 @@ async fn main() -> Result<()> {
             "backfill: {matters} legacy matters, {} ms latency, concurrency {} ...",
             cli.latency_ms, cli.concurrency
         );
-        let bf = backfill::measure(matters, cli.concurrency, cli.latency_ms).await?;
+        let (concurrency, latency_ms) = (cli.concurrency, cli.latency_ms);
+        // On the runtime `matterlink backfill` runs on, driven from a thread of its own as the
+        // CLI drives it from its main thread.
+        let bf = tokio::task::spawn_blocking(move || {
+            matterlink_host::batch::command_runtime()?.block_on(backfill::measure(
+                matters,
+                concurrency,
+                latency_ms,
+            ))
+        })
+        .await??;
         let ratio = bf.achieved() / bf.limit();
         figs.push(Figure {
             name: format!(

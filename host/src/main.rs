@@ -121,7 +121,14 @@ fn main() -> ExitCode {
         restore_sigpipe();
     }
     cli::init_logging(&cli.global);
-    let runtime = match tokio::runtime::Runtime::new() {
+    // A server runs its requests side by side on a worker per core; any other command runs
+    // on one worker (see `command_runtime`).
+    let runtime = if server {
+        tokio::runtime::Runtime::new()
+    } else {
+        matterlink_host::batch::command_runtime()
+    };
+    let runtime = match runtime {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: starting the async runtime: {e}");
