@@ -256,7 +256,8 @@ async fn main() -> Result<()> {
             target: format!("≥ {THROUGHPUT_TARGET:.2}×"),
             met: Some(ratio >= THROUGHPUT_TARGET),
             note: format!(
-                "the sandbox in its own process (imanage-sandbox), so its CPU is not charged to matterlink; \
+                "on the runtime `matterlink backfill` runs on (one worker); \
+             the sandbox in its own process (imanage-sandbox), so its CPU is not charged to matterlink; \
              {} linked in {:.1} s, {:.2} requests per matter; limit = {} / ({:.2} × {} ms); \
              host CPU {:.2} ms per matter ({:.2} cores busy on average, of {} shared); \
              each matter in flight {:.1} ms ({} in flight ÷ the rate): {:.1} ms to the response's head \
