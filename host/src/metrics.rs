@@ -546,26 +546,31 @@ async fn stored_by_tenant(runtime: &Runtime) -> Result<Vec<(Tenant, Stored)>> {
             .ok_or_else(|| anyhow!("no store to read"))
     };
     let mut each = vec![(tenant(), Stored::read(component(stores)?.as_ref()).await?)];
-    let names = crate::tenants::Registry::new(runtime.key_value())
+    let registry = crate::tenants::Registry::new(runtime.key_value());
+    let names = registry
         .names()
         .await
         .map_err(|e| anyhow!("listing the tenants: {e}"))?;
     // Within this task, not spawned: a backend that works in place (SQLite) reads one tenant
     // after another as before, while a networked one (Redis) has this many reads in flight on
-    // its connection.
+    // its connection. The record says where the tenant's namespace is.
     let read = |name: crate::tenants::TenantName| {
-        let kv = component(&stores.for_tenant(name.as_str()));
+        let registry = &registry;
         async move {
-            let stored = Stored::read(kv?.as_ref())
-                .await
-                .map_err(|e| anyhow!("tenant {}: {e:#}", name.as_str()))?;
-            Ok::<_, anyhow::Error>((Cow::Owned(name.as_str().to_string()), stored))
+            let failed = |e: &dyn std::fmt::Display| anyhow!("tenant {}: {e:#}", name.as_str());
+            // One removed since the listing is simply not there.
+            let Some(record) = registry.get(&name).await.map_err(|e| failed(&e))? else {
+                return Ok(None);
+            };
+            let kv = component(&stores.for_tenant(&record.namespace(&name)))?;
+            let stored = Stored::read(kv.as_ref()).await.map_err(|e| failed(&e))?;
+            Ok::<_, anyhow::Error>(Some((Cow::Owned(name.as_str().to_string()), stored)))
         }
     };
     let mut reads = futures_util::stream::iter(names.into_iter().map(read))
         .buffer_unordered(TENANTS_READ_AT_ONCE);
     while let Some(read) = reads.next().await {
-        each.push(read?);
+        each.extend(read?);
     }
     Ok(each)
 }

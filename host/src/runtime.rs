@@ -194,7 +194,7 @@ impl Runtime {
             integration: self.integration,
             handler: self.handler.clone(),
             keyvalue: Arc::new(KeyValueCtx {
-                stores: self.keyvalue.stores.for_tenant(name.as_str()),
+                stores: self.keyvalue.stores.for_tenant(&record.namespace(name)),
             }),
             allow: allow_list(None, &config),
             config: Arc::new(config),
@@ -218,6 +218,12 @@ impl Runtime {
     /// The key-value stores by label, as the host sees them.
     pub fn stores(&self) -> &crate::keyvalue::runtime_config::Stores {
         &self.keyvalue.stores
+    }
+
+    /// Whether an instance of this runtime still exists (each holds the runtime's stores), or
+    /// a copy of the runtime: whether anything may still write through its stores.
+    pub fn in_use(self: &Arc<Self>) -> bool {
+        Arc::strong_count(self) > 1 || Arc::strong_count(&self.keyvalue) > 1
     }
 
     /// Whether this runtime plans instead of changing anything.

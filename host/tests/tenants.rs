@@ -218,15 +218,17 @@ async fn eventually(what: &str, mut check: impl AsyncFnMut() -> bool) {
     panic!("{what}: not within 10 s");
 }
 
-/// Every key of every tenant label in the SQLite file, as `(label, key, value)`.
+/// Every key of every label of the tenant's (any registration's) in the SQLite file, as
+/// `(label, key, value)`.
 fn tenant_entries(data: &Path, tenant: &str) -> Vec<(String, String, Vec<u8>)> {
     let conn = rusqlite::Connection::open(data.join(KEY_VALUE_FILE)).unwrap();
     let mut stmt = conn
-        .prepare("SELECT store, key, value FROM kv WHERE store LIKE ?1")
+        .prepare("SELECT store, key, value FROM kv WHERE store LIKE ?1 OR store LIKE ?2")
         .unwrap();
-    stmt.query_map([format!("tenant/{tenant}/%")], |r| {
-        Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-    })
+    stmt.query_map(
+        [format!("tenant/{tenant}/%"), format!("tenant/{tenant}@%/%")],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+    )
     .unwrap()
     .map(Result::unwrap)
     .collect()
@@ -238,12 +240,17 @@ fn tenant_entries(data: &Path, tenant: &str) -> Vec<(String, String, Vec<u8>)> {
 /// again so that the rest of the test runs on the record.
 async fn console_settings_are_shown_over_the_record(data: &Path) {
     use matterlink_component::saved_settings::Saved;
-    use matterlink_host::keyvalue::runtime_config::{RuntimeConfig, COMPONENT_STORE};
+    use matterlink_host::keyvalue::runtime_config::{RuntimeConfig, COMPONENT_STORE, HOST_STORE};
+    use matterlink_host::tenants::{Registry, TenantName};
     const PASSWORD: &str = "a password saved in the console";
-    let stores = RuntimeConfig::for_data_dir(data, false)
-        .build()
+    let stores = RuntimeConfig::for_data_dir(data, false).build().unwrap();
+    let name = TenantName::parse("a").unwrap();
+    let record = Registry::new(stores.get(HOST_STORE).unwrap())
+        .get(&name)
+        .await
         .unwrap()
-        .for_tenant("a");
+        .unwrap();
+    let stores = stores.for_tenant(&record.namespace(&name));
     let kv = stores.get(COMPONENT_STORE).unwrap();
     let saved = Saved {
         version: 3,

@@ -48,14 +48,13 @@ pub async fn run(g: &Global, a: Args) -> Result<ExitCode> {
         let host = stores
             .get(matterlink_host::runtime::HOST_STORE)
             .ok_or_else(|| anyhow!("no host store"))?;
-        if matterlink_host::tenants::Registry::new(host)
+        let Some(record) = matterlink_host::tenants::Registry::new(host)
             .get(&name)
             .await?
-            .is_none()
-        {
+        else {
             bail!("no tenant {name} in this store (see `matterlink tenant list`)");
-        }
-        stores = stores.for_tenant(name.as_str());
+        };
+        stores = stores.for_tenant(&record.namespace(&name));
     }
     let kv = stores
         .get(COMPONENT_STORE)

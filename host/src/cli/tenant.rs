@@ -317,10 +317,10 @@ pub async fn run(g: &Global, a: Args) -> Result<ExitCode> {
         Command::List { json } => {
             let tenants = registry.list().await?;
             let mut saved = Vec::with_capacity(tenants.len());
-            for (n, _) in &tenants {
+            for (n, r) in &tenants {
                 // One tenant's damaged document must not hide the others: said, and its row
                 // shows the record (`tenant show` fails on it with the reason).
-                saved.push(match console_saved(runtime.stores(), n).await {
+                saved.push(match console_saved(runtime.stores(), n, r).await {
                     Ok(saved) => saved,
                     Err(e) => {
                         eprintln!("warning: {e:#}");
@@ -380,7 +380,7 @@ pub async fn run(g: &Global, a: Args) -> Result<ExitCode> {
             let Some(record) = registry.get(&name).await? else {
                 return Ok(usage(format!("no tenant {name}")));
             };
-            let saved = console_saved(runtime.stores(), &name).await?;
+            let saved = console_saved(runtime.stores(), &name, &record).await?;
             if json {
                 let shown = shown(&name, &record, saved.as_ref());
                 println!("{}", serde_json::to_string_pretty(&shown)?);
@@ -468,8 +468,12 @@ fn shown(name: &TenantName, r: &TenantRecord, saved: Option<&Saved>) -> serde_js
 /// component store): it wins over the tenant's record for every caller of the component, so
 /// `list` and `show` say so. `None` when nothing was saved; a document that cannot be read is
 /// an error, as it is to the component.
-async fn console_saved(stores: &Stores, name: &TenantName) -> Result<Option<Saved>> {
-    let stores = stores.for_tenant(name.as_str());
+async fn console_saved(
+    stores: &Stores,
+    name: &TenantName,
+    record: &TenantRecord,
+) -> Result<Option<Saved>> {
+    let stores = stores.for_tenant(&record.namespace(name));
     let Some(kv) = stores.get(COMPONENT_STORE) else {
         return Ok(None);
     };

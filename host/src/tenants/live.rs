@@ -3,6 +3,11 @@
 //! only its configuration, allow-list and key-value view), and dropped or replaced when the
 //! registry says it changed. A request holds its tenant's runtime for as long as it runs, so a
 //! change never cuts a request in flight short.
+//!
+//! A request of a removed tenant may write after `tenant remove` cleared the tenant's keys. The
+//! runtime of a tenant removed (or removed and added again, which gives it another namespace)
+//! is therefore kept aside until no request holds it any more, and its namespace cleared then:
+//! whatever this `serve` wrote for the tenant is gone with it.
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
@@ -10,6 +15,7 @@ use std::time::Duration;
 
 use crate::runtime::Runtime;
 
+use super::registry::clear_all;
 use super::{Registry, RegistryError, TenantName};
 
 /// How often a `serve` looks at the registry's generation for tenants added, changed or
@@ -17,10 +23,15 @@ use super::{Registry, RegistryError, TenantName};
 pub const RELOAD_INTERVAL: Duration = Duration::from_secs(1);
 
 struct Loaded {
+    /// The record's revision, and below its namespace: together they tell the record this
+    /// runtime was made from from any other, even from that of the name removed and added
+    /// again, whose revision starts at 1 again.
     revision: u64,
     /// The registry's generation before the record was read: a change after it shows as a
     /// higher generation, so `refresh` checks this tenant again.
     generation: i64,
+    /// Its key-value namespace (`TenantRecord::namespace`).
+    namespace: String,
     runtime: Arc<Runtime>,
 }
 
@@ -29,6 +40,8 @@ pub struct LiveTenants {
     base: Arc<Runtime>,
     registry: Registry,
     loaded: RwLock<HashMap<TenantName, Loaded>>,
+    /// Runtimes of namespaces no registration has any more, cleared once no request holds them.
+    retired: std::sync::Mutex<Vec<(TenantName, Arc<Runtime>)>>,
 }
 
 impl LiveTenants {
@@ -38,6 +51,7 @@ impl LiveTenants {
             registry: Registry::new(base.key_value()),
             base,
             loaded: RwLock::default(),
+            retired: Default::default(),
         }
     }
 
@@ -64,9 +78,10 @@ impl LiveTenants {
             }
         };
         let mut loaded = self.loaded.write().expect("not poisoned");
-        let entry = loaded.entry(name).or_insert(Loaded {
+        let entry = loaded.entry(name.clone()).or_insert(Loaded {
             revision: record.revision,
             generation,
+            namespace: record.namespace(&name),
             runtime,
         });
         Ok(Some(entry.runtime.clone()))
@@ -79,28 +94,77 @@ impl LiveTenants {
 
     /// Drops every loaded tenant whose record changed or went since it was loaded; the next
     /// request loads it afresh. Cheap when nothing changed: one read of the generation.
-    /// A tenant that failed to load is not cached, so fixing its record is enough.
+    /// A tenant that failed to load is not cached, so fixing its record is enough. Clears the
+    /// namespaces of removed tenants that no request uses any more (see the module's comment).
     pub async fn refresh(&self) -> Result<(), RegistryError> {
+        self.clear_retired().await?;
         let generation = self.registry.generation().await?;
-        let behind: Vec<(TenantName, u64)> = self
+        let behind: Vec<(TenantName, (u64, String))> = self
             .loaded
             .read()
             .expect("not poisoned")
             .iter()
             .filter(|(_, l)| l.generation < generation)
-            .map(|(n, l)| (n.clone(), l.revision))
+            .map(|(n, l)| (n.clone(), (l.revision, l.namespace.clone())))
             .collect();
-        for (name, revision) in behind {
-            let current = self.registry.get(&name).await?;
+        for (name, was) in behind {
+            let current = self
+                .registry
+                .get(&name)
+                .await?
+                .map(|r| (r.revision, r.namespace(&name)));
             let mut loaded = self.loaded.write().expect("not poisoned");
-            let Some(entry) = loaded.get_mut(&name).filter(|l| l.revision == revision) else {
+            // Unless another refresh got here first.
+            let Some(entry) = loaded
+                .get_mut(&name)
+                .filter(|l| (l.revision, &l.namespace) == (was.0, &was.1))
+            else {
                 continue;
             };
-            if current.as_ref().map(|r| r.revision) == Some(revision) {
+            if current.as_ref() == Some(&was) {
                 entry.generation = generation;
-            } else {
-                tracing::info!(tenant = %name, removed = current.is_none(), "tenant changed: reloading it");
-                loaded.remove(&name);
+                continue;
+            }
+            tracing::info!(tenant = %name, removed = current.is_none(), "tenant changed: reloading it");
+            let Some(gone) = loaded.remove(&name) else {
+                continue;
+            };
+            if current.map(|(_, namespace)| namespace) != Some(gone.namespace) {
+                self.retired
+                    .lock()
+                    .expect("not poisoned")
+                    .push((name, gone.runtime));
+            }
+        }
+        Ok(())
+    }
+
+    /// Clears the namespace of each retired runtime that no request holds any more: nothing of
+    /// this process can write there again.
+    async fn clear_retired(&self) -> Result<(), RegistryError> {
+        let idle: Vec<_> = {
+            let mut retired = self.retired.lock().expect("not poisoned");
+            let (idle, busy) = retired
+                .drain(..)
+                .partition(|(_, runtime)| !runtime.in_use());
+            *retired = busy;
+            idle
+        };
+        for (name, runtime) in idle {
+            let cleared = clear_all(runtime.stores()).await;
+            match cleared {
+                Ok(0) => {}
+                Ok(deleted) => {
+                    tracing::info!(tenant = %name, deleted, "removed tenant: keys its last requests wrote deleted")
+                }
+                Err(e) => {
+                    // Tried again at the next refresh.
+                    self.retired
+                        .lock()
+                        .expect("not poisoned")
+                        .push((name, runtime));
+                    return Err(e.into());
+                }
             }
         }
         Ok(())
@@ -114,5 +178,107 @@ impl LiveTenants {
             }
             tokio::time::sleep(RELOAD_INTERVAL).await;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::ConfigStore;
+    use crate::keyvalue::runtime_config::COMPONENT_STORE;
+    use crate::keyvalue::Backend;
+    use crate::runtime::{RuntimeOptions, EMBEDDED_COMPONENT};
+    use crate::tenants::TenantRecord;
+
+    /// The keys of the tenant's component store as its runtime sees them.
+    async fn keys(runtime: &Runtime) -> Vec<String> {
+        store(runtime)
+            .list_keys(COMPONENT_STORE, None, 100)
+            .await
+            .unwrap()
+            .0
+    }
+
+    fn store(runtime: &Runtime) -> Arc<dyn Backend> {
+        runtime.stores().get(COMPONENT_STORE).unwrap()
+    }
+
+    /// A request of a removed tenant that writes after `tenant remove` cleared its keys: the
+    /// name added again never sees what it wrote, and the `serve` that ran it clears it once
+    /// the request has finished. A tenant only changed keeps its data.
+    #[tokio::test]
+    async fn what_a_removed_tenants_last_request_wrote_is_never_inherited_and_is_cleared() {
+        let dir = tempfile::tempdir().unwrap();
+        let base = Arc::new(
+            Runtime::new(RuntimeOptions {
+                component: EMBEDDED_COMPONENT,
+                data_dir: dir.path(),
+                config: ConfigStore::default(),
+                allowed_base_url: None,
+            })
+            .unwrap(),
+        );
+        let registry = Registry::new(base.key_value());
+        let live = LiveTenants::new(base.clone());
+        let acme = TenantName::parse("acme").unwrap();
+        let first = registry
+            .create(&acme, TenantRecord::default())
+            .await
+            .unwrap();
+        let old = first.namespace(&acme);
+
+        // A request in flight holds the runtime it started with.
+        let in_flight = live.get("acme").await.unwrap().unwrap();
+        store(&in_flight)
+            .set(COMPONENT_STORE, "link/M-1", b"before")
+            .await
+            .unwrap();
+        assert_eq!(registry.remove(&acme, base.stores()).await.unwrap(), 1);
+        // It writes after the keys were cleared.
+        store(&in_flight)
+            .set(COMPONENT_STORE, "link/M-2", b"late")
+            .await
+            .unwrap();
+        let second = registry
+            .create(&acme, TenantRecord::default())
+            .await
+            .unwrap();
+        assert_ne!(second.namespace(&acme), old);
+        live.refresh().await.unwrap();
+
+        let now = live.get("acme").await.unwrap().unwrap();
+        assert!(
+            keys(&now).await.is_empty(),
+            "the new registration inherits nothing"
+        );
+        // Nothing is cleared under a request still running.
+        live.refresh().await.unwrap();
+        assert_eq!(keys(&in_flight).await, ["link/M-2"]);
+        drop(in_flight);
+        live.refresh().await.unwrap();
+        let old_view = base.stores().for_tenant(&old);
+        assert!(old_view
+            .get(COMPONENT_STORE)
+            .unwrap()
+            .list_keys(COMPONENT_STORE, None, 100)
+            .await
+            .unwrap()
+            .0
+            .is_empty());
+
+        // Changed, not removed: the namespace and its keys stay.
+        store(&now)
+            .set(COMPONENT_STORE, "link/M-3", b"kept")
+            .await
+            .unwrap();
+        registry
+            .update(&acme, |r| r.set("imanage_library", "OTHER"))
+            .await
+            .unwrap();
+        live.refresh().await.unwrap();
+        drop(now);
+        live.refresh().await.unwrap();
+        let reloaded = live.get("acme").await.unwrap().unwrap();
+        assert_eq!(keys(&reloaded).await, ["link/M-3"]);
     }
 }

@@ -38,6 +38,9 @@ pub enum RegistryError {
     /// Changed by someone else at every attempt.
     #[error("tenant {0} kept changing while it was being updated; try again")]
     Contended(TenantName),
+    /// The system's random source failed: a registration needs a fresh id.
+    #[error("reading the system's random source for tenant {0}'s registration id")]
+    Random(TenantName),
 }
 
 /// The tenants in one backend.
@@ -113,13 +116,18 @@ impl Registry {
         Ok(out)
     }
 
-    /// Registers a new tenant; refused when the name is taken (by compare-and-swap on an
-    /// absent key: the registry lives in our own backends, never in Spin's store).
+    /// Registers a new tenant, with a registration id of its own (`TenantRecord::namespace`);
+    /// refused when the name is taken (by compare-and-swap on an absent key: the registry lives
+    /// in our own backends, never in Spin's store).
     pub async fn create(
         &self,
         name: &TenantName,
         mut record: TenantRecord,
     ) -> Result<TenantRecord, RegistryError> {
+        // 128 random bits: no registration of any name, before or after, gets the same.
+        let mut id = [0u8; 16];
+        getrandom::fill(&mut id).map_err(|_| RegistryError::Random(name.clone()))?;
+        record.registration = Some(id.iter().map(|b| format!("{b:02x}")).collect());
         let at = now();
         record.revision = 1;
         record.created_at = at;
@@ -166,23 +174,18 @@ impl Registry {
     /// Unregisters a tenant, then deletes every key of its namespace in `data` (the stores of
     /// the runtime it ran in; `Stores::for_tenant` is applied here). The record goes first, so
     /// that no process loads the tenant again while its data is being deleted. How many keys
-    /// were deleted.
+    /// were deleted. A request in flight in a `serve` may still write after this; that
+    /// `serve` clears the namespace again once the request has finished
+    /// (`LiveTenants::refresh`), and the name added again has another namespace meanwhile.
     pub async fn remove(&self, name: &TenantName, data: &Stores) -> Result<usize, RegistryError> {
-        if self.load(name).await?.is_none() {
+        let Some((record, _)) = self.load(name).await? else {
             return Err(RegistryError::Unknown(name.clone()));
-        }
+        };
         self.backend
             .delete(REGISTRY_STORE, &record_key(name))
             .await?;
         self.bump().await?;
-        let tenant = data.for_tenant(name.as_str());
-        let mut deleted = 0;
-        for label in tenant.labels() {
-            if let Some(backend) = tenant.get(label) {
-                deleted += namespace::clear(backend.as_ref(), label).await?;
-            }
-        }
-        Ok(deleted)
+        Ok(clear_all(&data.for_tenant(&record.namespace(name))).await?)
     }
 
     /// The generation: changes whenever any tenant does.
@@ -199,4 +202,16 @@ impl Registry {
             .await?;
         Ok(())
     }
+}
+
+/// Deletes every key of every label of `stores` (a tenant's view: `Stores::for_tenant`); how
+/// many were deleted.
+pub async fn clear_all(stores: &Stores) -> Result<usize, crate::keyvalue::Error> {
+    let mut deleted = 0;
+    for label in stores.labels() {
+        if let Some(backend) = stores.get(label) {
+            deleted += namespace::clear(backend.as_ref(), label).await?;
+        }
+    }
+    Ok(deleted)
 }
