@@ -8,8 +8,12 @@
 //! runtime of a tenant removed (or removed and added again, which gives it another namespace)
 //! is therefore kept aside until no request holds it any more, and its namespace cleared then:
 //! whatever this `serve` wrote for the tenant is gone with it.
+//!
+//! A name that is not a tenant's is kept as such until the registry's generation moves, so a
+//! stream of requests to made-up names (`/t/{anything}/…` is open to anyone) costs the shared
+//! store nothing.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
@@ -21,6 +25,29 @@ use super::{Registry, RegistryError, TenantName};
 /// How often a `serve` looks at the registry's generation for tenants added, changed or
 /// removed by another process.
 pub const RELOAD_INTERVAL: Duration = Duration::from_secs(1);
+
+/// Names kept as not served, at most: `/t/{anything}/…` is open to anyone, and each name kept
+/// costs its bytes. Past it, a name asked for reads the registry as every name did before.
+const MAX_UNKNOWN: usize = 4096;
+
+/// Names that no tenant this host can serve had at one generation of the registry: asked for
+/// again, they are answered from here until the generation moves (`refresh` clears them), so
+/// requests to names that are not tenants cost the shared store nothing.
+#[derive(Default)]
+struct Unknown {
+    generation: i64,
+    names: HashSet<TenantName>,
+}
+
+impl Unknown {
+    /// Forgets every name once the registry has moved past the generation they were read at.
+    fn advance_to(&mut self, generation: i64) {
+        if generation > self.generation {
+            self.generation = generation;
+            self.names.clear();
+        }
+    }
+}
 
 struct Loaded {
     /// The record's revision, and below its namespace: together they tell the record this
@@ -42,6 +69,7 @@ pub struct LiveTenants {
     loaded: RwLock<HashMap<TenantName, Loaded>>,
     /// Runtimes of namespaces no registration has any more, cleared once no request holds them.
     retired: std::sync::Mutex<Vec<(TenantName, Arc<Runtime>)>>,
+    unknown: std::sync::Mutex<Unknown>,
 }
 
 impl LiveTenants {
@@ -52,11 +80,12 @@ impl LiveTenants {
             base,
             loaded: RwLock::default(),
             retired: Default::default(),
+            unknown: Default::default(),
         }
     }
 
     /// The runtime of tenant `name`, loading it on first use; `None` when no such tenant is
-    /// registered (or the name cannot be one).
+    /// registered (or the name cannot be one, or its record cannot be run here).
     pub async fn get(&self, name: &str) -> Result<Option<Arc<Runtime>>, RegistryError> {
         let Ok(name) = TenantName::parse(name) else {
             return Ok(None);
@@ -64,16 +93,22 @@ impl LiveTenants {
         if let Some(l) = self.loaded.read().expect("not poisoned").get(&name) {
             return Ok(Some(l.runtime.clone()));
         }
+        if self.is_unknown(&name) {
+            return Ok(None);
+        }
         let generation = self.registry.generation().await?;
         let Some(record) = self.registry.get(&name).await? else {
+            self.not_served(name, generation);
             return Ok(None);
         };
         let runtime = match self.base.for_tenant(&name, &record) {
             Ok(r) => Arc::new(r),
             Err(e) => {
                 // A record this host cannot run (say, a base URL the allow-list refuses) is
-                // served as the component answers an unconfigured host, not as a crash.
+                // served as the component answers an unconfigured host, not as a crash; said
+                // once per change of the registry, not at every request.
                 tracing::error!(tenant = %name, error = %format!("{e:#}"), "loading a tenant failed");
+                self.not_served(name, generation);
                 return Ok(None);
             }
         };
@@ -85,6 +120,25 @@ impl LiveTenants {
             runtime,
         });
         Ok(Some(entry.runtime.clone()))
+    }
+
+    fn is_unknown(&self, name: &TenantName) -> bool {
+        self.unknown
+            .lock()
+            .expect("not poisoned")
+            .names
+            .contains(name)
+    }
+
+    /// Keeps `name` as not served at `generation`, the registry's generation read before its
+    /// record was: only while that is the newest generation this host has seen, so a tenant
+    /// added since is never hidden by an answer read before it.
+    fn not_served(&self, name: TenantName, generation: i64) {
+        let mut unknown = self.unknown.lock().expect("not poisoned");
+        unknown.advance_to(generation);
+        if generation == unknown.generation && unknown.names.len() < MAX_UNKNOWN {
+            unknown.names.insert(name);
+        }
     }
 
     /// How many tenants are loaded now.
@@ -99,6 +153,10 @@ impl LiveTenants {
     pub async fn refresh(&self) -> Result<(), RegistryError> {
         self.clear_retired().await?;
         let generation = self.registry.generation().await?;
+        self.unknown
+            .lock()
+            .expect("not poisoned")
+            .advance_to(generation);
         let behind: Vec<(TenantName, (u64, String))> = self
             .loaded
             .read()
@@ -203,13 +261,9 @@ mod tests {
         runtime.stores().get(COMPONENT_STORE).unwrap()
     }
 
-    /// A request of a removed tenant that writes after `tenant remove` cleared its keys: the
-    /// name added again never sees what it wrote, and the `serve` that ran it clears it once
-    /// the request has finished. A tenant only changed keeps its data.
-    #[tokio::test]
-    async fn what_a_removed_tenants_last_request_wrote_is_never_inherited_and_is_cleared() {
-        let dir = tempfile::tempdir().unwrap();
-        let base = Arc::new(
+    /// The host's own runtime on a store in `dir`.
+    fn base(dir: &tempfile::TempDir) -> Arc<Runtime> {
+        Arc::new(
             Runtime::new(RuntimeOptions {
                 component: EMBEDDED_COMPONENT,
                 data_dir: dir.path(),
@@ -217,7 +271,72 @@ mod tests {
                 allowed_base_url: None,
             })
             .unwrap(),
+        )
+    }
+
+    /// A name asked for that is not a tenant's is answered from memory until the registry's
+    /// generation moves: a record written behind the registry's back (no generation step)
+    /// stays unseen until then, while any other name is read as before. At most
+    /// `MAX_UNKNOWN` names are kept.
+    #[tokio::test]
+    async fn names_that_are_not_tenants_cost_no_read_until_the_registry_moves() {
+        let dir = tempfile::tempdir().unwrap();
+        let base = base(&dir);
+        let live = LiveTenants::new(base.clone());
+        let store = base.key_value();
+        let record = serde_json::to_vec(&TenantRecord::default()).unwrap();
+        let behind_the_back = |name: &str| {
+            let (store, record) = (store.clone(), record.clone());
+            let key = super::super::registry::record_key(&TenantName::parse(name).unwrap());
+            async move {
+                store
+                    .set(super::super::REGISTRY_STORE, &key, &record)
+                    .await
+                    .unwrap()
+            }
+        };
+
+        assert!(live.get("ghost").await.unwrap().is_none());
+        behind_the_back("ghost").await;
+        assert!(
+            live.get("ghost").await.unwrap().is_none(),
+            "kept as unknown"
         );
+        behind_the_back("other").await;
+        assert!(live.get("other").await.unwrap().is_some(), "read as before");
+
+        // Any change moves the generation; the next refresh forgets the names kept.
+        Registry::new(store.clone())
+            .create(&TenantName::parse("acme").unwrap(), TenantRecord::default())
+            .await
+            .unwrap();
+        assert!(
+            live.get("ghost").await.unwrap().is_none(),
+            "until the refresh"
+        );
+        live.refresh().await.unwrap();
+        assert!(live.get("ghost").await.unwrap().is_some());
+
+        for i in 0..MAX_UNKNOWN {
+            assert!(live.get(&format!("n{i}")).await.unwrap().is_none());
+        }
+        assert!(live.get("one-too-many").await.unwrap().is_none());
+        behind_the_back("one-too-many").await;
+        behind_the_back("n0").await;
+        assert!(
+            live.get("one-too-many").await.unwrap().is_some(),
+            "not kept"
+        );
+        assert!(live.get("n0").await.unwrap().is_none(), "kept");
+    }
+
+    /// A request of a removed tenant that writes after `tenant remove` cleared its keys: the
+    /// name added again never sees what it wrote, and the `serve` that ran it clears it once
+    /// the request has finished. A tenant only changed keeps its data.
+    #[tokio::test]
+    async fn what_a_removed_tenants_last_request_wrote_is_never_inherited_and_is_cleared() {
+        let dir = tempfile::tempdir().unwrap();
+        let base = base(&dir);
         let registry = Registry::new(base.key_value());
         let live = LiveTenants::new(base.clone());
         let acme = TenantName::parse("acme").unwrap();

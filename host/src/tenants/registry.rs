@@ -49,7 +49,8 @@ pub struct Registry {
     backend: Arc<dyn Backend>,
 }
 
-fn record_key(name: &TenantName) -> String {
+/// Where `name`'s record is in [`REGISTRY_STORE`].
+pub(super) fn record_key(name: &TenantName) -> String {
     format!("{RECORD_PREFIX}{name}")
 }
 
