@@ -5,7 +5,8 @@
 //! beside the field) then to a text field; add Conveyancing → `ACTIVE!200`; save; see every
 //! check ✓; send a matter event and see its workspace and folders in the panel; upload a PDF;
 //! resolve a legacy matter with two candidates by picking one; paste a foreign host's link and
-//! see the refusal; replay a failed event from the operations page. Then sign out, "Sign in
+//! see the refusal; replay a failed event from the operations page; upload a backfill's CSV and
+//! let the page's script run its steps to the end. Then sign out, "Sign in
 //! with iManage" as a member of NRTADMIN, and as someone outside it. One test, one browser,
 //! steps in order; a screenshot of each page under `target/browser-screenshots/`.
 //!
@@ -116,6 +117,7 @@ async fn the_console_in_a_browser_signs_in_connects_and_admits_only_administrato
     provision_and_file(&browser, &env, &server.url, &base).await;
     resolve_and_refuse(&browser, &env, &base).await;
     replay_from_operations(&browser, &env, &server.url, &base).await;
+    backfill_from_operations(&browser, &env, &base).await;
 
     // Sign out; then "Sign in with iManage" as a member of NRTADMIN (the service account is).
     browser.click("signout").await;
@@ -151,7 +153,7 @@ async fn the_console_in_a_browser_signs_in_connects_and_admits_only_administrato
         "{}",
         browser.url().await
     );
-    browser.screenshot("14-imanage-member.png").await;
+    browser.screenshot("15-imanage-member.png").await;
     assert_eq!(
         sessions(&env),
         vec![(
@@ -173,7 +175,7 @@ async fn the_console_in_a_browser_signs_in_connects_and_admits_only_administrato
         text.contains("JSMITH is not in the administrators' group NRTADMIN"),
         "{text}"
     );
-    browser.screenshot("15-imanage-refused.png").await;
+    browser.screenshot("16-imanage-refused.png").await;
     assert!(sessions(&env).is_empty(), "{:?}", sessions(&env));
     // And the console stays closed to that browser.
     browser.goto(&base).await;
@@ -397,4 +399,43 @@ async fn replay_from_operations(browser: &Browser, env: &Env, server: &str, base
         env.kv().get_json("link/matter/M-BROWSER-2").is_some(),
         "{notice}"
     );
+}
+
+/// A backfill started from the operations page with `tests/fixtures/matters.csv`: the job's page
+/// runs its steps by itself (the script posts each next step; nobody clicks Continue) and
+/// reloads when the job is finished, offering the report: Okafor linked to the legacy
+/// workspace carrying its Matter ID, the other matter needing a URL.
+async fn backfill_from_operations(browser: &Browser, env: &Env, base: &str) {
+    let csv = matterlink_e2e::fixtures_dir().join("matters.csv");
+    browser.goto(&format!("{base}/ops/backfill")).await;
+    browser.attach("backfill-file", &csv).await;
+    browser.click("backfill-start").await;
+    browser.wait_for_url("/ops/backfill/").await;
+    browser.wait_for_text("backfill-report", "report").await;
+    let progress = browser.text("backfill-progress").await;
+    assert!(progress.contains("2 / 2"), "{progress}");
+    assert!(progress.contains("finished"), "{progress}");
+    let count = |name: &str| {
+        progress
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .map(|n| n.trim().to_string())
+    };
+    assert_eq!(count("Linked").as_deref(), Some("1"), "{progress}");
+    assert_eq!(
+        count("No workspace (needs a URL)").as_deref(),
+        Some("1"),
+        "{progress}"
+    );
+    browser.screenshot("14-backfill-finished.png").await;
+    let linked = env
+        .kv()
+        .get_json("link/matter/88231")
+        .expect("Okafor linked");
+    assert_eq!(
+        linked["workspace"]["id"].as_str(),
+        Some("ACTIVE!501"),
+        "the workspace carrying its Matter ID: {linked}"
+    );
+    assert!(env.kv().get_json("link/matter/2001").is_none());
 }
