@@ -10,6 +10,7 @@
 //! Screenshots go to `target/browser-screenshots/` (or under `$CARGO_TARGET_DIR`), which CI
 //! keeps.
 
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -73,7 +74,10 @@ impl Browser {
             return None;
         };
         let port = crate::spin::free_port();
+        // A process group of its own, which Chromium's processes join: a test that fails ends
+        // them all on drop, not chromedriver alone (its Chromium would run on, orphaned).
         let driver = Command::new(driver)
+            .process_group(0)
             .arg(format!("--port={port}"))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -301,6 +305,11 @@ impl Browser {
 
 impl Drop for Browser {
     fn drop(&mut self) {
+        // chromedriver leads its group (`process_group(0)`): its id is the group's.
+        if let Ok(group) = i32::try_from(self.driver.id()) {
+            // SAFETY: kill(2) with a negative id signals that process group and nothing else.
+            unsafe { libc::kill(-group, libc::SIGKILL) };
+        }
         let _ = self.driver.kill();
         let _ = self.driver.wait();
     }
