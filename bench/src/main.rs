@@ -511,8 +511,9 @@ async fn main() -> Result<()> {
                         target: "printed".into(),
                         met: None,
                         note: format!(
-                            "medians of {} scrapes; each reads every registered tenant's failed events, \
-                             held deliveries, feed state and token record ({} per tenant)",
+                            "medians of {} scrapes; each reads every registered tenant's record, \
+                             failed events, held deliveries, feed state and token record ({} per \
+                             tenant)",
                             scrape::SCRAPES,
                             us((all - alone) * 1e6 / registered as f64)
                         ),

@@ -1,5 +1,6 @@
 //! A `/metrics` scrape with many tenants registered. Each scrape reads every registered
-//! tenant's stored state (failed events, held deliveries, the feed's state, the token record),
+//! tenant's record (which says where its namespace is) and stored state (failed events, held
+//! deliveries, the feed's state, the token record),
 //! so its time grows with the tenants; on Redis each read is a round trip. Measured against a
 //! scrape of the same host with no tenant registered, on SQLite and on a private Redis.
 
