@@ -151,7 +151,7 @@ impl LiveTenants {
     /// A tenant that failed to load is not cached, so fixing its record is enough. Clears the
     /// namespaces of removed tenants that no request uses any more (see the module's comment).
     pub async fn refresh(&self) -> Result<(), RegistryError> {
-        self.clear_retired().await?;
+        self.clear_retired().await;
         let generation = self.registry.generation().await?;
         self.unknown
             .lock()
@@ -198,8 +198,9 @@ impl LiveTenants {
     }
 
     /// Clears the namespace of each retired runtime that no request holds any more: nothing of
-    /// this process can write there again.
-    async fn clear_retired(&self) -> Result<(), RegistryError> {
+    /// this process can write there again. One the store fails to clear is kept for the next
+    /// refresh; the failure is logged, and does not hold up the refresh's other work.
+    async fn clear_retired(&self) {
         let idle: Vec<_> = {
             let mut retired = self.retired.lock().expect("not poisoned");
             let (idle, busy) = retired
@@ -209,23 +210,20 @@ impl LiveTenants {
             idle
         };
         for (name, runtime) in idle {
-            let cleared = clear_all(runtime.stores()).await;
-            match cleared {
+            match clear_all(runtime.stores()).await {
                 Ok(0) => {}
                 Ok(deleted) => {
                     tracing::info!(tenant = %name, deleted, "removed tenant: keys its last requests wrote deleted")
                 }
                 Err(e) => {
-                    // Tried again at the next refresh.
+                    tracing::warn!(tenant = %name, error = %e, "clearing a removed tenant's keys failed; trying again");
                     self.retired
                         .lock()
                         .expect("not poisoned")
                         .push((name, runtime));
-                    return Err(e.into());
                 }
             }
         }
-        Ok(())
     }
 
     /// Refreshes every [`RELOAD_INTERVAL`] until dropped (run it as a task beside `serve`).
