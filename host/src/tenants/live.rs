@@ -20,7 +20,7 @@ use std::time::Duration;
 use crate::runtime::Runtime;
 
 use super::registry::clear_all;
-use super::{Registry, RegistryError, TenantName};
+use super::{Registry, RegistryError, TenantName, TenantRecord};
 
 /// How often a `serve` looks at the registry's generation for tenants added, changed or
 /// removed by another process.
@@ -49,16 +49,29 @@ impl Unknown {
     }
 }
 
-struct Loaded {
-    /// The record's revision, and below its namespace: together they tell the record this
-    /// runtime was made from from any other, even from that of the name removed and added
-    /// again, whose revision starts at 1 again.
+/// What tells the record a runtime was made from from any other: its revision and its
+/// namespace (`TenantRecord::namespace`), so that even the name removed and added again, whose
+/// revision starts at 1 again, is told apart.
+#[derive(Clone, PartialEq, Eq)]
+struct MadeFrom {
     revision: u64,
+    namespace: String,
+}
+
+impl MadeFrom {
+    fn of(record: &TenantRecord, name: &TenantName) -> MadeFrom {
+        MadeFrom {
+            revision: record.revision,
+            namespace: record.namespace(name),
+        }
+    }
+}
+
+struct Loaded {
+    made_from: MadeFrom,
     /// The registry's generation before the record was read: a change after it shows as a
     /// higher generation, so `refresh` checks this tenant again.
     generation: i64,
-    /// Its key-value namespace (`TenantRecord::namespace`).
-    namespace: String,
     runtime: Arc<Runtime>,
 }
 
@@ -114,9 +127,8 @@ impl LiveTenants {
         };
         let mut loaded = self.loaded.write().expect("not poisoned");
         let entry = loaded.entry(name.clone()).or_insert(Loaded {
-            revision: record.revision,
+            made_from: MadeFrom::of(&record, &name),
             generation,
-            namespace: record.namespace(&name),
             runtime,
         });
         Ok(Some(entry.runtime.clone()))
@@ -157,26 +169,23 @@ impl LiveTenants {
             .lock()
             .expect("not poisoned")
             .advance_to(generation);
-        let behind: Vec<(TenantName, (u64, String))> = self
+        let behind: Vec<(TenantName, MadeFrom)> = self
             .loaded
             .read()
             .expect("not poisoned")
             .iter()
             .filter(|(_, l)| l.generation < generation)
-            .map(|(n, l)| (n.clone(), (l.revision, l.namespace.clone())))
+            .map(|(n, l)| (n.clone(), l.made_from.clone()))
             .collect();
         for (name, was) in behind {
             let current = self
                 .registry
                 .get(&name)
                 .await?
-                .map(|r| (r.revision, r.namespace(&name)));
+                .map(|r| MadeFrom::of(&r, &name));
             let mut loaded = self.loaded.write().expect("not poisoned");
             // Unless another refresh got here first.
-            let Some(entry) = loaded
-                .get_mut(&name)
-                .filter(|l| (l.revision, &l.namespace) == (was.0, &was.1))
-            else {
+            let Some(entry) = loaded.get_mut(&name).filter(|l| l.made_from == was) else {
                 continue;
             };
             if current.as_ref() == Some(&was) {
@@ -187,7 +196,7 @@ impl LiveTenants {
             let Some(gone) = loaded.remove(&name) else {
                 continue;
             };
-            if current.map(|(_, namespace)| namespace) != Some(gone.namespace) {
+            if current.map(|c| c.namespace) != Some(gone.made_from.namespace) {
                 self.retired
                     .lock()
                     .expect("not poisoned")
